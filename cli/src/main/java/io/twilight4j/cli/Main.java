@@ -1,0 +1,45 @@
+package io.twilight4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of {@code bin/twilight4j}: lists the subcommands when called without arguments. */
+@Command(name = "twilight4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Long-context LLM decoding with Twilight adaptive attention sparsity (CPU and OpenCL).",
+        subcommands = {
+        })
+public final class Main implements Runnable {
+
+    /** Subcommands with one example each, printed when no subcommand is given. */
+    static final String[][] EXAMPLES = {
+    };
+
+    @Override
+    public void run() {
+        System.out.println("usage: twilight4j COMMAND [OPTIONS]   (twilight4j COMMAND --help for details)");
+        System.out.println();
+        for (String[] e : EXAMPLES) {
+            System.out.printf("  %-10s %s%n             e.g. %s%n", e[0], e[1], e[2]);
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code (tests call this). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler(new ErrorHandler());
+        return cl.execute(args);
+    }
+
+    /** Prints the version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"twilight4j " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** The command line: one picocli subcommand class per job, errors as one line naming the problem. */
+package io.twilight4j.cli;

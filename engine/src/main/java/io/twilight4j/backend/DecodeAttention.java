@@ -1,0 +1,28 @@
+package io.twilight4j.backend;
+
+import io.twilight4j.policy.AttentionPolicy;
+
+/**
+ * One planned decode-attention pipeline (select, prune, attend) for one policy and cache. Runs one
+ * layer of one decode step for a batch of sequences.
+ */
+public interface DecodeAttention extends AutoCloseable {
+
+    /** The policy this plan runs. */
+    AttentionPolicy policy();
+
+    /**
+     * Attention of one new query per sequence over that sequence's cached tokens in {@code layer}.
+     * Scores use the scale 1/sqrt(headDim).
+     *
+     * @param seqs sequence ids, each with at least one cached token
+     * @param q    {@code [seqs.length][queryHeads][headDim]} queries, row-major
+     * @param out  same shape as {@code q}: the attention outputs
+     * @return what the step kept and how long its stages took (valid until the next run)
+     */
+    StepStats run(int layer, int[] seqs, float[] q, float[] out);
+
+    /** Releases the plan's buffers. */
+    @Override
+    void close();
+}

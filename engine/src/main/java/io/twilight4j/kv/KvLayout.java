@@ -1,0 +1,108 @@
+package io.twilight4j.kv;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Memory layout of one layer's KV pool, shared by the CPU code, the OpenCL host code and (as
+ * {@code -D} defines) the OpenCL kernels. Every array is indexed page-major then head, so one
+ * (page, KV head) block is contiguous:
+ * <pre>
+ * K, V           fp16  [page][kvHead][token][headDim]           element offset {@link #kvOffset}
+ * int4 codes     u8    [page][kvHead][token][headDim/2]         byte offset {@link #codeOffset};
+ *                      channel 2c in the low nibble, 2c+1 in the high nibble
+ * int4 params    fp16  [page][kvHead][token][2] = (scale, min)  element offset {@link #paramOffset}
+ * page bounds    fp16  [page][kvHead][2][headDim] = (min, max)  element offset {@link #boundsOffset}
+ * labels         u8    [page][kvHead][token][r/4]               2-bit codes, channel j at bits 2(j%4)
+ * label params   fp16  [page][kvHead][token][2] = (scale, min)  same indexing as int4 params
+ * </pre>
+ * Dequantization: {@code k = code * scale + min} (TWILIGHT.md section 4).
+ */
+public record KvLayout(KvShape shape) {
+
+    /** fp16 elements of K (or V) in one page, all heads. */
+    public long kvElementsPerPage() {
+        return (long) shape.kvHeads() * shape.pageTokens() * shape.headDim();
+    }
+
+    /** Element offset of (page, head, token, channel 0) in the K or V array. */
+    public long kvOffset(int page, int head, int token) {
+        return (((long) page * shape.kvHeads() + head) * shape.pageTokens() + token) * shape.headDim();
+    }
+
+    /** Bytes of 4-bit codes per token and head. */
+    public int codeBytesPerToken() {
+        return shape.headDim() / 2;
+    }
+
+    /** Byte offset of (page, head, token) in the int4 code array. */
+    public long codeOffset(int page, int head, int token) {
+        return tokenIndex(page, head, token) * codeBytesPerToken();
+    }
+
+    /** Element offset of (page, head, token)'s (scale, min) pair, for int4 and label params alike. */
+    public long paramOffset(int page, int head, int token) {
+        return tokenIndex(page, head, token) * 2;
+    }
+
+    /** Element offset of (page, head)'s min row; the max row follows after headDim elements. */
+    public long boundsOffset(int page, int head) {
+        return ((long) page * shape.kvHeads() + head) * 2L * shape.headDim();
+    }
+
+    /** Bytes of 2-bit label codes per token and head. */
+    public int labelBytesPerToken() {
+        return shape.labelChannels() / 4;
+    }
+
+    /** Byte offset of (page, head, token) in the label array. */
+    public long labelOffset(int page, int head, int token) {
+        return tokenIndex(page, head, token) * labelBytesPerToken();
+    }
+
+    /** Flat (page, head, token) index. */
+    public long tokenIndex(int page, int head, int token) {
+        return ((long) page * shape.kvHeads() + head) * shape.pageTokens() + token;
+    }
+
+    /** fp16 elements of one layer's K (or V) array. */
+    public long kvElements() {
+        return (long) shape.pages() * kvElementsPerPage();
+    }
+
+    /** Bytes of one layer's int4 code array. */
+    public long codeBytes() {
+        return tokenSlots() * codeBytesPerToken();
+    }
+
+    /** fp16 elements of one layer's param array (int4 or label). */
+    public long paramElements() {
+        return tokenSlots() * 2;
+    }
+
+    /** fp16 elements of one layer's page-bounds array. */
+    public long boundsElements() {
+        return (long) shape.pages() * shape.kvHeads() * 2L * shape.headDim();
+    }
+
+    /** Bytes of one layer's label array. */
+    public long labelBytes() {
+        return tokenSlots() * labelBytesPerToken();
+    }
+
+    private long tokenSlots() {
+        return (long) shape.pages() * shape.kvHeads() * shape.pageTokens();
+    }
+
+    /** The layout constants as preprocessor defines for the OpenCL kernels. */
+    public Map<String, Integer> kernelDefines() {
+        Map<String, Integer> d = new LinkedHashMap<>();
+        d.put("KV_HEADS", shape.kvHeads());
+        d.put("HEAD_DIM", shape.headDim());
+        d.put("PAGE_TOKENS", shape.pageTokens());
+        d.put("LABEL_CHANNELS", shape.labelChannels());
+        d.put("CODE_BYTES", codeBytesPerToken());
+        d.put("LABEL_BYTES", labelBytesPerToken());
+        return d;
+    }
+}

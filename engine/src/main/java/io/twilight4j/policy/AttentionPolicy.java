@@ -1,0 +1,181 @@
+package io.twilight4j.policy;
+
+import java.util.Locale;
+
+/**
+ * One attention pipeline: a base selector with its budget, optionally followed by Twilight's top-p
+ * pruner. Parsed from strings such as {@code dense}, {@code quest:8192}, {@code ds:8192:16},
+ * {@code oracle:256}, {@code quest:8192+twilight:0.95}, {@code full+twilight:0.9:head}.
+ *
+ * @param selector       the base selector
+ * @param budgetTokens   the selector's budget B0 (0 for dense and full)
+ * @param labelChannels  Double Sparsity label channels r (0: half the head dimension; only for ds)
+ * @param topP           Twilight's p in (0, 1], or 0 when there is no pruner
+ * @param gqaMode        how query heads of one KV head combine their pruned sets
+ */
+public record AttentionPolicy(SelectorKind selector, int budgetTokens, int labelChannels, double topP, GqaMode gqaMode) {
+
+    /** What {@link #parse} accepts, for error messages and help texts. */
+    public static final String GRAMMAR = "dense | full | quest:B0 | ds:B0[:r] | oracle:B, optionally followed by "
+            + "+twilight:P[:group|head] (B0, B, r positive integers; P in (0, 1])";
+
+    public AttentionPolicy {
+        if (selector == null || gqaMode == null) {
+            throw new IllegalArgumentException("policy: selector and gqaMode are required");
+        }
+        boolean budgeted = selector == SelectorKind.QUEST || selector == SelectorKind.DS || selector == SelectorKind.ORACLE;
+        if (budgeted && budgetTokens <= 0) {
+            throw new IllegalArgumentException("policy: budget must be a positive integer, got " + budgetTokens);
+        }
+        if (!budgeted && budgetTokens != 0) {
+            throw new IllegalArgumentException("policy: " + name(selector) + " takes no budget");
+        }
+        if (labelChannels < 0 || (selector != SelectorKind.DS && labelChannels != 0)) {
+            throw new IllegalArgumentException("policy: label channels apply to ds only and must be positive, got " + labelChannels);
+        }
+        if (!(topP == 0 || (topP > 0 && topP <= 1))) {
+            throw new IllegalArgumentException("policy: top-p must be in (0, 1], got " + topP);
+        }
+        if (selector == SelectorKind.DENSE && topP != 0) {
+            throw new IllegalArgumentException("policy: dense attention has no candidates to prune; use full+twilight:P");
+        }
+    }
+
+    /** Dense attention over every token. */
+    public static AttentionPolicy dense() {
+        return new AttentionPolicy(SelectorKind.DENSE, 0, 0, 0, GqaMode.GROUP);
+    }
+
+    /** Whether Twilight's pruner runs after the selector. */
+    public boolean prunes() {
+        return topP > 0;
+    }
+
+    /** Whether this is plain dense attention. */
+    public boolean isDense() {
+        return selector == SelectorKind.DENSE;
+    }
+
+    /** Label channels for a head of {@code headDim} channels (the default is half of them). */
+    public int labelChannelsFor(int headDim) {
+        return labelChannels > 0 ? labelChannels : headDim / 2;
+    }
+
+    /**
+     * Parses a policy string; an error names the part that is wrong and lists what is accepted.
+     */
+    public static AttentionPolicy parse(String text) {
+        if (text == null || text.isBlank()) {
+            throw bad(text, "empty policy");
+        }
+        String s = text.trim().toLowerCase(Locale.ROOT);
+        String[] stages = s.split("\\+", -1);
+        if (stages.length > 2) {
+            throw bad(text, "at most one '+twilight:P' stage may follow the selector");
+        }
+        String[] sel = stages[0].split(":", -1);
+        SelectorKind kind;
+        int budget = 0;
+        int r = 0;
+        switch (sel[0]) {
+            case "dense" -> { kind = SelectorKind.DENSE; expectParts(text, sel, 1, 1); }
+            case "full" -> { kind = SelectorKind.FULL; expectParts(text, sel, 1, 1); }
+            case "quest" -> { kind = SelectorKind.QUEST; expectParts(text, sel, 2, 2); budget = positive(text, sel[1], "budget"); }
+            case "oracle" -> { kind = SelectorKind.ORACLE; expectParts(text, sel, 2, 2); budget = positive(text, sel[1], "budget"); }
+            case "ds" -> {
+                kind = SelectorKind.DS;
+                expectParts(text, sel, 2, 3);
+                budget = positive(text, sel[1], "budget");
+                if (sel.length == 3) {
+                    r = positive(text, sel[2], "label channels");
+                }
+            }
+            default -> throw bad(text, "unknown selector '" + sel[0] + "'");
+        }
+        double p = 0;
+        GqaMode mode = GqaMode.GROUP;
+        if (stages.length == 2) {
+            String[] tw = stages[1].split(":", -1);
+            if (!tw[0].equals("twilight")) {
+                throw bad(text, "unknown stage '" + tw[0] + "' after '+'");
+            }
+            if (tw.length < 2 || tw.length > 3) {
+                throw bad(text, "twilight stage must be 'twilight:P' or 'twilight:P:group|head'");
+            }
+            try {
+                p = Double.parseDouble(tw[1]);
+            } catch (NumberFormatException e) {
+                throw bad(text, "top-p '" + tw[1] + "' is not a number");
+            }
+            if (!(p > 0 && p <= 1)) {
+                throw bad(text, "top-p must be in (0, 1], got " + tw[1]);
+            }
+            if (tw.length == 3) {
+                mode = switch (tw[2]) {
+                    case "group" -> GqaMode.GROUP;
+                    case "head" -> GqaMode.HEAD;
+                    default -> throw bad(text, "GQA mode '" + tw[2] + "' is neither 'group' nor 'head'");
+                };
+            }
+            if (kind == SelectorKind.DENSE) {
+                throw bad(text, "dense attention has no candidates to prune; use full+twilight:P");
+            }
+        }
+        return new AttentionPolicy(kind, budget, r, p, mode);
+    }
+
+    private static void expectParts(String text, String[] parts, int min, int max) {
+        if (parts.length < min || parts.length > max) {
+            String usage = switch (parts[0]) {
+                case "dense", "full" -> "'" + parts[0] + "' takes no arguments";
+                case "ds" -> "expected 'ds:B0' or 'ds:B0:r'";
+                default -> "expected '" + parts[0] + ":BUDGET'";
+            };
+            throw bad(text, usage);
+        }
+    }
+
+    private static int positive(String text, String value, String what) {
+        try {
+            int v = Integer.parseInt(value);
+            if (v > 0) {
+                return v;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below with the same message as a non-positive number
+        }
+        throw bad(text, what + " must be a positive integer, got '" + value + "'");
+    }
+
+    private static IllegalArgumentException bad(String text, String why) {
+        return new IllegalArgumentException("policy '" + text + "': " + why + ". Accepted: " + GRAMMAR);
+    }
+
+    private static String name(SelectorKind k) {
+        return k.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The canonical string form, which {@link #parse} reads back to an equal policy. */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder(name(selector));
+        if (budgetTokens > 0) {
+            sb.append(':').append(budgetTokens);
+        }
+        if (labelChannels > 0) {
+            sb.append(':').append(labelChannels);
+        }
+        if (prunes()) {
+            sb.append("+twilight:").append(formatP(topP));
+            if (gqaMode == GqaMode.HEAD) {
+                sb.append(":head");
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String formatP(double p) {
+        String s = Double.toString(p);
+        return s.endsWith(".0") ? s.substring(0, s.length() - 2) : s;
+    }
+}

@@ -1,0 +1,2 @@
+/** Attention policies: which selector, which budget, whether Twilight prunes; parsed from strings. */
+package io.twilight4j.policy;
