@@ -7,11 +7,14 @@ import picocli.CommandLine.Command;
 @Command(name = "twilight4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Long-context LLM decoding with Twilight adaptive attention sparsity (CPU and OpenCL).",
         subcommands = {
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
 
     /** Subcommands with one example each, printed when no subcommand is given. */
     static final String[][] EXAMPLES = {
+            {"bench", "attention benchmark: dense vs sparse policies on a synthetic long context",
+                    "bin/twilight4j bench attention --ctx 32768 --policy quest:8192+twilight:0.95"},
     };
 
     @Override

@@ -55,17 +55,29 @@ public final class DecodeKernel {
                 float mNew = Math.max(m[st], blockMax);
                 // exp(-inf - finite) = 0: an empty state contributes nothing.
                 float correction = (float) Math.exp(m[st] - mNew);
-                float sum = d[st] * correction;
-                for (int t = 0; t < n; t++) {
-                    float p = (float) Math.exp(s[g * Workspace.BLOCK + t] - mNew);
-                    s[g * Workspace.BLOCK + t] = p;
-                    sum += p;
-                }
+                float sum = d[st] * correction + expInPlace(s, g * Workspace.BLOCK, n, mNew);
                 m[st] = mNew;
                 d[st] = sum;
                 accumulate(o, st * dim, correction, s, g * Workspace.BLOCK, vb, n, dim);
             }
         }
+    }
+
+    /** x[off..off+n) = exp(x - max); returns their sum. */
+    private static float expInPlace(float[] x, int off, int n, float max) {
+        float sum = 0;
+        int t = 0;
+        int bound = F.loopBound(n);
+        for (; t < bound; t += F.length()) {
+            FloatVector e = FloatVector.fromArray(F, x, off + t).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + t);
+            sum += e.reduceLanes(VectorOperators.ADD);
+        }
+        for (; t < n; t++) {
+            x[off + t] = (float) Math.exp(x[off + t] - max);
+            sum += x[off + t];
+        }
+        return sum;
     }
 
     /** o = o * correction + sum_t p[t] * v[t]. */

@@ -1,0 +1,111 @@
+package io.twilight4j.bench;
+
+import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.backend.Backends;
+import io.twilight4j.backend.DecodeAttention;
+import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.StepStats;
+import io.twilight4j.kv.KvCache;
+import io.twilight4j.policy.AttentionPolicy;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/**
+ * The attention benchmark: fills one cache with a synthetic workload, runs dense first (the
+ * baseline, measured in the same run), then every policy, and reports median latency, speedup,
+ * kept budget and relative error of the output against dense.
+ */
+public final class AttentionBench {
+
+    private static final int WARMUP = 3;
+
+    private AttentionBench() {
+    }
+
+    /** Runs {@code config}; {@code progress} gets the tokens written while the cache fills. */
+    public static List<BenchRow> run(BenchConfig config, IntConsumer progress, PrintStream log) {
+        SyntheticWorkload workload = new SyntheticWorkload(config);
+        List<BenchRow> rows = new ArrayList<>();
+        try (AttentionBackend backend = Backends.open(config.backend(), config.device(), config.threads());
+             KvCache cache = backend.createCache(workload.shape(), workload.labelChannels())) {
+            log.println("backend: " + backend.description());
+            int[] seqs = workload.fill(cache, progress);
+            float[] q = workload.queries(config.seed() + 1);
+            DecodeShape shape = new DecodeShape(config.queryHeads(), config.batch(), config.ctx());
+            float[] dense = new float[q.length];
+            BenchRow baseline = measure(backend, cache, AttentionPolicy.dense(), shape, seqs, q, dense, null, -1, config);
+            rows.add(baseline);
+            for (AttentionPolicy p : config.policies()) {
+                if (!p.isDense()) {
+                    rows.add(measure(backend, cache, p, shape, seqs, q, new float[q.length], dense, baseline.medianMs(), config));
+                }
+            }
+        }
+        return rows;
+    }
+
+    private static BenchRow measure(AttentionBackend backend, KvCache cache, AttentionPolicy policy, DecodeShape shape,
+                                    int[] seqs, float[] q, float[] out, float[] dense, double denseMs, BenchConfig c) {
+        try (DecodeAttention plan = backend.plan(cache, policy, shape)) {
+            for (int i = 0; i < WARMUP; i++) {
+                plan.run(0, seqs, q, out);
+            }
+            double[] ms = new double[c.iterations()];
+            double[][] stages = new double[4][c.iterations()];
+            StepStats stats = null;
+            for (int i = 0; i < c.iterations(); i++) {
+                long t0 = System.nanoTime();
+                stats = plan.run(0, seqs, q, out);
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+                stages[0][i] = stats.selectNanos / 1e6;
+                stages[1][i] = stats.estimateNanos / 1e6;
+                stages[2][i] = stats.topPNanos / 1e6;
+                stages[3][i] = stats.attentionNanos / 1e6;
+            }
+            double median = median(ms);
+            double relError = dense == null ? 0 : relativeError(out, dense);
+            double kvBytes = 2.0 * 2 * c.batch() * (double) c.ctx() * c.kvHeads() * c.headDim();
+            return new BenchRow(policy.toString(), backend.name(), c.batch(), c.ctx(), c.queryHeads(), c.kvHeads(), c.headDim(),
+                    median, dense == null ? 1 : denseMs / median, stats.meanKept(), stats.minKept(), stats.maxKept(), relError,
+                    median(stages[0]), median(stages[1]), median(stages[2]), median(stages[3]),
+                    policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0);
+        }
+    }
+
+    /** ||a - b|| / ||b|| in float64 over all heads. */
+    static double relativeError(float[] a, float[] b) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - b[i];
+            num += d * d;
+            den += (double) b[i] * b[i];
+        }
+        return den == 0 ? 0 : Math.sqrt(num / den);
+    }
+
+    static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    }
+
+    /** The results as a plain-text table. */
+    public static String table(List<BenchRow> rows) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("%-28s %-7s %-22s %10s %8s %22s %9s %28s%n", "policy", "backend", "shape (BxL, Hq/Hkv, d)",
+                "median_ms", "speedup", "budget mean/min/max", "rel_err", "select/est/top-p/attn ms"));
+        for (BenchRow r : rows) {
+            String shape = r.batch() + "x" + r.ctx() + ", " + r.hq() + "/" + r.hkv() + ", " + r.dim();
+            sb.append(String.format(java.util.Locale.ROOT, "%-28s %-7s %-22s %10.3f %7.2fx %22s %9.2e %28s%n",
+                    r.policy(), r.backend(), shape, r.medianMs(), r.speedupVsDense(),
+                    String.format(java.util.Locale.ROOT, "%.1f/%d/%d", r.budgetMean(), r.budgetMin(), r.budgetMax()), r.relError(),
+                    String.format(java.util.Locale.ROOT, "%.2f/%.2f/%.2f/%.2f", r.selectMs(), r.estimateMs(), r.topPMs(), r.attentionMs())));
+        }
+        return sb.toString();
+    }
+}

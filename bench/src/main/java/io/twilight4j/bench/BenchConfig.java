@@ -1,0 +1,56 @@
+package io.twilight4j.bench;
+
+import io.twilight4j.policy.AttentionPolicy;
+import java.util.List;
+
+/**
+ * One attention benchmark run: shape, policies, backend and timing settings.
+ *
+ * @param backend     backend name ({@code cpu} or {@code opencl})
+ * @param device      device choice for OpenCL (index or name part), or null
+ * @param threads     CPU threads (0: one per core)
+ * @param batch       sequences per step
+ * @param ctx         tokens per sequence
+ * @param queryHeads  query heads (Hq)
+ * @param kvHeads     KV heads (Hkv)
+ * @param headDim     channels per head (d)
+ * @param policies    policies to compare; dense always runs first as the baseline
+ * @param seed        workload seed
+ * @param iterations  timed steps per policy (the median is reported)
+ */
+public record BenchConfig(String backend, String device, int threads, int batch, int ctx, int queryHeads, int kvHeads,
+                          int headDim, List<AttentionPolicy> policies, long seed, int iterations) {
+
+    public BenchConfig {
+        check(batch > 0, "--batch must be positive, got " + batch);
+        check(ctx > 0, "--ctx must be positive, got " + ctx);
+        check(kvHeads > 0 && queryHeads > 0 && queryHeads % kvHeads == 0,
+                "--hq (" + queryHeads + ") must be a positive multiple of --hkv (" + kvHeads + ")");
+        check(headDim > 0 && headDim % 4 == 0, "--dim must be a positive multiple of 4, got " + headDim);
+        check(iterations > 0, "--iterations must be positive, got " + iterations);
+        check(!policies.isEmpty(), "--policy needs at least one policy");
+        policies = List.copyOf(policies);
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    /** Label channels the cache needs: the largest r of any ds policy (0 when none). */
+    public int labelChannels() {
+        int r = 0;
+        for (AttentionPolicy p : policies) {
+            if (p.selector() == io.twilight4j.policy.SelectorKind.DS) {
+                int pr = p.labelChannelsFor(headDim);
+                if (r != 0 && pr != r) {
+                    throw new IllegalArgumentException("all ds policies of one run must use the same label channels, got "
+                            + r + " and " + pr);
+                }
+                r = pr;
+            }
+        }
+        return r;
+    }
+}

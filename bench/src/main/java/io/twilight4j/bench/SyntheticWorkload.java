@@ -1,0 +1,142 @@
+package io.twilight4j.bench;
+
+import io.twilight4j.kv.KvCache;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.kv.LabelChannels;
+import io.twilight4j.select.ChannelCalibration;
+import java.util.SplittableRandom;
+
+/**
+ * A synthetic long-context decode workload whose heads range from sharply focused to diffuse, as
+ * real budgets do (TWILIGHT.md section 1). Keys are Gaussian with a few outlier channels (as in real
+ * LLM keys, which gives Double Sparsity's calibration something to find). The context is cut into
+ * segments of 64 tokens; one in five is "about" one of a few topics per KV head and its keys carry
+ * that topic's direction. Each query head has a bulk logit spread sigma (2 to 4.5) and attends to one
+ * topic with a strength tau (0 to 8): large tau and sigma give focused heads, small ones diffuse heads.
+ * Values are a per-head mean plus noise of the same size: real value vectors are not zero-mean, and
+ * with zero-mean values a diffuse head's output would be near zero and any relative error huge.
+ */
+public final class SyntheticWorkload {
+
+    static final int SEGMENT_TOKENS = 64;
+    static final int TOPICS = 8;
+
+    private final BenchConfig config;
+    private final float[] channelScale;
+    /** topics[kvHead][topic][c]: standard normal directions. */
+    private final float[][][] topics;
+    /** valueMean[kvHead][c]. */
+    private final float[][] valueMean;
+
+    /** A workload for {@code config}'s shape and seed. */
+    public SyntheticWorkload(BenchConfig config) {
+        this.config = config;
+        SplittableRandom r = new SplittableRandom(config.seed());
+        int dim = config.headDim();
+        channelScale = new float[dim];
+        for (int c = 0; c < dim; c++) {
+            channelScale[c] = r.nextInt(16) == 0 ? 4f : 0.5f + r.nextFloat();
+        }
+        valueMean = new float[config.kvHeads()][dim];
+        for (float[] m : valueMean) {
+            for (int c = 0; c < dim; c++) {
+                m[c] = (float) r.nextGaussian();
+            }
+        }
+        topics = new float[config.kvHeads()][TOPICS][dim];
+        for (float[][] head : topics) {
+            for (float[] t : head) {
+                for (int c = 0; c < dim; c++) {
+                    t[c] = (float) r.nextGaussian();
+                }
+            }
+        }
+    }
+
+    /** The cache shape: one layer, room for every sequence. */
+    public KvShape shape() {
+        long tokens = (long) config.batch() * ((config.ctx() + 15) / 16 * 16);
+        return KvShape.forTokens(1, config.kvHeads(), config.headDim(), tokens, config.labelChannels());
+    }
+
+    /** Label channels calibrated on sample queries of this workload (null when no ds policy runs). */
+    public LabelChannels labelChannels() {
+        int r = config.labelChannels();
+        if (r == 0) {
+            return null;
+        }
+        float[][] sample = {queries(config.seed() ^ 0xca11b)};
+        return ChannelCalibration.calibrate(sample, config.queryHeads(), config.kvHeads(), config.headDim(), r);
+    }
+
+    /** Topic of the segment holding {@code pos} in (sequence b, KV head h), or -1 for none. */
+    private int topic(int b, int h, int pos) {
+        long x = config.seed() * 0x9E3779B97F4A7C15L + ((long) b << 40) + ((long) h << 32) + pos / SEGMENT_TOKENS;
+        x = (x ^ (x >>> 31)) * 0xBF58476D1CE4E5B9L;
+        x = (x ^ (x >>> 29)) * 0x94D049BB133111EBL;
+        int v = (int) ((x ^ (x >>> 32)) & 0x7fffffff);
+        return v % 5 == 0 ? (v / 5) % TOPICS : -1;
+    }
+
+    /** Creates the sequences and writes their keys and values; returns the sequence ids. */
+    public int[] fill(KvCache cache, java.util.function.IntConsumer progress) {
+        int kvHeads = config.kvHeads();
+        int dim = config.headDim();
+        int chunk = 256;
+        float[] k = new float[chunk * kvHeads * dim];
+        float[] v = new float[chunk * kvHeads * dim];
+        int[] seqs = new int[config.batch()];
+        for (int b = 0; b < config.batch(); b++) {
+            SplittableRandom r = new SplittableRandom(config.seed() * 1_000_003L + b);
+            seqs[b] = cache.pager().newSequence();
+            for (int pos = 0; pos < config.ctx(); pos += chunk) {
+                int n = Math.min(chunk, config.ctx() - pos);
+                for (int t = 0; t < n; t++) {
+                    for (int h = 0; h < kvHeads; h++) {
+                        int topic = topic(b, h, pos + t);
+                        int off = (t * kvHeads + h) * dim;
+                        for (int c = 0; c < dim; c++) {
+                            float x = (float) r.nextGaussian();
+                            if (topic >= 0) {
+                                x += topics[h][topic][c];
+                            }
+                            k[off + c] = x * channelScale[c];
+                            v[off + c] = valueMean[h][c] + (float) r.nextGaussian();
+                        }
+                    }
+                }
+                cache.pager().append(seqs[b], n);
+                cache.write(0, seqs[b], pos, k, v, n);
+                progress.accept(n);
+            }
+        }
+        return seqs;
+    }
+
+    /**
+     * Queries {@code [batch][queryHeads][headDim]}. With q_c = (sigma g_c + tau u_c / sqrt(d)) / scale_c,
+     * the logit q.k/sqrt(d) has a bulk spread of about sigma and a boost of about tau on the tokens of
+     * topic u.
+     */
+    public float[] queries(long querySeed) {
+        int dim = config.headDim();
+        int hq = config.queryHeads();
+        int group = hq / config.kvHeads();
+        float[] q = new float[config.batch() * hq * dim];
+        SplittableRandom r = new SplittableRandom(querySeed);
+        double root = Math.sqrt(dim);
+        for (int b = 0; b < config.batch(); b++) {
+            for (int qh = 0; qh < hq; qh++) {
+                int off = (b * hq + qh) * dim;
+                double focus = (double) ((qh * 7 + b * 3) % hq) / Math.max(1, hq - 1);
+                double sigma = 2 + 2.5 * focus;
+                double tau = 8 * r.nextDouble();
+                float[] u = topics[qh / group][r.nextInt(TOPICS)];
+                for (int c = 0; c < dim; c++) {
+                    q[off + c] = (float) ((sigma * r.nextGaussian() + tau * u[c] / root) / channelScale[c]);
+                }
+            }
+        }
+        return q;
+    }
+}

@@ -1,0 +1,106 @@
+package io.twilight4j.cli;
+
+import io.twilight4j.bench.AttentionBench;
+import io.twilight4j.bench.BenchConfig;
+import io.twilight4j.bench.BenchRow;
+import io.twilight4j.bench.StreamBandwidth;
+import io.twilight4j.policy.AttentionPolicy;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code twilight4j bench attention}: dense against sparse policies on a synthetic long context. */
+@Command(name = "attention", mixinStandardHelpOptions = true,
+        description = "Decode attention on a synthetic long-context workload: every policy against dense, measured in one run.")
+final class BenchAttentionCommand implements Callable<Integer> {
+
+    static final String DEFAULT_POLICIES = "quest:8192,quest:8192+twilight:0.95,full+twilight:0.95,ds:8192+twilight:0.95";
+
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or opencl (default: ${DEFAULT-VALUE})")
+    String backend;
+    @Option(names = "--device", description = "OpenCL device: index or part of its name")
+    String device;
+    @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "CPU threads, 0 = one per core")
+    int threads;
+    @Option(names = "--batch", defaultValue = "1", description = "sequences per step (default: ${DEFAULT-VALUE})")
+    int batch;
+    @Option(names = "--ctx", defaultValue = "32768", description = "tokens per sequence (default: ${DEFAULT-VALUE})")
+    int ctx;
+    @Option(names = "--hq", defaultValue = "32", description = "query heads (default: ${DEFAULT-VALUE})")
+    int hq;
+    @Option(names = "--hkv", defaultValue = "8", description = "KV heads (default: ${DEFAULT-VALUE})")
+    int hkv;
+    @Option(names = "--dim", defaultValue = "128", description = "head dimension (default: ${DEFAULT-VALUE})")
+    int dim;
+    @Option(names = "--policy", defaultValue = DEFAULT_POLICIES, split = ",",
+            description = "comma list of policies (dense runs first as the baseline); default: ${DEFAULT-VALUE}")
+    List<String> policies;
+    @Option(names = {"-s", "--seed"}, defaultValue = "42", description = "workload seed")
+    long seed;
+    @Option(names = "--iterations", defaultValue = "20", description = "timed steps per policy (median reported)")
+    int iterations;
+    @Option(names = "--json", description = "also write the rows to FILE, one JSON object per line")
+    Path json;
+    @Option(names = "--no-bandwidth", description = "skip the CPU streaming-read baseline")
+    boolean noBandwidth;
+    @Option(names = {"-v", "--verbose"}, description = "stack traces on errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        List<AttentionPolicy> parsed = new ArrayList<>();
+        for (String p : policies) {
+            parsed.add(AttentionPolicy.parse(p));
+        }
+        BenchConfig config = new BenchConfig(backend, device, threads, batch, ctx, hq, hkv, dim, parsed, seed, iterations);
+        if (json != null && json.toAbsolutePath().getParent() != null && !Files.isDirectory(json.toAbsolutePath().getParent())) {
+            throw new IllegalArgumentException("--json " + json + ": directory does not exist");
+        }
+        long tokens = (long) batch * ctx;
+        List<BenchRow> rows;
+        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("filling KV cache").setInitialMax(tokens)
+                .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
+                .setUnit(" tokens", 1).build()) {
+            rows = AttentionBench.run(config, n -> bar.stepBy(n), System.err);
+        }
+        System.out.print(AttentionBench.table(rows));
+        if (backend.equalsIgnoreCase("cpu") && !noBandwidth) {
+            int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+            double stream = StreamBandwidth.readGBs(1L << 29, workers, 5);
+            double dense = rows.get(0).kvReadGBs();
+            System.out.printf(Locale.ROOT, "dense reads K+V at %.1f GB/s = %.0f%% of a same-run streaming read (%.1f GB/s, %d threads)%n",
+                    dense, 100 * dense / stream, stream, workers);
+        }
+        if (json != null) {
+            writeJson(json, rows);
+        }
+        return 0;
+    }
+
+    /** Writes the rows whole or not at all: to a temporary file, then moved into place. */
+    static void writeJson(Path file, List<BenchRow> rows) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (BenchRow r : rows) {
+            sb.append(r.toJson()).append('\n');
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try {
+            Files.writeString(tmp, sb, StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
