@@ -43,8 +43,7 @@ public final class GgufFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MemorySegment mapping = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-            GgufFile f = new GgufFile(file, arena, mapping, GgufParser.parse(mapping, name));
-            return f;
+            return new GgufFile(file, arena, mapping, GgufParser.parse(mapping, name));
         } catch (GgufFormatException e) {
             arena.close();
             throw e;
@@ -201,7 +200,7 @@ public final class GgufFile implements AutoCloseable {
 
     /** The tensor's bytes: a read-only slice of the mapping, valid until {@link #close()}. */
     public MemorySegment data(GgufTensor t) {
-        if (tensorsByName.get(t.name()) != t && !t.equals(tensorsByName.get(t.name()))) {
+        if (!t.equals(tensorsByName.get(t.name()))) {
             throw new IllegalArgumentException(path + ": tensor '" + t.name() + "' is not from this file");
         }
         return mapping.asSlice(header.dataOffset() + t.offset(), t.byteSize()).asReadOnly();

@@ -97,7 +97,7 @@ final class Gpt2BpeTokenizer implements Tokenizer {
                 // Not a piece: spell it byte by byte, as llama.cpp does; a missing byte is unknown.
                 for (int i = 0; i < symbol.length(); i++) {
                     int b = vocab.id(String.valueOf(symbol.charAt(i)));
-                    out.add(b >= 0 ? b : vocab.unknown());
+                    out.add(b >= 0 ? b : vocab.unknownFor(symbol));
                 }
             }
         }

@@ -66,7 +66,7 @@ final class SentencePieceTokenizer implements Tokenizer {
             } else {
                 for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
                     int bt = byteTokens[b & 0xFF];
-                    out.add(bt >= 0 ? bt : vocab.unknown());
+                    out.add(bt >= 0 ? bt : vocab.unknownFor(piece));
                 }
             }
         }

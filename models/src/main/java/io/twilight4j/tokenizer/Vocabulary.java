@@ -78,6 +78,14 @@ record Vocabulary(String[] pieces, float[] scores, int[] types, Map<String, Inte
         return id == null ? -1 : id;
     }
 
+    /** The unknown token standing in for {@code text}; without one, an IllegalArgumentException naming the text. */
+    int unknownFor(String text) {
+        if (unknown < 0) {
+            throw new IllegalArgumentException("cannot tokenize '" + text + "': not in the vocabulary and no unknown token");
+        }
+        return unknown;
+    }
+
     /** Fails with the id and vocabulary size when {@code token} is outside the vocabulary. */
     void check(int token) {
         if (token < 0 || token >= pieces.length) {

@@ -180,4 +180,21 @@ class Gpt2BpeTokenizerTest {
             assertEquals(true, tok.addBosByDefault());
         }
     }
+
+    @Test
+    void unsupportedModelOrMissingMergesNameFileAndKey() throws Exception {
+        Path p = dir.resolve("bad.gguf");
+        new GgufWriter().putString("tokenizer.ggml.model", "bert")
+                .putArray("tokenizer.ggml.tokens", new GgufArray(GgufValueType.STRING, new String[] {"a"})).write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            String msg = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Tokenizer.fromGguf(f)).getMessage();
+            org.junit.jupiter.api.Assertions.assertTrue(msg.contains("bad.gguf") && msg.contains("'bert'"), msg);
+        }
+        new GgufWriter().putString("tokenizer.ggml.model", "gpt2")
+                .putArray("tokenizer.ggml.tokens", new GgufArray(GgufValueType.STRING, new String[] {"a"})).write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            String msg = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Tokenizer.fromGguf(f)).getMessage();
+            org.junit.jupiter.api.Assertions.assertTrue(msg.contains("bad.gguf") && msg.contains("tokenizer.ggml.merges"), msg);
+        }
+    }
 }
