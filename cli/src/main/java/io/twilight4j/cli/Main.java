@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
         description = "Long-context LLM decoding with Twilight adaptive attention sparsity (CPU and OpenCL).",
         subcommands = {
                 BenchCommand.class,
+                InspectCommand.class,
         })
 public final class Main implements Runnable {
 
@@ -15,6 +16,7 @@ public final class Main implements Runnable {
     static final String[][] EXAMPLES = {
             {"bench", "attention benchmark: dense vs sparse policies on a synthetic long context",
                     "bin/twilight4j bench attention --ctx 32768 --policy quest:8192+twilight:0.95"},
+        {"inspect", "print a GGUF file's metadata and tensor table", "bin/twilight4j inspect ../shared/models/stories260K.gguf"},
     };
 
     @Override
