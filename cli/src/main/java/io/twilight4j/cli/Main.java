@@ -7,11 +7,13 @@ import picocli.CommandLine.Command;
 @Command(name = "twilight4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Long-context LLM decoding with Twilight adaptive attention sparsity (CPU and OpenCL).",
         subcommands = {
+                DevicesCommand.class,
         })
 public final class Main implements Runnable {
 
     /** Subcommands with one example each, printed when no subcommand is given. */
     static final String[][] EXAMPLES = {
+            {"devices", "list OpenCL devices and their limits", "twilight4j devices"},
     };
 
     @Override
