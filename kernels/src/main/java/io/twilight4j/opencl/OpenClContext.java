@@ -64,7 +64,10 @@ public final class OpenClContext implements AutoCloseable {
         return queue;
     }
 
-    /** Creates kernel {@code kernel} from resource {@code source} (next to this class) built with {@code defines}. */
+    /**
+     * Creates kernel {@code kernel} from resource {@code source} (next to this class; several joined
+     * by '+' are compiled as one text) built with {@code defines}.
+     */
     public ClKernel kernel(String source, Map<String, Integer> defines, String kernel) {
         long program = program(source, defines);
         try (MemoryStack stack = MemoryStack.stackPush()) {
@@ -116,7 +119,15 @@ public final class OpenClContext implements AutoCloseable {
         }
     }
 
+    /** Reads a resource, or several joined by '+' (shared helpers first), as one program text. */
     private static String readSource(String source) {
+        if (source.contains("+")) {
+            StringBuilder sb = new StringBuilder();
+            for (String part : source.split("\\+")) {
+                sb.append(readSource(part)).append('\n');
+            }
+            return sb.toString();
+        }
         try (InputStream in = OpenClContext.class.getResourceAsStream(source)) {
             if (in == null) {
                 throw new OpenClException("kernel source '" + source + "' is missing from the class path");

@@ -124,6 +124,11 @@ public final class OpenClKvCache implements KvCache {
         return cl;
     }
 
+    /** Label channels of every (layer, KV head), {@code [layers][kvHeads][r]} ints. */
+    ClBuffer labelChannelBuffer() {
+        return labelChannelBuffer;
+    }
+
     /** Device buffers of {@code layer}. */
     LayerBuffers layer(int layer) {
         return layers.get(layer);
