@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 BenchCommand.class,
                 InspectCommand.class,
+                DevicesCommand.class,
         })
 public final class Main implements Runnable {
 
@@ -17,6 +18,7 @@ public final class Main implements Runnable {
             {"bench", "attention benchmark: dense vs sparse policies on a synthetic long context",
                     "bin/twilight4j bench attention --ctx 32768 --policy quest:8192+twilight:0.95"},
         {"inspect", "print a GGUF file's metadata and tensor table", "bin/twilight4j inspect ../shared/models/stories260K.gguf"},
+            {"devices", "list OpenCL devices and their limits", "twilight4j devices"},
     };
 
     @Override

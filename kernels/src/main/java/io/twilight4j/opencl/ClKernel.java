@@ -1,0 +1,77 @@
+package io.twilight4j.opencl;
+
+import static org.lwjgl.opencl.CL10.*;
+
+import org.lwjgl.PointerBuffer;
+import org.lwjgl.system.MemoryStack;
+
+/** One kernel object with its arguments; launches name the kernel in every error. */
+public final class ClKernel implements AutoCloseable {
+
+    private final OpenClContext cl;
+    private final String name;
+    private long handle;
+    private final long workGroupLimit;
+
+    ClKernel(OpenClContext cl, long handle, String name) {
+        this.cl = cl;
+        this.handle = handle;
+        this.name = name;
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer wg = stack.mallocPointer(1);
+            ClCheck.check(clGetKernelWorkGroupInfo(handle, cl.device().id(), CL_KERNEL_WORK_GROUP_SIZE, wg, null),
+                    "clGetKernelWorkGroupInfo(" + name + ")");
+            this.workGroupLimit = Math.min(wg.get(0), cl.device().maxWorkGroup());
+        }
+    }
+
+    /** Largest work-group this kernel may launch with on this device (CL_KERNEL_WORK_GROUP_SIZE). */
+    public long workGroupLimit() {
+        return workGroupLimit;
+    }
+
+    /** Sets argument {@code i} to a buffer. */
+    public ClKernel arg(int i, ClBuffer b) {
+        ClCheck.check(clSetKernelArg1p(handle, i, b.handle()), "clSetKernelArg(" + name + ", " + i + ", " + b.name() + ")");
+        return this;
+    }
+
+    /** Sets argument {@code i} to an int. */
+    public ClKernel arg(int i, int v) {
+        ClCheck.check(clSetKernelArg1i(handle, i, v), "clSetKernelArg(" + name + ", " + i + ")");
+        return this;
+    }
+
+    /** Sets argument {@code i} to a float. */
+    public ClKernel arg(int i, float v) {
+        ClCheck.check(clSetKernelArg1f(handle, i, v), "clSetKernelArg(" + name + ", " + i + ")");
+        return this;
+    }
+
+    /** Sets argument {@code i} to {@code bytes} of local memory. */
+    public ClKernel local(int i, long bytes) {
+        ClCheck.check(clSetKernelArg(handle, i, bytes), "clSetKernelArg(" + name + ", " + i + ", local " + bytes + " bytes)");
+        return this;
+    }
+
+    /** Enqueues {@code groups} work-groups of {@code groupSize} work-items (1-D). */
+    public void launch(long groups, long groupSize) {
+        if (groups == 0) {
+            return;
+        }
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer global = stack.pointers(groups * groupSize);
+            PointerBuffer local = stack.pointers(groupSize);
+            ClCheck.check(clEnqueueNDRangeKernel(cl.queue(), handle, 1, null, global, local, null, null),
+                    "clEnqueueNDRangeKernel(" + name + ", " + groups + " x " + groupSize + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (handle != 0) {
+            clReleaseKernel(handle);
+            handle = 0;
+        }
+    }
+}

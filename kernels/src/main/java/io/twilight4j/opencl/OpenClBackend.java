@@ -1,0 +1,50 @@
+package io.twilight4j.opencl;
+
+import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.backend.DecodeAttention;
+import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.kv.KvCache;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.kv.LabelChannels;
+import io.twilight4j.policy.AttentionPolicy;
+
+/** The OpenCL backend: one device context; caches and plans live on that device. */
+public final class OpenClBackend implements AttentionBackend {
+
+    private final OpenClContext cl;
+    private final boolean timing;
+
+    /** Opens {@code device}; {@code timing} finishes the queue after each stage so StepStats times are per stage. */
+    public OpenClBackend(OpenClDevice device, boolean timing) {
+        this.cl = new OpenClContext(device);
+        this.timing = timing;
+    }
+
+    @Override
+    public String name() {
+        return "opencl";
+    }
+
+    @Override
+    public String description() {
+        return "opencl " + cl.device().summary();
+    }
+
+    @Override
+    public KvCache createCache(KvShape shape, LabelChannels labels) {
+        return new OpenClKvCache(cl, shape, labels);
+    }
+
+    @Override
+    public DecodeAttention plan(KvCache cache, AttentionPolicy policy, DecodeShape shape) {
+        if (!(cache instanceof OpenClKvCache ocl) || ocl.context() != cl) {
+            throw new IllegalArgumentException("opencl backend: the cache was not created by this backend");
+        }
+        return new OpenClDecodeAttention(ocl, policy, shape, timing);
+    }
+
+    @Override
+    public void close() {
+        cl.close();
+    }
+}

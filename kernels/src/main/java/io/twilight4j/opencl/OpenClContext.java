@@ -1,0 +1,211 @@
+package io.twilight4j.opencl;
+
+import static org.lwjgl.opencl.CL10.*;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.ShortBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.lwjgl.PointerBuffer;
+import org.lwjgl.system.MemoryStack;
+import org.lwjgl.system.MemoryUtil;
+
+/**
+ * One OpenCL context and in-order queue on one device, with a cache of built programs keyed by
+ * source and defines. Every failing call throws {@link OpenClException} naming the call; build
+ * failures carry the full build log.
+ */
+public final class OpenClContext implements AutoCloseable {
+
+    /** CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT in CL_DEVICE_SINGLE_FP_CONFIG. */
+    private static final long CORRECTLY_ROUNDED_DIVIDE = 1L << 7;
+    private static final int CL_DEVICE_SINGLE_FP_CONFIG = 0x101B;
+
+    private final OpenClDevice device;
+    private long context;
+    private long queue;
+    private final String baseOptions;
+    private final Map<String, Long> programs = new LinkedHashMap<>();
+
+    /** Opens a context and queue on {@code device}. */
+    public OpenClContext(OpenClDevice device) {
+        this.device = device;
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            PointerBuffer props = stack.mallocPointer(3).put(CL_CONTEXT_PLATFORM).put(device.platform()).put(0).flip();
+            context = clCreateContext(props, device.id(), null, 0, err);
+            ClCheck.check(err.get(0), "clCreateContext(" + device.name() + ")");
+            queue = clCreateCommandQueue(context, device.id(), 0, err);
+            if (err.get(0) != 0) {
+                clReleaseContext(context);
+                ClCheck.check(err.get(0), "clCreateCommandQueue(" + device.name() + ")");
+            }
+            LongBuffer fp = stack.mallocLong(1);
+            boolean exactDivide = clGetDeviceInfo(device.id(), CL_DEVICE_SINGLE_FP_CONFIG, fp, null) == 0
+                    && (fp.get(0) & CORRECTLY_ROUNDED_DIVIDE) != 0;
+            // Exact division keeps 1/scale bit-identical to the CPU's, so 4-bit codes agree exactly.
+            baseOptions = "-cl-std=CL1.2" + (exactDivide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
+        }
+    }
+
+    /** The device this context runs on. */
+    public OpenClDevice device() {
+        return device;
+    }
+
+    long queue() {
+        return queue;
+    }
+
+    /**
+     * Creates kernel {@code kernel} from resource {@code source} (next to this class; several joined
+     * by '+' are compiled as one text) built with {@code defines}.
+     */
+    public ClKernel kernel(String source, Map<String, Integer> defines, String kernel) {
+        long program = program(source, defines);
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long k = clCreateKernel(program, kernel, err);
+            ClCheck.check(err.get(0), "clCreateKernel(" + source + ": " + kernel + ")");
+            return new ClKernel(this, k, source + ":" + kernel);
+        }
+    }
+
+    private long program(String source, Map<String, Integer> defines) {
+        StringBuilder options = new StringBuilder(baseOptions);
+        defines.forEach((k, v) -> options.append(" -D").append(k).append('=').append(v));
+        String key = source + "\n" + options;
+        Long cached = programs.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        String text = readSource(source);
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long program = clCreateProgramWithSource(context, text, err);
+            ClCheck.check(err.get(0), "clCreateProgramWithSource(" + source + ")");
+            int status = clBuildProgram(program, device.id(), options, null, 0);
+            if (status != 0) {
+                String log = buildLog(program);
+                clReleaseProgram(program);
+                throw new OpenClException("clBuildProgram(" + source + ", options '" + options + "') failed: "
+                        + ClCheck.errorName(status) + " (" + status + "); build log:\n" + log);
+            }
+            programs.put(key, program);
+            return program;
+        }
+    }
+
+    private String buildLog(long program) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer size = stack.mallocPointer(1);
+            if (clGetProgramBuildInfo(program, device.id(), CL_PROGRAM_BUILD_LOG, (ByteBuffer) null, size) != 0) {
+                return "(no build log)";
+            }
+            ByteBuffer buf = MemoryUtil.memAlloc((int) size.get(0));
+            try {
+                clGetProgramBuildInfo(program, device.id(), CL_PROGRAM_BUILD_LOG, buf, null);
+                return MemoryUtil.memUTF8(buf, Math.max(0, buf.capacity() - 1));
+            } finally {
+                MemoryUtil.memFree(buf);
+            }
+        }
+    }
+
+    /** Reads a resource, or several joined by '+' (shared helpers first), as one program text. */
+    private static String readSource(String source) {
+        if (source.contains("+")) {
+            StringBuilder sb = new StringBuilder();
+            for (String part : source.split("\\+")) {
+                sb.append(readSource(part)).append('\n');
+            }
+            return sb.toString();
+        }
+        try (InputStream in = OpenClContext.class.getResourceAsStream(source)) {
+            if (in == null) {
+                throw new OpenClException("kernel source '" + source + "' is missing from the class path");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading kernel source " + source, e);
+        }
+    }
+
+    /** Allocates a read-write buffer of {@code bytes}; {@code name} appears in errors. */
+    public ClBuffer buffer(String name, long bytes) {
+        long size = Math.max(bytes, 16);
+        if (size > device.maxAllocBytes()) {
+            throw new OpenClException("buffer '" + name + "' needs " + size + " bytes, more than the device's largest allocation ("
+                    + device.maxAllocBytes() + " bytes, CL_DEVICE_MAX_MEM_ALLOC_SIZE of " + device.name() + "); use fewer pages or a smaller context");
+        }
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long mem = clCreateBuffer(context, CL_MEM_READ_WRITE, size, err);
+            ClCheck.check(err.get(0), "clCreateBuffer(" + name + ", " + size + " bytes)");
+            return new ClBuffer(mem, size, name);
+        }
+    }
+
+    /** Copies {@code src} (position to limit) to {@code dst} at byte {@code offset}; blocking. */
+    public void write(ClBuffer dst, long offset, ByteBuffer src) {
+        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+    }
+
+    /** Copies floats to {@code dst} at byte {@code offset}; blocking. */
+    public void write(ClBuffer dst, long offset, FloatBuffer src) {
+        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+    }
+
+    /** Copies ints to {@code dst} at byte {@code offset}; blocking. */
+    public void write(ClBuffer dst, long offset, IntBuffer src) {
+        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+    }
+
+    /** Reads {@code src} from byte {@code offset} into {@code dst} (position to limit); blocking. */
+    public void read(ClBuffer src, long offset, ByteBuffer dst) {
+        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
+    }
+
+    /** Reads floats; blocking. */
+    public void read(ClBuffer src, long offset, FloatBuffer dst) {
+        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
+    }
+
+    /** Reads ints; blocking. */
+    public void read(ClBuffer src, long offset, IntBuffer dst) {
+        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
+    }
+
+    /** Reads fp16 values as raw shorts; blocking. */
+    public void read(ClBuffer src, long offset, ShortBuffer dst) {
+        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
+    }
+
+    /** Waits until every enqueued command has finished. */
+    public void finish() {
+        ClCheck.check(clFinish(queue), "clFinish");
+    }
+
+    @Override
+    public void close() {
+        for (long p : programs.values()) {
+            clReleaseProgram(p);
+        }
+        programs.clear();
+        if (queue != 0) {
+            clReleaseCommandQueue(queue);
+            queue = 0;
+        }
+        if (context != 0) {
+            clReleaseContext(context);
+            context = 0;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package io.twilight4j.opencl;
+
+import io.twilight4j.backend.DecodeAttention;
+import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.StepStats;
+import io.twilight4j.kv.KvPager;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.policy.AttentionPolicy;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import org.lwjgl.system.MemoryUtil;
+
+/**
+ * Decode attention on the device: per step only q, the page tables and lengths go up and the
+ * output (plus the per-entry counts for {@link StepStats}) comes back. Dense policies run the
+ * FlashDecoding kernels directly; the others run {@link SparsePipeline} (select, estimate, top-p,
+ * compaction) and the same attention kernels over its token sets.
+ */
+public final class OpenClDecodeAttention implements DecodeAttention {
+
+    private final OpenClContext cl;
+    private final OpenClKvCache cache;
+    private final AttentionPolicy policy;
+    private final DecodeShape decode;
+    private final KvShape kv;
+    private final int maxPages;
+    private final StepStats stats;
+    private final boolean timing;
+    private final ClBuffer q, out, pageTables, lengths;
+    private final FloatBuffer hostQ, hostOut;
+    private final IntBuffer hostPages, hostLengths;
+    private final int[] lengthOf;
+    private final AttentionKernels attention;
+    private final SparsePipeline sparse;
+
+    /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} adds a clFinish per stage. */
+    public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing) {
+        this.kv = cache.shape();
+        if (decode.queryHeads() % kv.kvHeads() != 0) {
+            throw new IllegalArgumentException("decode plan: " + decode.queryHeads() + " query heads are not a multiple of "
+                    + kv.kvHeads() + " KV heads");
+        }
+        this.cl = cache.context();
+        this.cache = cache;
+        this.policy = policy;
+        this.decode = decode;
+        this.timing = timing;
+        this.maxPages = (decode.maxContext() + kv.pageTokens() - 1) / kv.pageTokens();
+        this.stats = new StepStats(decode.maxBatch() * decode.queryHeads());
+        int gqa = decode.queryHeads() / kv.kvHeads();
+        int b = decode.maxBatch();
+        this.q = cl.buffer("queries", 4L * b * decode.queryHeads() * kv.headDim());
+        this.out = cl.buffer("outputs", 4L * b * decode.queryHeads() * kv.headDim());
+        this.pageTables = cl.buffer("page tables", 4L * b * maxPages);
+        this.lengths = cl.buffer("lengths", 4L * b);
+        this.hostQ = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
+        this.hostOut = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
+        this.hostPages = MemoryUtil.memAllocInt(b * maxPages);
+        this.hostLengths = MemoryUtil.memAllocInt(b);
+        this.lengthOf = new int[b];
+        if (policy.isDense()) {
+            this.sparse = null;
+            this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, true,
+                    b * kv.kvHeads(), gqa, decode.maxContext());
+        } else {
+            this.sparse = new SparsePipeline(cache, policy, decode, maxPages);
+            boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
+            this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, false,
+                    b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity());
+        }
+    }
+
+    @Override
+    public AttentionPolicy policy() {
+        return policy;
+    }
+
+    @Override
+    public StepStats run(int layer, int[] seqs, float[] query, float[] output) {
+        int batch = seqs.length;
+        int rowFloats = decode.queryHeads() * kv.headDim();
+        if (batch == 0 || batch > decode.maxBatch() || query.length < batch * rowFloats || output.length < batch * rowFloats) {
+            throw new IllegalArgumentException("decode step: batch " + batch + " (plan allows 1.." + decode.maxBatch()
+                    + ") needs q and out of " + batch * rowFloats + " floats, got " + query.length + " and " + output.length);
+        }
+        if (layer < 0 || layer >= kv.layers()) {
+            throw new IllegalArgumentException("decode step: layer " + layer + " not in [0, " + kv.layers() + ")");
+        }
+        long t0 = System.nanoTime();
+        KvPager pager = cache.pager();
+        int maxLen = 0;
+        long total = 0;
+        hostPages.clear();
+        hostLengths.clear();
+        for (int i = 0; i < batch; i++) {
+            int len = pager.length(seqs[i]);
+            if (len == 0 || len > decode.maxContext()) {
+                throw new IllegalArgumentException("decode step: sequence " + seqs[i] + " holds " + len
+                        + " tokens; the plan serves 1.." + decode.maxContext());
+            }
+            for (int p = 0; p < maxPages; p++) {
+                hostPages.put(p < pager.pageCount(seqs[i]) ? pager.page(seqs[i], p) : 0);
+            }
+            hostLengths.put(len);
+            lengthOf[i] = len;
+            maxLen = Math.max(maxLen, len);
+            total += len;
+        }
+        cl.write(pageTables, 0, hostPages.flip());
+        cl.write(lengths, 0, hostLengths.flip());
+        cl.write(q, 0, hostQ.clear().put(query, 0, batch * rowFloats).flip());
+        stats.reset(batch * decode.queryHeads());
+        OpenClKvCache.LayerBuffers buffers = cache.layer(layer);
+        if (sparse == null) {
+            attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,
+                    batch * kv.kvHeads(), kv.kvHeads(), maxLen, total * kv.kvHeads(), out);
+            for (int i = 0; i < batch; i++) {
+                for (int h = 0; h < decode.queryHeads(); h++) {
+                    stats.record(i * decode.queryHeads() + h, lengthOf[i], lengthOf[i]);
+                }
+            }
+        } else {
+            SparsePipeline.Sets sets = sparse.run(layer, batch, q, pageTables, lengths, lengthOf, stats, timing);
+            long ta = System.nanoTime();
+            attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, sets.indices(), sets.counts(),
+                    sparse.capacity(), batch * sets.entriesPerSeq(), sets.entriesPerSeq(), sparse.capacity(),
+                    (long) batch * sets.entriesPerSeq() * sparse.capacity(), out);
+            t0 = ta;
+        }
+        cl.read(out, 0, hostOut.clear().limit(batch * rowFloats));
+        hostOut.get(output, 0, batch * rowFloats);
+        stats.attentionNanos = System.nanoTime() - t0;
+        return stats;
+    }
+
+    @Override
+    public void close() {
+        attention.close();
+        if (sparse != null) {
+            sparse.close();
+        }
+        for (ClBuffer b : new ClBuffer[] {q, out, pageTables, lengths}) {
+            b.close();
+        }
+        MemoryUtil.memFree(hostQ);
+        MemoryUtil.memFree(hostOut);
+        MemoryUtil.memFree(hostPages);
+        MemoryUtil.memFree(hostLengths);
+    }
+}

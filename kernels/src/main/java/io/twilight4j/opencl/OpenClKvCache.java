@@ -1,0 +1,221 @@
+package io.twilight4j.opencl;
+
+import io.twilight4j.kv.KvCache;
+import io.twilight4j.kv.KvLayout;
+import io.twilight4j.kv.KvPager;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.kv.LabelChannels;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.lwjgl.system.MemoryUtil;
+
+/**
+ * KV cache resident on an OpenCL device: the shared host {@link KvPager} plus, per layer, device
+ * buffers laid out exactly as {@link KvLayout} says. Appends run one kernel that writes fp16 K/V,
+ * Quest page bounds, 4-bit keys and Double Sparsity labels.
+ */
+public final class OpenClKvCache implements KvCache {
+
+    /** Largest fp16 magnitude: larger keys or values would become infinities on the device. */
+    private static final float FP16_MAX = 65504f;
+
+    /** One layer's device buffers. */
+    record LayerBuffers(ClBuffer k, ClBuffer v, ClBuffer codes, ClBuffer params, ClBuffer bounds,
+                        ClBuffer labels, ClBuffer labelParams) {
+        void close() {
+            for (ClBuffer b : List.of(k, v, codes, params, bounds, labels, labelParams)) {
+                b.close();
+            }
+        }
+    }
+
+    private final OpenClContext cl;
+    private final KvShape shape;
+    private final KvLayout layout;
+    private final KvPager pager;
+    private final LabelChannels labels;
+    private final List<LayerBuffers> layers = new ArrayList<>();
+    private final ClBuffer labelChannelBuffer;
+    private final ClKernel append;
+    private ClBuffer stageK, stageV, stageSlots;
+    private FloatBuffer hostKv;
+    private IntBuffer hostSlots;
+    private int stagedTokens;
+
+    /** Allocates every layer's buffers on {@code cl}'s device. */
+    public OpenClKvCache(OpenClContext cl, KvShape shape, LabelChannels labels) {
+        if (shape.labelChannels() > 0 && (labels == null || labels.count() != shape.labelChannels()
+                || labels.layers() != shape.layers() || labels.kvHeads() != shape.kvHeads())) {
+            throw new IllegalArgumentException("KV cache with " + shape.labelChannels()
+                    + " label channels needs LabelChannels of the same layers, KV heads and count");
+        }
+        this.cl = cl;
+        this.shape = shape;
+        this.layout = new KvLayout(shape);
+        this.pager = new KvPager(shape.pages(), shape.pageTokens());
+        this.labels = labels;
+        try {
+            for (int l = 0; l < shape.layers(); l++) {
+                layers.add(allocateLayer(l));
+            }
+            labelChannelBuffer = uploadLabelChannels();
+            append = cl.kernel("kv_append.cl", layout.kernelDefines(), "kv_append");
+            if (append.workGroupLimit() < shape.headDim()) {
+                throw new OpenClException("kv_append needs a work-group of headDim = " + shape.headDim()
+                        + " work-items; " + cl.device().name() + " allows " + append.workGroupLimit());
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private LayerBuffers allocateLayer(int l) {
+        String p = "layer " + l + " ";
+        return new LayerBuffers(cl.buffer(p + "K", layout.kvElements() * 2), cl.buffer(p + "V", layout.kvElements() * 2),
+                cl.buffer(p + "int4 codes", layout.codeBytes()), cl.buffer(p + "int4 params", layout.paramElements() * 2),
+                cl.buffer(p + "page bounds", layout.boundsElements() * 2), cl.buffer(p + "labels", layout.labelBytes()),
+                cl.buffer(p + "label params", layout.paramElements() * 2));
+    }
+
+    private ClBuffer uploadLabelChannels() {
+        int r = shape.labelChannels();
+        ClBuffer b = cl.buffer("label channels", 4L * Math.max(1, shape.layers() * shape.kvHeads() * r));
+        if (r > 0) {
+            IntBuffer host = MemoryUtil.memAllocInt(shape.layers() * shape.kvHeads() * r);
+            try {
+                for (int l = 0; l < shape.layers(); l++) {
+                    for (int h = 0; h < shape.kvHeads(); h++) {
+                        host.put(labels.of(l, h));
+                    }
+                }
+                cl.write(b, 0, host.flip());
+            } finally {
+                MemoryUtil.memFree(host);
+            }
+        }
+        return b;
+    }
+
+    @Override
+    public KvShape shape() {
+        return shape;
+    }
+
+    @Override
+    public KvPager pager() {
+        return pager;
+    }
+
+    @Override
+    public LabelChannels labelChannels() {
+        return labels;
+    }
+
+    /** The layout the device buffers follow. */
+    public KvLayout layout() {
+        return layout;
+    }
+
+    /** The context the buffers live in. */
+    OpenClContext context() {
+        return cl;
+    }
+
+    /** Label channels of every (layer, KV head), {@code [layers][kvHeads][r]} ints. */
+    ClBuffer labelChannelBuffer() {
+        return labelChannelBuffer;
+    }
+
+    /** Device buffers of {@code layer}. */
+    LayerBuffers layer(int layer) {
+        return layers.get(layer);
+    }
+
+    @Override
+    public void write(int layer, int seq, int position, float[] k, float[] v, int tokens) {
+        int row = shape.kvHeads() * shape.headDim();
+        if (layer < 0 || layer >= shape.layers()) {
+            throw new IllegalArgumentException("KV write: layer " + layer + " not in [0, " + shape.layers() + ")");
+        }
+        if (tokens <= 0 || k.length < (long) tokens * row || v.length < (long) tokens * row) {
+            throw new IllegalArgumentException("KV write: need " + tokens + " x " + row + " keys and values, got "
+                    + k.length + " and " + v.length);
+        }
+        if (position < 0 || position + tokens > pager.length(seq)) {
+            throw new IllegalArgumentException("KV write: positions [" + position + ", " + (position + tokens)
+                    + ") of sequence " + seq + " are not taken (length " + pager.length(seq) + "); call pager().append first");
+        }
+        checkFp16("key", k, tokens * row);
+        checkFp16("value", v, tokens * row);
+        ensureStaging(tokens);
+        hostKv.clear().put(k, 0, tokens * row).flip();
+        cl.write(stageK, 0, hostKv);
+        hostKv.clear().put(v, 0, tokens * row).flip();
+        cl.write(stageV, 0, hostKv);
+        hostSlots.clear();
+        for (int t = 0; t < tokens; t++) {
+            int pos = position + t;
+            hostSlots.put(pager.page(seq, pos / shape.pageTokens()) * shape.pageTokens() + pos % shape.pageTokens());
+        }
+        cl.write(stageSlots, 0, hostSlots.flip());
+        LayerBuffers b = layers.get(layer);
+        append.arg(0, stageK).arg(1, stageV).arg(2, stageSlots).arg(3, tokens).arg(4, b.k).arg(5, b.v)
+                .arg(6, b.codes).arg(7, b.params).arg(8, b.bounds).arg(9, b.labels).arg(10, b.labelParams)
+                .arg(11, labelChannelBuffer).arg(12, layer * shape.kvHeads() * shape.labelChannels());
+        append.launch(shape.kvHeads(), shape.headDim());
+    }
+
+    private static void checkFp16(String what, float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            if (!(Math.abs(x[i]) <= FP16_MAX)) {
+                throw new IllegalArgumentException("KV write: " + what + " element " + i + " is " + x[i]
+                        + "; keys and values must be finite with |x| <= 65504 (fp16)");
+            }
+        }
+    }
+
+    private void ensureStaging(int tokens) {
+        if (tokens <= stagedTokens) {
+            return;
+        }
+        freeStaging();
+        int cap = Integer.highestOneBit(tokens - 1) << 1;
+        cap = Math.max(cap, 1);
+        long row = (long) shape.kvHeads() * shape.headDim();
+        stageK = cl.buffer("append keys", 4 * row * cap);
+        stageV = cl.buffer("append values", 4 * row * cap);
+        stageSlots = cl.buffer("append slots", 4L * cap);
+        hostKv = MemoryUtil.memAllocFloat((int) (row * cap));
+        hostSlots = MemoryUtil.memAllocInt(cap);
+        stagedTokens = cap;
+    }
+
+    private void freeStaging() {
+        for (ClBuffer b : new ClBuffer[] {stageK, stageV, stageSlots}) {
+            if (b != null) {
+                b.close();
+            }
+        }
+        MemoryUtil.memFree(hostKv);
+        MemoryUtil.memFree(hostSlots);
+        hostKv = null;
+        hostSlots = null;
+        stagedTokens = 0;
+    }
+
+    @Override
+    public void close() {
+        freeStaging();
+        if (append != null) {
+            append.close();
+        }
+        if (labelChannelBuffer != null) {
+            labelChannelBuffer.close();
+        }
+        layers.forEach(LayerBuffers::close);
+        layers.clear();
+    }
+}

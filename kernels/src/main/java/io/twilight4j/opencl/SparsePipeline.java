@@ -1,0 +1,185 @@
+package io.twilight4j.opencl;
+
+import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.StepStats;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.policy.GqaMode;
+import io.twilight4j.policy.SelectorKind;
+import java.nio.IntBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.lwjgl.system.MemoryUtil;
+
+/**
+ * Select then prune on the device (TWILIGHT.md section 2): the base selector writes ascending
+ * candidate positions per (sequence, KV head), the 4-bit estimate and top-p threshold run per query
+ * head, and compaction writes each set's ascending positions. Buffers are sized at plan time.
+ */
+final class SparsePipeline implements AutoCloseable {
+
+    /** Token sets for attention: {@code indices[entry * capacity + i]}, {@code counts[entry]}. */
+    record Sets(ClBuffer indices, ClBuffer counts, int entriesPerSeq) {
+    }
+
+    private final OpenClContext cl;
+    private final OpenClKvCache cache;
+    private final AttentionPolicy policy;
+    private final KvShape kv;
+    private final int queryHeads, gqa, maxPages, capacity, rowLen, setsPerSeq;
+    private final ClKernel scoreKernel, selectKernel, estimate, topP, compact;
+    private final ClBuffer cand, candCount, rowScores, scores, thr, sets, setCount;
+    private final IntBuffer hostCounts;
+    private final int[] candidates;
+    private final long groupSize;
+
+    SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages) {
+        this.cl = cache.context();
+        this.cache = cache;
+        this.policy = policy;
+        this.kv = cache.shape();
+        this.queryHeads = decode.queryHeads();
+        this.gqa = queryHeads / kv.kvHeads();
+        this.maxPages = maxPages;
+        int ctx = decode.maxContext();
+        int questPages = Math.max(1, policy.budgetTokens() / kv.pageTokens());
+        this.capacity = switch (policy.selector()) {
+            case FULL -> ctx;
+            case QUEST -> Math.min(maxPages, questPages) * kv.pageTokens();
+            default -> Math.min(ctx, policy.budgetTokens());
+        };
+        this.rowLen = switch (policy.selector()) {
+            case QUEST -> maxPages;
+            case DS, ORACLE -> ctx;
+            default -> 1;
+        };
+        if (policy.selector() == SelectorKind.DS && kv.labelChannels() == 0) {
+            throw new IllegalArgumentException("policy '" + policy + "' needs a KV cache with label channels");
+        }
+        boolean perHead = policy.prunes() && policy.gqaMode() == GqaMode.HEAD;
+        this.setsPerSeq = perHead ? queryHeads : kv.kvHeads();
+        int headsPerEntry = perHead ? 1 : gqa;
+        long localBudget = cl.device().localMemBytes() / 2;
+        Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
+        defines.put("QUERY_HEADS", queryHeads);
+        defines.put("GQA_GROUP", gqa);
+        defines.put("HEADS_PER_ENTRY", headsPerEntry);
+        defines.put("ROW_LOCAL", 4L * capacity <= localBudget ? 1 : 0);
+        String select = "common.cl+select.cl";
+        String prune = "common.cl+prune.cl";
+        int b = decode.maxBatch();
+        try (Closer guard = new Closer()) {
+            scoreKernel = switch (policy.selector()) {
+                case FULL -> guard.add(cl.kernel(select, defines, "full_candidates"));
+                case QUEST -> guard.add(cl.kernel(select, defines, "quest_page_scores"));
+                case DS -> guard.add(cl.kernel(select, defines, "ds_scores"));
+                default -> guard.add(cl.kernel(select, defines, "oracle_scores"));
+            };
+            selectKernel = policy.selector() == SelectorKind.FULL ? null : guard.add(cl.kernel(select, defines, "select_top"));
+            estimate = policy.prunes() ? guard.add(cl.kernel(prune, defines, "estimate_scores")) : null;
+            topP = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
+            compact = policy.prunes() ? guard.add(cl.kernel(prune, defines, "compact")) : null;
+            long limit = Long.MAX_VALUE;
+            for (ClKernel k : new ClKernel[] {scoreKernel, selectKernel, estimate, topP, compact}) {
+                if (k != null) {
+                    limit = Math.min(limit, k.workGroupLimit());
+                }
+            }
+            groupSize = Long.highestOneBit(Math.min(256, limit));
+            cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));
+            candCount = guard.add(cl.buffer("candidate counts", 4L * b * kv.kvHeads()));
+            rowScores = guard.add(cl.buffer("selector scores", 4L * b * kv.kvHeads() * rowLen));
+            scores = guard.add(cl.buffer("estimated scores", 4L * (policy.prunes() ? (long) b * queryHeads * capacity : 1)));
+            thr = guard.add(cl.buffer("top-p thresholds", 4L * b * queryHeads));
+            sets = guard.add(cl.buffer("token sets", 4L * (policy.prunes() ? (long) b * setsPerSeq * capacity : 1)));
+            setCount = guard.add(cl.buffer("token set counts", 4L * b * setsPerSeq));
+            guard.keep();
+        }
+        this.hostCounts = MemoryUtil.memAllocInt(b * Math.max(setsPerSeq, kv.kvHeads()));
+        this.candidates = new int[b * kv.kvHeads()];
+    }
+
+    /** Most tokens one set can hold. */
+    int capacity() {
+        return capacity;
+    }
+
+    /** Runs select (and prune) for {@code batch} sequences; records counts and stage times into {@code stats}. */
+    Sets run(int layer, int batch, ClBuffer q, ClBuffer pageTables, ClBuffer lengths, int[] lengthOf,
+             StepStats stats, boolean timing) {
+        OpenClKvCache.LayerBuffers buf = cache.layer(layer);
+        int entries = batch * kv.kvHeads();
+        long t = System.nanoTime();
+        switch (policy.selector()) {
+            case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount);
+            case QUEST -> scoreKernel.arg(0, q).arg(1, buf.bounds()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
+                    .arg(5, rowLen).arg(6, rowScores);
+            case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())
+                    .arg(4, layer * kv.kvHeads() * kv.labelChannels()).arg(5, pageTables).arg(6, maxPages).arg(7, lengths)
+                    .arg(8, rowLen).arg(9, rowScores);
+            default -> scoreKernel.arg(0, q).arg(1, buf.k()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
+                    .arg(5, rowLen).arg(6, rowScores);
+        }
+        scoreKernel.launch(entries, groupSize);
+        if (selectKernel != null) {
+            boolean quest = policy.selector() == SelectorKind.QUEST;
+            int k = quest ? Math.max(1, policy.budgetTokens() / kv.pageTokens()) : policy.budgetTokens();
+            selectKernel.arg(0, rowScores).arg(1, rowLen).arg(2, lengths).arg(3, quest ? kv.pageTokens() : 1).arg(4, k)
+                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * groupSize);
+            selectKernel.launch(entries, groupSize);
+        }
+        stats.selectNanos = lap(t, timing);
+        if (!policy.prunes()) {
+            recordCounts(batch, stats, false);
+            return new Sets(cand, candCount, kv.kvHeads());
+        }
+        t = System.nanoTime();
+        estimate.arg(0, q).arg(1, buf.codes()).arg(2, buf.params()).arg(3, pageTables).arg(4, maxPages).arg(5, cand)
+                .arg(6, candCount).arg(7, capacity).arg(8, scores).local(9, 4L * kv.headDim());
+        estimate.launch((long) batch * queryHeads, groupSize);
+        stats.estimateNanos = lap(t, timing);
+        t = System.nanoTime();
+        boolean rowLocal = 4L * capacity <= cl.device().localMemBytes() / 2;
+        topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
+                .local(5, rowLocal ? 4L * capacity : 4).local(6, 4 * groupSize);
+        topP.launch((long) batch * queryHeads, groupSize);
+        compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
+                .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);
+        compact.launch((long) batch * setsPerSeq, groupSize);
+        stats.topPNanos = lap(t, timing);
+        recordCounts(batch, stats, true);
+        return new Sets(sets, setCount, setsPerSeq);
+    }
+
+    private long lap(long start, boolean timing) {
+        if (timing) {
+            cl.finish();
+        }
+        return System.nanoTime() - start;
+    }
+
+    /** Reads the small per-entry counts back for the step's statistics. */
+    private void recordCounts(int batch, StepStats stats, boolean pruned) {
+        cl.read(candCount, 0, hostCounts.clear().limit(batch * kv.kvHeads()));
+        hostCounts.get(candidates, 0, batch * kv.kvHeads());
+        if (pruned) {
+            cl.read(setCount, 0, hostCounts.clear().limit(batch * setsPerSeq));
+        }
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < queryHeads; h++) {
+                int c = candidates[b * kv.kvHeads() + h / gqa];
+                int kept = !pruned ? c : hostCounts.get(b * setsPerSeq + (setsPerSeq == queryHeads ? h : h / gqa));
+                stats.record(b * queryHeads + h, c, kept);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable c : new AutoCloseable[] {scoreKernel, selectKernel, estimate, topP, compact,
+                cand, candCount, rowScores, scores, thr, sets, setCount}) {
+            Closer.closeQuietly(c);
+        }
+        MemoryUtil.memFree(hostCounts);
+    }
+}

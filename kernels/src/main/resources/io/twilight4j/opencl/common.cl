@@ -1,0 +1,43 @@
+// Helpers shared by the decode kernels (compiled in front of them). Work-groups that call these use a
+// power-of-two size; scratch is WG ints/floats of local memory.
+#pragma OPENCL FP_CONTRACT OFF
+
+// Exclusive prefix sum of flag over the work-group (Hillis-Steele); *total gets the group's sum.
+inline int group_scan(local int* scratch, int flag, int* total) {
+    const int lid = get_local_id(0), n = get_local_size(0);
+    scratch[lid] = flag;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = 1; step < n; step <<= 1) {
+        const int add = lid >= step ? scratch[lid - step] : 0;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        scratch[lid] += add;
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const int inclusive = scratch[lid];
+    *total = scratch[n - 1];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return inclusive - flag;
+}
+
+// Tree reduction of one float per work-item; op 0 = sum, 1 = max, 2 = min.
+inline float group_reduce(local float* scratch, float x, int op) {
+    const int lid = get_local_id(0);
+    scratch[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int half_n = get_local_size(0) / 2; half_n > 0; half_n >>= 1) {
+        if (lid < half_n) {
+            const float a = scratch[lid], b = scratch[lid + half_n];
+            scratch[lid] = op == 0 ? a + b : (op == 1 ? fmax(a, b) : fmin(a, b));
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float r = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+// Physical (page, head, token) index of logical position pos of a sequence.
+inline size_t token_slot(global const int* pageTable, int pos, int kvHead) {
+    const int page = pageTable[pos / PAGE_TOKENS];
+    return ((size_t) page * KV_HEADS + kvHead) * PAGE_TOKENS + pos % PAGE_TOKENS;
+}

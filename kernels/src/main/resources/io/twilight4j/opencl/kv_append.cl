@@ -1,0 +1,82 @@
+// KV append: stores fp16 K/V of new tokens and, in the same pass, the metadata the selectors and the
+// pruner read (layout: io.twilight4j.kv.KvLayout; defines KV_HEADS, HEAD_DIM, PAGE_TOKENS,
+// LABEL_CHANNELS, CODE_BYTES, LABEL_BYTES come from KvLayout.kernelDefines()).
+// Work-items: one work-group per KV head (group id = head), HEAD_DIM work-items, item c owns channel c.
+// Tokens are walked in order inside the group, so a page's bounds are updated without races and a
+// page's first token resets them. Local memory: HEAD_DIM + 4 floats.
+// fp16 rounding goes through global memory (vstore_half then vload_half by the same work-item): OpenCL
+// C 1.2 without cl_khr_fp16 has no half variables.
+#pragma OPENCL FP_CONTRACT OFF
+
+kernel void kv_append(global const float* k, global const float* v, global const int* slots, int tokens,
+                      global half* K, global half* V, global uchar* codes, global half* params,
+                      global half* bounds, global uchar* labels, global half* labelParams,
+                      global const int* labelChannels, int labelBase) {
+    const int h = get_group_id(0);
+    const int c = get_local_id(0);
+    local float row[HEAD_DIM];
+    local float stat[4];
+    for (int t = 0; t < tokens; t++) {
+        const int slot = slots[t];
+        const int page = slot / PAGE_TOKENS;
+        const int off = slot % PAGE_TOKENS;
+        const size_t src = ((size_t) t * KV_HEADS + h) * HEAD_DIM + c;
+        const size_t tok = ((size_t) page * KV_HEADS + h) * PAGE_TOKENS + off;
+        vstore_half(k[src], tok * HEAD_DIM + c, K);
+        vstore_half(v[src], tok * HEAD_DIM + c, V);
+        const float kh = vload_half(tok * HEAD_DIM + c, K);
+        row[c] = kh;
+        // Quest bounds (min row, then max row) over the fp16 keys: exact in fp16.
+        const size_t b = ((size_t) page * KV_HEADS + h) * 2 * HEAD_DIM;
+        const float lo = off == 0 ? kh : fmin(vload_half(b + c, bounds), kh);
+        const float hi = off == 0 ? kh : fmax(vload_half(b + HEAD_DIM + c, bounds), kh);
+        vstore_half(lo, b + c, bounds);
+        vstore_half(hi, b + HEAD_DIM + c, bounds);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (c == 0) {
+            float mn = row[0], mx = row[0];
+            for (int i = 1; i < HEAD_DIM; i++) {
+                mn = fmin(mn, row[i]);
+                mx = fmax(mx, row[i]);
+            }
+            vstore_half((mx - mn) / 15.0f, tok * 2, params);
+            vstore_half(mn, tok * 2 + 1, params);
+            stat[0] = mn;
+            stat[1] = vload_half(tok * 2, params);
+#if LABEL_CHANNELS > 0
+            global const int* ch = labelChannels + labelBase + h * LABEL_CHANNELS;
+            float lmn = row[ch[0]], lmx = row[ch[0]];
+            for (int j = 1; j < LABEL_CHANNELS; j++) {
+                lmn = fmin(lmn, row[ch[j]]);
+                lmx = fmax(lmx, row[ch[j]]);
+            }
+            vstore_half((lmx - lmn) / 3.0f, tok * 2, labelParams);
+            vstore_half(lmn, tok * 2 + 1, labelParams);
+            stat[2] = lmn;
+            stat[3] = vload_half(tok * 2, labelParams);
+#endif
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (c < HEAD_DIM / 2) {
+            const float mn = stat[0];
+            const float inv = stat[1] > 0.0f ? 1.0f / stat[1] : 0.0f;
+            const int lo4 = clamp((int) floor((row[2 * c] - mn) * inv + 0.5f), 0, 15);
+            const int hi4 = clamp((int) floor((row[2 * c + 1] - mn) * inv + 0.5f), 0, 15);
+            codes[tok * CODE_BYTES + c] = (uchar) (lo4 | (hi4 << 4));
+        }
+#if LABEL_CHANNELS > 0
+        if (c < LABEL_BYTES) {
+            global const int* ch = labelChannels + labelBase + h * LABEL_CHANNELS;
+            const float mn = stat[2];
+            const float inv = stat[3] > 0.0f ? 1.0f / stat[3] : 0.0f;
+            int byte = 0;
+            for (int i = 0; i < 4; i++) {
+                const int q2 = clamp((int) floor((row[ch[4 * c + i]] - mn) * inv + 0.5f), 0, 3);
+                byte |= q2 << (2 * i);
+            }
+            labels[tok * LABEL_BYTES + c] = (uchar) byte;
+        }
+#endif
+        barrier(CLK_LOCAL_MEM_FENCE); // row and stat are rewritten by the next token
+    }
+}

@@ -1,0 +1,167 @@
+// Base selectors (TWILIGHT.md section 3). An entry is (sequence b, KV head h): e = b * KV_HEADS + h;
+// query heads of the GQA group share the selection (group score = max over the group's heads).
+// Candidates: cand[e * cap + i], ascending positions, count candCount[e].
+// *_scores kernels: one work-group per entry, work-item per page (quest) or token (ds, oracle),
+//   writing rowScores[e * rowLen + i]; no local memory.
+// select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score by
+//   32 counting passes (local int counter), then ordered emission in tiles via group_scan.
+//   Local memory: WG ints of scan scratch + 1 counter.
+
+kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
+    const int e = get_group_id(0);
+    const int n = lengths[e / KV_HEADS];
+    for (int i = get_local_id(0); i < n; i += get_local_size(0)) {
+        cand[(size_t) e * cap + i] = i;
+    }
+    if (get_local_id(0) == 0) {
+        candCount[e] = n;
+    }
+}
+
+inline global const float* query_row(global const float* q, int b, int kvHead, int g) {
+    return q + ((size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g) * HEAD_DIM;
+}
+
+kernel void quest_page_scores(global const float* q, global const half* bounds, global const int* pageTables,
+                              int maxPages, global const int* lengths, int rowLen, global float* rowScores) {
+    const int e = get_group_id(0), b = e / KV_HEADS, h = e % KV_HEADS;
+    const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
+    for (int lp = get_local_id(0); lp < pages; lp += get_local_size(0)) {
+        const size_t base = ((size_t) pageTables[(size_t) b * maxPages + lp] * KV_HEADS + h) * 2 * HEAD_DIM;
+        float best = -INFINITY;
+        for (int g = 0; g < GQA_GROUP; g++) {
+            global const float* qr = query_row(q, b, h, g);
+            float s = 0.0f;
+            for (int c = 0; c < HEAD_DIM; c++) {
+                // Upper bound of q.k over the page: per channel the larger of q*min and q*max.
+                s += fmax(qr[c] * vload_half(base + c, bounds), qr[c] * vload_half(base + HEAD_DIM + c, bounds));
+            }
+            best = fmax(best, s);
+        }
+        rowScores[(size_t) e * rowLen + lp] = best;
+    }
+}
+
+#if LABEL_CHANNELS > 0
+kernel void ds_scores(global const float* q, global const uchar* labels, global const half* labelParams,
+                      global const int* labelChannels, int labelBase, global const int* pageTables, int maxPages,
+                      global const int* lengths, int rowLen, global float* rowScores) {
+    const int e = get_group_id(0), b = e / KV_HEADS, h = e % KV_HEADS;
+    const int n = lengths[b];
+    global const int* ch = labelChannels + labelBase + h * LABEL_CHANNELS;
+    for (int t = get_local_id(0); t < n; t += get_local_size(0)) {
+        const size_t tok = token_slot(pageTables + (size_t) b * maxPages, t, h);
+        const float scale = vload_half(tok * 2, labelParams), mn = vload_half(tok * 2 + 1, labelParams);
+        float best = -INFINITY;
+        for (int g = 0; g < GQA_GROUP; g++) {
+            global const float* qr = query_row(q, b, h, g);
+            float s = 0.0f;
+            for (int j = 0; j < LABEL_CHANNELS; j++) {
+                const int code = (labels[tok * LABEL_BYTES + j / 4] >> (2 * (j % 4))) & 3;
+                s += qr[ch[j]] * (code * scale + mn);
+            }
+            best = fmax(best, s / sqrt((float) HEAD_DIM));
+        }
+        rowScores[(size_t) e * rowLen + t] = best;
+    }
+}
+#endif
+
+kernel void oracle_scores(global const float* q, global const half* K, global const int* pageTables, int maxPages,
+                          global const int* lengths, int rowLen, global float* rowScores) {
+    const int e = get_group_id(0), b = e / KV_HEADS, h = e % KV_HEADS;
+    const int n = lengths[b];
+    for (int t = get_local_id(0); t < n; t += get_local_size(0)) {
+        const size_t row = token_slot(pageTables + (size_t) b * maxPages, t, h) * HEAD_DIM;
+        float best = -INFINITY;
+        for (int g = 0; g < GQA_GROUP; g++) {
+            global const float* qr = query_row(q, b, h, g);
+            float s = 0.0f;
+            for (int c = 0; c < HEAD_DIM; c++) {
+                s += qr[c] * vload_half(row + c, K);
+            }
+            best = fmax(best, s / sqrt((float) HEAD_DIM));
+        }
+        rowScores[(size_t) e * rowLen + t] = best;
+    }
+}
+
+// Float order as unsigned order (negative floats reversed), so a radix select can walk the bits.
+inline uint order_key(float f) {
+    const uint u = as_uint(f);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// Keeps the best k items (pages of `unit` tokens, or tokens when unit = 1) of each entry, all of them
+// when there are at most k; with forceLast the last item is always kept and counts toward k.
+kernel void select_top(global const float* rowScores, int rowLen, global const int* lengths, int unit, int k,
+                       int forceLast, int cap, global int* cand, global int* candCount, local int* scratch) {
+    const int e = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    const int len = lengths[e / KV_HEADS];
+    const int n = (len + unit - 1) / unit;
+    const int pool = forceLast ? n - 1 : n;
+    const int want = forceLast ? k - 1 : k;
+    const bool all = n <= k;
+    global const float* row = rowScores + (size_t) e * rowLen;
+    local int counter;
+    uint thr = 0;
+    int needEqual = 0;
+    if (!all && want > 0) {
+        // Largest T with count(key >= T) >= want: T is the want-th largest key.
+        for (int bit = 31; bit >= 0; bit--) {
+            const uint c = thr | (1u << bit);
+            if (lid == 0) counter = 0;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            int mine = 0;
+            for (int i = lid; i < pool; i += wg) {
+                mine += order_key(row[i]) >= c;
+            }
+            atomic_add(&counter, mine);
+            barrier(CLK_LOCAL_MEM_FENCE);
+            if (counter >= want) thr = c;
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        if (lid == 0) counter = 0;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        int above = 0;
+        for (int i = lid; i < pool; i += wg) {
+            above += order_key(row[i]) > thr;
+        }
+        atomic_add(&counter, above);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        needEqual = want - counter; // ties at the cut: the first ones in position order
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    int emitted = 0, equalSeen = 0;
+    for (int base = 0; base < n; base += wg) {
+        const int i = base + lid;
+        int sel = 0, equal = 0;
+        if (i < n) {
+            if (all || (forceLast && i == n - 1)) {
+                sel = 1;
+            } else if (want > 0 && i < pool) {
+                const uint key = order_key(row[i]);
+                sel = key > thr;
+                equal = key == thr;
+            }
+        }
+        int equalTotal, selTotal;
+        const int equalRank = group_scan(scratch, equal, &equalTotal);
+        if (equal && equalSeen + equalRank < needEqual) sel = 1;
+        equalSeen += equalTotal;
+        const int rank = group_scan(scratch, sel, &selTotal);
+        if (sel) {
+            // Every kept item but the sequence's last is a full unit, so item rank r starts at r * unit.
+            const int first = i * unit, count = min(unit, len - first);
+            for (int j = 0; j < count; j++) {
+                cand[(size_t) e * cap + (emitted + rank) * unit + j] = first + j;
+            }
+        }
+        emitted += selTotal;
+    }
+    if (lid == 0) {
+        const int lastCount = len - (n - 1) * unit;
+        const bool lastKept = all || forceLast;
+        candCount[e] = lastKept ? (emitted - 1) * unit + lastCount : emitted * unit;
+    }
+}

@@ -1,0 +1,179 @@
+package io.twilight4j.opencl;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.StepStats;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.policy.AttentionPolicy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Decode attention on the device against a float64 reference over the fp16-rounded K/V. */
+class OpenClDecodeAttentionTest extends OpenClTestSupport {
+
+    private record Setup(OpenClKvCache cache, int[] seqs, float[][][] keys, float[][][] values) {
+    }
+
+    /** Ragged batch (54, 97, 1 tokens), MHA and GQA, head_dim 64 and 12. */
+    private static Setup setup(long seed, int kvHeads, int headDim) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        KvShape shape = new KvShape(1, kvHeads, headDim, 16, 64, 0);
+        OpenClKvCache cache = new OpenClKvCache(cl, shape, null);
+        int[] lens = {54, 97, 1};
+        int[] seqs = new int[lens.length];
+        int row = kvHeads * headDim;
+        float[][][] keys = new float[lens.length][][];
+        float[][][] values = new float[lens.length][][];
+        for (int s = 0; s < lens.length; s++) {
+            seqs[s] = cache.pager().newSequence();
+            cache.pager().append(seqs[s], lens[s]);
+            float[] k = new float[lens[s] * row], v = new float[lens[s] * row];
+            for (int i = 0; i < k.length; i++) {
+                k[i] = (float) rnd.nextGaussian() * 1.5f;
+                v[i] = (float) rnd.nextGaussian();
+            }
+            cache.write(0, seqs[s], 0, k, v, lens[s]);
+            keys[s] = rows(k, lens[s], row);
+            values[s] = rows(v, lens[s], row);
+        }
+        return new Setup(cache, seqs, keys, values);
+    }
+
+    private static float[][] rows(float[] x, int n, int row) {
+        float[][] r = new float[n][row];
+        for (int t = 0; t < n; t++) {
+            for (int i = 0; i < row; i++) {
+                r[t][i] = Fp16Reference.half(x[t * row + i]);
+            }
+        }
+        return r;
+    }
+
+    private static double[] exactAttention(float[] q, int qOff, float[][] k, float[][] v, int kvHead, int d, List<Integer> set) {
+        double[] s = new double[set.size()];
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < set.size(); i++) {
+            double dot = 0;
+            for (int c = 0; c < d; c++) {
+                dot += (double) q[qOff + c] * k[set.get(i)][kvHead * d + c];
+            }
+            s[i] = dot / Math.sqrt(d);
+            m = Math.max(m, s[i]);
+        }
+        double[] o = new double[d];
+        double sum = 0;
+        for (int i = 0; i < set.size(); i++) {
+            double w = Math.exp(s[i] - m);
+            sum += w;
+            for (int c = 0; c < d; c++) {
+                o[c] += w * v[set.get(i)][kvHead * d + c];
+            }
+        }
+        for (int c = 0; c < d; c++) {
+            o[c] /= sum;
+        }
+        return o;
+    }
+
+    private static float[] randomQ(SplittableRandom rnd, int n) {
+        float[] q = new float[n];
+        for (int i = 0; i < n; i++) {
+            q[i] = (float) rnd.nextGaussian();
+        }
+        return q;
+    }
+
+    @ParameterizedTest(name = "{0} seed {1}: kvHeads {2}, queryHeads {3}, headDim {4}")
+    @CsvSource({"dense, 1, 2, 2, 64", "dense, 2, 2, 8, 64", "dense, 3, 1, 4, 12",
+            "full+twilight:1, 4, 2, 8, 64", "full+twilight:1:head, 5, 1, 2, 12"})
+    void matchesExactAttentionOverAllTokens(String policy, long seed, int kvHeads, int queryHeads, int headDim) {
+        Setup s = setup(seed, kvHeads, headDim);
+        try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.parse(policy),
+                new DecodeShape(queryHeads, 4, 128), false)) {
+            SplittableRandom rnd = new SplittableRandom(seed * 31);
+            float[] q = randomQ(rnd, 3 * queryHeads * headDim);
+            float[] out = new float[q.length];
+            StepStats stats = plan.run(0, s.seqs(), q, out);
+            int g = queryHeads / kvHeads;
+            for (int b = 0; b < 3; b++) {
+                List<Integer> all = new ArrayList<>();
+                for (int t = 0; t < s.keys()[b].length; t++) {
+                    all.add(t);
+                }
+                for (int h = 0; h < queryHeads; h++) {
+                    int off = (b * queryHeads + h) * headDim;
+                    double[] ref = exactAttention(q, off, s.keys()[b], s.values()[b], h / g, headDim, all);
+                    for (int c = 0; c < headDim; c++) {
+                        assertEquals(ref[c], out[off + c], 2e-3, "seed " + seed + " seq " + b + " head " + h + " channel " + c);
+                    }
+                    assertEquals(all.size(), stats.kept(b * queryHeads + h));
+                }
+            }
+        }
+    }
+
+    /** Quest keeps the last page plus the best pages by the page bound; outputs equal exact attention over them. */
+    @ParameterizedTest(name = "quest seed {0}: kvHeads {1}, queryHeads {2}")
+    @CsvSource({"6, 1, 1", "7, 2, 8", "8, 1, 4"})
+    void questMatchesReferenceSelection(long seed, int kvHeads, int queryHeads) {
+        int d = 64, budget = 48;
+        Setup s = setup(seed, kvHeads, d);
+        try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.parse("quest:" + budget),
+                new DecodeShape(queryHeads, 4, 128), false)) {
+            float[] q = randomQ(new SplittableRandom(seed), 3 * queryHeads * d);
+            float[] out = new float[q.length];
+            StepStats stats = plan.run(0, s.seqs(), q, out);
+            int g = queryHeads / kvHeads;
+            for (int b = 0; b < 3; b++) {
+                float[][] k = s.keys()[b];
+                int pages = (k.length + 15) / 16;
+                for (int h = 0; h < kvHeads; h++) {
+                    double[] score = new double[pages];
+                    for (int p = 0; p < pages; p++) {
+                        score[p] = Double.NEGATIVE_INFINITY;
+                        for (int qh = h * g; qh < (h + 1) * g; qh++) {
+                            double sum = 0;
+                            for (int c = 0; c < d; c++) {
+                                double mn = Double.POSITIVE_INFINITY, mx = Double.NEGATIVE_INFINITY;
+                                for (int t = p * 16; t < Math.min(k.length, p * 16 + 16); t++) {
+                                    mn = Math.min(mn, k[t][h * d + c]);
+                                    mx = Math.max(mx, k[t][h * d + c]);
+                                }
+                                double qc = q[(b * queryHeads + qh) * d + c];
+                                sum += Math.max(qc * mn, qc * mx);
+                            }
+                            score[p] = Math.max(score[p], sum);
+                        }
+                    }
+                    int keep = Math.max(1, budget / 16);
+                    List<Integer> chosen = new ArrayList<>();
+                    chosen.add(pages - 1);
+                    List<Integer> others = new ArrayList<>();
+                    for (int p = 0; p < pages - 1; p++) {
+                        others.add(p);
+                    }
+                    others.sort((x, y) -> Double.compare(score[y], score[x]));
+                    chosen.addAll(others.subList(0, Math.min(others.size(), keep - 1)));
+                    List<Integer> set = new ArrayList<>();
+                    for (int t = 0; t < k.length; t++) {
+                        if (chosen.contains(t / 16)) {
+                            set.add(t);
+                        }
+                    }
+                    for (int qh = h * g; qh < (h + 1) * g; qh++) {
+                        int off = (b * queryHeads + qh) * d;
+                        assertEquals(set.size(), stats.kept(b * queryHeads + qh), "seed " + seed + " seq " + b + " head " + qh);
+                        double[] ref = exactAttention(q, off, k, s.values()[b], h, d, set);
+                        for (int c = 0; c < d; c++) {
+                            assertEquals(ref[c], out[off + c], 2e-3, "seed " + seed + " seq " + b + " head " + qh + " channel " + c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
