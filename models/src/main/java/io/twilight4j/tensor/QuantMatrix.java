@@ -59,6 +59,11 @@ public abstract class QuantMatrix {
         return rowBytes * rows;
     }
 
+    /** The encoded bytes of the matrix (for writing it out again). */
+    public final MemorySegment encoded() {
+        return data.asSlice(0, byteSize());
+    }
+
     /** y = W x, rows split over the shared {@link RowPool}. */
     public final void matvec(float[] x, float[] y) {
         if (x.length < cols || y.length < rows) {
