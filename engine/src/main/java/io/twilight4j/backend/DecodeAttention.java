@@ -22,6 +22,12 @@ public interface DecodeAttention extends AutoCloseable {
      */
     StepStats run(int layer, int[] seqs, float[] q, float[] out);
 
+    /**
+     * The tokens the last step attended for batch slot {@code slot} and query head {@code queryHead},
+     * ascending, written to {@code out}; returns their count. For tests and accuracy tools.
+     */
+    int keptTokens(int slot, int queryHead, int[] out);
+
     /** Releases the plan's buffers. */
     @Override
     void close();

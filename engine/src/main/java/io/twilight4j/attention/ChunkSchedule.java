@@ -1,0 +1,83 @@
+package io.twilight4j.attention;
+
+/**
+ * The head-balanced schedule (TWILIGHT.md section 5): entries (sequence, KV head or query head) with
+ * budgets that differ by 100x are cut into chunks of about equal size, so every worker gets about the
+ * same number of tokens. Chunks of one entry are consecutive; their partial states are merged later.
+ */
+public final class ChunkSchedule {
+
+    /** Chunks per worker to aim for: enough to even out the tail, few enough to keep merges cheap. */
+    static final int CHUNKS_PER_WORKER = 4;
+
+    private final int[] entry;
+    private final int[] from;
+    private final int[] to;
+    private final int[] firstItem;
+    private int items;
+
+    /** A schedule for up to {@code maxEntries} entries and {@code workers} workers. */
+    public ChunkSchedule(int maxEntries, int workers) {
+        int maxItems = 2 * maxEntries + CHUNKS_PER_WORKER * workers;
+        entry = new int[maxItems];
+        from = new int[maxItems];
+        to = new int[maxItems];
+        firstItem = new int[maxEntries + 1];
+    }
+
+    /**
+     * Cuts entries with {@code tokens[e]} tokens each into chunks of at least {@code minChunk} tokens
+     * (a multiple of {@code align}) and about total / (workers * 4) tokens. Every entry gets at least one
+     * chunk (an empty one yields an empty state).
+     */
+    public void build(int[] tokens, int entries, int workers, int minChunk, int align) {
+        long total = 0;
+        for (int e = 0; e < entries; e++) {
+            total += tokens[e];
+        }
+        long target = Math.max(minChunk, (total + (long) workers * CHUNKS_PER_WORKER - 1) / ((long) workers * CHUNKS_PER_WORKER));
+        int n = 0;
+        for (int e = 0; e < entries; e++) {
+            firstItem[e] = n;
+            int len = tokens[e];
+            int pieces = (int) Math.max(1, (len + target - 1) / target);
+            // Equal pieces rounded up to the alignment (page-sized blocks for dense decode).
+            int step = (int) Math.min(len, ((len + pieces - 1) / pieces + align - 1) / align * align);
+            int start = 0;
+            do {
+                entry[n] = e;
+                from[n] = start;
+                to[n] = Math.min(len, start + Math.max(step, 1));
+                start = to[n];
+                n++;
+            } while (start < len);
+        }
+        firstItem[entries] = n;
+        items = n;
+    }
+
+    /** Chunks in the schedule. */
+    public int items() {
+        return items;
+    }
+
+    /** Entry of chunk {@code i}. */
+    public int entry(int i) {
+        return entry[i];
+    }
+
+    /** First token index of chunk {@code i} within its entry. */
+    public int from(int i) {
+        return from[i];
+    }
+
+    /** End (exclusive) token index of chunk {@code i}. */
+    public int to(int i) {
+        return to[i];
+    }
+
+    /** First chunk of entry {@code e}; chunks of e end at {@code firstItem(e + 1)}. */
+    public int firstItem(int e) {
+        return firstItem[e];
+    }
+}

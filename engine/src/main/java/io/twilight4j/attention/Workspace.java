@@ -1,0 +1,41 @@
+package io.twilight4j.attention;
+
+/**
+ * One worker thread's scratch for the CPU pipeline, sized once at plan time so steps allocate
+ * nothing: a block of K and V rows as floats, block logits, and score buffers for selection and
+ * pruning.
+ */
+public final class Workspace {
+
+    /** Tokens per block of the attention kernels. */
+    public static final int BLOCK = 16;
+
+    public final float[] keyBlock;
+    public final float[] valueBlock;
+    public final float[] logits;
+    /** Scores of up to {@code maxScores} tokens or pages (selection, estimation). */
+    public final float[] scores;
+    /** Second score buffer (top-k partitioning, top-p weights). */
+    public final float[] scratch;
+    /** Marks per candidate (GQA union). */
+    public final boolean[] marks;
+    /** Index scratch (selected pages). */
+    public final int[] indices;
+    /** Query rows permuted or gathered per head (4-bit estimation, label channels). */
+    public final float[] queryScratch;
+    /** Lookup tables (Double Sparsity label scores). */
+    public final float[] table;
+
+    /** Scratch for heads of {@code dim} channels, {@code groupHeads} query heads per entry, up to {@code maxScores} scores per head. */
+    public Workspace(int dim, int groupHeads, int maxScores) {
+        this.keyBlock = new float[BLOCK * dim];
+        this.valueBlock = new float[BLOCK * dim];
+        this.logits = new float[groupHeads * BLOCK];
+        this.scores = new float[groupHeads * maxScores];
+        this.scratch = new float[Math.max(maxScores, 1)];
+        this.marks = new boolean[Math.max(maxScores, 1)];
+        this.indices = new int[Math.max(maxScores, 1)];
+        this.queryScratch = new float[groupHeads * dim * 2];
+        this.table = new float[groupHeads * (dim / 4) * 256];
+    }
+}

@@ -1,0 +1,74 @@
+package io.twilight4j.backend;
+
+import io.twilight4j.kv.KvPager;
+
+/**
+ * The checked inputs of one decode step, shared by every backend: validates sequences, layer and
+ * query/output sizes (no NaN or infinity in q), and copies each sequence's page table and length
+ * into buffers sized at plan time.
+ */
+public final class StepInputs {
+
+    private final KvPager pager;
+    private final int maxBatch;
+    private final int maxContext;
+    private final int[][] pageTables;
+    private final int[] lengths;
+
+    /** Buffers for up to {@code maxBatch} sequences of up to {@code maxContext} tokens. */
+    public StepInputs(KvPager pager, int maxBatch, int maxContext, int pageTokens) {
+        this.pager = pager;
+        this.maxBatch = maxBatch;
+        this.maxContext = maxContext;
+        this.pageTables = new int[maxBatch][(maxContext + pageTokens - 1) / pageTokens];
+        this.lengths = new int[maxBatch];
+    }
+
+    /** Checks one step's arguments and loads page tables and lengths; errors name the bad value. */
+    public void load(int layer, int layers, int[] seqs, float[] q, float[] out, int queryHeads, int dim) {
+        if (layer < 0 || layer >= layers) {
+            throw new IllegalArgumentException("decode: layer " + layer + " out of range [0, " + layers + ")");
+        }
+        if (seqs.length == 0 || seqs.length > maxBatch) {
+            throw new IllegalArgumentException("decode: batch of " + seqs.length + " sequences; the plan takes 1 to " + maxBatch);
+        }
+        long n = (long) seqs.length * queryHeads * dim;
+        if (q.length != n || out.length != n) {
+            throw new IllegalArgumentException("decode: q and out must hold batch x queryHeads x headDim = " + n
+                    + " floats, got " + q.length + " and " + out.length);
+        }
+        for (int i = 0; i < n; i++) {
+            if (!Float.isFinite(q[i])) {
+                throw new IllegalArgumentException("decode: q[" + i + "] = " + q[i] + " is not finite");
+            }
+        }
+        for (int b = 0; b < seqs.length; b++) {
+            int s = seqs[b];
+            if (!pager.isLive(s)) {
+                throw new IllegalArgumentException("decode: no live sequence " + s);
+            }
+            int len = pager.length(s);
+            if (len == 0 || len > maxContext) {
+                throw new IllegalArgumentException("decode: sequence " + s + " has " + len + " tokens; the plan takes 1 to "
+                        + maxContext);
+            }
+            for (int c = 0; c < b; c++) {
+                if (seqs[c] == s) {
+                    throw new IllegalArgumentException("decode: sequence " + s + " appears twice in one batch");
+                }
+            }
+            lengths[b] = len;
+            pager.copyPageTable(s, pageTables[b], 0);
+        }
+    }
+
+    /** Page table of batch slot {@code b}. */
+    public int[] pageTable(int b) {
+        return pageTables[b];
+    }
+
+    /** Length of batch slot {@code b}. */
+    public int length(int b) {
+        return lengths[b];
+    }
+}

@@ -1,0 +1,264 @@
+package io.twilight4j.backend.cpu;
+
+import io.twilight4j.attention.AttentionState;
+import io.twilight4j.attention.ChunkSchedule;
+import io.twilight4j.attention.DecodeKernel;
+import io.twilight4j.attention.Workspace;
+import io.twilight4j.backend.DecodeAttention;
+import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.StepInputs;
+import io.twilight4j.backend.StepStats;
+import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.policy.GqaMode;
+import io.twilight4j.prune.Int4Estimator;
+import io.twilight4j.prune.TwilightPruner;
+import io.twilight4j.select.Selector;
+
+/**
+ * The CPU pipeline of one policy: select (per sequence and KV head), estimate and top-p (per GQA
+ * group), then head-balanced attention over the kept sets. Each stage is a parallel loop on the
+ * worker pool; all buffers are sized here, at plan time.
+ */
+final class CpuDecodeAttention implements DecodeAttention {
+
+    /** Smallest chunk of dense decode (TWILIGHT.md section 5); sparse chunks may be smaller. */
+    static final int DENSE_MIN_CHUNK = 128;
+    static final int SPARSE_MIN_CHUNK = 32;
+
+    private final HostKvCache cache;
+    private final AttentionPolicy policy;
+    private final DecodeShape shape;
+    private final WorkerPool pool;
+    private final Selector selector;
+    private final TwilightPruner pruner;
+    private final int dim;
+    private final int kvHeads;
+    private final int group;
+    private final float scale;
+    private final Workspace[] workspaces;
+    private final StepStats stats;
+    private final ChunkSchedule schedule;
+    private final StepInputs in;
+
+    // Per selection entry (sequence, KV head): candidates, later the GQA union in place.
+    private final int[][] candidates;
+    private final int[] candidateCount;
+    private final int[] selectedCount;
+    private final float[][] weights;
+    private final float[] thresholds;
+    // Per attention entry (group mode: sequence x KV head; head mode: sequence x query head).
+    private final int[][] headTokens;
+    private final int[] attendCount;
+    // Partial states per chunk and query head of the chunk's entry.
+    private final float[] partialMax;
+    private final float[] partialSum;
+    private final float[] partialOut;
+
+    CpuDecodeAttention(HostKvCache cache, AttentionPolicy policy, DecodeShape shape, WorkerPool pool) {
+        KvShape kv = cache.shape();
+        if (shape.queryHeads() % kv.kvHeads() != 0) {
+            throw new IllegalArgumentException("decode plan: " + shape.queryHeads() + " query heads are not a multiple of "
+                    + kv.kvHeads() + " KV heads");
+        }
+        if (policy.selector() == io.twilight4j.policy.SelectorKind.DS && kv.labelChannels() == 0) {
+            throw new IllegalArgumentException("policy '" + policy + "': the KV cache has no label cache; create it with "
+                    + policy.labelChannelsFor(kv.headDim()) + " label channels");
+        }
+        this.cache = cache;
+        this.policy = policy;
+        this.shape = shape;
+        this.pool = pool;
+        this.dim = kv.headDim();
+        this.kvHeads = kv.kvHeads();
+        this.group = shape.queryHeads() / kvHeads;
+        this.scale = (float) (1 / Math.sqrt(dim));
+        this.selector = policy.isDense() ? null : Selector.of(policy);
+        this.pruner = policy.prunes() ? new TwilightPruner(policy.topP()) : null;
+        int maxContext = Math.min(shape.maxContext(), kv.capacityTokens());
+        int maxCandidates = selector == null ? 0 : selector.maxCandidates(maxContext);
+        int selectionEntries = shape.maxBatch() * kvHeads;
+        this.workspaces = new Workspace[pool.workers()];
+        for (int w = 0; w < workspaces.length; w++) {
+            workspaces[w] = new Workspace(dim, group, selector == null ? 1 : maxContext);
+        }
+        this.stats = new StepStats(shape.maxBatch() * shape.queryHeads());
+        this.in = new StepInputs(cache.pager(), shape.maxBatch(), maxContext, kv.pageTokens());
+        this.candidates = new int[selector == null ? 0 : selectionEntries][];
+        for (int e = 0; e < candidates.length; e++) {
+            candidates[e] = new int[Math.max(1, maxCandidates)];
+        }
+        this.candidateCount = new int[selectionEntries];
+        this.selectedCount = new int[selectionEntries];
+        this.weights = new float[pruner == null ? 0 : selectionEntries][];
+        for (int e = 0; e < weights.length; e++) {
+            weights[e] = new float[Math.max(1, group * maxCandidates)];
+        }
+        this.thresholds = new float[selectionEntries * group];
+        boolean perHead = pruner != null && policy.gqaMode() == GqaMode.HEAD;
+        int attentionEntries = perHead ? shape.maxBatch() * shape.queryHeads() : selectionEntries;
+        this.headTokens = new int[perHead ? attentionEntries : 0][];
+        for (int e = 0; e < headTokens.length; e++) {
+            headTokens[e] = new int[Math.max(1, maxCandidates)];
+        }
+        this.attendCount = new int[attentionEntries];
+        this.schedule = new ChunkSchedule(attentionEntries, pool.workers());
+        int maxItems = 2 * attentionEntries + 4 * pool.workers();
+        this.partialMax = new float[maxItems * group];
+        this.partialSum = new float[maxItems * group];
+        this.partialOut = new float[maxItems * group * dim];
+    }
+
+    @Override
+    public AttentionPolicy policy() {
+        return policy;
+    }
+
+    @Override
+    public StepStats run(int layer, int[] seqs, float[] q, float[] out) {
+        in.load(layer, cache.shape().layers(), seqs, q, out, shape.queryHeads(), dim);
+        int batch = seqs.length;
+        stats.reset(batch * shape.queryHeads());
+        int selectionEntries = batch * kvHeads;
+        long t0 = System.nanoTime();
+        if (selector != null) {
+            pool.run(selectionEntries, (e, w) -> {
+                int b = e / kvHeads;
+                int h = e % kvHeads;
+                candidateCount[e] = selector.select(cache, layer, in.pageTable(b), in.length(b), h,
+                        q, (b * shape.queryHeads() + h * group) * dim, group, workspaces[w], candidates[e]);
+                selectedCount[e] = candidateCount[e];
+            });
+        }
+        long t1 = System.nanoTime();
+        stats.selectNanos = t1 - t0;
+        if (pruner != null) {
+            pool.run(selectionEntries, (e, w) -> {
+                int b = e / kvHeads;
+                int h = e % kvHeads;
+                Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e],
+                        q, (b * shape.queryHeads() + h * group) * dim, group, scale, workspaces[w], weights[e], 0);
+            });
+            long t2 = System.nanoTime();
+            stats.estimateNanos = t2 - t1;
+            pool.run(selectionEntries, (e, w) -> prune(e));
+            stats.topPNanos = System.nanoTime() - t2;
+        }
+        int entries = recordBudgets(batch);
+        long t3 = System.nanoTime();
+        boolean dense = selector == null;
+        schedule.build(attendCount, entries, pool.workers(), dense ? DENSE_MIN_CHUNK : SPARSE_MIN_CHUNK,
+                dense ? cache.shape().pageTokens() : 1);
+        pool.run(schedule.items(), (item, w) -> attendChunk(layer, item, q, workspaces[w]));
+        pool.run(entries, (e, w) -> mergeEntry(e, out));
+        stats.attentionNanos = System.nanoTime() - t3;
+        return stats;
+    }
+
+    private void prune(int e) {
+        int n = candidateCount[e];
+        float[] w = weights[e];
+        int th = e * group;
+        pruner.thresholds(w, 0, n, group, thresholds, th);
+        if (policy.gqaMode() == GqaMode.GROUP) {
+            candidateCount[e] = TwilightPruner.union(w, 0, n, group, thresholds, th, candidates[e]);
+            return;
+        }
+        int b = e / kvHeads;
+        int h = e % kvHeads;
+        for (int g = 0; g < group; g++) {
+            int a = b * shape.queryHeads() + h * group + g;
+            attendCount[a] = TwilightPruner.keptByHead(w, 0, n, g, thresholds[th + g], candidates[e], headTokens[a]);
+        }
+    }
+
+    private boolean perHead() {
+        return headTokens.length > 0;
+    }
+
+    /** Sets each attention entry's token count and records candidates and kept tokens per query head. */
+    private int recordBudgets(int batch) {
+        int hq = shape.queryHeads();
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < kvHeads; h++) {
+                int e = b * kvHeads + h;
+                int selected = selector == null ? in.length(b) : selectedCount[e];
+                if (!perHead()) {
+                    attendCount[e] = selector == null ? in.length(b) : candidateCount[e];
+                }
+                for (int g = 0; g < group; g++) {
+                    int a = b * hq + h * group + g;
+                    stats.record(a, selected, perHead() ? attendCount[a] : attendCount[e]);
+                }
+            }
+        }
+        return perHead() ? batch * hq : batch * kvHeads;
+    }
+
+    private void attendChunk(int layer, int item, float[] q, Workspace ws) {
+        int e = schedule.entry(item);
+        int hq = shape.queryHeads();
+        int b;
+        int kvHead;
+        int firstHead;
+        int heads;
+        int[] tokens;
+        if (perHead()) {
+            b = e / hq;
+            firstHead = e % hq;
+            kvHead = firstHead / group;
+            heads = 1;
+            tokens = headTokens[e];
+        } else {
+            b = e / kvHeads;
+            kvHead = e % kvHeads;
+            firstHead = kvHead * group;
+            heads = group;
+            tokens = selector == null ? null : candidates[e];
+        }
+        DecodeKernel.attend(cache.layer(layer), cache.layout(), in.pageTable(b), kvHead, tokens,
+                schedule.from(item), schedule.to(item), q, (b * hq + firstHead) * dim, heads, scale, ws,
+                partialMax, partialSum, partialOut, item * group);
+    }
+
+    /** Merges the chunks of entry {@code e} in order and writes its heads' outputs. */
+    private void mergeEntry(int e, float[] out) {
+        int hq = shape.queryHeads();
+        int heads = perHead() ? 1 : group;
+        int firstRow = perHead() ? e : (e / kvHeads) * hq + (e % kvHeads) * group;
+        int first = schedule.firstItem(e);
+        int end = schedule.firstItem(e + 1);
+        for (int g = 0; g < heads; g++) {
+            int dst = first * group + g;
+            for (int it = first + 1; it < end; it++) {
+                AttentionState.merge(partialMax, partialSum, partialOut, dst, it * group + g, dim);
+            }
+            AttentionState.finish(partialSum, partialOut, dst, dim, out, (firstRow + g) * dim);
+        }
+    }
+
+    @Override
+    public int keptTokens(int slot, int queryHead, int[] out) {
+        if (selector == null) {
+            int len = in.length(slot);
+            for (int i = 0; i < len; i++) {
+                out[i] = i;
+            }
+            return len;
+        }
+        if (perHead()) {
+            int a = slot * shape.queryHeads() + queryHead;
+            System.arraycopy(headTokens[a], 0, out, 0, attendCount[a]);
+            return attendCount[a];
+        }
+        int e = slot * kvHeads + queryHead / group;
+        System.arraycopy(candidates[e], 0, out, 0, candidateCount[e]);
+        return candidateCount[e];
+    }
+
+    @Override
+    public void close() {
+        // Heap buffers only; the pool and the cache belong to the backend and the caller.
+    }
+}

@@ -1,0 +1,81 @@
+package io.twilight4j.prune;
+
+import io.twilight4j.attention.DecodeKernel;
+import io.twilight4j.attention.Workspace;
+import io.twilight4j.kv.Fp16;
+import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.KvLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Twilight's score estimate (the SpGEMV): q.k^ / sqrt(d) over the candidates, with k^ the 4-bit key.
+ * Since k^_c = code_c * scale + min, q.k^ = scale * (q . code) + min * sum(q): the codes are
+ * unpacked once per token and dotted with every query head of the group.
+ */
+public final class Int4Estimator {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+
+    private Int4Estimator() {
+    }
+
+    /**
+     * Writes the estimated scores of the group's {@code heads} query heads for candidates
+     * {@code tokens[0..n)} to {@code scores[g * n + i]}.
+     */
+    public static void estimate(HostKvCache cache, int layer, int[] pageTable, int kvHead, int[] tokens, int n,
+                                float[] q, int qOff, int heads, float scale, Workspace ws, float[] scores, int scoresOff) {
+        KvLayout layout = cache.layout();
+        int dim = layout.shape().headDim();
+        int half = dim / 2;
+        int pageTokens = layout.shape().pageTokens();
+        HostKvCache.Layer ly = cache.layer(layer);
+        // Query rows permuted to [even channels | odd channels], matching [low nibbles | high nibbles].
+        float[] qp = ws.queryScratch;
+        float[] qSum = ws.logits;
+        for (int g = 0; g < heads; g++) {
+            float sum = 0;
+            for (int c = 0; c < half; c++) {
+                qp[g * dim + c] = q[qOff + g * dim + 2 * c];
+                qp[g * dim + half + c] = q[qOff + g * dim + 2 * c + 1];
+                sum += q[qOff + g * dim + 2 * c] + q[qOff + g * dim + 2 * c + 1];
+            }
+            qSum[g] = sum;
+        }
+        float[] codes = ws.keyBlock;
+        int bound = B.loopBound(half);
+        for (int i = 0; i < n; i++) {
+            int pos = tokens[i];
+            int page = pageTable[pos / pageTokens];
+            int slot = pos % pageTokens;
+            long codeOff = layout.codeOffset(page, kvHead, slot);
+            int c = 0;
+            for (; c < bound; c += B.length()) {
+                IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B, ly.codes(), codeOff + c, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                ((FloatVector) bytes.and(15).convert(VectorOperators.I2F, 0)).intoArray(codes, c);
+                ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).intoArray(codes, half + c);
+            }
+            for (; c < half; c++) {
+                int b = ly.codes().get(java.lang.foreign.ValueLayout.JAVA_BYTE, codeOff + c) & 0xff;
+                codes[c] = b & 15;
+                codes[half + c] = b >>> 4;
+            }
+            long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
+            float kScale = Fp16.get(ly.codeParams(), paramByte);
+            float kMin = Fp16.get(ly.codeParams(), paramByte + 2);
+            for (int g = 0; g < heads; g++) {
+                float dot = DecodeKernel.dot(qp, g * dim, codes, 0, dim);
+                scores[scoresOff + g * n + i] = (kScale * dot + kMin * qSum[g]) * scale;
+            }
+        }
+    }
+}

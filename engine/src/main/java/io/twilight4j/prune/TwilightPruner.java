@@ -1,0 +1,59 @@
+package io.twilight4j.prune;
+
+/**
+ * Twilight's top-p stage for one GQA group: softmax of each query head's estimated scores over the
+ * group's candidates (p is a share of the candidate mass), the bisection threshold, then either the
+ * union over the group's heads or one set per head.
+ */
+public final class TwilightPruner {
+
+    private final float topP;
+
+    /** A pruner keeping mass {@code topP} in (0, 1]. */
+    public TwilightPruner(double topP) {
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
+        }
+        this.topP = (float) topP;
+    }
+
+    /**
+     * Turns scores {@code [heads][n]} (at {@code off}) into weights in place and returns each head's
+     * threshold in {@code thresholds[thOff + g]}: head g keeps candidate i iff its weight is above it.
+     */
+    public void thresholds(float[] scores, int off, int n, int heads, float[] thresholds, int thOff) {
+        for (int g = 0; g < heads; g++) {
+            Softmax.inPlace(scores, off + g * n, n);
+            thresholds[thOff + g] = TopPThreshold.threshold(scores, off + g * n, n, topP);
+        }
+    }
+
+    /**
+     * GQA group mode: compacts {@code tokens[0..n)} in place to the union of the heads' kept sets
+     * (ascending order is preserved) and returns its size.
+     */
+    public static int union(float[] weights, int off, int n, int heads, float[] thresholds, int thOff, int[] tokens) {
+        int c = 0;
+        for (int i = 0; i < n; i++) {
+            boolean keep = false;
+            for (int g = 0; g < heads && !keep; g++) {
+                keep = weights[off + g * n + i] > thresholds[thOff + g];
+            }
+            if (keep) {
+                tokens[c++] = tokens[i];
+            }
+        }
+        return c;
+    }
+
+    /** Per-head mode: writes head g's kept tokens (ascending) to {@code out} and returns their count. */
+    public static int keptByHead(float[] weights, int off, int n, int g, float threshold, int[] tokens, int[] out) {
+        int c = 0;
+        for (int i = 0; i < n; i++) {
+            if (weights[off + g * n + i] > threshold) {
+                out[c++] = tokens[i];
+            }
+        }
+        return c;
+    }
+}

@@ -1,0 +1,48 @@
+package io.twilight4j.select;
+
+import io.twilight4j.attention.DecodeKernel;
+import io.twilight4j.attention.Workspace;
+import io.twilight4j.kv.Fp16;
+import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.KvLayout;
+
+/** Exact top-B by q.k over the real keys: reads every key, so it is for evaluation only. */
+public final class OracleSelector implements Selector {
+
+    private final int budgetTokens;
+
+    /** An oracle selector keeping the {@code budgetTokens} best tokens. */
+    public OracleSelector(int budgetTokens) {
+        this.budgetTokens = budgetTokens;
+    }
+
+    @Override
+    public int select(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
+                      float[] q, int qOff, int heads, Workspace ws, int[] out) {
+        if (length <= budgetTokens) {
+            for (int i = 0; i < length; i++) {
+                out[i] = i;
+            }
+            return length;
+        }
+        KvLayout layout = cache.layout();
+        int dim = layout.shape().headDim();
+        int pageTokens = layout.shape().pageTokens();
+        HostKvCache.Layer ly = cache.layer(layer);
+        for (int pos = 0; pos < length; pos++) {
+            Fp16.toFloat(ly.keys(), 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens),
+                    ws.keyBlock, 0, dim);
+            float best = Float.NEGATIVE_INFINITY;
+            for (int g = 0; g < heads; g++) {
+                best = Math.max(best, DecodeKernel.dot(q, qOff + g * dim, ws.keyBlock, 0, dim));
+            }
+            ws.scores[pos] = best;
+        }
+        return TopK.largest(ws.scores, length, budgetTokens, ws.scratch, out);
+    }
+
+    @Override
+    public int maxCandidates(int length) {
+        return Math.min(length, budgetTokens);
+    }
+}

@@ -1,0 +1,277 @@
+package io.twilight4j.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.twilight4j.kv.KvCache;
+import io.twilight4j.policy.AttentionPolicy;
+import java.util.Arrays;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The contract every backend meets, checked against float64 references on seeded workloads. Each
+ * backend's test class extends this once and says how to open the backend.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class BackendContractTest {
+
+    /** Opens the backend under test. */
+    protected abstract AttentionBackend openBackend();
+
+    protected AttentionBackend backend;
+
+    @BeforeAll
+    void open() {
+        backend = openBackend();
+    }
+
+    @AfterAll
+    void close() {
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    /** Shapes: MHA and GQA, one KV head, head_dim 64 and 128, odd lengths, ragged batches. */
+    static Stream<Arguments> shapes() {
+        return Stream.of(
+                Arguments.of(2, 1, 64, new int[] {97}, 11L),
+                Arguments.of(2, 4, 128, new int[] {54, 300, 17}, 12L),
+                Arguments.of(1, 8, 64, new int[] {1, 129}, 13L),
+                Arguments.of(4, 2, 32, new int[] {400, 33}, 14L));
+    }
+
+    static Stream<Arguments> policies() {
+        String[] ps = {"full", "quest:64", "quest:64+twilight:0.9", "full+twilight:0.95", "full+twilight:0.8:head",
+                "oracle:40", "ds:48:16", "ds:64:16+twilight:0.9", "quest:16+twilight:0.5"};
+        return shapes().flatMap(a -> Arrays.stream(ps).map(p -> Arguments.of(p, a.get()[0], a.get()[1], a.get()[2], a.get()[3], a.get()[4])));
+    }
+
+    private static String describe(Workload w, String policy) {
+        return "policy " + policy + ", shape " + w.shape + ", query heads " + w.queryHeads + ", lengths "
+                + Arrays.toString(w.lengths) + ", seed " + w.seed;
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void denseMatchesFloat64Reference(int kvHeads, int group, int dim, int[] lengths, long seed) {
+        Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        try (KvCache cache = backend.createCache(w.shape, null);
+             DecodeAttention plan = backend.plan(cache, AttentionPolicy.dense(), new DecodeShape(w.queryHeads, lengths.length, 512))) {
+            w.writeTo(cache);
+            for (int layer = 0; layer < 2; layer++) {
+                float[] q = w.queries(layer, seed + layer);
+                float[] out = new float[q.length];
+                plan.run(layer, w.seqs, q, out);
+                checkOutputs(w, layer, q, out, plan, describe(w, "dense") + ", layer " + layer);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("policies")
+    void sparsePoliciesAttendExactlyOverTheirSets(String policy, int kvHeads, int group, int dim, int[] lengths, long seed) {
+        AttentionPolicy p = AttentionPolicy.parse(policy);
+        int r = p.selector() == io.twilight4j.policy.SelectorKind.DS ? p.labelChannelsFor(dim) : 0;
+        Workload w = new Workload(kvHeads, group, dim, lengths, r, seed);
+        try (KvCache cache = backend.createCache(w.shape, w.evenChannels());
+             DecodeAttention plan = backend.plan(cache, p, new DecodeShape(w.queryHeads, lengths.length, 512))) {
+            w.writeTo(cache);
+            float[] q = w.queries(1, seed * 31);
+            float[] out = new float[q.length];
+            StepStats stats = plan.run(1, w.seqs, q, out);
+            String what = describe(w, policy);
+            checkOutputs(w, 1, q, out, plan, what);
+            int[] set = new int[512];
+            for (int b = 0; b < lengths.length; b++) {
+                for (int qh = 0; qh < w.queryHeads; qh++) {
+                    int n = plan.keptTokens(b, qh, set);
+                    int e = b * w.queryHeads + qh;
+                    assertEquals(n, stats.kept(e), what + ": stats disagree with the kept set");
+                    assertTrue(n <= stats.candidates(e), what + ": kept more than the selector proposed");
+                    int limit = switch (p.selector()) {
+                        case QUEST -> Math.max(p.budgetTokens(), 16) / 16 * 16 + 16;
+                        case DS, ORACLE -> p.budgetTokens();
+                        default -> lengths[b];
+                    };
+                    assertTrue(stats.candidates(e) <= Math.min(limit, lengths[b]),
+                            what + ": selector exceeded its budget: " + stats.candidates(e));
+                    assertTrue(n >= 1, what + ": empty set for slot " + b + " head " + qh);
+                }
+            }
+        }
+    }
+
+    /** Each output row equals float64 attention over exactly the tokens the plan says it kept. */
+    static void checkOutputs(Workload w, int layer, float[] q, float[] out, DecodeAttention plan, String what) {
+        int dim = w.shape.headDim();
+        int group = w.queryHeads / w.shape.kvHeads();
+        int[] set = new int[4096];
+        for (int b = 0; b < w.lengths.length; b++) {
+            for (int qh = 0; qh < w.queryHeads; qh++) {
+                int n = plan.keptTokens(b, qh, set);
+                for (int i = 0; i < n; i++) {
+                    assertTrue(set[i] >= 0 && set[i] < w.lengths[b] && (i == 0 || set[i] > set[i - 1]),
+                            what + ": kept tokens must be distinct, ascending, in range");
+                }
+                int off = (b * w.queryHeads + qh) * dim;
+                double[] ref = w.reference(layer, b, qh / group, q, off, set, n);
+                for (int c = 0; c < dim; c++) {
+                    if (Math.abs(ref[c] - out[off + c]) > 2e-3 + 2e-3 * Math.abs(ref[c])) {
+                        fail(what + ": slot " + b + " head " + qh + " channel " + c + ": got " + out[off + c]
+                                + ", float64 reference " + ref[c]);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void fullTwilightWithPOneIsDense(int kvHeads, int group, int dim, int[] lengths, long seed) {
+        Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        try (KvCache cache = backend.createCache(w.shape, null);
+             DecodeAttention dense = backend.plan(cache, AttentionPolicy.dense(), new DecodeShape(w.queryHeads, lengths.length, 512));
+             DecodeAttention sparse = backend.plan(cache, AttentionPolicy.parse("full+twilight:1"), new DecodeShape(w.queryHeads, lengths.length, 512))) {
+            w.writeTo(cache);
+            float[] q = w.queries(0, seed);
+            float[] a = new float[q.length];
+            float[] b = new float[q.length];
+            dense.run(0, w.seqs, q, a);
+            sparse.run(0, w.seqs, q, b);
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], 1e-4 + 1e-4 * Math.abs(a[i]), describe(w, "full+twilight:1") + ": index " + i);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void twilightKeepsTheSmallestSetWithMassP(int kvHeads, int group, int dim, int[] lengths, long seed) {
+        Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        for (double p : new double[] {0.5, 0.9, 0.99}) {
+            try (KvCache cache = backend.createCache(w.shape, null);
+                 DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("full+twilight:" + p + ":head"),
+                         new DecodeShape(w.queryHeads, lengths.length, 512));
+                 DecodeAttention grouped = backend.plan(cache, AttentionPolicy.parse("full+twilight:" + p),
+                         new DecodeShape(w.queryHeads, lengths.length, 512))) {
+                w.writeTo(cache);
+                float[] q = w.queries(1, seed + 7);
+                plan.run(1, w.seqs, q, new float[q.length]);
+                grouped.run(1, w.seqs, q, new float[q.length]);
+                int[] set = new int[512];
+                int[] union = new int[512];
+                for (int b = 0; b < lengths.length; b++) {
+                    for (int qh = 0; qh < w.queryHeads; qh++) {
+                        int n = plan.keptTokens(b, qh, set);
+                        double[] weights = Int4Reference.estimatedWeights(w, 1, b, qh, q);
+                        TopPReference.assertMinimalTopP(weights, set, n, p, describe(w, "full+twilight:" + p) + " slot " + b + " head " + qh);
+                        int u = grouped.keptTokens(b, qh, union);
+                        for (int i = 0; i < n; i++) {
+                            assertTrue(Arrays.binarySearch(union, 0, u, set[i]) >= 0,
+                                    describe(w, "group union") + ": head " + qh + "'s token " + set[i] + " missing from its group's union");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void questTakesTheBestPagesAndTheLastOne(int kvHeads, int group, int dim, int[] lengths, long seed) {
+        Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        int budget = 48;
+        try (KvCache cache = backend.createCache(w.shape, null);
+             DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("quest:" + budget), new DecodeShape(w.queryHeads, lengths.length, 512))) {
+            w.writeTo(cache);
+            float[] q = w.queries(0, seed + 3);
+            plan.run(0, w.seqs, q, new float[q.length]);
+            int[] set = new int[512];
+            for (int b = 0; b < lengths.length; b++) {
+                for (int h = 0; h < kvHeads; h++) {
+                    int n = plan.keptTokens(b, h * group, set);
+                    QuestReference.assertBestPages(w, 0, b, h, q, budget, set, n, describe(w, "quest:" + budget));
+                }
+            }
+        }
+    }
+
+    @Test
+    void badInputIsRejectedWithTheValueNamed() {
+        Workload w = new Workload(2, 2, 64, new int[] {40}, 0, 5);
+        try (KvCache cache = backend.createCache(w.shape, null);
+             DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("quest:32+twilight:0.9"), new DecodeShape(4, 1, 512))) {
+            w.writeTo(cache);
+            float[] q = w.queries(0, 1);
+            float[] out = new float[q.length];
+            q[5] = Float.NaN;
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> plan.run(0, w.seqs, q, out)).getMessage().contains("q[5]"));
+            q[5] = 0;
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> plan.run(0, w.seqs, q, new float[3])).getMessage().contains("3"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> plan.run(2, w.seqs, q, out)).getMessage().contains("layer 2"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> plan.run(0, new int[] {9}, q, out)).getMessage().contains("9"));
+            float[] k = new float[2 * 64];
+            k[3] = Float.POSITIVE_INFINITY;
+            cache.pager().append(w.seqs[0], 1);
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> cache.write(0, w.seqs[0], 40, k, new float[2 * 64], 1))
+                    .getMessage().contains("K[3]"));
+            assertThrows(IllegalArgumentException.class, () -> cache.write(0, w.seqs[0], 41, new float[128], new float[128], 1));
+        }
+        assertThrows(IllegalArgumentException.class, () -> backend.plan(backend.createCache(w.shape, null),
+                AttentionPolicy.dense(), new DecodeShape(3, 1, 64)));
+    }
+
+    @Test
+    void freedPagesAreReusedWithoutAliasing() {
+        Workload first = new Workload(2, 2, 64, new int[] {70, 50}, 0, 21);
+        Workload second = new Workload(2, 2, 64, new int[] {70, 66}, 0, 22);
+        try (KvCache cache = backend.createCache(first.shape, null);
+             DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("quest:32+twilight:0.95"), new DecodeShape(4, 2, 512))) {
+            first.writeTo(cache);
+            cache.pager().free(first.seqs[1]);
+            int free = cache.pager().freePages();
+            // The second workload's first sequence reuses the freed pages; the first sequence stays intact.
+            Workload mixed = second;
+            int s = cache.pager().newSequence();
+            cache.pager().append(s, 66);
+            float[] k = new float[66 * 2 * 64];
+            float[] v = new float[66 * 2 * 64];
+            for (int t = 0; t < 66; t++) {
+                for (int h = 0; h < 2; h++) {
+                    for (int c = 0; c < 64; c++) {
+                        k[(t * 2 + h) * 64 + c] = (float) mixed.keys[1][1][h][t][c];
+                        v[(t * 2 + h) * 64 + c] = (float) mixed.values[1][1][h][t][c];
+                    }
+                }
+            }
+            cache.write(1, s, 0, k, v, 66);
+            assertTrue(cache.pager().freePages() < free, "the new sequence must take pages");
+            // Check attention of both sequences: the old one against its own data, the new one against the new data.
+            float[] q = first.queries(1, 99);
+            float[] out = new float[q.length];
+            DecodeAttention dense = backend.plan(cache, AttentionPolicy.dense(), new DecodeShape(4, 2, 512));
+            dense.run(1, new int[] {first.seqs[0], s}, q, out);
+            int[] set = new int[128];
+            for (int qh = 0; qh < 4; qh++) {
+                int n = dense.keptTokens(0, qh, set);
+                double[] ref = first.reference(1, 0, qh / 2, q, qh * 64, set, n);
+                double[] ref2 = mixed.reference(1, 1, qh / 2, q, (4 + qh) * 64, second.all(1), 66);
+                for (int c = 0; c < 64; c++) {
+                    assertEquals(ref[c], out[qh * 64 + c], 2e-3 + 2e-3 * Math.abs(ref[c]), "old sequence, head " + qh);
+                    assertEquals(ref2[c], out[(4 + qh) * 64 + c], 2e-3 + 2e-3 * Math.abs(ref2[c]), "reused pages, head " + qh);
+                }
+            }
+            dense.close();
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.twilight4j.backend;
+
+/**
+ * Float64 re-derivation of Twilight's estimate from TWILIGHT.md section 4, independent of the
+ * engine's quantizer: 4-bit min/max quantization per key (scale rounded to fp16 as stored), then
+ * softmax of q.k^/sqrt(d) over every token.
+ */
+final class Int4Reference {
+
+    private Int4Reference() {
+    }
+
+    /** The dequantized 4-bit copy of key row {@code k}. */
+    static double[] dequantized(double[] k) {
+        double mn = Double.POSITIVE_INFINITY;
+        double mx = Double.NEGATIVE_INFINITY;
+        for (double x : k) {
+            mn = Math.min(mn, x);
+            mx = Math.max(mx, x);
+        }
+        double scale = Float.float16ToFloat(Float.floatToFloat16((float) ((mx - mn) / 15)));
+        double[] out = new double[k.length];
+        for (int c = 0; c < k.length; c++) {
+            long code = scale == 0 ? 0 : Math.max(0, Math.min(15, (long) Math.floor((k[c] - mn) / scale + 0.5)));
+            out[c] = code * scale + mn;
+        }
+        return out;
+    }
+
+    /** Estimated weights of query head {@code qh} of slot {@code b} over all its tokens. */
+    static double[] estimatedWeights(Workload w, int layer, int b, int qh, float[] q) {
+        int dim = w.shape.headDim();
+        int kvHead = qh / (w.queryHeads / w.shape.kvHeads());
+        int n = w.lengths[b];
+        double[] s = new double[n];
+        double max = Double.NEGATIVE_INFINITY;
+        int off = (b * w.queryHeads + qh) * dim;
+        for (int t = 0; t < n; t++) {
+            double[] k = dequantized(w.keys[layer][b][kvHead][t]);
+            double dot = 0;
+            for (int c = 0; c < dim; c++) {
+                dot += q[off + c] * k[c];
+            }
+            s[t] = dot / Math.sqrt(dim);
+            max = Math.max(max, s[t]);
+        }
+        double z = 0;
+        for (int t = 0; t < n; t++) {
+            s[t] = Math.exp(s[t] - max);
+            z += s[t];
+        }
+        for (int t = 0; t < n; t++) {
+            s[t] /= z;
+        }
+        return s;
+    }
+}

@@ -1,0 +1,85 @@
+package io.twilight4j.backend;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+
+/** Float64 Quest reference: page bounds from the keys, the group's max bound, best pages + the last. */
+final class QuestReference {
+
+    private QuestReference() {
+    }
+
+    static double bound(Workload w, int layer, int b, int kvHead, float[] q, int page) {
+        int dim = w.shape.headDim();
+        int group = w.queryHeads / w.shape.kvHeads();
+        int first = page * 16;
+        int end = Math.min(w.lengths[b], first + 16);
+        double best = Double.NEGATIVE_INFINITY;
+        for (int g = 0; g < group; g++) {
+            int off = (b * w.queryHeads + kvHead * group + g) * dim;
+            double s = 0;
+            double exactMax = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < dim; c++) {
+                double mn = Double.POSITIVE_INFINITY;
+                double mx = Double.NEGATIVE_INFINITY;
+                for (int t = first; t < end; t++) {
+                    mn = Math.min(mn, w.keys[layer][b][kvHead][t][c]);
+                    mx = Math.max(mx, w.keys[layer][b][kvHead][t][c]);
+                }
+                s += Math.max(q[off + c] * mn, q[off + c] * mx);
+            }
+            for (int t = first; t < end; t++) {
+                double dot = 0;
+                for (int c = 0; c < dim; c++) {
+                    dot += q[off + c] * w.keys[layer][b][kvHead][t][c];
+                }
+                exactMax = Math.max(exactMax, dot);
+            }
+            // The property Quest rests on: the bound is never below a true score in the page.
+            assertTrue(s >= exactMax - 1e-9 * Math.abs(exactMax), "quest bound " + s + " below true score " + exactMax);
+            best = Math.max(best, s);
+        }
+        return best;
+    }
+
+    /** Asserts the kept set is whole pages: the last page plus the best others, up to ties at the cut. */
+    static void assertBestPages(Workload w, int layer, int b, int kvHead, float[] q, int budget, int[] set, int n, String what) {
+        int len = w.lengths[b];
+        int pages = (len + 15) / 16;
+        int take = Math.max(1, budget / 16);
+        boolean[] chosen = new boolean[pages];
+        for (int i = 0; i < n; i++) {
+            chosen[set[i] / 16] = true;
+        }
+        int tokens = 0;
+        for (int p = 0; p < pages; p++) {
+            if (chosen[p]) {
+                tokens += Math.min(len, p * 16 + 16) - p * 16;
+            }
+        }
+        assertTrue(tokens == n, what + ": kept tokens are not whole pages");
+        assertTrue(chosen[pages - 1], what + ": the last page must always be taken");
+        if (pages <= take) {
+            assertTrue(n == len, what + ": a short sequence keeps every token");
+            return;
+        }
+        double[] scores = new double[pages - 1];
+        for (int p = 0; p < pages - 1; p++) {
+            scores[p] = bound(w, layer, b, kvHead, q, p);
+        }
+        double[] sorted = scores.clone();
+        Arrays.sort(sorted);
+        double cut = sorted[sorted.length - (take - 1)];
+        int count = 0;
+        for (int p = 0; p < pages - 1; p++) {
+            count += chosen[p] ? 1 : 0;
+            double tol = 1e-3 * Math.abs(cut) + 1e-3;
+            if (chosen[p] && scores[p] < cut - tol || !chosen[p] && scores[p] > cut + tol) {
+                throw new AssertionError(what + ": page " + p + " with bound " + scores[p] + (chosen[p] ? " taken" : " left")
+                        + " but the cut is " + cut);
+            }
+        }
+        assertTrue(count == take - 1, what + ": took " + count + " pages besides the last, expected " + (take - 1));
+    }
+}
