@@ -1,0 +1,182 @@
+package io.twilight4j.llama;
+
+import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.backend.DecodeAttention;
+import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.StepStats;
+import io.twilight4j.kv.KvCache;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.policy.SelectorKind;
+
+/**
+ * One sequence being decoded: the engine KV cache, the planned attention pipelines, and the
+ * preallocated activations the forward pass reuses for every token. Prompt tokens go through the
+ * same one-token step as generated ones.
+ */
+public final class LlamaDecoder implements AutoCloseable {
+
+    private final LlamaConfig c;
+    private final LlamaWeights w;
+    private final KvCache cache;
+    private final DecodeAttention densePlan;
+    private final DecodeAttention policyPlan;
+    private final int denseLayers;
+    private final int maxContext;
+    private final int[] seqs;
+    private final float[] ropeInvFreq;
+    // Activations, allocated once: x residual stream, xb normed input, q/k/v projections, att
+    // attention output, hb/hb2 feed-forward hidden, logits the classifier output.
+    private final float[] x, xb, xb2, q, k, v, att, hb, hb2, logits;
+    private double keptSum;
+    private long keptSteps;
+
+    LlamaDecoder(LlamaModel model, AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext) {
+        this.c = model.config();
+        this.w = model.weights();
+        if (policy.selector() == SelectorKind.DS) {
+            throw new IllegalArgumentException("--attention '" + policy + "': Double Sparsity needs calibrated label channels, "
+                    + "which the decoder does not load yet; use quest, full or oracle");
+        }
+        if (denseLayers < 0) {
+            throw new IllegalArgumentException("--dense-layers must be >= 0, got " + denseLayers);
+        }
+        if (maxContext <= 0) {
+            throw new IllegalArgumentException("context length must be positive, got " + maxContext);
+        }
+        this.denseLayers = denseLayers;
+        this.maxContext = maxContext;
+        this.cache = backend.createCache(KvShape.forTokens(c.layers(), c.kvHeads(), c.headDim(), maxContext, 0), null);
+        DecodeShape shape = new DecodeShape(c.heads(), 1, maxContext);
+        this.densePlan = backend.plan(cache, AttentionPolicy.dense(), shape);
+        this.policyPlan = policy.isDense() ? densePlan : backend.plan(cache, policy, shape);
+        this.seqs = new int[] {cache.pager().newSequence()};
+        this.ropeInvFreq = c.ropeInverseFrequencies(w.ropeFreqFactors());
+        x = new float[c.dim()];
+        xb = new float[c.dim()];
+        xb2 = new float[c.dim()];
+        q = new float[c.dim()];
+        k = new float[c.kvDim()];
+        v = new float[c.kvDim()];
+        att = new float[c.dim()];
+        hb = new float[c.hiddenDim()];
+        hb2 = new float[c.hiddenDim()];
+        logits = new float[c.vocabSize()];
+    }
+
+    /** Tokens processed so far (the position of the next token). */
+    public int position() {
+        return cache.pager().length(seqs[0]);
+    }
+
+    /** Most tokens this decoder holds. */
+    public int maxContext() {
+        return maxContext;
+    }
+
+    /**
+     * Runs {@code token} at the next position and returns the logits for the token after it
+     * (the returned array is reused by the next call).
+     */
+    public float[] forward(int token) {
+        if (token < 0 || token >= c.vocabSize()) {
+            throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+        }
+        if (position() >= maxContext) {
+            throw new IllegalStateException("context full: " + maxContext + " tokens");
+        }
+        int pos = cache.pager().append(seqs[0], 1);
+        w.tokenEmbedding().dequantizeRow(token, x);
+        for (int l = 0; l < c.layers(); l++) {
+            // Attention block: RMSNorm, then Q, K, V projections.
+            rmsNorm(xb, x, w.attnNorm()[l]);
+            w.wq()[l].matvec(xb, q);
+            w.wk()[l].matvec(xb, k);
+            w.wv()[l].matvec(xb, v);
+            // RoPE on adjacent channel pairs (llama.cpp NORM mode, the layout of GGUF llama weights).
+            rope(q, c.heads(), pos);
+            rope(k, c.kvHeads(), pos);
+            // The new key and value go into the engine's cache; the plan attends over all of them.
+            cache.write(l, seqs[0], pos, k, v, 1);
+            boolean dense = l < denseLayers;
+            StepStats stats = (dense ? densePlan : policyPlan).run(l, seqs, q, att);
+            if (!dense) {
+                keptSum += stats.meanKept();
+                keptSteps++;
+            }
+            // Output projection and residual.
+            w.wo()[l].matvec(att, xb2);
+            add(x, xb2);
+            // Feed-forward block: RMSNorm, SwiGLU (silu(gate) * up), down projection, residual.
+            rmsNorm(xb, x, w.ffnNorm()[l]);
+            w.gate()[l].matvec(xb, hb);
+            w.up()[l].matvec(xb, hb2);
+            for (int i = 0; i < hb.length; i++) {
+                float g = hb[i];
+                hb[i] = g / (1f + (float) Math.exp(-g)) * hb2[i];
+            }
+            w.down()[l].matvec(hb, xb2);
+            add(x, xb2);
+        }
+        // Final norm and classifier.
+        rmsNorm(x, x, w.outputNorm());
+        w.output().matvec(x, logits);
+        return logits;
+    }
+
+    /**
+     * Mean tokens attended per query head in the policy layers (layers >= denseLayers) since the
+     * last {@link #resetBudget}; 0 when no such layer ran.
+     */
+    public double meanAttentionBudget() {
+        return keptSteps == 0 ? 0 : keptSum / keptSteps;
+    }
+
+    /** Starts a new budget average (e.g. after the prompt, to report decode steps only). */
+    public void resetBudget() {
+        keptSum = 0;
+        keptSteps = 0;
+    }
+
+    private void rmsNorm(float[] out, float[] in, float[] weight) {
+        double ss = 0;
+        for (float f : in) {
+            ss += f * f;
+        }
+        float inv = (float) (1 / Math.sqrt(ss / in.length + c.rmsEps()));
+        for (int i = 0; i < in.length; i++) {
+            out[i] = weight[i] * in[i] * inv;
+        }
+    }
+
+    private void rope(float[] vec, int heads, int pos) {
+        int hd = c.headDim();
+        for (int i = 0; i < ropeInvFreq.length; i++) {
+            double angle = pos * (double) ropeInvFreq[i];
+            float cos = (float) Math.cos(angle);
+            float sin = (float) Math.sin(angle);
+            for (int h = 0; h < heads; h++) {
+                int j = h * hd + 2 * i;
+                float a = vec[j];
+                float b = vec[j + 1];
+                vec[j] = a * cos - b * sin;
+                vec[j + 1] = a * sin + b * cos;
+            }
+        }
+    }
+
+    private static void add(float[] acc, float[] delta) {
+        for (int i = 0; i < acc.length; i++) {
+            acc[i] += delta[i];
+        }
+    }
+
+    @Override
+    public void close() {
+        if (policyPlan != densePlan) {
+            policyPlan.close();
+        }
+        densePlan.close();
+        cache.close();
+    }
+}

@@ -1,0 +1,5 @@
+/**
+ * Weight matrices stored in ggml's quantized block layouts ({@link io.twilight4j.tensor.QuantMatrix} and
+ * one subclass per type), multiplied straight from the mapped bytes, plus the shared row-parallel pool.
+ */
+package io.twilight4j.tensor;

@@ -1,0 +1,212 @@
+package io.twilight4j.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import java.util.function.BiFunction;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every matrix type against a float64 decoder written here from ggml's block descriptions as
+ * per-element index formulas (not the loops of the production code), on seeded random blocks.
+ */
+class QuantMatrixTest {
+
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** One encoding: block geometry, where its fp16 fields sit, a reference decoder and the class under test. */
+    record Type(String name, int blockElements, int blockBytes, int[] halfOffsets, RefDecoder ref,
+                BiFunction<MemorySegment, int[], QuantMatrix> make) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** Decodes element {@code i} (within its block) of the block at byte {@code b}. */
+    interface RefDecoder {
+        double element(MemorySegment s, long b, int i);
+    }
+
+    static final Type F32 = new Type("F32", 1, 4, new int[0],
+            (s, b, i) -> s.get(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), b),
+            (s, rc) -> new F32Matrix(s, rc[0], rc[1]));
+    static final Type F16 = new Type("F16", 1, 2, new int[] {0}, (s, b, i) -> h(s, b),
+            (s, rc) -> new F16Matrix(s, rc[0], rc[1]));
+    static final Type BF16 = new Type("BF16", 1, 2, new int[0],
+            (s, b, i) -> Float.intBitsToFloat((s.get(HALF, b) & 0xFFFF) << 16),
+            (s, rc) -> new BF16Matrix(s, rc[0], rc[1]));
+    static final Type Q8_0 = new Type("Q8_0", 32, 34, new int[] {0}, (s, b, i) -> h(s, b) * s8(s, b + 2 + i),
+            (s, rc) -> new Q8_0Matrix(s, rc[0], rc[1]));
+    static final Type Q4_0 = new Type("Q4_0", 32, 18, new int[] {0}, (s, b, i) -> {
+        int byteVal = u8(s, b + 2 + i % 16);
+        int nibble = i < 16 ? byteVal & 15 : byteVal >> 4;
+        return h(s, b) * (nibble - 8);
+    }, (s, rc) -> new Q4_0Matrix(s, rc[0], rc[1]));
+    static final Type Q4_K = new Type("Q4_K", 256, 144, new int[] {0, 2}, QuantMatrixTest::q4k,
+            (s, rc) -> new Q4_KMatrix(s, rc[0], rc[1]));
+    static final Type Q6_K = new Type("Q6_K", 256, 210, new int[] {208}, QuantMatrixTest::q6k,
+            (s, rc) -> new Q6_KMatrix(s, rc[0], rc[1]));
+
+    /** Q4_K element i: sub-block i/32 with its 6-bit scale and min; quants of 64-weight chunk c share 32 bytes. */
+    static double q4k(MemorySegment s, long b, int i) {
+        int sub = i / 32;
+        long sc = b + 4;
+        int scale, min;
+        if (sub < 4) {
+            scale = u8(s, sc + sub) & 63;
+            min = u8(s, sc + sub + 4) & 63;
+        } else {
+            scale = (u8(s, sc + sub + 4) & 15) | (u8(s, sc + sub - 4) >> 6) << 4;
+            min = (u8(s, sc + sub + 4) >> 4) | (u8(s, sc + sub) >> 6) << 4;
+        }
+        int byteVal = u8(s, b + 16 + 32 * (i / 64) + i % 32);
+        int q = sub % 2 == 0 ? byteVal & 15 : byteVal >> 4;
+        return h(s, b) * scale * q - h(s, b + 2) * min;
+    }
+
+    /** Q6_K element i: half i/128, quarter r/32 picks the ql nibble (low/high, +32 bytes) and qh bit pair. */
+    static double q6k(MemorySegment s, long b, int i) {
+        int half = i / 128;
+        int r = i % 128;
+        int quarter = r / 32;
+        int l = r % 32;
+        int qlByte = u8(s, b + 64L * half + l + (quarter % 2) * 32);
+        int low = quarter < 2 ? qlByte & 15 : qlByte >> 4;
+        int high = (u8(s, b + 128 + 32L * half + l) >> (2 * quarter)) & 3;
+        int scale = s8(s, b + 192 + 8L * half + l / 16 + 2 * quarter);
+        return h(s, b + 208) * scale * ((low | high << 4) - 32);
+    }
+
+    static double h(MemorySegment s, long off) {
+        return Float.float16ToFloat(s.get(HALF, off));
+    }
+
+    static int u8(MemorySegment s, long off) {
+        return s.get(ValueLayout.JAVA_BYTE, off) & 0xFF;
+    }
+
+    static int s8(MemorySegment s, long off) {
+        return s.get(ValueLayout.JAVA_BYTE, off);
+    }
+
+    static Stream<Arguments> cases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        long seed = 11;
+        for (Type t : new Type[] {F32, F16, BF16}) {
+            for (int[] rc : new int[][] {{1, 37}, {7, 64}, {33, 129}, {65, 8}}) {
+                b.add(Arguments.of(t, rc[0], rc[1], seed++));
+            }
+        }
+        for (Type t : new Type[] {Q8_0, Q4_0}) {
+            for (int[] rc : new int[][] {{1, 32}, {7, 96}, {33, 256}, {129, 64}}) {
+                b.add(Arguments.of(t, rc[0], rc[1], seed++));
+            }
+        }
+        for (Type t : new Type[] {Q4_K, Q6_K}) {
+            for (int[] rc : new int[][] {{1, 256}, {7, 512}, {33, 256}}) {
+                b.add(Arguments.of(t, rc[0], rc[1], seed++));
+            }
+        }
+        return b.build();
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2} seed {3}")
+    @MethodSource("cases")
+    void matvecAndDequantizeMatchFloat64Reference(Type t, int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        try (Arena arena = Arena.ofShared()) {
+            int blocksPerRow = cols / t.blockElements();
+            MemorySegment seg = arena.allocate((long) rows * blocksPerRow * t.blockBytes() + 1);
+            randomBlocks(t, seg, rows * blocksPerRow, rnd);
+            QuantMatrix m = t.make().apply(seg, new int[] {rows, cols});
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            float[] y = new float[rows];
+            m.matvec(x, y);
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                double expect = 0;
+                double magnitude = 0;
+                m.dequantizeRow(r, row);
+                for (int i = 0; i < cols; i++) {
+                    long block = ((long) r * blocksPerRow + i / t.blockElements()) * t.blockBytes();
+                    double w = t.ref().element(seg, block, i % t.blockElements());
+                    assertEquals(w, row[i], Math.abs(w) * 1e-6 + 1e-6,
+                            t + " seed " + seed + ": dequantized row " + r + " element " + i);
+                    expect += w * x[i];
+                    magnitude += Math.abs(w * x[i]);
+                }
+                assertEquals(expect, y[r], magnitude * 1e-5 + 1e-5, t + " seed " + seed + ": row " + r);
+            }
+        }
+    }
+
+    /** Random bytes, except fp16 fields which get finite values in [0.5, 2) / 64 with random sign. */
+    private static void randomBlocks(Type t, MemorySegment seg, long blocks, Random rnd) {
+        byte[] bytes = new byte[(int) (blocks * t.blockBytes())];
+        rnd.nextBytes(bytes);
+        MemorySegment.copy(bytes, 0, seg, ValueLayout.JAVA_BYTE, 0, bytes.length);
+        for (long blk = 0; blk < blocks; blk++) {
+            long base = blk * t.blockBytes();
+            if (t == F32) {
+                seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), base, (float) rnd.nextGaussian());
+            } else if (t == BF16) {
+                seg.set(HALF, base, (short) (Float.floatToIntBits((float) rnd.nextGaussian()) >>> 16));
+            }
+            for (int off : t.halfOffsets()) {
+                float v = (float) ((0.5 + 1.5 * rnd.nextDouble()) / 64 * (rnd.nextBoolean() ? 1 : -1));
+                seg.set(HALF, base + off, Float.floatToFloat16(v));
+            }
+        }
+    }
+
+    static Stream<Arguments> roundTrips() {
+        return Stream.of(Arguments.of("Q8_0", 3, 64, 5L), Arguments.of("Q8_0", 17, 96, 6L),
+                Arguments.of("Q4_0", 3, 64, 7L), Arguments.of("Q4_0", 17, 96, 8L));
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2} seed {3}")
+    @MethodSource("roundTrips")
+    void quantizeRoundTripStaysWithinHalfAStep(String type, int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (rnd.nextGaussian() * (1 + i % 7));
+        }
+        try (Arena arena = Arena.ofShared()) {
+            boolean q8 = type.equals("Q8_0");
+            QuantMatrix m = q8 ? Q8_0Matrix.quantize(w, rows, cols, arena) : Q4_0Matrix.quantize(w, rows, cols, arena);
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                m.dequantizeRow(r, row);
+                for (int blk = 0; blk < cols / 32; blk++) {
+                    double amax = 0;
+                    for (int j = 0; j < 32; j++) {
+                        amax = Math.max(amax, Math.abs(w[r * cols + blk * 32 + j]));
+                    }
+                    // Step d = amax/127 (Q8_0) or amax/8 (Q4_0); rounding costs half a step, Q4_0's
+                    // clamp of +8 to +7 a whole one, and the fp16 scale 2^-11 relative per quant unit.
+                    double step = q8 ? amax / 127 : amax / 8;
+                    double bound = (q8 ? 0.5 : 1.0) * step + (q8 ? 127 : 8) * step * Math.pow(2, -11) + 1e-7;
+                    for (int j = 0; j < 32; j++) {
+                        int i = blk * 32 + j;
+                        double err = Math.abs(row[i] - w[r * cols + i]);
+                        assertTrue(err <= bound, type + " seed " + seed + ": row " + r + " element " + i
+                                + " error " + err + " > " + bound);
+                    }
+                }
+            }
+        }
+    }
+}
