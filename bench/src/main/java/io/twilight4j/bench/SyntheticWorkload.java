@@ -78,39 +78,48 @@ public final class SyntheticWorkload {
         return v % 5 == 0 ? (v / 5) % TOPICS : -1;
     }
 
-    /** Creates the sequences and writes their keys and values; returns the sequence ids. */
+    /**
+     * Creates the sequences and writes their keys and values; returns the sequence ids. Each token's
+     * values come from its own seeded stream, so chunks are generated in parallel and the result does
+     * not depend on the thread count.
+     */
     public int[] fill(KvCache cache, java.util.function.IntConsumer progress) {
         int kvHeads = config.kvHeads();
         int dim = config.headDim();
-        int chunk = 256;
+        int chunk = 2048;
         float[] k = new float[chunk * kvHeads * dim];
         float[] v = new float[chunk * kvHeads * dim];
         int[] seqs = new int[config.batch()];
         for (int b = 0; b < config.batch(); b++) {
-            SplittableRandom r = new SplittableRandom(config.seed() * 1_000_003L + b);
+            int seq = b;
             seqs[b] = cache.pager().newSequence();
             for (int pos = 0; pos < config.ctx(); pos += chunk) {
+                int first = pos;
                 int n = Math.min(chunk, config.ctx() - pos);
-                for (int t = 0; t < n; t++) {
-                    for (int h = 0; h < kvHeads; h++) {
-                        int topic = topic(b, h, pos + t);
-                        int off = (t * kvHeads + h) * dim;
-                        for (int c = 0; c < dim; c++) {
-                            float x = (float) r.nextGaussian();
-                            if (topic >= 0) {
-                                x += topics[h][topic][c];
-                            }
-                            k[off + c] = x * channelScale[c];
-                            v[off + c] = valueMean[h][c] + (float) r.nextGaussian();
-                        }
-                    }
-                }
+                java.util.stream.IntStream.range(0, n).parallel().forEach(t -> token(seq, first + t, k, v, t * kvHeads * dim));
                 cache.pager().append(seqs[b], n);
                 cache.write(0, seqs[b], pos, k, v, n);
                 progress.accept(n);
             }
         }
         return seqs;
+    }
+
+    /** Keys and values of (sequence b, position) for every KV head, into k and v at {@code off}. */
+    private void token(int b, int pos, float[] k, float[] v, int off) {
+        int dim = config.headDim();
+        SplittableRandom r = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + ((long) b << 32) + pos);
+        for (int h = 0; h < config.kvHeads(); h++) {
+            int topic = topic(b, h, pos);
+            for (int c = 0; c < dim; c++) {
+                float x = (float) r.nextGaussian();
+                if (topic >= 0) {
+                    x += topics[h][topic][c];
+                }
+                k[off + h * dim + c] = x * channelScale[c];
+                v[off + h * dim + c] = valueMean[h][c] + (float) r.nextGaussian();
+            }
+        }
     }
 
     /**

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine through the device tool (see ../../README.md, "GPU"): lists the device, runs
+# the PyTorch SDPA peer and our OpenCL dense / quest / quest+twilight for each shape, all in one call,
+# so every ratio compares numbers measured in the same run. Results go to $OUT:
+#   devices.txt  ours.jsonl (one JSON row per policy and shape)  peer_hkv8.json  peer_hkv32.json  log.txt
+# Usage (from the project root, after ../shared/device/pack.sh and copying peer_attention.py to .device/):
+#   bash bench/gpu/run-h100.sh "16:32768:8 16:131072:8 ..."    (batch:ctx:hkv list; default below)
+set -uo pipefail
+OUT=${OUT:-/tmp/twilight4j-out}
+mkdir -p "$OUT"
+shapes=${1:-"16:32768:8 16:131072:8 1:32768:8 1:131072:8 64:32768:8 16:8192:8 1:8192:8 64:8192:8 64:131072:8 1:32768:32 16:32768:32 16:8192:32 1:8192:32 1:131072:32"}
+policies=${POLICIES:-quest:8192,quest:8192+twilight:0.95}
+java="bash .device/run.sh -Xmx100g io.twilight4j.cli.Main"
+{
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  $java devices
+} > "$OUT/devices.txt" 2>&1
+cat "$OUT/devices.txt"
+PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16,64 --ctx 8192,32768,131072 --hq 32 --hkv 8 --dim 128 --json "$OUT/peer_hkv8.json" 2>&1 | tee -a "$OUT/log.txt"
+PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16 --ctx 8192,32768,131072 --hq 32 --hkv 32 --dim 128 --json "$OUT/peer_hkv32.json" 2>&1 | tee -a "$OUT/log.txt"
+: > "$OUT/ours.jsonl"
+for s in $shapes; do
+  IFS=: read -r b l h <<< "$s"
+  echo "== batch $b ctx $l hkv $h" | tee -a "$OUT/log.txt"
+  timeout 240 $java bench attention --backend opencl --batch "$b" --ctx "$l" --hq 32 --hkv "$h" --dim 128 \
+    --policy "$policies" --iterations 30 --no-bandwidth --json "$OUT/row.json" 2>&1 | grep -v '^filling' | tee -a "$OUT/log.txt"
+  [ -f "$OUT/row.json" ] && cat "$OUT/row.json" >> "$OUT/ours.jsonl" && rm -f "$OUT/row.json"
+done
+echo "done" | tee -a "$OUT/log.txt"
