@@ -32,6 +32,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private final int[] lengthOf;
     private final AttentionKernels attention;
     private final SparsePipeline sparse;
+    private SparsePipeline.Sets lastSets;
+    private int lastBatch;
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} adds a clFinish per stage. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing) {
@@ -86,6 +88,11 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         if (layer < 0 || layer >= kv.layers()) {
             throw new IllegalArgumentException("decode step: layer " + layer + " not in [0, " + kv.layers() + ")");
         }
+        for (int i = 0; i < batch * rowFloats; i++) {
+            if (!Float.isFinite(query[i])) {
+                throw new IllegalArgumentException("decode step: q[" + i + "] is " + query[i] + "; queries must be finite");
+            }
+        }
         long t0 = System.nanoTime();
         KvPager pager = cache.pager();
         int maxLen = 0;
@@ -93,6 +100,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         hostPages.clear();
         hostLengths.clear();
         for (int i = 0; i < batch; i++) {
+            if (!pager.isLive(seqs[i])) {
+                throw new IllegalArgumentException("decode step: no live sequence with id " + seqs[i]);
+            }
             int len = pager.length(seqs[i]);
             if (len == 0 || len > decode.maxContext()) {
                 throw new IllegalArgumentException("decode step: sequence " + seqs[i] + " holds " + len
@@ -126,11 +136,40 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                     sparse.capacity(), batch * sets.entriesPerSeq(), sets.entriesPerSeq(), sparse.capacity(),
                     (long) batch * sets.entriesPerSeq() * sparse.capacity(), out);
             t0 = ta;
+            lastSets = sets;
         }
+        lastBatch = batch;
         cl.read(out, 0, hostOut.clear().limit(batch * rowFloats));
         hostOut.get(output, 0, batch * rowFloats);
         stats.attentionNanos = System.nanoTime() - t0;
         return stats;
+    }
+
+    @Override
+    public int keptTokens(int slot, int queryHead, int[] dst) {
+        if (slot < 0 || slot >= lastBatch || queryHead < 0 || queryHead >= decode.queryHeads()) {
+            throw new IllegalArgumentException("keptTokens: slot " + slot + " / head " + queryHead + " not in the last step");
+        }
+        if (sparse == null) {
+            for (int t = 0; t < lengthOf[slot]; t++) {
+                dst[t] = t;
+            }
+            return lengthOf[slot];
+        }
+        int perSeq = lastSets.entriesPerSeq();
+        int entry = slot * perSeq + (perSeq == decode.queryHeads() ? queryHead : queryHead / (decode.queryHeads() / kv.kvHeads()));
+        IntBuffer one = MemoryUtil.memAllocInt(Math.max(1, sparse.capacity()));
+        try {
+            cl.read(lastSets.counts(), 4L * entry, one.clear().limit(1));
+            int n = one.get(0);
+            if (n > 0) {
+                cl.read(lastSets.indices(), 4L * entry * sparse.capacity(), one.clear().limit(n));
+                one.get(dst, 0, n);
+            }
+            return n;
+        } finally {
+            MemoryUtil.memFree(one);
+        }
     }
 
     @Override

@@ -148,8 +148,8 @@ public final class OpenClKvCache implements KvCache {
             throw new IllegalArgumentException("KV write: positions [" + position + ", " + (position + tokens)
                     + ") of sequence " + seq + " are not taken (length " + pager.length(seq) + "); call pager().append first");
         }
-        checkFp16("key", k, tokens * row);
-        checkFp16("value", v, tokens * row);
+        checkFp16("K", k, tokens * row);
+        checkFp16("V", v, tokens * row);
         ensureStaging(tokens);
         hostKv.clear().put(k, 0, tokens * row).flip();
         cl.write(stageK, 0, hostKv);
@@ -171,7 +171,7 @@ public final class OpenClKvCache implements KvCache {
     private static void checkFp16(String what, float[] x, int n) {
         for (int i = 0; i < n; i++) {
             if (!(Math.abs(x[i]) <= FP16_MAX)) {
-                throw new IllegalArgumentException("KV write: " + what + " element " + i + " is " + x[i]
+                throw new IllegalArgumentException("KV write: " + what + "[" + i + "] is " + x[i]
                         + "; keys and values must be finite with |x| <= 65504 (fp16)");
             }
         }

@@ -46,7 +46,7 @@ class OpenClKvCacheTest extends OpenClTestSupport {
             cache.pager().append(s, 1);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> cache.write(0, s, 0, new float[] {0, 1, Float.NaN, 2}, new float[4], 1));
-            assertTrue(e.getMessage().contains("element 2"), e.getMessage());
+            assertTrue(e.getMessage().contains("K[2]"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> cache.write(0, s, 0, new float[4], new float[] {0, 70000f, 0, 0}, 1));
             assertThrows(IllegalArgumentException.class, () -> cache.write(0, s, 1, new float[4], new float[4], 1));
         }
