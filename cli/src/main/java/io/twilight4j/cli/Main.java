@@ -7,6 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "twilight4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Long-context LLM decoding with Twilight adaptive attention sparsity (CPU and OpenCL).",
         subcommands = {
+                GenerateCommand.class,
+                ChatCommand.class,
                 BenchCommand.class,
                 InspectCommand.class,
                 DevicesCommand.class,
@@ -15,6 +17,9 @@ public final class Main implements Runnable {
 
     /** Subcommands with one example each, printed when no subcommand is given. */
     static final String[][] EXAMPLES = {
+            {"generate", "generate text from a GGUF model",
+                    "bin/twilight4j generate -m ../shared/models/stories260K.gguf -p 'Once upon a time' -n 64 --temperature 0"},
+            {"chat", "chat with a GGUF model (its chat template when it has one)", "bin/twilight4j chat -m model.gguf"},
             {"bench", "attention benchmark: dense vs sparse policies on a synthetic long context",
                     "bin/twilight4j bench attention --ctx 32768 --policy quest:8192+twilight:0.95"},
         {"inspect", "print a GGUF file's metadata and tensor table", "bin/twilight4j inspect ../shared/models/stories260K.gguf"},

@@ -1,0 +1,36 @@
+package io.twilight4j.cli;
+
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Options shared by {@code generate} and {@code chat}: the model file, sampling, attention policy and backend. */
+final class ModelOptions {
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "the .gguf model")
+    Path model;
+    @Option(names = {"-n", "--max-tokens"}, defaultValue = "128", description = "most tokens generated (per turn in chat; default: ${DEFAULT-VALUE})")
+    int maxTokens;
+    @Option(names = "--temperature", defaultValue = "0.8", description = "0 = greedy (default: ${DEFAULT-VALUE})")
+    float temperature;
+    @Option(names = "--top-p", defaultValue = "0.95", description = "nucleus sampling mass (default: ${DEFAULT-VALUE})")
+    float topP;
+    @Option(names = "--top-k", defaultValue = "40", description = "sample among the K likeliest tokens, 0 = all (default: ${DEFAULT-VALUE})")
+    int topK;
+    @Option(names = {"-s", "--seed"}, description = "sampling seed (default: random)")
+    Long seed;
+    @Option(names = "--attention", defaultValue = "dense", paramLabel = "POLICY",
+            description = "attention policy of the layers past --dense-layers, e.g. quest:1024+twilight:0.95 (default: ${DEFAULT-VALUE})")
+    String attention;
+    @Option(names = "--dense-layers", defaultValue = "2", description = "leading layers that always attend densely (default: ${DEFAULT-VALUE})")
+    int denseLayers;
+    @Option(names = "--ctx", defaultValue = "4096", description = "most tokens kept in the KV cache, capped at the model's context length (default: ${DEFAULT-VALUE})")
+    int ctx;
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or opencl (default: ${DEFAULT-VALUE})")
+    String backend;
+    @Option(names = "--device", description = "OpenCL device: index or part of its name")
+    String device;
+    @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "CPU threads, 0 = one per core")
+    int threads;
+    @Option(names = {"-v", "--verbose"}, description = "stack traces on errors")
+    boolean verbose;
+}

@@ -1,0 +1,154 @@
+package io.twilight4j.cli;
+
+import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.backend.Backends;
+import io.twilight4j.gguf.GgufFile;
+import io.twilight4j.llama.LlamaDecoder;
+import io.twilight4j.llama.LlamaModel;
+import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.sample.Sampler;
+import io.twilight4j.sample.Utf8Stream;
+import io.twilight4j.tokenizer.Tokenizer;
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.function.IntPredicate;
+
+/**
+ * A loaded model decoding one sequence for the CLI: feeds prompt tokens, streams sampled tokens as
+ * whole UTF-8 characters, and times both phases for the Ollama-style stats line.
+ */
+final class ModelSession implements AutoCloseable {
+
+    final GgufFile file;
+    final Tokenizer tokenizer;
+    final LlamaModel model;
+    private final AttentionBackend backend;
+    private final LlamaDecoder decoder;
+    private final Sampler sampler;
+    private final long loadNanos;
+    private long promptTokens;
+    private long promptNanos;
+    private long evalTokens;
+    private long evalNanos;
+    private double budgetSum;
+    private long budgetTurns;
+
+    /**
+     * Opens {@code o.model} with room for {@code --ctx} tokens (capped at the model's context length);
+     * the progress bar goes to stderr. The policy and sampler settings are checked before the file is read.
+     */
+    ModelSession(ModelOptions o) throws Exception {
+        AttentionPolicy policy;
+        try {
+            policy = AttentionPolicy.parse(o.attention);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--attention '" + o.attention + "': " + e.getMessage(), e);
+        }
+        if (o.maxTokens <= 0) {
+            throw new IllegalArgumentException("--max-tokens must be positive, not " + o.maxTokens);
+        }
+        if (o.ctx <= 0) {
+            throw new IllegalArgumentException("--ctx must be positive, not " + o.ctx);
+        }
+        this.sampler = new Sampler(o.temperature, o.topK, o.topP, o.seed == null ? System.nanoTime() : o.seed);
+        long start = System.nanoTime();
+        GgufFile f = GgufFile.open(o.model);
+        AttentionBackend b = null;
+        try {
+            this.tokenizer = Tokenizer.fromGguf(f);
+            this.model = LlamaModel.load(f, System.err);
+            b = Backends.open(o.backend, o.device, o.threads);
+            int context = Math.min(o.ctx, model.config().contextLength());
+            this.decoder = model.newDecoder(b, policy, o.denseLayers, context);
+        } catch (Exception | Error e) {
+            if (b != null) {
+                b.close();
+            }
+            f.close();
+            throw e;
+        }
+        this.file = f;
+        this.backend = b;
+        this.loadNanos = System.nanoTime() - start;
+    }
+
+    /** Tokens the cache still has room for. */
+    int room() {
+        return decoder.maxContext() - decoder.position();
+    }
+
+    /** Runs the prompt tokens through the model; returns the logits after the last one. */
+    float[] prompt(int[] tokens) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("the prompt encodes to no tokens");
+        }
+        if (tokens.length > room()) {
+            throw new IllegalArgumentException("prompt of " + tokens.length + " tokens does not fit the " + room()
+                    + " tokens left in the context (--ctx, model context length " + model.config().contextLength() + ")");
+        }
+        long start = System.nanoTime();
+        float[] logits = null;
+        for (int t : tokens) {
+            logits = decoder.forward(t);
+        }
+        promptNanos += System.nanoTime() - start;
+        promptTokens += tokens.length;
+        // The budget average covers decode steps only.
+        decoder.resetBudget();
+        return logits;
+    }
+
+    /**
+     * Samples up to {@code maxTokens} tokens after {@code logits}, printing each to {@code out} as soon as it
+     * completes a character; stops before a token {@code stop} accepts (which is not fed) or when the context is full.
+     * Returns the text generated.
+     */
+    String generate(float[] logits, int maxTokens, IntPredicate stop, PrintStream out) {
+        long start = System.nanoTime();
+        Utf8Stream utf8 = new Utf8Stream();
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < maxTokens; i++) {
+            int token = sampler.sample(logits);
+            evalTokens++;
+            if (stop.test(token)) {
+                break;
+            }
+            String piece = utf8.push(tokenizer.decodeBytes(token));
+            text.append(piece);
+            out.print(piece);
+            out.flush();
+            if (i + 1 == maxTokens || room() == 0) {
+                break;
+            }
+            logits = decoder.forward(token);
+        }
+        String rest = utf8.flush();
+        text.append(rest);
+        out.print(rest);
+        out.flush();
+        evalNanos += System.nanoTime() - start;
+        budgetSum += decoder.meanAttentionBudget();
+        budgetTurns++;
+        return text.toString();
+    }
+
+    /** The stats line, with Ollama's names. */
+    String stats() {
+        double evalSeconds = evalNanos / 1e9;
+        return String.format(Locale.ROOT, "load duration %s, prompt eval count %d token(s), prompt eval duration %s, "
+                        + "eval count %d token(s), eval duration %s, eval rate %.2f tokens/s, mean attention budget %.1f tokens",
+                duration(loadNanos), promptTokens, duration(promptNanos), evalTokens, duration(evalNanos),
+                evalSeconds > 0 ? evalTokens / evalSeconds : 0, budgetTurns == 0 ? 0 : budgetSum / budgetTurns);
+    }
+
+    private static String duration(long nanos) {
+        return nanos >= 1_000_000_000L ? String.format(Locale.ROOT, "%.2fs", nanos / 1e9) : String.format(Locale.ROOT, "%.2fms", nanos / 1e6);
+    }
+
+    @Override
+    public void close() {
+        decoder.close();
+        backend.close();
+        file.close();
+    }
+}

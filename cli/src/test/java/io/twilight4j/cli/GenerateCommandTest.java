@@ -1,0 +1,97 @@
+package io.twilight4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.backend.Backends;
+import io.twilight4j.gguf.GgufFile;
+import io.twilight4j.llama.LlamaDecoder;
+import io.twilight4j.llama.LlamaModel;
+import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.tokenizer.Tokenizer;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code generate} on stories260K against a greedy loop over LlamaDecoder written here; errors are one line. */
+class GenerateCommandTest {
+
+    private static final String PROMPT = "Once upon a time";
+    private static final int MAX_TOKENS = 40;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void greedyOutputIsThePromptThenTheDecodersOwnGreedyContinuation() throws Exception {
+        Path model = CliRun.sharedModel("stories260K.gguf");
+        String expected = PROMPT + greedyContinuation(model) + System.lineSeparator();
+        CliRun r = CliRun.run("", "generate", "-m", model.toString(), "-p", PROMPT, "-n", String.valueOf(MAX_TOKENS),
+                "--temperature", "0", "-t", "1");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(expected, r.out());
+        String stats = r.err().lines().filter(l -> l.contains("eval rate")).findFirst().orElseThrow(() -> new AssertionError(r.err()));
+        for (String name : new String[] {"load duration", "prompt eval count", "prompt eval duration", "eval count", "eval duration",
+                "mean attention budget"}) {
+            assertTrue(stats.contains(name), name + " in " + stats);
+        }
+    }
+
+    /** Second path: tokenizer, model and decoder used directly, argmax by hand, stop at EOS. */
+    private static String greedyContinuation(Path file) throws Exception {
+        try (GgufFile f = GgufFile.open(file); AttentionBackend backend = Backends.open("cpu", null, 1)) {
+            Tokenizer tok = Tokenizer.fromGguf(f);
+            LlamaModel model = LlamaModel.load(f, null);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.dense(), 2, 4096)) {
+                float[] logits = null;
+                for (int t : tok.encode(PROMPT, true, false)) {
+                    logits = d.forward(t);
+                }
+                for (int i = 0; i < MAX_TOKENS; i++) {
+                    int best = 0;
+                    for (int j = 1; j < logits.length; j++) {
+                        best = logits[j] > logits[best] ? j : best;
+                    }
+                    if (best == tok.eos()) {
+                        break;
+                    }
+                    bytes.writeBytes(tok.decodeBytes(best));
+                    logits = d.forward(best);
+                }
+            }
+            return bytes.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void aMissingModelFileIsOneLineNamingIt() {
+        Path missing = dir.resolve("no-such-model.gguf");
+        CliRun r = CliRun.run("", "generate", "-m", missing.toString(), "-p", PROMPT);
+        assertNotEquals(0, r.exit());
+        assertEquals(1, r.err().lines().filter(l -> l.contains(missing.toString())).count(), r.err());
+        assertTrue(r.err().lines().findFirst().orElseThrow().contains(missing.toString()), r.err());
+        assertTrue(!r.err().contains("\tat "), "no stack trace: " + r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void aBadAttentionPolicyIsOneLineNamingIt() {
+        CliRun r = CliRun.run("", "generate", "-m", dir.resolve("unread.gguf").toString(), "-p", PROMPT, "--attention", "quest:abc");
+        assertNotEquals(0, r.exit());
+        String first = r.err().lines().findFirst().orElseThrow();
+        assertTrue(first.contains("--attention 'quest:abc'"), r.err());
+        assertTrue(!r.err().contains("\tat "), "no stack trace: " + r.err());
+    }
+
+    @Test
+    void mainListsGenerateAndChatWithExamples() {
+        CliRun r = CliRun.run("");
+        assertTrue(r.out().contains("bin/twilight4j generate -m ../shared/models/stories260K.gguf"), r.out());
+        assertTrue(r.out().contains("bin/twilight4j chat -m model.gguf"), r.out());
+    }
+}
