@@ -22,8 +22,8 @@ public final class Main implements Runnable {
             {"chat", "chat with a GGUF model (its chat template when it has one)", "bin/twilight4j chat -m model.gguf"},
             {"bench", "attention benchmark: dense vs sparse policies on a synthetic long context",
                     "bin/twilight4j bench attention --ctx 32768 --policy quest:8192+twilight:0.95"},
-        {"inspect", "print a GGUF file's metadata and tensor table", "bin/twilight4j inspect ../shared/models/stories260K.gguf"},
-            {"devices", "list OpenCL devices and their limits", "twilight4j devices"},
+            {"inspect", "print a GGUF file's metadata and tensor table", "bin/twilight4j inspect ../shared/models/stories260K.gguf"},
+            {"devices", "list OpenCL devices and their limits", "bin/twilight4j devices"},
     };
 
     @Override
