@@ -23,9 +23,11 @@ import io.twilight4j.select.Selector;
  */
 final class CpuDecodeAttention implements DecodeAttention {
 
-    /** Smallest chunk of dense decode (TWILIGHT.md section 5); sparse chunks may be smaller. */
-    static final int DENSE_MIN_CHUNK = 128;
-    static final int SPARSE_MIN_CHUNK = 32;
+    /**
+     * Smallest chunk (TWILIGHT.md section 5). Dense and sparse decode cut chunks alike, so a sparse set
+     * that holds every token sums in the same order as dense and gives bit-identical outputs.
+     */
+    static final int MIN_CHUNK = 128;
 
     private final HostKvCache cache;
     private final AttentionPolicy policy;
@@ -147,9 +149,7 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         int entries = recordBudgets(batch);
         long t3 = System.nanoTime();
-        boolean dense = selector == null;
-        schedule.build(attendCount, entries, pool.workers(), dense ? DENSE_MIN_CHUNK : SPARSE_MIN_CHUNK,
-                dense ? cache.shape().pageTokens() : 1);
+        schedule.build(attendCount, entries, pool.workers(), MIN_CHUNK, cache.shape().pageTokens());
         pool.run(schedule.items(), (item, w) -> attendChunk(layer, item, q, workspaces[w]));
         pool.run(entries, (e, w) -> mergeEntry(e, out));
         stats.attentionNanos = System.nanoTime() - t3;
