@@ -10,17 +10,23 @@ import java.util.Map;
  */
 final class AttentionKernels implements AutoCloseable {
 
-    private static final int MIN_CHUNK_TOKENS = 64;
+    /** Smallest chunk: below this the merge costs more than the split gains. */
+    private static final int MIN_CHUNK_TOKENS = 128;
+    /** Rows of a tile: each work-item keeps this many K/V loads in flight. */
+    private static final int TILE_ROWS = 32;
+    /** Work-groups per compute unit to aim for: enough resident groups to hide memory latency. */
+    private static final int GROUPS_PER_UNIT = 16;
 
     private final ClKernel partial;
     private final ClKernel merge;
     private final int headsPerEntry;
     private final int headDim;
-    private final int maxChunkTokens;
+    private final int tile;
+    private final int targetGroups;
     private final int maxChunks;
     private final long groupSize;
     private final long mergeGroupSize;
-    private final int computeUnits;
+    private final long redFloats;
     private final ClBuffer pm, pd, po;
 
     /**
@@ -30,25 +36,40 @@ final class AttentionKernels implements AutoCloseable {
      */
     AttentionKernels(OpenClContext cl, Map<String, Integer> layoutDefines, int queryHeads, int gqaGroup,
                      boolean dense, int maxEntries, int headsPerEntry, int maxTokens) {
+        this.headsPerEntry = headsPerEntry;
+        this.headDim = layoutDefines.get("HEAD_DIM");
+        // Work-item (slot, lane): HEAD_DIM / 4 lanes read one row together (4 channels each), about
+        // 128 work-items per group, and a tile of about TILE_ROWS rows.
+        int lanes = headDim / 4;
+        int slots = Math.max(1, 128 / lanes);
+        int rows = Math.max(1, TILE_ROWS / slots);
+        this.tile = slots * rows;
+        this.groupSize = (long) lanes * slots;
         Map<String, Integer> defines = new LinkedHashMap<>(layoutDefines);
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqaGroup);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         defines.put("DENSE", dense ? 1 : 0);
-        this.headsPerEntry = headsPerEntry;
-        this.headDim = layoutDefines.get("HEAD_DIM");
-        this.computeUnits = cl.device().computeUnits();
+        defines.put("SLOTS", slots);
+        defines.put("ROWS", rows);
+        defines.put("ATT_WG", (int) groupSize);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");
         this.merge = cl.kernel("common.cl+attention.cl", defines, "attend_merge");
-        // Local memory per group: q rows + one probability row per head + positions; keep half of it
-        // free so the device can run two groups per compute unit.
-        long budget = cl.device().localMemBytes() / 2 - 4L * headsPerEntry * headDim - 64;
-        this.maxChunkTokens = (int) Math.max(MIN_CHUNK_TOKENS / 2, Math.min(4096, budget / (4L * (headsPerEntry + 1))));
-        int toFill = (int) Math.ceil(4.0 * computeUnits / Math.max(1, maxEntries));
-        this.maxChunks = Math.max(1, Math.max(Math.min(toFill, ceilDiv(maxTokens, MIN_CHUNK_TOKENS)), ceilDiv(maxTokens, maxChunkTokens)));
-        this.groupSize = Long.highestOneBit(Math.min(256, partial.workGroupLimit()));
+        if (partial.workGroupLimit() < groupSize) {
+            throw new OpenClException("attend_partial: the device runs at most " + partial.workGroupLimit()
+                    + " work-items per group, the kernel needs " + groupSize);
+        }
+        this.redFloats = Math.max((long) lanes * (headsPerEntry * tile + 1), (long) slots * headsPerEntry * headDim);
+        long local = 4 * (redFloats + 2L * headsPerEntry * tile);
+        if (local > cl.device().localMemBytes()) {
+            throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "
+                    + cl.device().localMemBytes());
+        }
+        this.targetGroups = GROUPS_PER_UNIT * cl.device().computeUnits();
+        this.maxChunks = Math.max(1, Math.min(ceilDiv(maxTokens, MIN_CHUNK_TOKENS), targetGroups));
         this.mergeGroupSize = Math.min(headDim, merge.workGroupLimit());
-        long states = (long) maxEntries * headsPerEntry * maxChunks;
+        // run() keeps entries x chunks <= min(entries x maxChunks, targetGroups + entries).
+        long states = (long) headsPerEntry * Math.min((long) maxEntries * maxChunks, (long) targetGroups + maxEntries);
         this.pm = cl.buffer("attention partial max", 4 * states);
         this.pd = cl.buffer("attention partial sum", 4 * states);
         this.po = cl.buffer("attention partial output", 4 * states * headDim);
@@ -61,14 +82,16 @@ final class AttentionKernels implements AutoCloseable {
     void run(ClBuffer q, ClBuffer k, ClBuffer v, ClBuffer pageTables, int maxPages, ClBuffer lengths,
              ClBuffer sets, ClBuffer setCount, int cap, int entries, int entriesPerSeq, int maxTokens,
              long totalTokens, ClBuffer out) {
-        int chunk = (int) Math.max(MIN_CHUNK_TOKENS, Math.min(maxChunkTokens, ceilDiv(totalTokens, 4L * computeUnits)));
-        chunk = Math.max(chunk, ceilDiv(maxTokens, maxChunks));
-        chunk = Math.min(chunk, maxChunkTokens);
-        int chunks = Math.max(1, ceilDiv(maxTokens, chunk));
+        // Equal chunks of the longest entry, about targetGroups groups in all; a shorter entry's
+        // surplus chunks exit at once.
+        int chunks = Math.max(1, Math.min(maxChunks, Math.min(ceilDiv(targetGroups, entries),
+                ceilDiv(maxTokens, MIN_CHUNK_TOKENS))));
+        int chunk = ceilDiv(ceilDiv(maxTokens, chunks), tile) * tile;
+        chunks = Math.max(1, ceilDiv(maxTokens, chunk));
         partial.arg(0, q).arg(1, k).arg(2, v).arg(3, pageTables).arg(4, maxPages).arg(5, lengths).arg(6, sets)
                 .arg(7, setCount).arg(8, cap).arg(9, entriesPerSeq).arg(10, chunk).arg(11, chunks)
                 .arg(12, pm).arg(13, pd).arg(14, po)
-                .local(15, 4L * headsPerEntry * headDim).local(16, 4L * headsPerEntry * chunk).local(17, 4L * chunk);
+                .local(15, 4 * redFloats).local(16, 4L * headsPerEntry * tile).local(17, 4L * headsPerEntry * tile);
         partial.launch((long) entries * chunks, groupSize);
         merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, entriesPerSeq).arg(4, chunks).arg(5, out);
         merge.launch((long) entries * headsPerEntry, mergeGroupSize);

@@ -3,22 +3,31 @@
 // entries read ascending positions from sets[e * cap ...], count setCount[e]. Each entry serves
 // HEADS_PER_ENTRY query heads starting at firstQ (the whole GQA group, or one head in HEAD mode),
 // so each K/V row is loaded once for the group.
-// attend_partial: one work-group per (entry, chunk): group id = entry * chunksPerEntry + chunk; the
-//   chunk covers set items [chunk * chunkTokens, +chunkTokens). Work-item i scores tokens i, i+WG...
-//   Local memory: q (HEADS_PER_ENTRY * HEAD_DIM floats), probs (HEADS_PER_ENTRY * chunkTokens floats),
-//   positions (chunkTokens ints), stats (2 * HEADS_PER_ENTRY floats).
+// attend_partial: one work-group of ATT_WG = LANES * SLOTS work-items per (entry, chunk): group id =
+//   entry * chunksPerEntry + chunk; the chunk covers set items [chunk * chunkTokens, +chunkTokens).
+//   Work-item (slot, lane) owns channels [4 lane, 4 lane + 4) of rows slot, slot + SLOTS, ... of each
+//   tile of TILE = SLOTS * ROWS rows: a row of K or V is read by LANES consecutive work-items (one
+//   coalesced 2 * HEAD_DIM-byte read). Partial dot products are summed across lanes in local memory.
+//   Local memory: red (LANES x (HEADS_PER_ENTRY * TILE + 1) floats, padded against bank conflicts),
+//   scores and probs (HEADS_PER_ENTRY * TILE floats each); red also holds the final
+//   SLOTS * HEADS_PER_ENTRY * HEAD_DIM accumulator sums, so it is sized for the larger of the two.
 //   Writes the partial state (m, d, o) per (entry, head, chunk); empty chunks write m = -inf, d = 0.
 // attend_merge: one work-group per (entry, head), work-item c per channel; merges the chunks by
 //   log-sum-exp and writes out[b][q][c] (0 when the set is empty).
 #pragma OPENCL FP_CONTRACT OFF
+
+#define LANES (HEAD_DIM / 4)
+#define TILE (SLOTS * ROWS)
+#define HT (HEADS_PER_ENTRY * TILE)
 
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,
                            global const int* sets, global const int* setCount, int cap,
                            int entriesPerSeq, int chunkTokens, int chunksPerEntry,
                            global float* pm, global float* pd, global float* po,
-                           local float* qs, local float* probs, local int* positions) {
-    const int gid = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+                           local float* red, local float* scores, local float* probs) {
+    const int gid = get_group_id(0), lid = get_local_id(0);
+    const int lane = lid % LANES, slot = lid / LANES;
     const int e = gid / chunksPerEntry, chunk = gid % chunksPerEntry;
     const int b = e / entriesPerSeq;
     const int firstQ = (e % entriesPerSeq) * HEADS_PER_ENTRY;
@@ -31,7 +40,6 @@ kernel void attend_partial(global const float* q, global const half* K, global c
     const int start = chunk * chunkTokens;
     const int count = clamp(n - start, 0, chunkTokens);
     const size_t stateBase = ((size_t) e * HEADS_PER_ENTRY) * chunksPerEntry + chunk;
-    local float stats[2 * HEADS_PER_ENTRY];
     if (count == 0) {
         if (lid < HEADS_PER_ENTRY) {
             pm[stateBase + (size_t) lid * chunksPerEntry] = -INFINITY;
@@ -40,62 +48,98 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         return;
     }
     const float scale = rsqrt((float) HEAD_DIM);
-    for (int i = lid; i < HEADS_PER_ENTRY * HEAD_DIM; i += wg) {
-        qs[i] = q[((size_t) b * QUERY_HEADS + firstQ) * HEAD_DIM + i];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
     global const int* pageTable = pageTables + (size_t) b * maxPages;
-    for (int i = lid; i < count; i += wg) {
+    float4 qr[HEADS_PER_ENTRY], acc[HEADS_PER_ENTRY];
+    float m[HEADS_PER_ENTRY], d[HEADS_PER_ENTRY];
+    for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+        qr[g] = vload4(lane, q + ((size_t) b * QUERY_HEADS + firstQ + g) * HEAD_DIM);
+        acc[g] = (float4) (0.0f);
+        m[g] = -INFINITY;
+        d[g] = 0.0f;
+    }
+    for (int base = 0; base < count; base += TILE) {
+        size_t rows[ROWS];
+        bool valid[ROWS];
+        // Scores of this work-item's rows: partial dots over its 4 channels. Rows past the chunk's
+        // end read its first row instead (never out of bounds, even where loads run speculatively).
+        for (int r = 0; r < ROWS; r++) {
+            const int i = base + slot + r * SLOTS;
+            valid[r] = i < count;
+            const int item = valid[r] ? i : 0;
 #if DENSE
-        const int pos = start + i;
+            const int pos = start + item;
 #else
-        const int pos = sets[(size_t) e * cap + start + i];
+            const int pos = sets[(size_t) e * cap + start + item];
 #endif
-        const size_t row = token_slot(pageTable, pos, kvHead) * HEAD_DIM;
-        positions[i] = pos;
-        float acc[HEADS_PER_ENTRY];
-        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-            acc[g] = 0.0f;
-        }
-        for (int c = 0; c < HEAD_DIM; c += 4) {
-            const float4 k4 = vload_half4(0, K + row + c);
+            rows[r] = token_slot(pageTable, pos, kvHead) * HEAD_DIM;
+            const float4 k4 = vload_half4(lane, K + rows[r]);
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                acc[g] += dot(k4, vload4(0, qs + g * HEAD_DIM + c));
+                red[lane * (HT + 1) + g * TILE + slot + r * SLOTS] = dot(k4, qr[g]);
             }
         }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        // Work-item j sums the lanes of (head, row) pair j.
+        for (int j = lid; j < HT; j += ATT_WG) {
+            float s = 0.0f;
+            for (int l = 0; l < LANES; l++) {
+                s += red[l * (HT + 1) + j];
+            }
+            scores[j] = base + j % TILE < count ? s * scale : -INFINITY;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        float correction[HEADS_PER_ENTRY];
         for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-            probs[g * chunkTokens + i] = acc[g] * scale;
+            float tileMax = -INFINITY;
+            for (int t = 0; t < TILE; t++) {
+                tileMax = fmax(tileMax, scores[g * TILE + t]);
+            }
+            const float mNew = fmax(m[g], tileMax);
+            // exp(-inf - finite) = 0: the empty state contributes nothing.
+            correction[g] = exp(m[g] - mNew);
+            m[g] = mNew;
         }
+        // Static indices into private arrays only: some compilers mishandle dynamic ones.
+        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+            for (int t = lid; t < TILE; t += ATT_WG) {
+                probs[g * TILE + t] = exp(scores[g * TILE + t] - m[g]);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+            float sum = 0.0f;
+            for (int t = 0; t < TILE; t++) {
+                sum += probs[g * TILE + t];
+            }
+            d[g] = d[g] * correction[g] + sum;
+            acc[g] *= correction[g];
+        }
+        for (int r = 0; r < ROWS; r++) {
+            // An invalid row's probability is exp(-inf) = 0.
+            const float4 v4 = vload_half4(lane, V + rows[r]);
+            for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+                acc[g] += probs[g * TILE + slot + r * SLOTS] * v4;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    // Sum the slots' accumulators: red is reused as out[slot][head][channel].
+    for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+        vstore4(acc[g], lane, red + (slot * HEADS_PER_ENTRY + g) * HEAD_DIM);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid < HEADS_PER_ENTRY) {
-        float m = -INFINITY;
-        for (int i = 0; i < count; i++) {
-            m = fmax(m, probs[lid * chunkTokens + i]);
-        }
-        stats[lid] = m;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int i = lid; i < HEADS_PER_ENTRY * count; i += wg) {
-        const int g = i / count, t = i % count;
-        probs[g * chunkTokens + t] = exp(probs[g * chunkTokens + t] - stats[g]);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid < HEADS_PER_ENTRY) {
-        float d = 0.0f;
-        for (int i = 0; i < count; i++) {
-            d += probs[lid * chunkTokens + i];
-        }
-        pm[stateBase + (size_t) lid * chunksPerEntry] = stats[lid];
-        pd[stateBase + (size_t) lid * chunksPerEntry] = d;
-    }
-    for (int i = lid; i < HEADS_PER_ENTRY * HEAD_DIM; i += wg) {
-        const int g = i / HEAD_DIM, c = i % HEAD_DIM;
+    for (int j = lid; j < HEADS_PER_ENTRY * HEAD_DIM; j += ATT_WG) {
         float o = 0.0f;
-        for (int t = 0; t < count; t++) {
-            o += probs[g * chunkTokens + t] * vload_half(token_slot(pageTable, positions[t], kvHead) * HEAD_DIM + c, V);
+        for (int s = 0; s < SLOTS; s++) {
+            o += red[s * HEADS_PER_ENTRY * HEAD_DIM + j];
         }
+        const int g = j / HEAD_DIM, c = j % HEAD_DIM;
         po[(stateBase + (size_t) g * chunksPerEntry) * HEAD_DIM + c] = o;
+    }
+    if (lid == 0) {
+        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+            pm[stateBase + (size_t) g * chunksPerEntry] = m[g];
+            pd[stateBase + (size_t) g * chunksPerEntry] = d[g];
+        }
     }
 }
 
