@@ -17,8 +17,10 @@ java="bash .device/run.sh -Xmx100g io.twilight4j.cli.Main"
   $java devices
 } > "$OUT/devices.txt" 2>&1
 cat "$OUT/devices.txt"
-PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16,64 --ctx 8192,32768,131072 --hq 32 --hkv 8 --dim 128 --json "$OUT/peer_hkv8.json" 2>&1 | tee -a "$OUT/log.txt"
-PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16 --ctx 8192,32768,131072 --hq 32 --hkv 32 --dim 128 --json "$OUT/peer_hkv32.json" 2>&1 | tee -a "$OUT/log.txt"
+if [ -z "${SKIP_PEER:-}" ]; then
+  PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16,64 --ctx 8192,32768,131072 --hq 32 --hkv 8 --dim 128 --json "$OUT/peer_hkv8.json" 2>&1 | tee -a "$OUT/log.txt"
+  PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16 --ctx 8192,32768,131072 --hq 32 --hkv 32 --dim 128 --json "$OUT/peer_hkv32.json" 2>&1 | tee -a "$OUT/log.txt"
+fi
 : > "$OUT/ours.jsonl"
 for s in $shapes; do
   IFS=: read -r b l h <<< "$s"

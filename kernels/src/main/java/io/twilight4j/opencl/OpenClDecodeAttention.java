@@ -2,8 +2,8 @@ package io.twilight4j.opencl;
 
 import io.twilight4j.backend.DecodeAttention;
 import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.StepInputs;
 import io.twilight4j.backend.StepStats;
-import io.twilight4j.kv.KvPager;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
 import java.nio.FloatBuffer;
@@ -30,6 +30,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private final FloatBuffer hostQ, hostOut;
     private final IntBuffer hostPages, hostLengths;
     private final int[] lengthOf;
+    private final StepInputs inputs;
     private final AttentionKernels attention;
     private final SparsePipeline sparse;
     private SparsePipeline.Sets lastSets;
@@ -58,6 +59,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         this.hostQ = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
         this.hostOut = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
         this.hostPages = MemoryUtil.memAllocInt(b * maxPages);
+        this.inputs = new StepInputs(cache.pager(), b, decode.maxContext(), kv.pageTokens());
         this.hostLengths = MemoryUtil.memAllocInt(b);
         this.lengthOf = new int[b];
         if (policy.isDense()) {
@@ -81,42 +83,24 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     public StepStats run(int layer, int[] seqs, float[] query, float[] output) {
         int batch = seqs.length;
         int rowFloats = decode.queryHeads() * kv.headDim();
-        if (batch == 0 || batch > decode.maxBatch() || query.length < batch * rowFloats || output.length < batch * rowFloats) {
-            throw new IllegalArgumentException("decode step: batch " + batch + " (plan allows 1.." + decode.maxBatch()
-                    + ") needs q and out of " + batch * rowFloats + " floats, got " + query.length + " and " + output.length);
-        }
-        if (layer < 0 || layer >= kv.layers()) {
-            throw new IllegalArgumentException("decode step: layer " + layer + " not in [0, " + kv.layers() + ")");
-        }
-        for (int i = 0; i < batch * rowFloats; i++) {
-            if (!Float.isFinite(query[i])) {
-                throw new IllegalArgumentException("decode step: q[" + i + "] is " + query[i] + "; queries must be finite");
-            }
-        }
+        // The shared checks (sequences, sizes, finite q) and page-table copies, as on the CPU.
+        inputs.load(layer, kv.layers(), seqs, query, output, decode.queryHeads(), kv.headDim());
         long t0 = System.nanoTime();
-        KvPager pager = cache.pager();
         int maxLen = 0;
         long total = 0;
-        hostPages.clear();
         hostLengths.clear();
         for (int i = 0; i < batch; i++) {
-            if (!pager.isLive(seqs[i])) {
-                throw new IllegalArgumentException("decode step: no live sequence with id " + seqs[i]);
-            }
-            int len = pager.length(seqs[i]);
-            if (len == 0 || len > decode.maxContext()) {
-                throw new IllegalArgumentException("decode step: sequence " + seqs[i] + " holds " + len
-                        + " tokens; the plan serves 1.." + decode.maxContext());
-            }
-            for (int p = 0; p < maxPages; p++) {
-                hostPages.put(p < pager.pageCount(seqs[i]) ? pager.page(seqs[i], p) : 0);
-            }
+            int len = inputs.length(i);
+            // Only the pages the sequence holds: the rest of its row is never read.
+            hostPages.position(i * maxPages).put(inputs.pageTable(i), 0, (len + kv.pageTokens() - 1) / kv.pageTokens());
             hostLengths.put(len);
             lengthOf[i] = len;
             maxLen = Math.max(maxLen, len);
             total += len;
         }
-        cl.write(pageTables, 0, hostPages.flip());
+        hostPages.position(0).limit(batch * maxPages);
+        cl.write(pageTables, 0, hostPages);
+        hostPages.clear();
         cl.write(lengths, 0, hostLengths.flip());
         cl.write(q, 0, hostQ.clear().put(query, 0, batch * rowFloats).flip());
         stats.reset(batch * decode.queryHeads());

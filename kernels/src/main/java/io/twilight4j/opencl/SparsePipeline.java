@@ -32,6 +32,7 @@ final class SparsePipeline implements AutoCloseable {
     private final IntBuffer hostCounts;
     private final int[] candidates;
     private final long groupSize;
+    private final int questSlots, questRows;
 
     SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages) {
         this.cl = cache.context();
@@ -65,6 +66,12 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         defines.put("ROW_LOCAL", 4L * capacity <= localBudget ? 1 : 0);
+        // Quest page scoring: HEAD_DIM / 4 lanes read one page's bounds row together, ~128 work-items.
+        int lanes = kv.headDim() / 4;
+        this.questSlots = Math.max(1, 128 / lanes);
+        this.questRows = Math.max(1, 32 / questSlots);
+        defines.put("QSLOTS", questSlots);
+        defines.put("QROWS", questRows);
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
@@ -80,7 +87,11 @@ final class SparsePipeline implements AutoCloseable {
             topP = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
             compact = policy.prunes() ? guard.add(cl.kernel(prune, defines, "compact")) : null;
             long limit = Long.MAX_VALUE;
-            for (ClKernel k : new ClKernel[] {scoreKernel, selectKernel, estimate, topP, compact}) {
+            if (policy.selector() == SelectorKind.QUEST && scoreKernel.workGroupLimit() < (long) lanes * questSlots) {
+                throw new OpenClException("quest_page_scores: the device runs at most " + scoreKernel.workGroupLimit()
+                        + " work-items per group, the kernel needs " + (long) lanes * questSlots);
+            }
+            for (ClKernel k : new ClKernel[] {policy.selector() == SelectorKind.QUEST ? null : scoreKernel, selectKernel, estimate, topP, compact}) {
                 if (k != null) {
                     limit = Math.min(limit, k.workGroupLimit());
                 }
@@ -112,15 +123,31 @@ final class SparsePipeline implements AutoCloseable {
         long t = System.nanoTime();
         switch (policy.selector()) {
             case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount);
-            case QUEST -> scoreKernel.arg(0, q).arg(1, buf.bounds()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
-                    .arg(5, rowLen).arg(6, rowScores);
+            case QUEST -> {
+                // Enough groups per entry to fill the device, each scoring at least one tile of pages.
+                int tile = questSlots * questRows;
+                int maxLen = 0;
+                for (int i = 0; i < batch; i++) {
+                    maxLen = Math.max(maxLen, lengthOf[i]);
+                }
+                int pages = (maxLen + kv.pageTokens() - 1) / kv.pageTokens();
+                int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile,
+                        (16 * cl.device().computeUnits() + entries - 1) / entries));
+                long lanes = kv.headDim() / 4;
+                scoreKernel.arg(0, q).arg(1, buf.bounds()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
+                        .arg(5, rowLen).arg(6, rowScores).arg(7, perEntry)
+                        .local(8, 4L * lanes * ((long) gqa * tile + 1));
+                scoreKernel.launch((long) entries * perEntry, lanes * questSlots);
+            }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())
                     .arg(4, layer * kv.kvHeads() * kv.labelChannels()).arg(5, pageTables).arg(6, maxPages).arg(7, lengths)
                     .arg(8, rowLen).arg(9, rowScores);
             default -> scoreKernel.arg(0, q).arg(1, buf.k()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
                     .arg(5, rowLen).arg(6, rowScores);
         }
-        scoreKernel.launch(entries, groupSize);
+        if (policy.selector() != SelectorKind.QUEST) {
+            scoreKernel.launch(entries, groupSize);
+        }
         if (selectKernel != null) {
             boolean quest = policy.selector() == SelectorKind.QUEST;
             int k = quest ? Math.max(1, policy.budgetTokens() / kv.pageTokens()) : policy.budgetTokens();

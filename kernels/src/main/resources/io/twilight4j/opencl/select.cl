@@ -1,8 +1,8 @@
 // Base selectors (TWILIGHT.md section 3). An entry is (sequence b, KV head h): e = b * KV_HEADS + h;
 // query heads of the GQA group share the selection (group score = max over the group's heads).
 // Candidates: cand[e * cap + i], ascending positions, count candCount[e].
-// *_scores kernels: one work-group per entry, work-item per page (quest) or token (ds, oracle),
-//   writing rowScores[e * rowLen + i]; no local memory.
+// ds/oracle_scores: one work-group per entry, work-item per token, writing rowScores[e * rowLen + i];
+//   no local memory. quest_page_scores: see its own header below.
 // select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score by
 //   32 counting passes (local int counter), then ordered emission in tiles via group_scan.
 //   Local memory: WG ints of scan scratch + 1 counter.
@@ -22,23 +22,53 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
     return q + ((size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g) * HEAD_DIM;
 }
 
+// quest_page_scores: groupsPerEntry work-groups of QWG = (HEAD_DIM / 4) * QSLOTS work-items per entry;
+//   group g of entry e scores pages [g * span, (g + 1) * span). Work-item (slot, lane) reads channels
+//   [4 lane, 4 lane + 4) of the min and max rows of pages slot, slot + QSLOTS, ... of each tile of
+//   QTILE = QSLOTS * QROWS pages (LANES work-items read one 2 * HEAD_DIM-byte row together).
+//   Local memory: red (LANES x (GQA_GROUP * QTILE + 1) floats, padded against bank conflicts).
+#define QLANES (HEAD_DIM / 4)
+#define QTILE (QSLOTS * QROWS)
+#define QHT (GQA_GROUP * QTILE)
 kernel void quest_page_scores(global const float* q, global const half* bounds, global const int* pageTables,
-                              int maxPages, global const int* lengths, int rowLen, global float* rowScores) {
-    const int e = get_group_id(0), b = e / KV_HEADS, h = e % KV_HEADS;
+                              int maxPages, global const int* lengths, int rowLen, global float* rowScores,
+                              int groupsPerEntry, local float* red) {
+    const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
+    const int b = e / KV_HEADS, h = e % KV_HEADS;
+    const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
-    for (int lp = get_local_id(0); lp < pages; lp += get_local_size(0)) {
-        const size_t base = ((size_t) pageTables[(size_t) b * maxPages + lp] * KV_HEADS + h) * 2 * HEAD_DIM;
-        float best = -INFINITY;
-        for (int g = 0; g < GQA_GROUP; g++) {
-            global const float* qr = query_row(q, b, h, g);
-            float s = 0.0f;
-            for (int c = 0; c < HEAD_DIM; c++) {
+    const int span = (pages + groupsPerEntry - 1) / groupsPerEntry;
+    const int first = part * span, end = min(pages, first + span);
+    float4 qr[GQA_GROUP];
+    for (int g = 0; g < GQA_GROUP; g++) {
+        qr[g] = vload4(lane, query_row(q, b, h, g));
+    }
+    for (int base = first; base < end; base += QTILE) {
+        for (int r = 0; r < QROWS; r++) {
+            const int p = min(base + slot + r * QSLOTS, end - 1); // past the end: recompute the last page
+            const size_t row = ((size_t) pageTables[(size_t) b * maxPages + p] * KV_HEADS + h) * 2 * HEAD_DIM;
+            const float4 mn = vload_half4(lane, bounds + row), mx = vload_half4(lane, bounds + row + HEAD_DIM);
+            for (int g = 0; g < GQA_GROUP; g++) {
                 // Upper bound of q.k over the page: per channel the larger of q*min and q*max.
-                s += fmax(qr[c] * vload_half(base + c, bounds), qr[c] * vload_half(base + HEAD_DIM + c, bounds));
+                const float4 t = fmax(qr[g] * mn, qr[g] * mx);
+                red[lane * (QHT + 1) + g * QTILE + slot + r * QSLOTS] = t.x + t.y + t.z + t.w;
             }
-            best = fmax(best, s);
         }
-        rowScores[(size_t) e * rowLen + lp] = best;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = lid; j < QTILE; j += get_local_size(0)) {
+            float best = -INFINITY;
+            for (int g = 0; g < GQA_GROUP; g++) {
+                float s = 0.0f;
+                for (int l = 0; l < QLANES; l++) {
+                    s += red[l * (QHT + 1) + g * QTILE + j];
+                }
+                best = fmax(best, s);
+            }
+            if (base + j < end) {
+                rowScores[(size_t) e * rowLen + base + j] = best;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
 }
 
