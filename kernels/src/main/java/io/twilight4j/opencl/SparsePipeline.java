@@ -161,9 +161,11 @@ final class SparsePipeline implements AutoCloseable {
             return new Sets(cand, candCount, kv.kvHeads());
         }
         t = System.nanoTime();
+        // Blocks of ~256 candidates per KV head, enough groups to fill the device.
+        int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
         estimate.arg(0, q).arg(1, buf.codes()).arg(2, buf.params()).arg(3, pageTables).arg(4, maxPages).arg(5, cand)
-                .arg(6, candCount).arg(7, capacity).arg(8, scores).local(9, 4L * kv.headDim());
-        estimate.launch((long) batch * queryHeads, groupSize);
+                .arg(6, candCount).arg(7, capacity).arg(8, scores).arg(9, blocks).local(10, 4L * gqa * (kv.headDim() + 1));
+        estimate.launch((long) entries * blocks, groupSize);
         stats.estimateNanos = lap(t, timing);
         t = System.nanoTime();
         boolean rowLocal = 4L * capacity <= cl.device().localMemBytes() / 2;

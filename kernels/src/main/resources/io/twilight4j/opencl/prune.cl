@@ -1,7 +1,8 @@
 // Twilight's pruner (TWILIGHT.md section 4) over the selector's candidates.
-// estimate_scores: one work-group per (sequence b, query head): eq = b * QUERY_HEADS + qh; work-item
-//   per candidate; scores from the 4-bit keys, (scale * sum q_c code_c + min * sum q_c) / sqrt(d).
-//   Local memory: HEAD_DIM floats (q).
+// estimate_scores: blocksPerEntry work-groups per (sequence b, KV head h): e = b * KV_HEADS + h, each
+//   a contiguous block of the candidates; work-item per candidate, scoring it for every query head of the
+//   group (codes read once): (scale * sum q_c code_c + min * sum q_c) / sqrt(d).
+//   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's q rows and their sums).
 // top_p: one work-group (power of two) per (b, qh); softmax and the threshold bisection over the row,
 //   kept in local memory when ROW_LOCAL (cap floats), else read from global each pass. Writes the
 //   softmax weights back over the scores and the threshold lo to thr[eq]. Local: WG floats scratch.
@@ -11,28 +12,64 @@
 
 kernel void estimate_scores(global const float* q, global const uchar* codes, global const half* params,
                             global const int* pageTables, int maxPages, global const int* cand,
-                            global const int* candCount, int cap, global float* scores, local float* qs) {
-    const int eq = get_group_id(0), b = eq / QUERY_HEADS, qh = eq % QUERY_HEADS, h = qh / GQA_GROUP;
-    const int e = b * KV_HEADS + h;
-    for (int c = get_local_id(0); c < HEAD_DIM; c += get_local_size(0)) {
-        qs[c] = q[(size_t) eq * HEAD_DIM + c];
+                            global const int* candCount, int cap, global float* scores, int blocksPerEntry,
+                            local float* qs) {
+    const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
+    const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
+    // The group's query rows; qs[GQA_GROUP * HEAD_DIM + g] holds sum_c q_c of head g.
+    global const float* qg = q + ((size_t) b * QUERY_HEADS + h * GQA_GROUP) * HEAD_DIM;
+    for (int c = lid; c < GQA_GROUP * HEAD_DIM; c += get_local_size(0)) {
+        qs[c] = qg[c];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    float qsum = 0.0f;
-    for (int c = 0; c < HEAD_DIM; c++) {
-        qsum += qs[c];
+    if (lid < GQA_GROUP) {
+        float sum = 0.0f;
+        for (int c = 0; c < HEAD_DIM; c++) {
+            sum += qs[lid * HEAD_DIM + c];
+        }
+        qs[GQA_GROUP * HEAD_DIM + lid] = sum;
     }
+    barrier(CLK_LOCAL_MEM_FENCE);
     const int n = candCount[e];
-    for (int i = get_local_id(0); i < n; i += get_local_size(0)) {
+    const int span = (n + blocksPerEntry - 1) / blocksPerEntry;
+    const int end = min(n, (block + 1) * span);
+    const float invSqrt = 1.0f / sqrt((float) HEAD_DIM);
+    for (int i = block * span + lid; i < end; i += get_local_size(0)) {
         const size_t tok = token_slot(pageTables + (size_t) b * maxPages, cand[(size_t) e * cap + i], h);
         global const uchar* code = codes + tok * CODE_BYTES;
-        float acc = 0.0f;
+        float acc[GQA_GROUP];
+        for (int g = 0; g < GQA_GROUP; g++) {
+            acc[g] = 0.0f;
+        }
+        // The codes are read once for every query head of the group.
+#if CODE_BYTES % 16 == 0
+        for (int c = 0; c < CODE_BYTES; c += 16) {
+            const uchar16 v = vload16(0, code + c);
+            const float16 lo = convert_float16(v & (uchar16) (15)), hi = convert_float16(v >> (uchar16) (4));
+            for (int g = 0; g < GQA_GROUP; g++) {
+                local const float* qr = qs + g * HEAD_DIM + 2 * c;
+                const float16 qe = (float16) (qr[0], qr[2], qr[4], qr[6], qr[8], qr[10], qr[12], qr[14],
+                                              qr[16], qr[18], qr[20], qr[22], qr[24], qr[26], qr[28], qr[30]);
+                const float16 qo = (float16) (qr[1], qr[3], qr[5], qr[7], qr[9], qr[11], qr[13], qr[15],
+                                              qr[17], qr[19], qr[21], qr[23], qr[25], qr[27], qr[29], qr[31]);
+                const float16 t = qe * lo + qo * hi;
+                acc[g] += dot(t.lo.lo, (float4) (1.0f)) + dot(t.lo.hi, (float4) (1.0f))
+                        + dot(t.hi.lo, (float4) (1.0f)) + dot(t.hi.hi, (float4) (1.0f));
+            }
+        }
+#else
         for (int c = 0; c < CODE_BYTES; c++) {
             const int byte = code[c];
-            acc += qs[2 * c] * (byte & 15) + qs[2 * c + 1] * (byte >> 4);
+            for (int g = 0; g < GQA_GROUP; g++) {
+                acc[g] += qs[g * HEAD_DIM + 2 * c] * (byte & 15) + qs[g * HEAD_DIM + 2 * c + 1] * (byte >> 4);
+            }
         }
+#endif
         const float scale = vload_half(tok * 2, params), mn = vload_half(tok * 2 + 1, params);
-        scores[(size_t) eq * cap + i] = (scale * acc + mn * qsum) / sqrt((float) HEAD_DIM);
+        for (int g = 0; g < GQA_GROUP; g++) {
+            scores[((size_t) b * QUERY_HEADS + h * GQA_GROUP + g) * cap + i]
+                    = (scale * acc[g] + mn * qs[GQA_GROUP * HEAD_DIM + g]) * invSqrt;
+        }
     }
 }
 
