@@ -3,9 +3,9 @@
 // Candidates: cand[e * cap + i], ascending positions, count candCount[e].
 // ds/oracle_scores: one work-group per entry, work-item per token, writing rowScores[e * rowLen + i];
 //   no local memory. quest_page_scores: see its own header below.
-// select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score by
-//   32 counting passes (local int counter), then ordered emission in tiles via group_scan.
-//   Local memory: WG ints of scan scratch + 1 counter.
+// select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score in
+//   four 8-bit passes (256-bin local histogram), then ordered emission in tiles via group_scan.
+//   Local memory: WG ints of scan scratch + 256 bins.
 
 kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
     const int e = get_group_id(0);
@@ -133,33 +133,38 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
     const int want = forceLast ? k - 1 : k;
     const bool all = n <= k;
     global const float* row = rowScores + (size_t) e * rowLen;
-    local int counter;
+    local int hist[256];
+    local uint digitFound;
+    local int wantLeft;
     uint thr = 0;
     int needEqual = 0;
     if (!all && want > 0) {
-        // Largest T with count(key >= T) >= want: T is the want-th largest key.
-        for (int bit = 31; bit >= 0; bit--) {
-            const uint c = thr | (1u << bit);
-            if (lid == 0) counter = 0;
+        // Radix select, 8 bits a pass from the top: thr becomes the want-th largest key.
+        uint mask = 0;
+        if (lid == 0) wantLeft = want;
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            for (int i = lid; i < 256; i += wg) hist[i] = 0;
             barrier(CLK_LOCAL_MEM_FENCE);
-            int mine = 0;
             for (int i = lid; i < pool; i += wg) {
-                mine += order_key(row[i]) >= c;
+                const uint key = order_key(row[i]);
+                if ((key & mask) == thr) atomic_inc(&hist[(key >> shift) & 255]);
             }
-            atomic_add(&counter, mine);
             barrier(CLK_LOCAL_MEM_FENCE);
-            if (counter >= want) thr = c;
+            if (lid == 0) {
+                // From the largest digit down: the digit whose bucket holds the want-th largest key.
+                int left = wantLeft, d = 255;
+                while (d > 0 && hist[d] < left) {
+                    left -= hist[d];
+                    d--;
+                }
+                digitFound = (uint) d;
+                wantLeft = left;
+            }
             barrier(CLK_LOCAL_MEM_FENCE);
+            thr |= digitFound << shift;
+            mask |= 255u << shift;
         }
-        if (lid == 0) counter = 0;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        int above = 0;
-        for (int i = lid; i < pool; i += wg) {
-            above += order_key(row[i]) > thr;
-        }
-        atomic_add(&counter, above);
-        barrier(CLK_LOCAL_MEM_FENCE);
-        needEqual = want - counter; // ties at the cut: the first ones in position order
+        needEqual = wantLeft; // ties at the cut: the first ones in position order
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     int emitted = 0, equalSeen = 0;
