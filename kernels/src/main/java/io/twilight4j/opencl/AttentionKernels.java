@@ -13,7 +13,7 @@ final class AttentionKernels implements AutoCloseable {
     /** Smallest chunk: below this the merge costs more than the split gains. */
     private static final int MIN_CHUNK_TOKENS = 128;
     /** Rows of a tile: each work-item keeps this many K/V loads in flight. */
-    private static final int TILE_ROWS = 32;
+    private static final int TILE_ROWS = 64;
     /** Work-groups per compute unit to aim for: enough resident groups to hide memory latency. */
     private static final int GROUPS_PER_UNIT = 16;
 
@@ -38,9 +38,10 @@ final class AttentionKernels implements AutoCloseable {
                      boolean dense, int maxEntries, int headsPerEntry, int maxTokens) {
         this.headsPerEntry = headsPerEntry;
         this.headDim = layoutDefines.get("HEAD_DIM");
-        // Work-item (slot, lane): HEAD_DIM / 4 lanes read one row together (4 channels each), about
+        // Work-item (slot, lane): HEAD_DIM / vec lanes read one row together (vec channels each), about
         // 128 work-items per group, and a tile of about TILE_ROWS rows.
-        int lanes = headDim / 4;
+        int vec = headDim % 8 == 0 ? 8 : 4;
+        int lanes = headDim / vec;
         int slots = Math.max(1, 128 / lanes);
         int rows = Math.max(1, TILE_ROWS / slots);
         this.tile = slots * rows;
@@ -53,6 +54,7 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("SLOTS", slots);
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
+        defines.put("ATT_VEC", vec);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");
         this.merge = cl.kernel("common.cl+attention.cl", defines, "attend_merge");
         if (partial.workGroupLimit() < groupSize) {
@@ -81,7 +83,7 @@ final class AttentionKernels implements AutoCloseable {
      */
     void run(ClBuffer q, ClBuffer k, ClBuffer v, ClBuffer pageTables, int maxPages, ClBuffer lengths,
              ClBuffer sets, ClBuffer setCount, int cap, int entries, int entriesPerSeq, int maxTokens,
-             long totalTokens, ClBuffer out) {
+             long totalTokens, ClBuffer out, StageTimer timer) {
         // Equal chunks of the longest entry, about targetGroups groups in all; a shorter entry's
         // surplus chunks exit at once.
         int chunks = Math.max(1, Math.min(maxChunks, Math.min(ceilDiv(targetGroups, entries),
@@ -92,9 +94,9 @@ final class AttentionKernels implements AutoCloseable {
                 .arg(7, setCount).arg(8, cap).arg(9, entriesPerSeq).arg(10, chunk).arg(11, chunks)
                 .arg(12, pm).arg(13, pd).arg(14, po)
                 .local(15, 4 * redFloats).local(16, 4L * headsPerEntry * tile).local(17, 4L * headsPerEntry * tile);
-        partial.launch((long) entries * chunks, groupSize);
+        partial.launch((long) entries * chunks, groupSize, timer, StageTimer.ATTENTION);
         merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, entriesPerSeq).arg(4, chunks).arg(5, out);
-        merge.launch((long) entries * headsPerEntry, mergeGroupSize);
+        merge.launch((long) entries * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
     }
 
     private static int ceilDiv(long a, long b) {

@@ -56,14 +56,23 @@ public final class ClKernel implements AutoCloseable {
 
     /** Enqueues {@code groups} work-groups of {@code groupSize} work-items (1-D). */
     public void launch(long groups, long groupSize) {
+        launch(groups, groupSize, null, 0);
+    }
+
+    /** As {@link #launch(long, long)}, timing the kernel as part of {@code stage} of {@code timer} (when not null). */
+    public void launch(long groups, long groupSize, StageTimer timer, int stage) {
         if (groups == 0) {
             return;
         }
         try (MemoryStack stack = MemoryStack.stackPush()) {
             PointerBuffer global = stack.pointers(groups * groupSize);
             PointerBuffer local = stack.pointers(groupSize);
-            ClCheck.check(clEnqueueNDRangeKernel(cl.queue(), handle, 1, null, global, local, null, null),
+            PointerBuffer event = timer == null ? null : stack.mallocPointer(1);
+            ClCheck.check(clEnqueueNDRangeKernel(cl.queue(), handle, 1, null, global, local, null, event),
                     "clEnqueueNDRangeKernel(" + name + ", " + groups + " x " + groupSize + ")");
+            if (timer != null) {
+                timer.add(stage, event.get(0));
+            }
         }
     }
 

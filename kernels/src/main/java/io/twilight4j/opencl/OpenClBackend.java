@@ -14,7 +14,7 @@ public final class OpenClBackend implements AttentionBackend {
     private final OpenClContext cl;
     private final boolean timing;
 
-    /** Opens {@code device}; {@code timing} finishes the queue after each stage so StepStats times are per stage. */
+    /** Opens {@code device}; {@code timing} fills StepStats stage times from kernel profiling events. */
     public OpenClBackend(OpenClDevice device, boolean timing) {
         this.cl = new OpenClContext(device);
         this.timing = timing;

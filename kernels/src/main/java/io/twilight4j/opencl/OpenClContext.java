@@ -42,7 +42,8 @@ public final class OpenClContext implements AutoCloseable {
             PointerBuffer props = stack.mallocPointer(3).put(CL_CONTEXT_PLATFORM).put(device.platform()).put(0).flip();
             context = clCreateContext(props, device.id(), null, 0, err);
             ClCheck.check(err.get(0), "clCreateContext(" + device.name() + ")");
-            queue = clCreateCommandQueue(context, device.id(), 0, err);
+            // Profiling on: stage times come from kernel events, without finishing the queue between stages.
+            queue = clCreateCommandQueue(context, device.id(), CL_QUEUE_PROFILING_ENABLE, err);
             if (err.get(0) != 0) {
                 clReleaseContext(context);
                 ClCheck.check(err.get(0), "clCreateCommandQueue(" + device.name() + ")");
@@ -166,6 +167,24 @@ public final class OpenClContext implements AutoCloseable {
     /** Copies ints to {@code dst} at byte {@code offset}; blocking. */
     public void write(ClBuffer dst, long offset, IntBuffer src) {
         ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+    }
+
+    /**
+     * Enqueues a copy of ints to {@code dst} without waiting. {@code src} must stay unchanged until a
+     * later blocking call on this queue returns (the queue runs in order).
+     */
+    public void writeAsync(ClBuffer dst, long offset, IntBuffer src) {
+        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+    }
+
+    /** Enqueues a copy of floats without waiting; as {@link #writeAsync(ClBuffer, long, IntBuffer)}. */
+    public void writeAsync(ClBuffer dst, long offset, FloatBuffer src) {
+        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+    }
+
+    /** Enqueues a read of ints without waiting: {@code dst} holds them once a later blocking call returns. */
+    public void readAsync(ClBuffer src, long offset, IntBuffer dst) {
+        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), false, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
     }
 
     /** Reads {@code src} from byte {@code offset} into {@code dst} (position to limit); blocking. */

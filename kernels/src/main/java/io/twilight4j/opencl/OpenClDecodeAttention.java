@@ -26,6 +26,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private final int maxPages;
     private final StepStats stats;
     private final boolean timing;
+    private final StageTimer timer = new StageTimer();
+    private final long[] stageNanos = new long[4];
     private final ClBuffer q, out, pageTables, lengths;
     private final FloatBuffer hostQ, hostOut;
     private final IntBuffer hostPages, hostLengths;
@@ -36,7 +38,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private SparsePipeline.Sets lastSets;
     private int lastBatch;
 
-    /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} adds a clFinish per stage. */
+    /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing) {
         this.kv = cache.shape();
         if (decode.queryHeads() % kv.kvHeads() != 0) {
@@ -99,33 +101,51 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             total += len;
         }
         hostPages.position(0).limit(batch * maxPages);
-        cl.write(pageTables, 0, hostPages);
+        // Inputs go up without waiting: the queue runs in order, and the output read below is the
+        // step's one sync (the host buffers stay untouched until then).
+        cl.writeAsync(pageTables, 0, hostPages);
         hostPages.clear();
-        cl.write(lengths, 0, hostLengths.flip());
-        cl.write(q, 0, hostQ.clear().put(query, 0, batch * rowFloats).flip());
+        cl.writeAsync(lengths, 0, hostLengths.flip());
+        cl.writeAsync(q, 0, hostQ.clear().put(query, 0, batch * rowFloats).flip());
         stats.reset(batch * decode.queryHeads());
         OpenClKvCache.LayerBuffers buffers = cache.layer(layer);
+        StageTimer stageTimer = timing ? timer : null;
+        try {
+            if (sparse == null) {
+                attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,
+                        batch * kv.kvHeads(), kv.kvHeads(), maxLen, total * kv.kvHeads(), out, stageTimer);
+            } else {
+                SparsePipeline.Sets sets = sparse.run(layer, batch, q, pageTables, lengths, lengthOf, stageTimer);
+                attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, sets.indices(), sets.counts(),
+                        sparse.capacity(), batch * sets.entriesPerSeq(), sets.entriesPerSeq(), sparse.capacity(),
+                        (long) batch * sets.entriesPerSeq() * sparse.capacity(), out, stageTimer);
+                lastSets = sets;
+            }
+            lastBatch = batch;
+            cl.read(out, 0, hostOut.clear().limit(batch * rowFloats));
+        } catch (RuntimeException e) {
+            timer.clear();
+            throw e;
+        }
+        hostOut.get(output, 0, batch * rowFloats);
         if (sparse == null) {
-            attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,
-                    batch * kv.kvHeads(), kv.kvHeads(), maxLen, total * kv.kvHeads(), out);
             for (int i = 0; i < batch; i++) {
                 for (int h = 0; h < decode.queryHeads(); h++) {
                     stats.record(i * decode.queryHeads() + h, lengthOf[i], lengthOf[i]);
                 }
             }
         } else {
-            SparsePipeline.Sets sets = sparse.run(layer, batch, q, pageTables, lengths, lengthOf, stats, timing);
-            long ta = System.nanoTime();
-            attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, sets.indices(), sets.counts(),
-                    sparse.capacity(), batch * sets.entriesPerSeq(), sets.entriesPerSeq(), sparse.capacity(),
-                    (long) batch * sets.entriesPerSeq() * sparse.capacity(), out);
-            t0 = ta;
-            lastSets = sets;
+            sparse.recordCounts(batch, stats);
         }
-        lastBatch = batch;
-        cl.read(out, 0, hostOut.clear().limit(batch * rowFloats));
-        hostOut.get(output, 0, batch * rowFloats);
-        stats.attentionNanos = System.nanoTime() - t0;
+        if (stageTimer != null) {
+            stageTimer.collect(stageNanos);
+            stats.selectNanos = stageNanos[StageTimer.SELECT];
+            stats.estimateNanos = stageNanos[StageTimer.ESTIMATE];
+            stats.topPNanos = stageNanos[StageTimer.TOP_P];
+            stats.attentionNanos = stageNanos[StageTimer.ATTENTION];
+        } else {
+            stats.attentionNanos = System.nanoTime() - t0;
+        }
         return stats;
     }
 

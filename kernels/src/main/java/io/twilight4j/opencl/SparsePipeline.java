@@ -29,7 +29,8 @@ final class SparsePipeline implements AutoCloseable {
     private final int queryHeads, gqa, maxPages, capacity, rowLen, setsPerSeq;
     private final ClKernel scoreKernel, selectKernel, estimate, topP, compact;
     private final ClBuffer cand, candCount, rowScores, scores, thr, sets, setCount;
-    private final IntBuffer hostCounts;
+    private final IntBuffer hostCounts, hostCandidateCounts;
+    private boolean lastPruned;
     private final int[] candidates;
     private final long groupSize;
     private final int questSlots, questRows;
@@ -107,6 +108,7 @@ final class SparsePipeline implements AutoCloseable {
             guard.keep();
         }
         this.hostCounts = MemoryUtil.memAllocInt(b * Math.max(setsPerSeq, kv.kvHeads()));
+        this.hostCandidateCounts = MemoryUtil.memAllocInt(b * kv.kvHeads());
         this.candidates = new int[b * kv.kvHeads()];
     }
 
@@ -116,11 +118,9 @@ final class SparsePipeline implements AutoCloseable {
     }
 
     /** Runs select (and prune) for {@code batch} sequences; records counts and stage times into {@code stats}. */
-    Sets run(int layer, int batch, ClBuffer q, ClBuffer pageTables, ClBuffer lengths, int[] lengthOf,
-             StepStats stats, boolean timing) {
+    Sets run(int layer, int batch, ClBuffer q, ClBuffer pageTables, ClBuffer lengths, int[] lengthOf, StageTimer timer) {
         OpenClKvCache.LayerBuffers buf = cache.layer(layer);
         int entries = batch * kv.kvHeads();
-        long t = System.nanoTime();
         switch (policy.selector()) {
             case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount);
             case QUEST -> {
@@ -137,7 +137,7 @@ final class SparsePipeline implements AutoCloseable {
                 scoreKernel.arg(0, q).arg(1, buf.bounds()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
                         .arg(5, rowLen).arg(6, rowScores).arg(7, perEntry)
                         .local(8, 4L * lanes * ((long) gqa * tile + 1));
-                scoreKernel.launch((long) entries * perEntry, lanes * questSlots);
+                scoreKernel.launch((long) entries * perEntry, lanes * questSlots, timer, StageTimer.SELECT);
             }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())
                     .arg(4, layer * kv.kvHeads() * kv.labelChannels()).arg(5, pageTables).arg(6, maxPages).arg(7, lengths)
@@ -146,54 +146,48 @@ final class SparsePipeline implements AutoCloseable {
                     .arg(5, rowLen).arg(6, rowScores);
         }
         if (policy.selector() != SelectorKind.QUEST) {
-            scoreKernel.launch(entries, groupSize);
+            scoreKernel.launch(entries, groupSize, timer, StageTimer.SELECT);
         }
         if (selectKernel != null) {
             boolean quest = policy.selector() == SelectorKind.QUEST;
             int k = quest ? Math.max(1, policy.budgetTokens() / kv.pageTokens()) : policy.budgetTokens();
             selectKernel.arg(0, rowScores).arg(1, rowLen).arg(2, lengths).arg(3, quest ? kv.pageTokens() : 1).arg(4, k)
                     .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * groupSize);
-            selectKernel.launch(entries, groupSize);
+            selectKernel.launch(entries, groupSize, timer, StageTimer.SELECT);
         }
-        stats.selectNanos = lap(t, timing);
         if (!policy.prunes()) {
-            recordCounts(batch, stats, false);
+            readCounts(batch, false);
             return new Sets(cand, candCount, kv.kvHeads());
         }
-        t = System.nanoTime();
         // Blocks of ~256 candidates per KV head, enough groups to fill the device.
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
         estimate.arg(0, q).arg(1, buf.codes()).arg(2, buf.params()).arg(3, pageTables).arg(4, maxPages).arg(5, cand)
                 .arg(6, candCount).arg(7, capacity).arg(8, scores).arg(9, blocks).local(10, 4L * gqa * (kv.headDim() + 1));
-        estimate.launch((long) entries * blocks, groupSize);
-        stats.estimateNanos = lap(t, timing);
-        t = System.nanoTime();
+        estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
         boolean rowLocal = 4L * capacity <= cl.device().localMemBytes() / 2;
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, 4 * groupSize);
-        topP.launch((long) batch * queryHeads, groupSize);
+        topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);
         compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
                 .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);
-        compact.launch((long) batch * setsPerSeq, groupSize);
-        stats.topPNanos = lap(t, timing);
-        recordCounts(batch, stats, true);
+        compact.launch((long) batch * setsPerSeq, groupSize, timer, StageTimer.TOP_P);
+        readCounts(batch, true);
         return new Sets(sets, setCount, setsPerSeq);
     }
 
-    private long lap(long start, boolean timing) {
-        if (timing) {
-            cl.finish();
+    /** Enqueues reads of the small per-entry counts; {@link #recordCounts} uses them after the step's final sync. */
+    private void readCounts(int batch, boolean pruned) {
+        lastPruned = pruned;
+        cl.readAsync(candCount, 0, hostCandidateCounts.clear().limit(batch * kv.kvHeads()));
+        if (pruned) {
+            cl.readAsync(setCount, 0, hostCounts.clear().limit(batch * setsPerSeq));
         }
-        return System.nanoTime() - start;
     }
 
-    /** Reads the small per-entry counts back for the step's statistics. */
-    private void recordCounts(int batch, StepStats stats, boolean pruned) {
-        cl.read(candCount, 0, hostCounts.clear().limit(batch * kv.kvHeads()));
-        hostCounts.get(candidates, 0, batch * kv.kvHeads());
-        if (pruned) {
-            cl.read(setCount, 0, hostCounts.clear().limit(batch * setsPerSeq));
-        }
+    /** Records candidates and kept tokens per (sequence, query head), once the counts have arrived. */
+    void recordCounts(int batch, StepStats stats) {
+        boolean pruned = lastPruned;
+        hostCandidateCounts.get(0, candidates, 0, batch * kv.kvHeads());
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < queryHeads; h++) {
                 int c = candidates[b * kv.kvHeads() + h / gqa];
@@ -210,5 +204,6 @@ final class SparsePipeline implements AutoCloseable {
             Closer.closeQuietly(c);
         }
         MemoryUtil.memFree(hostCounts);
+        MemoryUtil.memFree(hostCandidateCounts);
     }
 }

@@ -5,9 +5,9 @@
 // so each K/V row is loaded once for the group.
 // attend_partial: one work-group of ATT_WG = LANES * SLOTS work-items per (entry, chunk): group id =
 //   entry * chunksPerEntry + chunk; the chunk covers set items [chunk * chunkTokens, +chunkTokens).
-//   Work-item (slot, lane) owns channels [4 lane, 4 lane + 4) of rows slot, slot + SLOTS, ... of each
+//   Work-item (slot, lane) owns channels [VEC lane, VEC lane + VEC) of rows slot, slot + SLOTS, ... of each
 //   tile of TILE = SLOTS * ROWS rows: a row of K or V is read by LANES consecutive work-items (one
-//   coalesced 2 * HEAD_DIM-byte read). Partial dot products are summed across lanes in local memory.
+//   coalesced 2 * HEAD_DIM-byte read; VEC = ATT_VEC). Partial dot products are summed across lanes in local memory.
 //   Local memory: red (LANES x (HEADS_PER_ENTRY * TILE + 1) floats, padded against bank conflicts),
 //   scores and probs (HEADS_PER_ENTRY * TILE floats each); red also holds the final
 //   SLOTS * HEADS_PER_ENTRY * HEAD_DIM accumulator sums, so it is sized for the larger of the two.
@@ -16,7 +16,21 @@
 //   log-sum-exp and writes out[b][q][c] (0 when the set is empty).
 #pragma OPENCL FP_CONTRACT OFF
 
-#define LANES (HEAD_DIM / 4)
+// Each work-item reads VEC channels of a row: 8 (16-byte loads) when HEAD_DIM allows, else 4.
+#if ATT_VEC == 8
+#define floatV float8
+#define vload_halfV vload_half8
+#define vloadV vload8
+#define vstoreV vstore8
+#define dotV(a, b) (dot((a).lo, (b).lo) + dot((a).hi, (b).hi))
+#else
+#define floatV float4
+#define vload_halfV vload_half4
+#define vloadV vload4
+#define vstoreV vstore4
+#define dotV(a, b) dot(a, b)
+#endif
+#define LANES (HEAD_DIM / ATT_VEC)
 #define TILE (SLOTS * ROWS)
 #define HT (HEADS_PER_ENTRY * TILE)
 
@@ -49,18 +63,18 @@ kernel void attend_partial(global const float* q, global const half* K, global c
     }
     const float scale = rsqrt((float) HEAD_DIM);
     global const int* pageTable = pageTables + (size_t) b * maxPages;
-    float4 qr[HEADS_PER_ENTRY], acc[HEADS_PER_ENTRY];
+    floatV qr[HEADS_PER_ENTRY], acc[HEADS_PER_ENTRY];
     float m[HEADS_PER_ENTRY], d[HEADS_PER_ENTRY];
     for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-        qr[g] = vload4(lane, q + ((size_t) b * QUERY_HEADS + firstQ + g) * HEAD_DIM);
-        acc[g] = (float4) (0.0f);
+        qr[g] = vloadV(lane, q + ((size_t) b * QUERY_HEADS + firstQ + g) * HEAD_DIM);
+        acc[g] = (floatV) (0.0f);
         m[g] = -INFINITY;
         d[g] = 0.0f;
     }
     for (int base = 0; base < count; base += TILE) {
         size_t rows[ROWS];
         bool valid[ROWS];
-        // Scores of this work-item's rows: partial dots over its 4 channels. Rows past the chunk's
+        // Scores of this work-item's rows: partial dots over its VEC channels. Rows past the chunk's
         // end read its first row instead (never out of bounds, even where loads run speculatively).
         for (int r = 0; r < ROWS; r++) {
             const int i = base + slot + r * SLOTS;
@@ -72,9 +86,9 @@ kernel void attend_partial(global const float* q, global const half* K, global c
             const int pos = sets[(size_t) e * cap + start + item];
 #endif
             rows[r] = token_slot(pageTable, pos, kvHead) * HEAD_DIM;
-            const float4 k4 = vload_half4(lane, K + rows[r]);
+            const floatV k4 = vload_halfV(lane, K + rows[r]);
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                red[lane * (HT + 1) + g * TILE + slot + r * SLOTS] = dot(k4, qr[g]);
+                red[lane * (HT + 1) + g * TILE + slot + r * SLOTS] = dotV(k4, qr[g]);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -115,7 +129,7 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         }
         for (int r = 0; r < ROWS; r++) {
             // An invalid row's probability is exp(-inf) = 0.
-            const float4 v4 = vload_half4(lane, V + rows[r]);
+            const floatV v4 = vload_halfV(lane, V + rows[r]);
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
                 acc[g] += probs[g * TILE + slot + r * SLOTS] * v4;
             }
@@ -124,7 +138,7 @@ kernel void attend_partial(global const float* q, global const half* K, global c
     }
     // Sum the slots' accumulators: red is reused as out[slot][head][channel].
     for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-        vstore4(acc[g], lane, red + (slot * HEADS_PER_ENTRY + g) * HEAD_DIM);
+        vstoreV(acc[g], lane, red + (slot * HEADS_PER_ENTRY + g) * HEAD_DIM);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int j = lid; j < HEADS_PER_ENTRY * HEAD_DIM; j += ATT_WG) {

@@ -1,0 +1,68 @@
+package io.twilight4j.opencl;
+
+import static org.lwjgl.opencl.CL10.CL_PROFILING_COMMAND_END;
+import static org.lwjgl.opencl.CL10.CL_PROFILING_COMMAND_START;
+import static org.lwjgl.opencl.CL10.clGetEventProfilingInfo;
+import static org.lwjgl.opencl.CL10.clReleaseEvent;
+
+import java.nio.LongBuffer;
+import org.lwjgl.system.MemoryStack;
+
+/**
+ * Stage times of one step from the device's own kernel timestamps (profiling events), so the queue
+ * is never finished between stages: a stage lasts from its first kernel's start to its last kernel's
+ * end. Read once the step's final blocking call has returned.
+ */
+final class StageTimer {
+
+    /** Stages, as StepStats reports them. */
+    static final int SELECT = 0, ESTIMATE = 1, TOP_P = 2, ATTENTION = 3;
+
+    private static final int MAX_EVENTS = 32;
+    private final long[] events = new long[MAX_EVENTS];
+    private final int[] stageOf = new int[MAX_EVENTS];
+    private int count;
+    private final long[] first = new long[4];
+    private final long[] last = new long[4];
+
+    /** Records kernel event {@code event} as part of {@code stage}; the timer releases it. */
+    void add(int stage, long event) {
+        if (count == MAX_EVENTS) {
+            clReleaseEvent(event);
+            return;
+        }
+        stageOf[count] = stage;
+        events[count++] = event;
+    }
+
+    /** Nanoseconds per stage of the recorded kernels (0 for a stage without kernels); releases the events. */
+    void collect(long[] nanos) {
+        java.util.Arrays.fill(first, Long.MAX_VALUE);
+        java.util.Arrays.fill(last, 0);
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            LongBuffer t = stack.mallocLong(1);
+            for (int i = 0; i < count; i++) {
+                int s = stageOf[i];
+                if (clGetEventProfilingInfo(events[i], CL_PROFILING_COMMAND_START, t, null) == 0) {
+                    first[s] = Math.min(first[s], t.get(0));
+                }
+                if (clGetEventProfilingInfo(events[i], CL_PROFILING_COMMAND_END, t, null) == 0) {
+                    last[s] = Math.max(last[s], t.get(0));
+                }
+                clReleaseEvent(events[i]);
+            }
+        }
+        count = 0;
+        for (int s = 0; s < nanos.length; s++) {
+            nanos[s] = first[s] == Long.MAX_VALUE ? 0 : Math.max(0, last[s] - first[s]);
+        }
+    }
+
+    /** Releases events not collected (after a failed step). */
+    void clear() {
+        for (int i = 0; i < count; i++) {
+            clReleaseEvent(events[i]);
+        }
+        count = 0;
+    }
+}
