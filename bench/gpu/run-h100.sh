@@ -17,6 +17,8 @@ java="bash .device/run.sh -Xmx100g io.twilight4j.cli.Main"
   $java devices
 } > "$OUT/devices.txt" 2>&1
 cat "$OUT/devices.txt"
+# Fast-path kernels against their portable variants (CI's PoCL builds only the portable ones).
+bash .device/run.sh io.twilight4j.opencl.FastPathCheck 2>&1 | grep -v WARNING | tee -a "$OUT/devices.txt"
 if [ -z "${SKIP_PEER:-}" ]; then
   PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16,64 --ctx 8192,32768,131072 --hq 32 --hkv 8 --dim 128 --json "$OUT/peer_hkv8.json" 2>&1 | tee -a "$OUT/log.txt"
   PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16 --ctx 8192,32768,131072 --hq 32 --hkv 32 --dim 128 --json "$OUT/peer_hkv32.json" 2>&1 | tee -a "$OUT/log.txt"

@@ -33,9 +33,10 @@ final class AttentionKernels implements AutoCloseable {
      * @param maxEntries    most (sequence, set) entries in one step
      * @param headsPerEntry query heads one entry serves (the GQA group, or 1)
      * @param maxTokens     most tokens one entry can hold
+     * @param fastPath      use a device-specific variant where there is one (tested against the portable one)
      */
     AttentionKernels(OpenClContext cl, Map<String, Integer> layoutDefines, int queryHeads, int gqaGroup,
-                     boolean dense, int maxEntries, int headsPerEntry, int maxTokens) {
+                     boolean dense, int maxEntries, int headsPerEntry, int maxTokens, boolean fastPath) {
         this.headsPerEntry = headsPerEntry;
         this.headDim = layoutDefines.get("HEAD_DIM");
         // Work-item (slot, lane): HEAD_DIM / vec lanes read one row together (vec channels each), about
@@ -55,13 +56,16 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);
+        // Warp-shuffle variant where inline PTX builds and a row's lanes fit in one warp.
+        boolean shuffle = fastPath && cl.device().inlinePtx() && 32 % lanes == 0;
+        defines.put("ATT_SHUFFLE", shuffle ? 1 : 0);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");
         this.merge = cl.kernel("common.cl+attention.cl", defines, "attend_merge");
         if (partial.workGroupLimit() < groupSize) {
             throw new OpenClException("attend_partial: the device runs at most " + partial.workGroupLimit()
                     + " work-items per group, the kernel needs " + groupSize);
         }
-        this.redFloats = Math.max((long) lanes * (headsPerEntry * tile + 1), (long) slots * headsPerEntry * headDim);
+        this.redFloats = Math.max((long) lanes * (headsPerEntry * tile + 1), (long) slots * headsPerEntry * (headDim + 2));
         long local = 4 * (redFloats + 2L * headsPerEntry * tile);
         if (local > cl.device().localMemBytes()) {
             throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "

@@ -13,11 +13,18 @@ public final class OpenClBackend implements AttentionBackend {
 
     private final OpenClContext cl;
     private final boolean timing;
+    private final boolean fastPaths;
 
     /** Opens {@code device}; {@code timing} fills StepStats stage times from kernel profiling events. */
     public OpenClBackend(OpenClDevice device, boolean timing) {
+        this(device, timing, true);
+    }
+
+    /** As {@link #OpenClBackend(OpenClDevice, boolean)}; {@code fastPaths} false keeps every kernel on its portable variant. */
+    public OpenClBackend(OpenClDevice device, boolean timing, boolean fastPaths) {
         this.cl = new OpenClContext(device);
         this.timing = timing;
+        this.fastPaths = fastPaths;
     }
 
     @Override
@@ -27,7 +34,7 @@ public final class OpenClBackend implements AttentionBackend {
 
     @Override
     public String description() {
-        return "opencl " + cl.device().summary();
+        return "opencl " + cl.device().summary() + (fastPaths && cl.device().inlinePtx() ? ", PTX fast paths" : "");
     }
 
     @Override
@@ -40,7 +47,7 @@ public final class OpenClBackend implements AttentionBackend {
         if (!(cache instanceof OpenClKvCache ocl) || ocl.context() != cl) {
             throw new IllegalArgumentException("opencl backend: the cache was not created by this backend");
         }
-        return new OpenClDecodeAttention(ocl, policy, shape, timing);
+        return new OpenClDecodeAttention(ocl, policy, shape, timing, fastPaths);
     }
 
     @Override

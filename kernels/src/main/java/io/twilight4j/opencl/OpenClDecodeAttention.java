@@ -39,7 +39,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private int lastBatch;
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
-    public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing) {
+    public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths) {
         this.kv = cache.shape();
         if (decode.queryHeads() % kv.kvHeads() != 0) {
             throw new IllegalArgumentException("decode plan: " + decode.queryHeads() + " query heads are not a multiple of "
@@ -67,12 +67,12 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         if (policy.isDense()) {
             this.sparse = null;
             this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, true,
-                    b * kv.kvHeads(), gqa, decode.maxContext());
+                    b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths);
         } else {
             this.sparse = new SparsePipeline(cache, policy, decode, maxPages);
             boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
             this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, false,
-                    b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity());
+                    b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(), fastPaths);
         }
     }
 

@@ -105,6 +105,11 @@ public record OpenClDevice(int index, long platform, long id, String platformNam
         throw new IllegalArgumentException("--device '" + s + "': no OpenCL device name contains it; run 'twilight4j devices'");
     }
 
+    /** Whether kernels may use inline PTX (warp shuffles): NVIDIA's platform compiles it, others do not. */
+    public boolean inlinePtx() {
+        return platformName.toUpperCase(Locale.ROOT).contains("NVIDIA");
+    }
+
     /** One line for listings: index, name, platform and limits. */
     public String summary() {
         return String.format(Locale.ROOT, "%d: %s [%s] %s, %d compute units, max work-group %d, local mem %d KiB, max alloc %d MiB, global mem %d MiB, %s",

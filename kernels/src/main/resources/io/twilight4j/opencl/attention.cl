@@ -34,6 +34,121 @@
 #define TILE (SLOTS * ROWS)
 #define HT (HEADS_PER_ENTRY * TILE)
 
+#if ATT_SHUFFLE
+// NVIDIA fast path (the host sets ATT_SHUFFLE only where inline PTX builds; the portable kernel below
+// is the reference it is tested against). The LANES work-items of a slot sit in one warp, so a row's
+// dot product is summed with warp shuffles, and each slot keeps its own online-softmax state over
+// rows slot, slot + SLOTS, ...: the main loop needs no barrier. Slots merge once at the end.
+// Local memory: red (SLOTS * HEADS_PER_ENTRY * (HEAD_DIM + 2) floats).
+inline float shfl_xor(float v, int laneMask) {
+    uint r;
+    asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(as_uint(v)), "r"(laneMask));
+    return as_float(r);
+}
+
+kernel void attend_partial(global const float* q, global const half* K, global const half* V,
+                           global const int* pageTables, int maxPages, global const int* lengths,
+                           global const int* sets, global const int* setCount, int cap,
+                           int entriesPerSeq, int chunkTokens, int chunksPerEntry,
+                           global float* pm, global float* pd, global float* po,
+                           local float* red, local float* unusedScores, local float* unusedProbs) {
+    const int gid = get_group_id(0), lid = get_local_id(0);
+    const int lane = lid % LANES, slot = lid / LANES;
+    const int e = gid / chunksPerEntry, chunk = gid % chunksPerEntry;
+    const int b = e / entriesPerSeq;
+    const int firstQ = (e % entriesPerSeq) * HEADS_PER_ENTRY;
+    const int kvHead = firstQ / GQA_GROUP;
+#if DENSE
+    const int n = lengths[b];
+#else
+    const int n = setCount[e];
+#endif
+    const int start = chunk * chunkTokens;
+    const int count = clamp(n - start, 0, chunkTokens);
+    const size_t stateBase = ((size_t) e * HEADS_PER_ENTRY) * chunksPerEntry + chunk;
+    if (count == 0) {
+        if (lid < HEADS_PER_ENTRY) {
+            pm[stateBase + (size_t) lid * chunksPerEntry] = -INFINITY;
+            pd[stateBase + (size_t) lid * chunksPerEntry] = 0.0f;
+        }
+        return;
+    }
+    const float scale = rsqrt((float) HEAD_DIM);
+    global const int* pageTable = pageTables + (size_t) b * maxPages;
+    floatV qr[HEADS_PER_ENTRY], acc[HEADS_PER_ENTRY];
+    float m[HEADS_PER_ENTRY], d[HEADS_PER_ENTRY];
+    for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+        qr[g] = vloadV(lane, q + ((size_t) b * QUERY_HEADS + firstQ + g) * HEAD_DIM) * scale;
+        acc[g] = (floatV) (0.0f);
+        m[g] = -INFINITY;
+        d[g] = 0.0f;
+    }
+    // Every slot runs the same number of iterations (shuffles need the whole warp); rows past the
+    // end read the chunk's first row and weigh nothing.
+    for (int base = 0; base < count; base += SLOTS * 2) {
+        const int i0 = base + slot, i1 = base + SLOTS + slot;
+        const bool v0 = i0 < count, v1 = i1 < count;
+#if DENSE
+        const int p0 = start + (v0 ? i0 : 0), p1 = start + (v1 ? i1 : 0);
+#else
+        const int p0 = sets[(size_t) e * cap + start + (v0 ? i0 : 0)];
+        const int p1 = sets[(size_t) e * cap + start + (v1 ? i1 : 0)];
+#endif
+        const size_t r0 = token_slot(pageTable, p0, kvHead) * HEAD_DIM, r1 = token_slot(pageTable, p1, kvHead) * HEAD_DIM;
+        const floatV k0 = vload_halfV(lane, K + r0), k1 = vload_halfV(lane, K + r1);
+        const floatV w0 = vload_halfV(lane, V + r0), w1 = vload_halfV(lane, V + r1);
+        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+            float s0 = dotV(k0, qr[g]), s1 = dotV(k1, qr[g]);
+            for (int o = LANES / 2; o > 0; o >>= 1) {
+                s0 += shfl_xor(s0, o);
+                s1 += shfl_xor(s1, o);
+            }
+            s0 = v0 ? s0 : -INFINITY;
+            s1 = v1 ? s1 : -INFINITY;
+            const float mNew = fmax(m[g], fmax(s0, s1));
+            // A slot that has seen no valid row yet keeps m = -inf: no -inf - -inf.
+            const float corr = mNew == -INFINITY ? 1.0f : exp(m[g] - mNew);
+            const float e0 = v0 ? exp(s0 - mNew) : 0.0f, e1 = v1 ? exp(s1 - mNew) : 0.0f;
+            d[g] = d[g] * corr + e0 + e1;
+            acc[g] = acc[g] * corr + e0 * w0 + e1 * w1;
+            m[g] = mNew;
+        }
+    }
+    // Merge the slots: red holds per (slot, head) m, d and the accumulator.
+    local float* ms = red;
+    local float* ds = red + SLOTS * HEADS_PER_ENTRY;
+    local float* os = red + 2 * SLOTS * HEADS_PER_ENTRY;
+    for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+        if (lane == 0) {
+            ms[slot * HEADS_PER_ENTRY + g] = m[g];
+            ds[slot * HEADS_PER_ENTRY + g] = d[g];
+        }
+        vstoreV(acc[g], lane, os + (slot * HEADS_PER_ENTRY + g) * HEAD_DIM);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int j = lid; j < HEADS_PER_ENTRY * HEAD_DIM; j += ATT_WG) {
+        const int g = j / HEAD_DIM, c = j % HEAD_DIM;
+        float mm = -INFINITY;
+        for (int s = 0; s < SLOTS; s++) {
+            mm = fmax(mm, ms[s * HEADS_PER_ENTRY + g]);
+        }
+        float dd = 0.0f, o = 0.0f;
+        for (int s = 0; s < SLOTS; s++) {
+            const float ds_ = ds[s * HEADS_PER_ENTRY + g];
+            if (ds_ > 0.0f) {
+                const float f = exp(ms[s * HEADS_PER_ENTRY + g] - mm);
+                dd += ds_ * f;
+                o += os[(s * HEADS_PER_ENTRY + g) * HEAD_DIM + c] * f;
+            }
+        }
+        po[(stateBase + (size_t) g * chunksPerEntry) * HEAD_DIM + c] = o;
+        if (c == 0) {
+            pm[stateBase + (size_t) g * chunksPerEntry] = mm;
+            pd[stateBase + (size_t) g * chunksPerEntry] = dd;
+        }
+    }
+}
+#else
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,
                            global const int* sets, global const int* setCount, int cap,
@@ -156,6 +271,8 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         }
     }
 }
+
+#endif
 
 kernel void attend_merge(global const float* pm, global const float* pd, global const float* po,
                          int entriesPerSeq, int chunksPerEntry, global float* out) {

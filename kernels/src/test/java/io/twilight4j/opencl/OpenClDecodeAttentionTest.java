@@ -93,7 +93,7 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
     void matchesExactAttentionOverAllTokens(String policy, long seed, int kvHeads, int queryHeads, int headDim) {
         Setup s = setup(seed, kvHeads, headDim);
         try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.parse(policy),
-                new DecodeShape(queryHeads, 4, 128), false)) {
+                new DecodeShape(queryHeads, 4, 128), false, true)) {
             SplittableRandom rnd = new SplittableRandom(seed * 31);
             float[] q = randomQ(rnd, 3 * queryHeads * headDim);
             float[] out = new float[q.length];
@@ -123,7 +123,7 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         int d = 64, budget = 48;
         Setup s = setup(seed, kvHeads, d);
         try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.parse("quest:" + budget),
-                new DecodeShape(queryHeads, 4, 128), false)) {
+                new DecodeShape(queryHeads, 4, 128), false, true)) {
             float[] q = randomQ(new SplittableRandom(seed), 3 * queryHeads * d);
             float[] out = new float[q.length];
             StepStats stats = plan.run(0, s.seqs(), q, out);
