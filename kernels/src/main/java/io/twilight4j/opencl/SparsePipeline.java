@@ -166,7 +166,7 @@ final class SparsePipeline implements AutoCloseable {
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
         boolean rowLocal = 4L * capacity <= cl.device().localMemBytes() / 2;
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .local(5, rowLocal ? 4L * capacity : 4).local(6, 4 * groupSize);
+                .local(5, rowLocal ? 4L * capacity : 4).local(6, 12 * groupSize);
         topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);
         compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
                 .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);

@@ -5,7 +5,7 @@
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's q rows and their sums).
 // top_p: one work-group (power of two) per (b, qh); softmax and the threshold bisection over the row,
 //   kept in local memory when ROW_LOCAL (cap floats), else read from global each pass. Writes the
-//   softmax weights back over the scores and the threshold lo to thr[eq]. Local: WG floats scratch.
+//   softmax weights back over the scores and the threshold lo to thr[eq]. Local: 3 * WG floats scratch.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
 //   Local memory: WG ints of scan scratch.
@@ -73,6 +73,31 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
     }
 }
 
+// Sum of s, min of a and max of b over the work-group in one tree (a third of the barriers of three
+// separate reductions). scratch holds 3 * WG floats.
+inline void group_reduce3(local float* scratch, float* s, float* a, float* b) {
+    const int lid = get_local_id(0), n = get_local_size(0);
+    local float* ss = scratch;
+    local float* as = scratch + n;
+    local float* bs = scratch + 2 * n;
+    ss[lid] = *s;
+    as[lid] = *a;
+    bs[lid] = *b;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int half_n = n / 2; half_n > 0; half_n >>= 1) {
+        if (lid < half_n) {
+            ss[lid] += ss[lid + half_n];
+            as[lid] = fmin(as[lid], as[lid + half_n]);
+            bs[lid] = fmax(bs[lid], bs[lid + half_n]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    *s = ss[0];
+    *a = as[0];
+    *b = bs[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
                   local float* rowLocal, local float* scratch) {
     const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
@@ -113,9 +138,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
                 if (w > lo) a = fmin(a, w);
                 if (w <= hi) bb = fmax(bb, w);
             }
-            s = group_reduce(scratch, s, 0);
-            a = group_reduce(scratch, a, 2);
-            bb = group_reduce(scratch, bb, 1);
+            group_reduce3(scratch, &s, &a, &bb);
             if (bb - a <= 1e-6f * wmax) break;
             if (s >= p) lo = mid; else hi = fmin(mid, bb);
         }
