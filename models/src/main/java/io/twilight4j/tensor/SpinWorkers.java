@@ -72,8 +72,14 @@ final class SpinWorkers implements AutoCloseable {
             }
         }
         work(gen);
-        while (remaining.get() > 0) {
-            Thread.onSpinWait();
+        // A worker still busy here was likely preempted (the machine is shared): after a short spin,
+        // yielding lets it finish its chunk on this core.
+        for (int spins = 0; remaining.get() > 0; spins++) {
+            if (spins < 1 << 10) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
         }
         Throwable f = failure;
         if (f instanceof RuntimeException r) {
@@ -115,8 +121,11 @@ final class SpinWorkers implements AutoCloseable {
             long spinStart = System.nanoTime();
             int spins = 0;
             while (generation == seen && !closed) {
-                if ((++spins & 63) != 0 || System.nanoTime() - spinStart < SPIN_NANOS) {
+                if ((++spins & 63) != 0) {
                     Thread.onSpinWait();
+                } else if (System.nanoTime() - spinStart < SPIN_NANOS) {
+                    // Let another thread of this core run meanwhile (the engine's attention workers, other processes).
+                    Thread.yield();
                 } else {
                     setSleeping(worker, true);
                     if (generation == seen && !closed) {
