@@ -31,7 +31,7 @@ final class GenerateCommand implements Callable<Integer> {
     int benchRuns;
 
     /** Tokens decoded before each measured run (JIT compilation, caches). */
-    private static final int BENCH_WARMUP_TOKENS = 4;
+    private static final int BENCH_WARMUP_TOKENS = 8;
 
     @Override
     public Integer call() throws Exception {
