@@ -19,6 +19,8 @@ public final class Main implements Runnable {
     static final String[][] EXAMPLES = {
             {"generate", "generate text from a GGUF model",
                     "bin/twilight4j generate -m ../shared/models/stories260K.gguf -p 'Once upon a time' -n 64 --temperature 0"},
+            {"generate --bench", "decode speed against memory bandwidth (synthetic weights, no download)",
+                    "bin/twilight4j generate --synthetic llama-1b --bench -n 16"},
             {"chat", "chat with a GGUF model (its chat template when it has one)", "bin/twilight4j chat -m model.gguf"},
             {"bench", "attention benchmark: dense vs sparse policies on a synthetic long context",
                     "bin/twilight4j bench attention --ctx 32768 --policy quest:8192+twilight:0.95"},
@@ -31,7 +33,7 @@ public final class Main implements Runnable {
         System.out.println("usage: twilight4j COMMAND [OPTIONS]   (twilight4j COMMAND --help for details)");
         System.out.println();
         for (String[] e : EXAMPLES) {
-            System.out.printf("  %-10s %s%n             e.g. %s%n", e[0], e[1], e[2]);
+            System.out.printf("  %-16s %s%n                   e.g. %s%n", e[0], e[1], e[2]);
         }
     }
 

@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 /** Options shared by {@code generate} and {@code chat}: the model file, sampling, attention policy and backend. */
 final class ModelOptions {
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "the .gguf model")
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "the .gguf model (required unless the command offers --synthetic)")
     Path model;
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "128", description = "most tokens generated (per turn in chat; default: ${DEFAULT-VALUE})")
     int maxTokens;

@@ -3,13 +3,19 @@ package io.twilight4j.cli;
 import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.backend.Backends;
 import io.twilight4j.gguf.GgufFile;
+import io.twilight4j.llama.DecodeBenchmark;
 import io.twilight4j.llama.LlamaDecoder;
 import io.twilight4j.llama.LlamaModel;
+import io.twilight4j.llama.SyntheticModels;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.sample.Sampler;
 import io.twilight4j.sample.Utf8Stream;
+import io.twilight4j.tensor.RowPool;
 import io.twilight4j.tokenizer.Tokenizer;
 import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.IntPredicate;
 
@@ -19,9 +25,14 @@ import java.util.function.IntPredicate;
  */
 final class ModelSession implements AutoCloseable {
 
+    /** The model file, or null for a synthetic model. */
     final GgufFile file;
     final Tokenizer tokenizer;
     final LlamaModel model;
+    /** Holds a synthetic model's weights, or null. */
+    private final Arena weights;
+    private final AttentionPolicy policy;
+    private final int denseLayers;
     private final AttentionBackend backend;
     private final LlamaDecoder decoder;
     private final Sampler sampler;
@@ -34,10 +45,28 @@ final class ModelSession implements AutoCloseable {
     private long budgetTurns;
 
     /**
-     * Opens {@code o.model} with room for {@code --ctx} tokens (capped at the model's context length);
-     * the progress bar goes to stderr. The policy and sampler settings are checked before the file is read.
+     * Opens {@code o.model} (or builds {@code synthetic}) with room for {@code --ctx} tokens (capped at the
+     * model's context length); the progress bar goes to stderr. The policy and sampler settings are checked
+     * before the file is read.
      */
     ModelSession(ModelOptions o) throws Exception {
+        this(o, null);
+    }
+
+    /**
+     * As {@link #ModelSession(ModelOptions)}, or with random weights of shape {@code synthetic} built in
+     * memory when that is not null (then {@link #file} is null).
+     */
+    ModelSession(ModelOptions o, String synthetic) throws Exception {
+        if (synthetic == null && o.model == null) {
+            throw new IllegalArgumentException("missing -m/--model FILE");
+        }
+        if (synthetic != null && o.model != null) {
+            throw new IllegalArgumentException("give either -m/--model FILE or --synthetic NAME, not both");
+        }
+        if (synthetic != null) {
+            SyntheticModels.shape(synthetic); // an unknown name fails here, before anything is built
+        }
         AttentionPolicy policy;
         try {
             policy = AttentionPolicy.parse(o.attention);
@@ -51,12 +80,25 @@ final class ModelSession implements AutoCloseable {
             throw new IllegalArgumentException("--ctx must be positive, not " + o.ctx);
         }
         this.sampler = new Sampler(o.temperature, o.topK, o.topP, o.seed == null ? System.nanoTime() : o.seed);
+        this.policy = policy;
+        this.denseLayers = o.denseLayers;
+        RowPool.useThreads(o.threads);
         long start = System.nanoTime();
-        GgufFile f = GgufFile.open(o.model);
+        GgufFile f = null;
+        Arena arena = null;
         AttentionBackend b = null;
         try {
-            this.tokenizer = Tokenizer.fromGguf(f);
-            this.model = LlamaModel.load(f, System.err);
+            if (synthetic != null) {
+                // A shared arena: the matrix products read the weights from the pool's threads.
+                arena = Arena.ofShared();
+                System.err.println("building synthetic " + synthetic + " (random Q8_0 weights)...");
+                this.model = SyntheticModels.build(synthetic, 1, arena);
+                this.tokenizer = SyntheticModels.tokenizer(model.config());
+            } else {
+                f = GgufFile.open(o.model);
+                this.tokenizer = Tokenizer.fromGguf(f);
+                this.model = LlamaModel.load(f, System.err);
+            }
             b = Backends.open(o.backend, o.device, o.threads);
             int context = Math.min(o.ctx, model.config().contextLength());
             this.decoder = model.newDecoder(b, policy, o.denseLayers, context);
@@ -64,10 +106,16 @@ final class ModelSession implements AutoCloseable {
             if (b != null) {
                 b.close();
             }
-            f.close();
+            if (f != null) {
+                f.close();
+            }
+            if (arena != null) {
+                arena.close();
+            }
             throw e;
         }
         this.file = f;
+        this.weights = arena;
         this.backend = b;
         this.loadNanos = System.nanoTime() - start;
     }
@@ -132,6 +180,18 @@ final class ModelSession implements AutoCloseable {
         return text.toString();
     }
 
+    /**
+     * Runs the decode benchmark {@code runs} times ({@code warmup} then {@code tokens} random tokens each, on a
+     * fresh decoder with this session's policy) and returns every run's result.
+     */
+    List<DecodeBenchmark.Result> bench(int warmup, int tokens, int runs) {
+        List<DecodeBenchmark.Result> results = new ArrayList<>();
+        for (int r = 0; r < runs; r++) {
+            results.add(DecodeBenchmark.run(model, backend, policy, denseLayers, warmup, tokens, r));
+        }
+        return results;
+    }
+
     /** The stats line, with Ollama's names. */
     String stats() {
         double evalSeconds = evalNanos / 1e9;
@@ -149,6 +209,11 @@ final class ModelSession implements AutoCloseable {
     public void close() {
         decoder.close();
         backend.close();
-        file.close();
+        if (file != null) {
+            file.close();
+        }
+        if (weights != null) {
+            weights.close();
+        }
     }
 }

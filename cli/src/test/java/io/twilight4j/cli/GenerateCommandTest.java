@@ -9,9 +9,11 @@ import io.twilight4j.backend.Backends;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.llama.LlamaDecoder;
 import io.twilight4j.llama.LlamaModel;
+import io.twilight4j.llama.SyntheticModels;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.tokenizer.Tokenizer;
 import java.io.ByteArrayOutputStream;
+import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -86,6 +88,59 @@ class GenerateCommandTest {
         String first = r.err().lines().findFirst().orElseThrow();
         assertTrue(first.contains("--attention 'quest:abc'"), r.err());
         assertTrue(!r.err().contains("\tat "), "no stack trace: " + r.err());
+    }
+
+    @Test
+    void syntheticModelGreedyOutputIsTheDecodersOwnGreedyContinuation() throws Exception {
+        String expected;
+        try (Arena arena = Arena.ofShared(); AttentionBackend backend = Backends.open("cpu", null, 1)) {
+            // Second path: the same shape and seed built here, its tokenizer, argmax by hand.
+            LlamaModel model = SyntheticModels.build("tiny", 1, arena);
+            Tokenizer tok = SyntheticModels.tokenizer(model.config());
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.dense(), 2, 4096)) {
+                float[] logits = null;
+                for (int t : tok.encode(PROMPT, true, false)) {
+                    logits = d.forward(t);
+                }
+                for (int i = 0; i < 12; i++) {
+                    int best = 0;
+                    for (int j = 1; j < logits.length; j++) {
+                        best = logits[j] > logits[best] ? j : best;
+                    }
+                    if (best == tok.eos()) {
+                        break;
+                    }
+                    bytes.writeBytes(tok.decodeBytes(best));
+                    logits = d.forward(best);
+                }
+            }
+            expected = PROMPT + bytes.toString(StandardCharsets.UTF_8) + System.lineSeparator();
+        }
+        CliRun r = CliRun.run("", "generate", "--synthetic", "tiny", "-p", PROMPT, "-n", "12", "--temperature", "0", "-t", "1");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(expected, r.out());
+    }
+
+    @Test
+    void benchReportsEachRunAndTheMedianRatio() {
+        CliRun r = CliRun.run("", "generate", "--synthetic", "tiny", "--bench", "-n", "8", "--bench-runs", "3", "-t", "1");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(3, r.out().lines().filter(l -> l.matches("run \\d: decode .* tokens/s, weights .* GB/s, streaming read .* GB/s .*")).count(), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("median: [0-9.]+ tokens/s, weights [0-9.]+ GB/s, stream [0-9.]+ GB/s, ratio [0-9.]+%")), r.out());
+    }
+
+    @Test
+    void modelSourceErrorsAreOneLine() {
+        CliRun both = CliRun.run("", "generate", "-m", dir.resolve("x.gguf").toString(), "--synthetic", "tiny", "-p", PROMPT);
+        assertNotEquals(0, both.exit());
+        assertTrue(both.err().lines().findFirst().orElseThrow().contains("give either -m/--model FILE or --synthetic NAME"), both.err());
+        CliRun unknown = CliRun.run("", "generate", "--synthetic", "llama-0b", "--bench");
+        assertNotEquals(0, unknown.exit());
+        assertTrue(unknown.err().lines().findFirst().orElseThrow().contains("synthetic model 'llama-0b' is unknown; known: tiny"), unknown.err());
+        CliRun noPrompt = CliRun.run("", "generate", "--synthetic", "tiny");
+        assertTrue(noPrompt.err().lines().findFirst().orElseThrow().contains("missing -p/--prompt (or --bench)"), noPrompt.err());
+        assertTrue(!(both.err() + unknown.err() + noPrompt.err()).contains("\tat "), "no stack trace");
     }
 
     @Test

@@ -8,6 +8,8 @@ import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.policy.SelectorKind;
+import io.twilight4j.tensor.MatvecGroup;
+import io.twilight4j.tensor.QuantMatrix;
 
 /**
  * One sequence being decoded: the engine KV cache, the planned attention pipelines, and the
@@ -28,6 +30,8 @@ public final class LlamaDecoder implements AutoCloseable {
     // Activations, allocated once: x residual stream, xb normed input, q/k/v projections, att
     // attention output, hb/hb2 feed-forward hidden, logits the classifier output.
     private final float[] x, xb, xb2, q, k, v, att, hb, hb2, logits;
+    // Per layer: the Q, K, V projections and the gate, up projections, each as one parallel product.
+    private final MatvecGroup[] qkv, gateUp;
     private double keptSum;
     private long keptSteps;
 
@@ -62,6 +66,12 @@ public final class LlamaDecoder implements AutoCloseable {
         hb = new float[c.hiddenDim()];
         hb2 = new float[c.hiddenDim()];
         logits = new float[c.vocabSize()];
+        qkv = new MatvecGroup[c.layers()];
+        gateUp = new MatvecGroup[c.layers()];
+        for (int l = 0; l < c.layers(); l++) {
+            qkv[l] = new MatvecGroup(new QuantMatrix[] {w.wq()[l], w.wk()[l], w.wv()[l]}, new float[][] {q, k, v});
+            gateUp[l] = new MatvecGroup(new QuantMatrix[] {w.gate()[l], w.up()[l]}, new float[][] {hb, hb2});
+        }
     }
 
     /** Tokens processed so far (the position of the next token). */
@@ -90,9 +100,7 @@ public final class LlamaDecoder implements AutoCloseable {
         for (int l = 0; l < c.layers(); l++) {
             // Attention block: RMSNorm, then Q, K, V projections.
             rmsNorm(xb, x, w.attnNorm()[l]);
-            w.wq()[l].matvec(xb, q);
-            w.wk()[l].matvec(xb, k);
-            w.wv()[l].matvec(xb, v);
+            qkv[l].matvec(xb);
             // RoPE on adjacent channel pairs (llama.cpp NORM mode, the layout of GGUF llama weights).
             rope(q, c.heads(), pos);
             rope(k, c.kvHeads(), pos);
@@ -109,8 +117,7 @@ public final class LlamaDecoder implements AutoCloseable {
             add(x, xb2);
             // Feed-forward block: RMSNorm, SwiGLU (silu(gate) * up), down projection, residual.
             rmsNorm(xb, x, w.ffnNorm()[l]);
-            w.gate()[l].matvec(xb, hb);
-            w.up()[l].matvec(xb, hb2);
+            gateUp[l].matvec(xb);
             for (int i = 0; i < hb.length; i++) {
                 float g = hb[i];
                 hb[i] = g / (1f + (float) Math.exp(-g)) * hb2[i];

@@ -7,6 +7,7 @@ import io.twilight4j.gguf.GgufWriter;
 import io.twilight4j.tensor.F32Matrix;
 import io.twilight4j.tensor.Q8_0Matrix;
 import io.twilight4j.tensor.QuantMatrix;
+import io.twilight4j.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -124,7 +125,18 @@ public final class SyntheticModels {
         g.write(target);
     }
 
-    private static void writeVocabulary(GgufWriter g, int vocab) {
+    /** The byte-level vocabulary {@link #write} stores, as a tokenizer (for models kept in memory). */
+    public static Tokenizer tokenizer(LlamaConfig c) {
+        Vocabulary v = vocabulary(c.vocabSize());
+        return Tokenizer.sentencePiece(v.tokens(), v.scores(), v.types(), 1, 2, 0);
+    }
+
+    /** GGUF's {@code tokenizer.ggml.tokens}, {@code scores} and {@code token_type} arrays. */
+    private record Vocabulary(String[] tokens, float[] scores, int[] types) {
+    }
+
+    /** Specials, the 256 byte tokens, then filler pieces up to {@code vocab} tokens. */
+    private static Vocabulary vocabulary(int vocab) {
         if (vocab < 259) {
             throw new IllegalArgumentException("a synthetic vocabulary needs at least 259 tokens, got " + vocab);
         }
@@ -146,10 +158,15 @@ public final class SyntheticModels {
             scores[i] = -i;
             types[i] = 1;
         }
+        return new Vocabulary(tokens, scores, types);
+    }
+
+    private static void writeVocabulary(GgufWriter g, int vocab) {
+        Vocabulary v = vocabulary(vocab);
         g.putString("tokenizer.ggml.model", "llama")
-                .putArray("tokenizer.ggml.tokens", new GgufArray(GgufValueType.STRING, tokens))
-                .putArray("tokenizer.ggml.scores", new GgufArray(GgufValueType.FLOAT32, scores))
-                .putArray("tokenizer.ggml.token_type", new GgufArray(GgufValueType.INT32, types))
+                .putArray("tokenizer.ggml.tokens", new GgufArray(GgufValueType.STRING, v.tokens()))
+                .putArray("tokenizer.ggml.scores", new GgufArray(GgufValueType.FLOAT32, v.scores()))
+                .putArray("tokenizer.ggml.token_type", new GgufArray(GgufValueType.INT32, v.types()))
                 .putUInt32("tokenizer.ggml.bos_token_id", 1)
                 .putUInt32("tokenizer.ggml.eos_token_id", 2)
                 .putUInt32("tokenizer.ggml.unknown_token_id", 0);

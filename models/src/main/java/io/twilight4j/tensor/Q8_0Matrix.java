@@ -21,6 +21,14 @@ public final class Q8_0Matrix extends QuantMatrix {
     /** Bytes per block: fp16 scale + 32 quants. */
     public static final int BLOCK_BYTES = 2 + BLOCK_ELEMENTS;
 
+    /**
+     * One byte lane per float lane. A static final constant, so C2 sees the species and intrinsifies
+     * the load and the cast; a species looked up per call made the decoder fall back to the Java
+     * implementations of both (about 5x slower) once other code had polluted the Vector API profiles.
+     */
+    private static final VectorSpecies<Byte> BYTES = vectorized()
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+
     /** A {@code rows x cols} Q8_0 matrix over {@code data}. */
     public Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(data, rows, cols, BLOCK_ELEMENTS, BLOCK_BYTES);
@@ -28,25 +36,29 @@ public final class Q8_0Matrix extends QuantMatrix {
 
     @Override
     public float dotRow(int row, float[] x) {
-        if (F.length() > BLOCK_ELEMENTS) {
+        if (!vectorized()) {
             return scalarDot(row, x);
         }
         int parts = BLOCK_ELEMENTS / F.length();
         // One byte vector per float vector of weights: measured ~30% faster than widening parts of
         // one 32-byte load on AVX2.
-        VectorSpecies<Byte> bytes = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
         long block = rowOffset(row);
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < cols; i += BLOCK_ELEMENTS, block += BLOCK_BYTES) {
             FloatVector sum = FloatVector.zero(F);
             for (int p = 0; p < parts; p++) {
-                ByteVector q = ByteVector.fromMemorySegment(bytes, data, block + 2 + (long) p * F.length(), ByteOrder.LITTLE_ENDIAN);
+                ByteVector q = ByteVector.fromMemorySegment(BYTES, data, block + 2 + (long) p * F.length(), ByteOrder.LITTLE_ENDIAN);
                 sum = ((FloatVector) q.castShape(F, 0)).fma(FloatVector.fromArray(F, x, i + p * F.length()), sum);
             }
             // Scale once per block: the 32 products share d.
             acc = sum.fma(FloatVector.broadcast(F, half(block)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Whether the float vectors are 8 to 32 lanes wide (a byte vector of as many lanes exists and fits a block). */
+    private static boolean vectorized() {
+        return F.length() >= 8 && F.length() <= BLOCK_ELEMENTS;
     }
 
     private float scalarDot(int row, float[] x) {

@@ -1,18 +1,18 @@
 package io.twilight4j.tensor;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
-
 /**
- * The one thread pool every matrix-vector product splits its rows over. Sized once (by the CLI's
- * {@code --threads}) before the first product; defaults to one thread per core.
+ * The one thread pool every matrix-vector product splits its rows over: persistent platform threads
+ * that spin briefly between products (a decode step runs over a hundred of them). Sized once (by
+ * the CLI's {@code --threads}) before the first product; defaults to one thread per core.
  */
 public final class RowPool {
 
-    /** Rows per task: large enough that task overhead stays small next to the row dots. */
-    private static final int MIN_ROWS_PER_TASK = 16;
+    /** Rows per chunk at least: large enough that handing out a chunk costs little next to its dots. */
+    private static final int MIN_ROWS_PER_CHUNK = 16;
+    /** Chunks per worker: a worker slowed by another process leaves its share to the others. */
+    private static final int CHUNKS_PER_WORKER = 8;
 
-    private static volatile ForkJoinPool pool;
+    private static volatile SpinWorkers pool;
 
     private RowPool() {
     }
@@ -23,19 +23,19 @@ public final class RowPool {
             throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         }
         int n = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        ForkJoinPool old = pool;
-        if (old != null && old.getParallelism() == n) {
+        SpinWorkers old = pool;
+        if (old != null && old.workers() == n) {
             return;
         }
-        pool = new ForkJoinPool(n);
+        pool = new SpinWorkers(n);
         if (old != null) {
-            old.shutdown();
+            old.close();
         }
     }
 
-    /** Worker threads of the pool. */
+    /** Worker threads of the pool (the calling thread counts as one). */
     public static int threads() {
-        return get().getParallelism();
+        return get().workers();
     }
 
     /** A body over the row range {@code [from, to)}. */
@@ -45,20 +45,31 @@ public final class RowPool {
         void run(int from, int to);
     }
 
-    /** Runs {@code body} over {@code [0, rows)} split into about equal chunks, one per thread or more. */
-    public static void forRows(int rows, RowRange body) {
-        ForkJoinPool p = get();
-        int tasks = Math.max(1, Math.min(p.getParallelism() * 4, rows / MIN_ROWS_PER_TASK));
-        if (tasks == 1) {
-            body.run(0, rows);
-            return;
-        }
-        p.submit(() -> IntStream.range(0, tasks).parallel().forEach(t ->
-                body.run((int) ((long) rows * t / tasks), (int) ((long) rows * (t + 1) / tasks)))).join();
+    /** A body over items {@code 0..n-1} of a parallel loop. */
+    @FunctionalInterface
+    public interface Items {
+        /** Processes item {@code item}. */
+        void run(int item);
     }
 
-    private static ForkJoinPool get() {
-        ForkJoinPool p = pool;
+    /** Chunks {@link #forRows} splits {@code rows} rows into. */
+    public static int chunks(int rows) {
+        return Math.max(1, Math.min(threads() * CHUNKS_PER_WORKER, rows / MIN_ROWS_PER_CHUNK));
+    }
+
+    /** Runs {@code body} over {@code [0, rows)} split into {@link #chunks} about equal ranges. */
+    public static void forRows(int rows, RowRange body) {
+        int chunks = chunks(rows);
+        forItems(chunks, c -> body.run((int) ((long) rows * c / chunks), (int) ((long) rows * (c + 1) / chunks)));
+    }
+
+    /** Runs {@code body} for items {@code 0..n-1} on the pool's threads and returns when all are done. */
+    public static void forItems(int n, Items body) {
+        get().run(n, body);
+    }
+
+    private static SpinWorkers get() {
+        SpinWorkers p = pool;
         if (p == null) {
             useThreads(0);
             p = pool;

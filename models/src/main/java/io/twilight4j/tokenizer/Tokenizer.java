@@ -45,6 +45,14 @@ public interface Tokenizer {
     }
 
     /**
+     * A SentencePiece BPE tokenizer over plain arrays laid out as GGUF's {@code tokenizer.ggml.*}
+     * (for models built in memory); scores and types may be null (0 and normal).
+     */
+    static Tokenizer sentencePiece(String[] pieces, float[] scores, int[] types, int bos, int eos, int unknown) {
+        return new SentencePieceTokenizer(Vocabulary.of(pieces, scores, types, bos, eos, unknown, true), true);
+    }
+
+    /**
      * The tokenizer named by {@code tokenizer.ggml.model}: {@code llama} (SentencePiece BPE) or
      * {@code gpt2} (byte-level BPE). Bad or missing vocabulary: IllegalArgumentException naming file and key.
      */

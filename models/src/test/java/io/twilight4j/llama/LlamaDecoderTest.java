@@ -9,12 +9,15 @@ import io.twilight4j.backend.Backends;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.gguf.SharedModels;
 import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,14 +28,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LlamaDecoderTest {
 
     private static final int BOS = 1;
+    private static final String PROMPT = "Once upon a time";
     private static GgufFile file;
     private static LlamaModel model;
+    private static Tokenizer tokenizer;
     private static AttentionBackend backend;
 
     @BeforeAll
     static void load() throws IOException {
         file = GgufFile.open(SharedModels.require("stories260K.gguf"));
         model = LlamaModel.load(file, null);
+        tokenizer = Tokenizer.fromGguf(file);
         if (!Backends.names().contains("cpu")) {
             // The engine's CPU backend lands on main separately; CI must have it.
             String reason = "no 'cpu' attention backend on the class path";
@@ -95,38 +101,58 @@ class LlamaDecoderTest {
         assertTrue(text.toString().startsWith(expected), "greedy text: " + text);
     }
 
-    // Not listed yet: quest:64, quest:64+twilight:0.99 and quest:80+twilight:0.99 all diverge from dense
-    // at generated token 71 (310 vs 316), although quest:80 should select every token at that length;
-    // under investigation in the quest selector (oracle and full+twilight agree).
+    /**
+     * The issue's check: greedy after "Once upon a time", 100 tokens, token for token equal to dense,
+     * with a policy that actually prunes (mean budget under 90% of dense's mean context, ~55 tokens). Not listed:
+     * twilight:0.99 and 0.995 (with quest:256 as with full) diverge at generated token 67 (310 vs 316)
+     * where dense's top-2 margin is 0.0496, no numeric near-tie: dropping 0.5-1% of the attention mass
+     * moves this tiny model's logits that much. quest:64 alone and quest:80+twilight:0.999 diverge
+     * once quest drops pages (tokens 67 and 82, margins 0.05 and 0.66).
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"full+twilight:0.999", "oracle:64", "oracle:48"})
+    @ValueSource(strings = {"quest:128+twilight:0.999", "quest:96+twilight:0.999", "full+twilight:0.999", "oracle:64", "oracle:48"})
     void sparsePoliciesAgreeWithDenseOverTheFirst100Tokens(String policy) {
-        int[] dense = greedy(AttentionPolicy.dense(), 100);
-        int[] sparse;
-        double budget;
-        try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.parse(policy), 2, 128)) {
-            sparse = greedy(d, 100);
-            budget = d.meanAttentionBudget();
-        }
-        assertArrayEquals(dense, sparse, policy + " diverged from dense");
-        // Over 100 positions dense attention averages ~50 tokens; the policy must have kept fewer.
-        assertTrue(budget > 0 && budget < 50, policy + ": mean budget " + budget);
+        Run dense = greedy(AttentionPolicy.dense(), 100, null);
+        Run sparse = greedy(AttentionPolicy.parse(policy), 100, null);
+        assertArrayEquals(dense.tokens(), sparse.tokens(), policy + " diverged from dense");
+        assertTrue(sparse.meanBudget() > 0 && sparse.meanBudget() < 0.9 * dense.meanBudget(),
+                policy + ": mean budget " + sparse.meanBudget() + ", dense " + dense.meanBudget());
     }
 
-    private static int[] greedy(AttentionPolicy policy, int n) {
+    /** A quest selection that holds every token (budget above the context) takes dense's exact path. */
+    @Test
+    void questSelectingEveryTokenIsBitIdenticalToDense() {
+        List<float[]> dense = new ArrayList<>();
+        List<float[]> quest = new ArrayList<>();
+        greedy(AttentionPolicy.dense(), 100, dense);
+        greedy(AttentionPolicy.parse("quest:128"), 100, quest);
+        for (int i = 0; i < dense.size(); i++) {
+            assertArrayEquals(dense.get(i), quest.get(i), "logits after generated token " + i);
+        }
+    }
+
+    /** Greedy tokens after the prompt and the mean attention budget over those steps. */
+    private record Run(int[] tokens, double meanBudget) {
+    }
+
+    /** Greedy decoding of {@code n} tokens after PROMPT; copies each step's logits into {@code logits} when given. */
+    private static Run greedy(AttentionPolicy policy, int n, List<float[]> logits) {
         try (LlamaDecoder d = model.newDecoder(backend, policy, 2, 128)) {
-            return greedy(d, n);
+            float[] l = null;
+            for (int t : tokenizer.encode(PROMPT, true, false)) {
+                l = d.forward(t);
+            }
+            d.resetBudget();
+            int[] out = new int[n];
+            for (int i = 0; i < n; i++) {
+                if (logits != null) {
+                    logits.add(l.clone());
+                }
+                out[i] = argmax(l);
+                l = d.forward(out[i]);
+            }
+            return new Run(out, d.meanAttentionBudget());
         }
-    }
-
-    private static int[] greedy(LlamaDecoder d, int n) {
-        int[] out = new int[n];
-        int token = BOS;
-        for (int i = 0; i < n; i++) {
-            token = argmax(d.forward(token));
-            out[i] = token;
-        }
-        return out;
     }
 
     static int argmax(double[] v) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.twilight4j.gguf.GgmlType;
 import io.twilight4j.gguf.GgufFile;
+import io.twilight4j.tokenizer.Tokenizer;
 import io.twilight4j.gguf.GgufFormatException;
 import io.twilight4j.gguf.GgufWriter;
 import io.twilight4j.tensor.QuantMatrix;
@@ -41,6 +42,14 @@ class SyntheticModelsTest {
                 assertSameProduct(built.weights().output(), loaded.weights().output(), x);
                 assertArrayEquals(built.weights().ffnNorm()[1], loaded.weights().ffnNorm()[1]);
                 assertEquals(built.weightBytesPerToken(), loaded.weightBytesPerToken());
+                // The in-memory tokenizer is the one the file's vocabulary gives.
+                Tokenizer fromFile = Tokenizer.fromGguf(f);
+                Tokenizer inMemory = SyntheticModels.tokenizer(built.config());
+                String text = "Once upon a time, \u00e9t\u00e9 \u2603!";
+                assertArrayEquals(fromFile.encode(text, true, false), inMemory.encode(text, true, false));
+                int[] ids = inMemory.encode(text, false, false);
+                assertEquals(fromFile.decode(ids), inMemory.decode(ids));
+                assertEquals(fromFile.eos(), inMemory.eos());
             }
             // Same seed, same weights; another seed, other weights.
             float[] a = new float[128], b = new float[128], c = new float[128];
