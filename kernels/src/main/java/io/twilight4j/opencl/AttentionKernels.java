@@ -59,6 +59,7 @@ final class AttentionKernels implements AutoCloseable {
         // Warp-shuffle variant where inline PTX builds and a row's lanes fit in one warp.
         boolean shuffle = fastPath && cl.device().inlinePtx() && 32 % lanes == 0;
         defines.put("ATT_SHUFFLE", shuffle ? 1 : 0);
+        defines.put("INLINE_PTX", shuffle ? 1 : 0);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");
         this.merge = cl.kernel("common.cl+attention.cl", defines, "attend_merge");
         if (partial.workGroupLimit() < groupSize) {

@@ -69,7 +69,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, true,
                     b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths);
         } else {
-            this.sparse = new SparsePipeline(cache, policy, decode, maxPages);
+            this.sparse = new SparsePipeline(cache, policy, decode, maxPages, fastPaths);
             boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
             this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, false,
                     b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(), fastPaths);

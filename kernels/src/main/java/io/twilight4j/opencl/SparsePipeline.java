@@ -33,9 +33,9 @@ final class SparsePipeline implements AutoCloseable {
     private boolean lastPruned;
     private final int[] candidates;
     private final long groupSize;
-    private final int questSlots, questRows;
+    private final int questSlots, questRows, questLanes;
 
-    SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages) {
+    SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages, boolean fastPaths) {
         this.cl = cache.context();
         this.cache = cache;
         this.policy = policy;
@@ -67,12 +67,17 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         defines.put("ROW_LOCAL", 4L * capacity <= localBudget ? 1 : 0);
-        // Quest page scoring: HEAD_DIM / 4 lanes read one page's bounds row together, ~128 work-items.
-        int lanes = kv.headDim() / 4;
-        this.questSlots = Math.max(1, 128 / lanes);
+        // Quest page scoring: HEAD_DIM / vec lanes read one page's bounds row together, ~128 work-items;
+        // the NVIDIA variant takes 16-byte loads and sums with warp shuffles.
+        boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 8 == 0 && 32 % (kv.headDim() / 8) == 0;
+        int vec = ptx ? 8 : 4;
+        this.questLanes = kv.headDim() / vec;
+        this.questSlots = Math.max(1, 128 / questLanes);
         this.questRows = Math.max(1, 32 / questSlots);
+        defines.put("QVEC", vec);
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
+        defines.put("INLINE_PTX", ptx ? 1 : 0);
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
@@ -88,9 +93,9 @@ final class SparsePipeline implements AutoCloseable {
             topP = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
             compact = policy.prunes() ? guard.add(cl.kernel(prune, defines, "compact")) : null;
             long limit = Long.MAX_VALUE;
-            if (policy.selector() == SelectorKind.QUEST && scoreKernel.workGroupLimit() < (long) lanes * questSlots) {
+            if (policy.selector() == SelectorKind.QUEST && scoreKernel.workGroupLimit() < (long) questLanes * questSlots) {
                 throw new OpenClException("quest_page_scores: the device runs at most " + scoreKernel.workGroupLimit()
-                        + " work-items per group, the kernel needs " + (long) lanes * questSlots);
+                        + " work-items per group, the kernel needs " + (long) questLanes * questSlots);
             }
             for (ClKernel k : new ClKernel[] {policy.selector() == SelectorKind.QUEST ? null : scoreKernel, selectKernel, estimate, topP, compact}) {
                 if (k != null) {
@@ -133,7 +138,7 @@ final class SparsePipeline implements AutoCloseable {
                 int pages = (maxLen + kv.pageTokens() - 1) / kv.pageTokens();
                 int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile,
                         (16 * cl.device().computeUnits() + entries - 1) / entries));
-                long lanes = kv.headDim() / 4;
+                long lanes = questLanes;
                 scoreKernel.arg(0, q).arg(1, buf.bounds()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
                         .arg(5, rowLen).arg(6, rowScores).arg(7, perEntry)
                         .local(8, 4L * lanes * ((long) gqa * tile + 1));

@@ -40,11 +40,7 @@
 // dot product is summed with warp shuffles, and each slot keeps its own online-softmax state over
 // rows slot, slot + SLOTS, ...: the main loop needs no barrier. Slots merge once at the end.
 // Local memory: red (SLOTS * HEADS_PER_ENTRY * (HEAD_DIM + 2) floats).
-inline float shfl_xor(float v, int laneMask) {
-    uint r;
-    asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(as_uint(v)), "r"(laneMask));
-    return as_float(r);
-}
+#define UNROLL 4
 
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,
@@ -85,33 +81,48 @@ kernel void attend_partial(global const float* q, global const half* K, global c
     }
     // Every slot runs the same number of iterations (shuffles need the whole warp); rows past the
     // end read the chunk's first row and weigh nothing.
-    for (int base = 0; base < count; base += SLOTS * 2) {
-        const int i0 = base + slot, i1 = base + SLOTS + slot;
-        const bool v0 = i0 < count, v1 = i1 < count;
+    for (int base = 0; base < count; base += SLOTS * UNROLL) {
+        floatV kr[UNROLL], vr[UNROLL];
+        bool valid[UNROLL];
+        // All UNROLL rows' loads are issued before any arithmetic: more bytes in flight per work-item.
+        #pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            const int i = base + u * SLOTS + slot;
+            valid[u] = i < count;
 #if DENSE
-        const int p0 = start + (v0 ? i0 : 0), p1 = start + (v1 ? i1 : 0);
+            const int pos = start + (valid[u] ? i : 0);
 #else
-        const int p0 = sets[(size_t) e * cap + start + (v0 ? i0 : 0)];
-        const int p1 = sets[(size_t) e * cap + start + (v1 ? i1 : 0)];
+            const int pos = sets[(size_t) e * cap + start + (valid[u] ? i : 0)];
 #endif
-        const size_t r0 = token_slot(pageTable, p0, kvHead) * HEAD_DIM, r1 = token_slot(pageTable, p1, kvHead) * HEAD_DIM;
-        const floatV k0 = vload_halfV(lane, K + r0), k1 = vload_halfV(lane, K + r1);
-        const floatV w0 = vload_halfV(lane, V + r0), w1 = vload_halfV(lane, V + r1);
+            const size_t row = token_slot(pageTable, pos, kvHead) * HEAD_DIM;
+            kr[u] = vload_halfV(lane, K + row);
+            vr[u] = vload_halfV(lane, V + row);
+        }
         for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-            float s0 = dotV(k0, qr[g]), s1 = dotV(k1, qr[g]);
-            for (int o = LANES / 2; o > 0; o >>= 1) {
-                s0 += shfl_xor(s0, o);
-                s1 += shfl_xor(s1, o);
+            float sc[UNROLL];
+            float tileMax = m[g];
+            #pragma unroll
+            for (int u = 0; u < UNROLL; u++) {
+                float x = dotV(kr[u], qr[g]);
+                for (int o = LANES / 2; o > 0; o >>= 1) {
+                    x += shfl_xor(x, o);
+                }
+                sc[u] = valid[u] ? x : -INFINITY;
+                tileMax = fmax(tileMax, sc[u]);
             }
-            s0 = v0 ? s0 : -INFINITY;
-            s1 = v1 ? s1 : -INFINITY;
-            const float mNew = fmax(m[g], fmax(s0, s1));
             // A slot that has seen no valid row yet keeps m = -inf: no -inf - -inf.
-            const float corr = mNew == -INFINITY ? 1.0f : exp(m[g] - mNew);
-            const float e0 = v0 ? exp(s0 - mNew) : 0.0f, e1 = v1 ? exp(s1 - mNew) : 0.0f;
-            d[g] = d[g] * corr + e0 + e1;
-            acc[g] = acc[g] * corr + e0 * w0 + e1 * w1;
-            m[g] = mNew;
+            const float corr = tileMax == -INFINITY ? 1.0f : exp(m[g] - tileMax);
+            float sum = d[g] * corr;
+            floatV a = acc[g] * corr;
+            #pragma unroll
+            for (int u = 0; u < UNROLL; u++) {
+                const float p = valid[u] ? exp(sc[u] - tileMax) : 0.0f;
+                sum += p;
+                a += p * vr[u];
+            }
+            d[g] = sum;
+            acc[g] = a;
+            m[g] = tileMax;
         }
     }
     // Merge the slots: red holds per (slot, head) m, d and the accumulator.

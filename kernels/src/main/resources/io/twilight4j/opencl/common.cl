@@ -41,3 +41,13 @@ inline size_t token_slot(global const int* pageTable, int pos, int kvHead) {
     const int page = pageTable[pos / PAGE_TOKENS];
     return ((size_t) page * KV_HEADS + kvHead) * PAGE_TOKENS + pos % PAGE_TOKENS;
 }
+
+#if INLINE_PTX
+// Butterfly exchange within a warp (NVIDIA inline PTX; the host defines INLINE_PTX only where it
+// builds). Every lane of the warp must call it together.
+inline float shfl_xor(float v, int laneMask) {
+    uint r;
+    asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(as_uint(v)), "r"(laneMask));
+    return as_float(r);
+}
+#endif

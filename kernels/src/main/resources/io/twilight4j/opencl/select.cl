@@ -27,9 +27,51 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 //   [4 lane, 4 lane + 4) of the min and max rows of pages slot, slot + QSLOTS, ... of each tile of
 //   QTILE = QSLOTS * QROWS pages (LANES work-items read one 2 * HEAD_DIM-byte row together).
 //   Local memory: red (LANES x (GQA_GROUP * QTILE + 1) floats, padded against bank conflicts).
-#define QLANES (HEAD_DIM / 4)
+#define QLANES (HEAD_DIM / QVEC)
 #define QTILE (QSLOTS * QROWS)
 #define QHT (GQA_GROUP * QTILE)
+#if INLINE_PTX
+// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's rows with 16-byte loads
+// and sum with shuffles; each slot scores its own pages, so the loop needs no barrier.
+kernel void quest_page_scores(global const float* q, global const half* bounds, global const int* pageTables,
+                              int maxPages, global const int* lengths, int rowLen, global float* rowScores,
+                              int groupsPerEntry, local float* unused) {
+    const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
+    const int b = e / KV_HEADS, h = e % KV_HEADS;
+    const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
+    const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
+    const int span = (pages + groupsPerEntry - 1) / groupsPerEntry;
+    const int first = part * span, end = min(pages, first + span);
+    float8 qr[GQA_GROUP];
+    for (int g = 0; g < GQA_GROUP; g++) {
+        qr[g] = vload8(lane, query_row(q, b, h, g));
+    }
+    global const int* table = pageTables + (size_t) b * maxPages;
+    for (int base = first; base < end; base += QSLOTS * 2) {
+        const int p0 = base + slot, p1 = base + QSLOTS + slot;
+        const size_t r0 = ((size_t) table[min(p0, end - 1)] * KV_HEADS + h) * 2 * HEAD_DIM;
+        const size_t r1 = ((size_t) table[min(p1, end - 1)] * KV_HEADS + h) * 2 * HEAD_DIM;
+        const float8 mn0 = vload_half8(lane, bounds + r0), mx0 = vload_half8(lane, bounds + r0 + HEAD_DIM);
+        const float8 mn1 = vload_half8(lane, bounds + r1), mx1 = vload_half8(lane, bounds + r1 + HEAD_DIM);
+        float best0 = -INFINITY, best1 = -INFINITY;
+        for (int g = 0; g < GQA_GROUP; g++) {
+            const float8 t0 = fmax(qr[g] * mn0, qr[g] * mx0), t1 = fmax(qr[g] * mn1, qr[g] * mx1);
+            float s0 = dot(t0.lo, (float4) (1.0f)) + dot(t0.hi, (float4) (1.0f));
+            float s1 = dot(t1.lo, (float4) (1.0f)) + dot(t1.hi, (float4) (1.0f));
+            for (int o = QLANES / 2; o > 0; o >>= 1) {
+                s0 += shfl_xor(s0, o);
+                s1 += shfl_xor(s1, o);
+            }
+            best0 = fmax(best0, s0);
+            best1 = fmax(best1, s1);
+        }
+        if (lane == 0) {
+            if (p0 < end) rowScores[(size_t) e * rowLen + p0] = best0;
+            if (p1 < end) rowScores[(size_t) e * rowLen + p1] = best1;
+        }
+    }
+}
+#else
 kernel void quest_page_scores(global const float* q, global const half* bounds, global const int* pageTables,
                               int maxPages, global const int* lengths, int rowLen, global float* rowScores,
                               int groupsPerEntry, local float* red) {
@@ -71,6 +113,8 @@ kernel void quest_page_scores(global const float* q, global const half* bounds, 
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 }
+
+#endif
 
 #if LABEL_CHANNELS > 0
 kernel void ds_scores(global const float* q, global const uchar* labels, global const half* labelParams,
