@@ -2,7 +2,7 @@
 // estimate_scores: blocksPerEntry work-groups per (sequence b, KV head h): e = b * KV_HEADS + h, each
 //   a contiguous block of the candidates; work-item per candidate, scoring it for every query head of the
 //   group (codes read once): (scale * sum q_c code_c + min * sum q_c) / sqrt(d).
-//   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's q rows and their sums).
+//   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's q rows, even channels then odd, and sums).
 // top_p: one work-group (power of two) per (b, qh); softmax and the threshold bisection over the row,
 //   kept in local memory when ROW_LOCAL (cap floats), else read from global each pass. Writes the
 //   softmax weights back over the scores and the threshold lo to thr[eq]. Local: 3 * WG floats scratch.
@@ -16,10 +16,13 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
                             local float* qs) {
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
-    // The group's query rows; qs[GQA_GROUP * HEAD_DIM + g] holds sum_c q_c of head g.
+    // The group's query rows split into even and odd channels (matching low and high nibbles):
+    // qs[g * HEAD_DIM + k] = q_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = q_g[2k + 1];
+    // qs[GQA_GROUP * HEAD_DIM + g] holds sum_c q_g[c].
     global const float* qg = q + ((size_t) b * QUERY_HEADS + h * GQA_GROUP) * HEAD_DIM;
-    for (int c = lid; c < GQA_GROUP * HEAD_DIM; c += get_local_size(0)) {
-        qs[c] = qg[c];
+    for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
+        const int g = i / HEAD_DIM, c = i % HEAD_DIM;
+        qs[g * HEAD_DIM + (c % 2) * CODE_BYTES + c / 2] = qg[i];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     if (lid < GQA_GROUP) {
@@ -47,11 +50,8 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
             const uchar16 v = vload16(0, code + c);
             const float16 lo = convert_float16(v & (uchar16) (15)), hi = convert_float16(v >> (uchar16) (4));
             for (int g = 0; g < GQA_GROUP; g++) {
-                local const float* qr = qs + g * HEAD_DIM + 2 * c;
-                const float16 qe = (float16) (qr[0], qr[2], qr[4], qr[6], qr[8], qr[10], qr[12], qr[14],
-                                              qr[16], qr[18], qr[20], qr[22], qr[24], qr[26], qr[28], qr[30]);
-                const float16 qo = (float16) (qr[1], qr[3], qr[5], qr[7], qr[9], qr[11], qr[13], qr[15],
-                                              qr[17], qr[19], qr[21], qr[23], qr[25], qr[27], qr[29], qr[31]);
+                const float16 qe = vload16(0, qs + g * HEAD_DIM + c);
+                const float16 qo = vload16(0, qs + g * HEAD_DIM + CODE_BYTES + c);
                 const float16 t = qe * lo + qo * hi;
                 acc[g] += dot(t.lo.lo, (float4) (1.0f)) + dot(t.lo.hi, (float4) (1.0f))
                         + dot(t.hi.lo, (float4) (1.0f)) + dot(t.hi.hi, (float4) (1.0f));
@@ -61,7 +61,7 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
         for (int c = 0; c < CODE_BYTES; c++) {
             const int byte = code[c];
             for (int g = 0; g < GQA_GROUP; g++) {
-                acc[g] += qs[g * HEAD_DIM + 2 * c] * (byte & 15) + qs[g * HEAD_DIM + 2 * c + 1] * (byte >> 4);
+                acc[g] += qs[g * HEAD_DIM + c] * (byte & 15) + qs[g * HEAD_DIM + CODE_BYTES + c] * (byte >> 4);
             }
         }
 #endif
