@@ -13,6 +13,8 @@ public final class Workspace {
     public final float[] keyBlock;
     public final float[] valueBlock;
     public final float[] logits;
+    /** Per query head of a group: the factor that rescales the output before a block is added. */
+    public final float[] corrections;
     /** Scores of up to {@code maxScores} tokens or pages (selection, estimation). */
     public final float[] scores;
     /** Second score buffer (top-k partitioning, top-p weights). */
@@ -31,6 +33,7 @@ public final class Workspace {
         this.keyBlock = new float[BLOCK * dim];
         this.valueBlock = new float[BLOCK * dim];
         this.logits = new float[groupHeads * BLOCK];
+        this.corrections = new float[groupHeads];
         this.scores = new float[groupHeads * maxScores];
         this.scratch = new float[Math.max(maxScores, 1)];
         this.marks = new boolean[Math.max(maxScores, 1)];
