@@ -9,6 +9,8 @@ public final class Workspace {
 
     /** Tokens per block of the attention kernels. */
     public static final int BLOCK = 16;
+    /** Scratch floats top-p needs besides one per candidate (TopPThreshold.SCRATCH_EXTRA). */
+    static final int TOP_P_EXTRA = 4096;
 
     public final float[] keyBlock;
     public final float[] valueBlock;
@@ -17,7 +19,7 @@ public final class Workspace {
     public final float[] corrections;
     /** Scores of up to {@code maxScores} tokens or pages (selection, estimation). */
     public final float[] scores;
-    /** Second score buffer (top-k partitioning, top-p weights). */
+    /** Second score buffer (top-k partitioning; top-p's histograms and compacted weights, 4096 floats more). */
     public final float[] scratch;
     /** Marks per candidate (GQA union). */
     public final boolean[] marks;
@@ -35,7 +37,7 @@ public final class Workspace {
         this.logits = new float[groupHeads * BLOCK];
         this.corrections = new float[groupHeads];
         this.scores = new float[groupHeads * maxScores];
-        this.scratch = new float[Math.max(maxScores, 1)];
+        this.scratch = new float[Math.max(maxScores, 1) + TOP_P_EXTRA];
         this.marks = new boolean[Math.max(maxScores, 1)];
         this.indices = new int[Math.max(maxScores, 1)];
         this.queryScratch = new float[groupHeads * dim * 2];

@@ -56,10 +56,17 @@ public final class Int4Estimator {
         float[] dots = ws.logits;
         for (int b = 0; b < n; b += Workspace.BLOCK) {
             int m = Math.min(Workspace.BLOCK, n - b);
+            int pageStart = Integer.MIN_VALUE / 2;
+            int page = 0;
             for (int t = 0; t < m; t++) {
                 int pos = tokens[b + t];
-                int page = pageTable[pos / pageTokens];
-                int slot = pos % pageTokens;
+                // Candidates come in runs of whole pages: divide only when the page changes.
+                if (pos - pageStart >= pageTokens || pos < pageStart) {
+                    int logical = pos / pageTokens;
+                    pageStart = logical * pageTokens;
+                    page = pageTable[logical];
+                }
+                int slot = pos - pageStart;
                 unpack(ly, layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
                 long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
                 params[2 * t] = Fp16.get(ly.codeParams(), paramByte);

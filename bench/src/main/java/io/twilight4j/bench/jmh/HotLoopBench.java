@@ -82,7 +82,7 @@ public class HotLoopBench {
 
     /** The top-p bisection for one head over Quest's candidates (weights already softmaxed). */
     @Benchmark
-    public float topPThreshold(Candidates c) {
-        return TopPThreshold.threshold(c.weights, 0, c.count, TOP_P);
+    public float topPThreshold(KvHeadState s, Candidates c) {
+        return TopPThreshold.threshold(c.weights, 0, c.count, TOP_P, s.ws.scratch);
     }
 }

@@ -144,7 +144,7 @@ final class CpuDecodeAttention implements DecodeAttention {
             });
             long t2 = System.nanoTime();
             stats.estimateNanos = t2 - t1;
-            pool.run(selectionEntries, (e, w) -> prune(e));
+            pool.run(selectionEntries, (e, w) -> prune(e, workspaces[w]));
             stats.topPNanos = System.nanoTime() - t2;
         }
         int entries = recordBudgets(batch);
@@ -156,11 +156,11 @@ final class CpuDecodeAttention implements DecodeAttention {
         return stats;
     }
 
-    private void prune(int e) {
+    private void prune(int e, Workspace ws) {
         int n = candidateCount[e];
         float[] w = weights[e];
         int th = e * group;
-        pruner.thresholds(w, 0, n, group, thresholds, th);
+        pruner.thresholds(w, 0, n, group, thresholds, th, ws.scratch);
         if (policy.gqaMode() == GqaMode.GROUP) {
             candidateCount[e] = TwilightPruner.union(w, 0, n, group, thresholds, th, candidates[e]);
             return;
