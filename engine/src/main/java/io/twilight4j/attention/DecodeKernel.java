@@ -11,6 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
  * The CPU decode-attention kernel: exact softmax attention of the query heads of one GQA group over
  * a chunk of one sequence's tokens, K and V read once for the whole group. Dense decode passes a
  * position range, sparse decode an index list; both produce partial {@link AttentionState}s.
+ * Per block of {@link Workspace#BLOCK} tokens, rows that are adjacent in the cache (a page of one
+ * head) are converted to floats in one run, and query heads go four at a time, so each K and V
+ * vector loaded from L1 feeds four FMAs.
  */
 public final class DecodeKernel {
 
@@ -28,39 +31,145 @@ public final class DecodeKernel {
                               int[] tokens, int from, int to, float[] q, int qOff, int heads, float scale,
                               Workspace ws, float[] m, float[] d, float[] o, int stateBase) {
         int dim = layout.shape().headDim();
-        int pageTokens = layout.shape().pageTokens();
         for (int g = 0; g < heads; g++) {
             AttentionState.clear(m, d, o, stateBase + g, dim);
         }
-        float[] kb = ws.keyBlock;
-        float[] vb = ws.valueBlock;
         float[] s = ws.logits;
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
-            for (int t = 0; t < n; t++) {
-                int pos = tokens == null ? b + t : tokens[b + t];
-                long off = 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens);
-                Fp16.toFloat(layer.keys(), off, kb, t * dim, dim);
-                Fp16.toFloat(layer.values(), off, vb, t * dim, dim);
-            }
+            loadBlock(layer, layout, pageTable, kvHead, tokens, b, n, ws);
+            scores(q, qOff, heads, dim, ws.keyBlock, n, s, 0, Workspace.BLOCK, scale);
+            float[] correction = ws.corrections;
             for (int g = 0; g < heads; g++) {
-                int qg = qOff + g * dim;
-                float blockMax = Float.NEGATIVE_INFINITY;
-                for (int t = 0; t < n; t++) {
-                    float x = dot(q, qg, kb, t * dim, dim) * scale;
-                    s[g * Workspace.BLOCK + t] = x;
-                    blockMax = Math.max(blockMax, x);
-                }
-                int st = stateBase + g;
-                float mNew = Math.max(m[st], blockMax);
-                // exp(-inf - finite) = 0: an empty state contributes nothing.
-                float correction = (float) Math.exp(m[st] - mNew);
-                float sum = d[st] * correction + expInPlace(s, g * Workspace.BLOCK, n, mNew);
-                m[st] = mNew;
-                d[st] = sum;
-                accumulate(o, st * dim, correction, s, g * Workspace.BLOCK, vb, n, dim);
+                correction[g] = softmaxUpdate(m, d, stateBase + g, s, g * Workspace.BLOCK, n);
+            }
+            int g = 0;
+            for (; g + 4 <= heads; g += 4) {
+                accumulate4(o, (stateBase + g) * dim, correction, g, s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
+            }
+            for (; g < heads; g++) {
+                accumulate(o, (stateBase + g) * dim, correction[g], s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
             }
         }
+    }
+
+    /**
+     * Converts the K and V rows of tokens {@code b..b+n) of the chunk into the workspace. Rows adjacent
+     * in the cache are converted as one run: a whole page of one head for dense decode and Quest.
+     */
+    private static void loadBlock(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead,
+                                  int[] tokens, int b, int n, Workspace ws) {
+        int dim = layout.shape().headDim();
+        int pageTokens = layout.shape().pageTokens();
+        int t = 0;
+        while (t < n) {
+            int pos = tokens == null ? b + t : tokens[b + t];
+            long off = 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens);
+            int run = 1;
+            while (t + run < n && (tokens == null ? b + t + run : tokens[b + t + run]) == pos + run
+                    && (pos + run) % pageTokens != 0) {
+                run++;
+            }
+            Fp16.toFloat(layer.keys(), off, ws.keyBlock, t * dim, run * dim);
+            Fp16.toFloat(layer.values(), off, ws.valueBlock, t * dim, run * dim);
+            t += run;
+        }
+    }
+
+    /**
+     * Scores of query rows against key rows: {@code s[sOff + g * sStride + t] = scale * q_g . k_t} for
+     * heads {@code g < heads} (rows of {@code dim} floats at {@code qOff}) and rows {@code t < n} of
+     * {@code k} (row t at {@code t * dim}). Shared by attention, the 4-bit estimate and Quest's bounds.
+     */
+    public static void scores(float[] q, int qOff, int heads, int dim, float[] k, int n, float[] s, int sOff,
+                              int sStride, float scale) {
+        int g = 0;
+        for (; g + 4 <= heads; g += 4) {
+            scores4(q, qOff + g * dim, dim, k, n, s, sOff + g * sStride, sStride, scale);
+        }
+        for (; g < heads; g++) {
+            for (int t = 0; t < n; t++) {
+                s[sOff + g * sStride + t] = dot(q, qOff + g * dim, k, t * dim, dim) * scale;
+            }
+        }
+    }
+
+    /**
+     * {@link #scores} for four heads.
+     * Tokens go in pairs: eight accumulators, and six loads per eight FMAs instead of five per four.
+     */
+    private static void scores4(float[] q, int qOff, int dim, float[] k, int n, float[] s, int sOff, int b,
+                                float scale) {
+        int bound = F.loopBound(dim);
+        int t = 0;
+        for (; t + 2 <= n; t += 2) {
+            int k0 = t * dim;
+            int k1 = k0 + dim;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
+            FloatVector b2 = a0;
+            FloatVector b3 = a0;
+            int c = 0;
+            for (; c < bound; c += F.length()) {
+                FloatVector x = FloatVector.fromArray(F, k, k0 + c);
+                FloatVector y = FloatVector.fromArray(F, k, k1 + c);
+                FloatVector q0 = FloatVector.fromArray(F, q, qOff + c);
+                a0 = q0.fma(x, a0);
+                b0 = q0.fma(y, b0);
+                FloatVector q1 = FloatVector.fromArray(F, q, qOff + dim + c);
+                a1 = q1.fma(x, a1);
+                b1 = q1.fma(y, b1);
+                FloatVector q2 = FloatVector.fromArray(F, q, qOff + 2 * dim + c);
+                a2 = q2.fma(x, a2);
+                b2 = q2.fma(y, b2);
+                FloatVector q3 = FloatVector.fromArray(F, q, qOff + 3 * dim + c);
+                a3 = q3.fma(x, a3);
+                b3 = q3.fma(y, b3);
+            }
+            s[sOff + t] = (a0.reduceLanes(VectorOperators.ADD) + tailDot(q, qOff, k, k0, c, dim)) * scale;
+            s[sOff + b + t] = (a1.reduceLanes(VectorOperators.ADD) + tailDot(q, qOff + dim, k, k0, c, dim)) * scale;
+            s[sOff + 2 * b + t] = (a2.reduceLanes(VectorOperators.ADD) + tailDot(q, qOff + 2 * dim, k, k0, c, dim)) * scale;
+            s[sOff + 3 * b + t] = (a3.reduceLanes(VectorOperators.ADD) + tailDot(q, qOff + 3 * dim, k, k0, c, dim)) * scale;
+            s[sOff + t + 1] = (b0.reduceLanes(VectorOperators.ADD) + tailDot(q, qOff, k, k1, c, dim)) * scale;
+            s[sOff + b + t + 1] = (b1.reduceLanes(VectorOperators.ADD) + tailDot(q, qOff + dim, k, k1, c, dim)) * scale;
+            s[sOff + 2 * b + t + 1] = (b2.reduceLanes(VectorOperators.ADD) + tailDot(q, qOff + 2 * dim, k, k1, c, dim)) * scale;
+            s[sOff + 3 * b + t + 1] = (b3.reduceLanes(VectorOperators.ADD) + tailDot(q, qOff + 3 * dim, k, k1, c, dim)) * scale;
+        }
+        for (; t < n; t++) {
+            for (int h = 0; h < 4; h++) {
+                s[sOff + h * b + t] = dot(q, qOff + h * dim, k, t * dim, dim) * scale;
+            }
+        }
+    }
+
+    /** Channels {@code from..dim} of q . k, for head sizes that are not a multiple of the vector. */
+    private static float tailDot(float[] q, int qOff, float[] k, int kOff, int from, int dim) {
+        float r = 0;
+        for (int c = from; c < dim; c++) {
+            r += q[qOff + c] * k[kOff + c];
+        }
+        return r;
+    }
+
+    /**
+     * Online softmax step of state {@code st} over logits {@code s[off..off+n)}: replaces them by
+     * exp(s - m_new), updates m and d, and returns the factor exp(m_old - m_new) for the old output.
+     */
+    private static float softmaxUpdate(float[] m, float[] d, int st, float[] s, int off, int n) {
+        float blockMax = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t < n; t++) {
+            blockMax = Math.max(blockMax, s[off + t]);
+        }
+        float mNew = Math.max(m[st], blockMax);
+        // exp(-inf - finite) = 0: an empty state contributes nothing.
+        float correction = (float) Math.exp(m[st] - mNew);
+        d[st] = d[st] * correction + expInPlace(s, off, n, mNew);
+        m[st] = mNew;
+        return correction;
     }
 
     /** x[off..off+n) = exp(x - max); returns their sum. */
@@ -80,6 +189,56 @@ public final class DecodeKernel {
         return sum;
     }
 
+    /**
+     * For heads h = 0..3 at {@code oOff + h * dim}: o_h = o_h * correction[g + h] + sum_t p_h[t] * v[t].
+     * Two channel vectors at a time: eight accumulators, six loads per eight FMAs.
+     */
+    private static void accumulate4(float[] o, int oOff, float[] correction, int g, float[] p, int pOff,
+                                    float[] v, int n, int dim) {
+        int c = 0;
+        int lanes = F.length();
+        int bound = dim - 2 * lanes + 1;
+        int b = Workspace.BLOCK;
+        for (; c < bound; c += 2 * lanes) {
+            int d = c + lanes;
+            FloatVector a0 = FloatVector.fromArray(F, o, oOff + c).mul(correction[g]);
+            FloatVector a1 = FloatVector.fromArray(F, o, oOff + dim + c).mul(correction[g + 1]);
+            FloatVector a2 = FloatVector.fromArray(F, o, oOff + 2 * dim + c).mul(correction[g + 2]);
+            FloatVector a3 = FloatVector.fromArray(F, o, oOff + 3 * dim + c).mul(correction[g + 3]);
+            FloatVector b0 = FloatVector.fromArray(F, o, oOff + d).mul(correction[g]);
+            FloatVector b1 = FloatVector.fromArray(F, o, oOff + dim + d).mul(correction[g + 1]);
+            FloatVector b2 = FloatVector.fromArray(F, o, oOff + 2 * dim + d).mul(correction[g + 2]);
+            FloatVector b3 = FloatVector.fromArray(F, o, oOff + 3 * dim + d).mul(correction[g + 3]);
+            for (int t = 0; t < n; t++) {
+                FloatVector x = FloatVector.fromArray(F, v, t * dim + c);
+                FloatVector y = FloatVector.fromArray(F, v, t * dim + d);
+                FloatVector p0 = FloatVector.broadcast(F, p[pOff + t]);
+                a0 = x.fma(p0, a0);
+                b0 = y.fma(p0, b0);
+                FloatVector p1 = FloatVector.broadcast(F, p[pOff + b + t]);
+                a1 = x.fma(p1, a1);
+                b1 = y.fma(p1, b1);
+                FloatVector p2 = FloatVector.broadcast(F, p[pOff + 2 * b + t]);
+                a2 = x.fma(p2, a2);
+                b2 = y.fma(p2, b2);
+                FloatVector p3 = FloatVector.broadcast(F, p[pOff + 3 * b + t]);
+                a3 = x.fma(p3, a3);
+                b3 = y.fma(p3, b3);
+            }
+            a0.intoArray(o, oOff + c);
+            a1.intoArray(o, oOff + dim + c);
+            a2.intoArray(o, oOff + 2 * dim + c);
+            a3.intoArray(o, oOff + 3 * dim + c);
+            b0.intoArray(o, oOff + d);
+            b1.intoArray(o, oOff + dim + d);
+            b2.intoArray(o, oOff + 2 * dim + d);
+            b3.intoArray(o, oOff + 3 * dim + d);
+        }
+        for (int h = 0; h < 4; h++) {
+            scalarTail(o, oOff + h * dim, correction[g + h], p, pOff + h * b, v, n, dim, c);
+        }
+    }
+
     /** o = o * correction + sum_t p[t] * v[t]. */
     private static void accumulate(float[] o, int oOff, float correction, float[] p, int pOff, float[] v, int n, int dim) {
         int c = 0;
@@ -91,7 +250,13 @@ public final class DecodeKernel {
             }
             acc.intoArray(o, oOff + c);
         }
-        for (; c < dim; c++) {
+        scalarTail(o, oOff, correction, p, pOff, v, n, dim, c);
+    }
+
+    /** Channels {@code from..dim} of {@link #accumulate}, for head sizes that are not a multiple of the vector. */
+    private static void scalarTail(float[] o, int oOff, float correction, float[] p, int pOff, float[] v, int n,
+                                   int dim, int from) {
+        for (int c = from; c < dim; c++) {
             float acc = o[oOff + c] * correction;
             for (int t = 0; t < n; t++) {
                 acc += p[pOff + t] * v[t * dim + c];

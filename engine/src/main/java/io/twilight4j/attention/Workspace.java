@@ -9,13 +9,17 @@ public final class Workspace {
 
     /** Tokens per block of the attention kernels. */
     public static final int BLOCK = 16;
+    /** Scratch floats top-p needs besides one per candidate (TopPThreshold.SCRATCH_EXTRA). */
+    static final int TOP_P_EXTRA = 4096;
 
     public final float[] keyBlock;
     public final float[] valueBlock;
     public final float[] logits;
+    /** Per query head of a group: the factor that rescales the output before a block is added. */
+    public final float[] corrections;
     /** Scores of up to {@code maxScores} tokens or pages (selection, estimation). */
     public final float[] scores;
-    /** Second score buffer (top-k partitioning, top-p weights). */
+    /** Second score buffer (top-k partitioning; top-p's histograms and compacted weights, 4096 floats more). */
     public final float[] scratch;
     /** Marks per candidate (GQA union). */
     public final boolean[] marks;
@@ -31,8 +35,9 @@ public final class Workspace {
         this.keyBlock = new float[BLOCK * dim];
         this.valueBlock = new float[BLOCK * dim];
         this.logits = new float[groupHeads * BLOCK];
+        this.corrections = new float[groupHeads];
         this.scores = new float[groupHeads * maxScores];
-        this.scratch = new float[Math.max(maxScores, 1)];
+        this.scratch = new float[Math.max(maxScores, 1) + TOP_P_EXTRA];
         this.marks = new boolean[Math.max(maxScores, 1)];
         this.indices = new int[Math.max(maxScores, 1)];
         this.queryScratch = new float[groupHeads * dim * 2];

@@ -40,7 +40,7 @@ public final class Int4Estimator {
         HostKvCache.Layer ly = cache.layer(layer);
         // Query rows permuted to [even channels | odd channels], matching [low nibbles | high nibbles].
         float[] qp = ws.queryScratch;
-        float[] qSum = ws.logits;
+        float[] qSum = ws.corrections;
         for (int g = 0; g < heads; g++) {
             float sum = 0;
             for (int c = 0; c < half; c++) {
@@ -50,32 +50,52 @@ public final class Int4Estimator {
             }
             qSum[g] = sum;
         }
+        // A block of tokens is unpacked to float rows, then scored four heads at a time like attention.
         float[] codes = ws.keyBlock;
-        int bound = B.loopBound(half);
-        for (int i = 0; i < n; i++) {
-            int pos = tokens[i];
-            int page = pageTable[pos / pageTokens];
-            int slot = pos % pageTokens;
-            long codeOff = layout.codeOffset(page, kvHead, slot);
-            int c = 0;
-            for (; c < bound; c += B.length()) {
-                IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B, ly.codes(), codeOff + c, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                ((FloatVector) bytes.and(15).convert(VectorOperators.I2F, 0)).intoArray(codes, c);
-                ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).intoArray(codes, half + c);
+        float[] params = ws.valueBlock;
+        float[] dots = ws.logits;
+        for (int b = 0; b < n; b += Workspace.BLOCK) {
+            int m = Math.min(Workspace.BLOCK, n - b);
+            int pageStart = Integer.MIN_VALUE / 2;
+            int page = 0;
+            for (int t = 0; t < m; t++) {
+                int pos = tokens[b + t];
+                // Candidates come in runs of whole pages: divide only when the page changes.
+                if (pos - pageStart >= pageTokens || pos < pageStart) {
+                    int logical = pos / pageTokens;
+                    pageStart = logical * pageTokens;
+                    page = pageTable[logical];
+                }
+                int slot = pos - pageStart;
+                unpack(ly, layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
+                long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
+                params[2 * t] = Fp16.get(ly.codeParams(), paramByte);
+                params[2 * t + 1] = Fp16.get(ly.codeParams(), paramByte + 2);
             }
-            for (; c < half; c++) {
-                int b = ly.codes().get(java.lang.foreign.ValueLayout.JAVA_BYTE, codeOff + c) & 0xff;
-                codes[c] = b & 15;
-                codes[half + c] = b >>> 4;
-            }
-            long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
-            float kScale = Fp16.get(ly.codeParams(), paramByte);
-            float kMin = Fp16.get(ly.codeParams(), paramByte + 2);
+            DecodeKernel.scores(qp, 0, heads, dim, codes, m, dots, 0, Workspace.BLOCK, 1f);
             for (int g = 0; g < heads; g++) {
-                float dot = DecodeKernel.dot(qp, g * dim, codes, 0, dim);
-                scores[scoresOff + g * n + i] = (kScale * dot + kMin * qSum[g]) * scale;
+                int row = scoresOff + g * n + b;
+                for (int t = 0; t < m; t++) {
+                    scores[row + t] = (params[2 * t] * dots[g * Workspace.BLOCK + t] + params[2 * t + 1] * qSum[g]) * scale;
+                }
             }
+        }
+    }
+
+    /** One token's {@code half} code bytes as floats: low nibbles to {@code codes[off..]}, high nibbles after them. */
+    private static void unpack(HostKvCache.Layer ly, long codeOff, float[] codes, int off, int half) {
+        int bound = B.loopBound(half);
+        int c = 0;
+        for (; c < bound; c += B.length()) {
+            IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B, ly.codes(), codeOff + c, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2I, I, 0);
+            ((FloatVector) bytes.and(15).convert(VectorOperators.I2F, 0)).intoArray(codes, off + c);
+            ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).intoArray(codes, off + half + c);
+        }
+        for (; c < half; c++) {
+            int b = ly.codes().get(java.lang.foreign.ValueLayout.JAVA_BYTE, codeOff + c) & 0xff;
+            codes[off + c] = b & 15;
+            codes[off + half + c] = b >>> 4;
         }
     }
 }

@@ -17,13 +17,18 @@ public final class Softmax {
         if (n == 0) {
             return;
         }
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = off; i < off + n; i++) {
+        FloatVector maxV = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int bound = off + F.loopBound(n);
+        int i = off;
+        for (; i < bound; i += F.length()) {
+            maxV = maxV.max(FloatVector.fromArray(F, x, i));
+        }
+        float max = maxV.reduceLanes(VectorOperators.MAX);
+        for (; i < off + n; i++) {
             max = Math.max(max, x[i]);
         }
-        int bound = off + F.loopBound(n);
         FloatVector sumV = FloatVector.zero(F);
-        int i = off;
+        i = off;
         for (; i < bound; i += F.length()) {
             FloatVector e = FloatVector.fromArray(F, x, i).sub(max).lanewise(VectorOperators.EXP);
             e.intoArray(x, i);

@@ -26,39 +26,90 @@ public final class TopPThreshold {
     private TopPThreshold() {
     }
 
+    /** Histogram buckets: a weight's float bits >>> 20 (sign 0, 8 exponent bits, 3 mantissa bits). */
+    static final int BUCKETS = 1 << 11;
+    /** Floats of scratch besides the n compacted weights: two interleaved histograms. */
+    public static final int SCRATCH_EXTRA = 2 * BUCKETS;
+
     /**
      * The threshold for weights {@code w[off..off+n)} (non-negative, summing to about 1) and mass
-     * {@code p} in (0, 1]: keep {@code w_i > threshold}.
+     * {@code p} in (0, 1]: keep {@code w_i > threshold}. {@code scratch} needs n + {@link #SCRATCH_EXTRA}
+     * floats.
+     * <p>
+     * A first pass sums the weights per bucket of their top float bits (a bucket spans 1/8 of an octave),
+     * so one pass finds the bucket where the mass from the top crosses p: its edges are a first bracket
+     * (f(lo) >= p > f(hi)). A second pass moves the weights inside the bracket to scratch and sums those
+     * above it, and the bisection then runs over those few weights only.
      */
-    public static float threshold(float[] w, int off, int n, float p) {
+    public static float threshold(float[] w, int off, int n, float p, float[] scratch) {
+        int h0 = n;
+        int h1 = n + BUCKETS;
+        java.util.Arrays.fill(scratch, h0, h0 + 2 * BUCKETS, 0f);
         float max = 0;
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        // Two interleaved histograms: neighbours often share a bucket, and one would chain their adds.
+        for (; i + 1 < n; i += 2) {
+            float x = w[off + i];
+            float y = w[off + i + 1];
+            scratch[h0 + (Float.floatToRawIntBits(x) >>> 20)] += x;
+            scratch[h1 + (Float.floatToRawIntBits(y) >>> 20)] += y;
+            max = Math.max(max, Math.max(x, y));
+        }
+        for (; i < n; i++) {
+            scratch[h0 + (Float.floatToRawIntBits(w[off + i]) >>> 20)] += w[off + i];
             max = Math.max(max, w[off + i]);
         }
-        float lo = 0;
-        float hi = max;
-        float eps = RELATIVE_EPSILON * max;
-        int bound = off + F.loopBound(n);
-        int end = off + n;
+        float cum = 0;
+        int j = BUCKETS - 1;
+        for (; j > 0; j--) {
+            cum += scratch[h0 + j] + scratch[h1 + j];
+            if (cum >= p) {
+                break;
+            }
+        }
+        if (j == 0) {
+            // Mass p needs every positive weight (p near 1, rounding): keep all w > 0.
+            return 0;
+        }
+        // f(top of bucket j) = mass of the buckets above < p <= f(top of bucket j - 1).
+        float lo = Float.intBitsToFloat((j << 20) - 1);
+        float hi = Float.intBitsToFloat(((j + 1) << 20) - 1);
+        float above = 0;
+        int count = 0;
+        for (i = 0; i < n; i++) {
+            float x = w[off + i];
+            above += x > hi ? x : 0;
+            scratch[count] = x;
+            count += x > lo && x <= hi ? 1 : 0;
+        }
+        return bisect(scratch, count, above, p, lo, hi, RELATIVE_EPSILON * max);
+    }
+
+    /**
+     * Bisection on (lo, hi] over the weights {@code v[0..count)} inside it, {@code above} being the mass
+     * of the weights above hi. Invariant: f(lo) >= p > f(hi).
+     */
+    private static float bisect(float[] v, int count, float above, float p, float lo, float hi, float eps) {
+        int bound = F.loopBound(count);
         for (int pass = 0; pass < MAX_PASSES; pass++) {
             float mid = 0.5f * (lo + hi);
             // One pass: S = sum(w > mid), a = min{w > lo}, b = max{w <= hi}.
             FloatVector sum = FloatVector.zero(F);
             FloatVector aV = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
             FloatVector bV = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            int i = off;
+            int i = 0;
             for (; i < bound; i += F.length()) {
-                FloatVector v = FloatVector.fromArray(F, w, i);
-                VectorMask<Float> aboveMid = v.compare(VectorOperators.GT, mid);
-                sum = sum.add(v, aboveMid);
-                aV = aV.min(v.blend(Float.POSITIVE_INFINITY, v.compare(VectorOperators.LE, lo)));
-                bV = bV.max(v.blend(Float.NEGATIVE_INFINITY, v.compare(VectorOperators.GT, hi)));
+                FloatVector x = FloatVector.fromArray(F, v, i);
+                VectorMask<Float> aboveMid = x.compare(VectorOperators.GT, mid);
+                sum = sum.add(x, aboveMid);
+                aV = aV.min(x.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.LE, lo)));
+                bV = bV.max(x.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.GT, hi)));
             }
             float s = sum.reduceLanes(VectorOperators.ADD);
             float a = aV.reduceLanes(VectorOperators.MIN);
             float b = bV.reduceLanes(VectorOperators.MAX);
-            for (; i < end; i++) {
-                float x = w[i];
+            for (; i < count; i++) {
+                float x = v[i];
                 if (x > mid) {
                     s += x;
                 }
@@ -72,7 +123,7 @@ public final class TopPThreshold {
             if (b - a <= eps) {
                 break;
             }
-            if (s >= p) {
+            if (s + above >= p) {
                 lo = mid;
             } else {
                 hi = Math.min(mid, b);

@@ -20,11 +20,12 @@ public final class TwilightPruner {
     /**
      * Turns scores {@code [heads][n]} (at {@code off}) into weights in place and returns each head's
      * threshold in {@code thresholds[thOff + g]}: head g keeps candidate i iff its weight is above it.
+     * {@code scratch} (n + {@link TopPThreshold#SCRATCH_EXTRA} floats) is clobbered.
      */
-    public void thresholds(float[] scores, int off, int n, int heads, float[] thresholds, int thOff) {
+    public void thresholds(float[] scores, int off, int n, int heads, float[] thresholds, int thOff, float[] scratch) {
         for (int g = 0; g < heads; g++) {
             Softmax.inPlace(scores, off + g * n, n);
-            thresholds[thOff + g] = TopPThreshold.threshold(scores, off + g * n, n, topP);
+            thresholds[thOff + g] = TopPThreshold.threshold(scores, off + g * n, n, topP, scratch);
         }
     }
 

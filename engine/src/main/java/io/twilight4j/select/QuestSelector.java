@@ -1,12 +1,10 @@
 package io.twilight4j.select;
 
+import io.twilight4j.attention.DecodeKernel;
 import io.twilight4j.attention.Workspace;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.KvLayout;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Quest: ranks pages by sum_c max(q_c * min_c, q_c * max_c), an upper bound of q.k over the page
@@ -15,7 +13,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class QuestSelector implements Selector {
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private final int budgetTokens;
 
     /** A Quest selector with budget {@code budgetTokens} (B0). */
@@ -36,12 +33,7 @@ public final class QuestSelector implements Selector {
             }
             return length;
         }
-        HostKvCache.Layer ly = cache.layer(layer);
-        int dim = layout.shape().headDim();
-        for (int p = 0; p < pages - 1; p++) {
-            Fp16.toFloat(ly.bounds(), 2 * layout.boundsOffset(pageTable[p], kvHead), ws.keyBlock, 0, 2 * dim);
-            ws.scores[p] = upperBound(ws.keyBlock, q, qOff, heads, dim);
-        }
+        scorePages(cache.layer(layer), layout, pageTable, pages - 1, kvHead, q, qOff, heads, ws);
         int chosen = TopK.largest(ws.scores, pages - 1, take - 1, ws.scratch, ws.indices);
         ws.indices[chosen++] = pages - 1;
         int c = 0;
@@ -55,27 +47,40 @@ public final class QuestSelector implements Selector {
         return c;
     }
 
-    /** The group's largest bound: max over heads of sum_c max(q_c * min_c, q_c * max_c). */
-    static float upperBound(float[] bounds, float[] q, int qOff, int heads, int dim) {
-        float best = Float.NEGATIVE_INFINITY;
-        int bound = F.loopBound(dim);
+    /**
+     * ws.scores[p] = the group's largest bound over pages 0..pages-1. Since max(q min, q max) = q+ max
+     * + q- min, a head's bound is one dot product of [q- | q+] with the page's [min | max] row, so
+     * pages are scored in blocks with the attention kernel's tiled dot products.
+     */
+    private static void scorePages(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int pages, int kvHead,
+                                   float[] q, int qOff, int heads, Workspace ws) {
+        int dim = layout.shape().headDim();
+        int row = 2 * dim;
+        float[] split = ws.queryScratch;
         for (int g = 0; g < heads; g++) {
-            int qg = qOff + g * dim;
-            FloatVector acc = FloatVector.zero(F);
-            int c = 0;
-            for (; c < bound; c += F.length()) {
-                FloatVector qv = FloatVector.fromArray(F, q, qg + c);
-                FloatVector lo = qv.mul(FloatVector.fromArray(F, bounds, c));
-                FloatVector hi = qv.mul(FloatVector.fromArray(F, bounds, dim + c));
-                acc = acc.add(lo.max(hi));
+            for (int c = 0; c < dim; c++) {
+                float x = q[qOff + g * dim + c];
+                split[g * row + c] = Math.min(x, 0f);
+                split[g * row + dim + c] = Math.max(x, 0f);
             }
-            float s = acc.reduceLanes(VectorOperators.ADD);
-            for (; c < dim; c++) {
-                s += Math.max(q[qg + c] * bounds[c], q[qg + c] * bounds[dim + c]);
-            }
-            best = Math.max(best, s);
         }
-        return best;
+        int perBlock = ws.keyBlock.length / row;
+        float[] bounds = ws.keyBlock;
+        float[] s = ws.logits;
+        for (int p0 = 0; p0 < pages; p0 += perBlock) {
+            int m = Math.min(perBlock, pages - p0);
+            for (int i = 0; i < m; i++) {
+                Fp16.toFloat(ly.bounds(), 2 * layout.boundsOffset(pageTable[p0 + i], kvHead), bounds, i * row, row);
+            }
+            DecodeKernel.scores(split, 0, heads, row, bounds, m, s, 0, Workspace.BLOCK, 1f);
+            for (int i = 0; i < m; i++) {
+                float best = Float.NEGATIVE_INFINITY;
+                for (int g = 0; g < heads; g++) {
+                    best = Math.max(best, s[g * Workspace.BLOCK + i]);
+                }
+                ws.scores[p0 + i] = best;
+            }
+        }
     }
 
     @Override

@@ -21,7 +21,7 @@ class TopPThresholdTest {
                 w[i] = (float) (trial % 5 == 0 ? Math.round(x) : x);
             }
             Softmax.inPlace(w, 0, n);
-            float t = TopPThreshold.threshold(w, 0, n, (float) p);
+            float t = TopPThreshold.threshold(w, 0, n, (float) p, new float[n + TopPThreshold.SCRATCH_EXTRA]);
             int[] kept = new int[n];
             int c = 0;
             double[] wd = new double[n];

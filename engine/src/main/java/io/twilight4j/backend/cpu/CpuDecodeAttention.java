@@ -57,6 +57,9 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final float[] partialMax;
     private final float[] partialSum;
     private final float[] partialOut;
+    /** Per worker (at w * STAGE_STRIDE, a cache line apart): nanoseconds in select, estimate, top-p this step. */
+    private final long[] stageNanos;
+    private static final int STAGE_STRIDE = 8;
 
     CpuDecodeAttention(HostKvCache cache, AttentionPolicy policy, DecodeShape shape, WorkerPool pool) {
         KvShape kv = cache.shape();
@@ -110,6 +113,7 @@ final class CpuDecodeAttention implements DecodeAttention {
         this.partialMax = new float[maxItems * group];
         this.partialSum = new float[maxItems * group];
         this.partialOut = new float[maxItems * group * dim];
+        this.stageNanos = new long[pool.workers() * STAGE_STRIDE];
     }
 
     @Override
@@ -123,44 +127,58 @@ final class CpuDecodeAttention implements DecodeAttention {
         int batch = seqs.length;
         stats.reset(batch * shape.queryHeads());
         int selectionEntries = batch * kvHeads;
-        long t0 = System.nanoTime();
         if (selector != null) {
-            pool.run(selectionEntries, (e, w) -> {
-                int b = e / kvHeads;
-                int h = e % kvHeads;
-                candidateCount[e] = selector.select(cache, layer, in.pageTable(b), in.length(b), h,
-                        q, (b * shape.queryHeads() + h * group) * dim, group, workspaces[w], candidates[e]);
-                selectedCount[e] = candidateCount[e];
-            });
-        }
-        long t1 = System.nanoTime();
-        stats.selectNanos = t1 - t0;
-        if (pruner != null) {
-            pool.run(selectionEntries, (e, w) -> {
-                int b = e / kvHeads;
-                int h = e % kvHeads;
-                Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e],
-                        q, (b * shape.queryHeads() + h * group) * dim, group, scale, workspaces[w], weights[e], 0);
-            });
-            long t2 = System.nanoTime();
-            stats.estimateNanos = t2 - t1;
-            pool.run(selectionEntries, (e, w) -> prune(e));
-            stats.topPNanos = System.nanoTime() - t2;
+            // Select, estimate and top-p of one entry depend only on that entry: one parallel loop runs
+            // all three, so a step waits at one barrier, not three (a preempted worker on a shared
+            // machine stalls every barrier).
+            java.util.Arrays.fill(stageNanos, 0);
+            pool.run(selectionEntries, (e, w) -> selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE));
+            // Stage times are each worker's time in the stage, averaged over the workers.
+            int workers = pool.workers();
+            for (int w = 0; w < workers; w++) {
+                stats.selectNanos += stageNanos[w * STAGE_STRIDE] / workers;
+                stats.estimateNanos += stageNanos[w * STAGE_STRIDE + 1] / workers;
+                stats.topPNanos += stageNanos[w * STAGE_STRIDE + 2] / workers;
+            }
         }
         int entries = recordBudgets(batch);
         long t3 = System.nanoTime();
         schedule.build(attendCount, entries, pool.workers(), MIN_CHUNK, cache.shape().pageTokens());
         pool.run(schedule.items(), (item, w) -> attendChunk(layer, item, q, workspaces[w]));
-        pool.run(entries, (e, w) -> mergeEntry(e, out));
+        // Merging is a few vector adds per chunk: cheaper on the caller than another barrier.
+        for (int e = 0; e < entries; e++) {
+            mergeEntry(e, out);
+        }
         stats.attentionNanos = System.nanoTime() - t3;
         return stats;
     }
 
-    private void prune(int e) {
+    /** Selection of entry (sequence, KV head) {@code e}, then its estimate and top-p when the policy prunes. */
+    private void selectAndPrune(int layer, int e, float[] q, Workspace ws, int nanosAt) {
+        int b = e / kvHeads;
+        int h = e % kvHeads;
+        int qOff = (b * shape.queryHeads() + h * group) * dim;
+        long t0 = System.nanoTime();
+        candidateCount[e] = selector.select(cache, layer, in.pageTable(b), in.length(b), h, q, qOff, group, ws, candidates[e]);
+        selectedCount[e] = candidateCount[e];
+        long t1 = System.nanoTime();
+        stageNanos[nanosAt] += t1 - t0;
+        if (pruner == null) {
+            return;
+        }
+        Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], q, qOff, group, scale,
+                ws, weights[e], 0);
+        long t2 = System.nanoTime();
+        stageNanos[nanosAt + 1] += t2 - t1;
+        prune(e, ws);
+        stageNanos[nanosAt + 2] += System.nanoTime() - t2;
+    }
+
+    private void prune(int e, Workspace ws) {
         int n = candidateCount[e];
         float[] w = weights[e];
         int th = e * group;
-        pruner.thresholds(w, 0, n, group, thresholds, th);
+        pruner.thresholds(w, 0, n, group, thresholds, th, ws.scratch);
         if (policy.gqaMode() == GqaMode.GROUP) {
             candidateCount[e] = TwilightPruner.union(w, 0, n, group, thresholds, th, candidates[e]);
             return;

@@ -15,6 +15,9 @@ final class WorkerPool implements AutoCloseable {
         void run(int item, int worker);
     }
 
+    /** Spin-wait iterations (about 20 microseconds) an idle worker looks for a new run before it sleeps. */
+    private static final int IDLE_SPINS = 1 << 9;
+
     private final Thread[] threads;
     private final Object lock = new Object();
     /**
@@ -64,7 +67,9 @@ final class WorkerPool implements AutoCloseable {
         work(0, gen);
         int spins = 0;
         while (remaining.get() > 0) {
-            if (++spins < 1 << 14) {
+            // A worker still on an item may have been preempted: on a shared machine, give the core back
+            // soon rather than spin through its time slice.
+            if (++spins < 1 << 8) {
                 Thread.onSpinWait();
             } else {
                 Thread.yield();
@@ -107,6 +112,11 @@ final class WorkerPool implements AutoCloseable {
     private void loop(int worker) {
         int seen = 0;
         while (true) {
+            // Stages of one step follow each other within microseconds: look for the next run briefly
+            // before sleeping, so a stage rarely waits for a thread wake-up.
+            for (int spin = 0; spin < IDLE_SPINS && (int) (state.get() >>> 48) == seen; spin++) {
+                Thread.onSpinWait();
+            }
             synchronized (lock) {
                 while (generation == seen && !closed) {
                     try {

@@ -1,0 +1,88 @@
+package io.twilight4j.bench.jmh;
+
+import io.twilight4j.attention.DecodeKernel;
+import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.prune.Int4Estimator;
+import io.twilight4j.prune.Softmax;
+import io.twilight4j.prune.TopPThreshold;
+import io.twilight4j.select.QuestSelector;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The CPU hot loops of one decode step for one KV head (GQA group of four query heads), each over
+ * the whole context or over Quest's 8192 candidates. Average time per call, in microseconds; divide
+ * by ctx (or 8192) for the cost per token.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class HotLoopBench {
+
+    /** Quest's budget in the benchmarked policy. */
+    static final int BUDGET_TOKENS = 8192;
+    /** Twilight's p in the benchmarked policy. */
+    static final float TOP_P = 0.95f;
+
+    /** Quest's candidates and their estimated weights, computed once so each benchmark times one stage. */
+    @State(Scope.Thread)
+    public static class Candidates {
+        int[] tokens;
+        int count;
+        float[] weights;
+
+        @Setup(Level.Trial)
+        public void setUp(KvHeadState s) {
+            tokens = new int[s.ctx];
+            count = new QuestSelector(BUDGET_TOKENS).select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0,
+                    KvHeadState.GROUP, s.ws, tokens);
+            weights = new float[KvHeadState.GROUP * count];
+            Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, tokens, count, s.q, 0, KvHeadState.GROUP, s.scale,
+                    s.ws, weights, 0);
+            Softmax.inPlace(weights, 0, count);
+        }
+    }
+
+    /** Dense decode kernel: the group's four heads over all ctx tokens (K and V read once). */
+    @Benchmark
+    public float denseKernel(KvHeadState s) {
+        HostKvCache.Layer layer = s.cache.layer(0);
+        DecodeKernel.attend(layer, s.cache.layout(), s.pageTable, 0, null, 0, s.ctx, s.q, 0, KvHeadState.GROUP,
+                s.scale, s.ws, s.m, s.d, s.o, 0);
+        return s.d[0];
+    }
+
+    /** Quest page scoring and top-k over ctx / 16 pages. */
+    @Benchmark
+    public int questSelect(KvHeadState s, Candidates c) {
+        return new QuestSelector(BUDGET_TOKENS).select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0, KvHeadState.GROUP,
+                s.ws, c.tokens);
+    }
+
+    /** Twilight's 4-bit estimate of the four heads' scores over Quest's candidates. */
+    @Benchmark
+    public float int4Estimate(KvHeadState s, Candidates c) {
+        float[] out = s.ws.scores;
+        Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, c.tokens, c.count, s.q, 0, KvHeadState.GROUP, s.scale,
+                s.ws, out, 0);
+        return out[0];
+    }
+
+    /** The top-p bisection for one head over Quest's candidates (weights already softmaxed). */
+    @Benchmark
+    public float topPThreshold(KvHeadState s, Candidates c) {
+        return TopPThreshold.threshold(c.weights, 0, c.count, TOP_P, s.ws.scratch);
+    }
+}

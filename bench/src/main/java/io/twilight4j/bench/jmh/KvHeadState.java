@@ -1,0 +1,62 @@
+package io.twilight4j.bench.jmh;
+
+import io.twilight4j.attention.Workspace;
+import io.twilight4j.bench.BenchConfig;
+import io.twilight4j.bench.SyntheticWorkload;
+import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.policy.AttentionPolicy;
+import java.util.List;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * One sequence of the {@code bench attention} workload reduced to one KV head and its GQA group of
+ * four query heads (d = 128), with its page table, query rows, a workspace and state buffers.
+ */
+@State(Scope.Thread)
+public class KvHeadState {
+
+    /** Query heads per KV head, as in the default shape (Hq 32 / Hkv 8). */
+    public static final int GROUP = 4;
+    /** Channels per head. */
+    public static final int DIM = 128;
+
+    /** Tokens in the sequence. */
+    @Param({"32768"})
+    public int ctx;
+
+    public HostKvCache cache;
+    public int[] pageTable;
+    public float[] q;
+    public Workspace ws;
+    public float[] m;
+    public float[] d;
+    public float[] o;
+    public float scale;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        BenchConfig config = new BenchConfig("cpu", null, 1, 1, ctx, GROUP, 1, DIM,
+                List.of(AttentionPolicy.parse("quest:8192+twilight:0.95")), 1, 1);
+        SyntheticWorkload workload = new SyntheticWorkload(config);
+        cache = new HostKvCache(workload.shape(), null);
+        int[] seqs = workload.fill(cache, n -> { });
+        pageTable = new int[cache.pager().pageCount(seqs[0])];
+        cache.pager().copyPageTable(seqs[0], pageTable, 0);
+        q = workload.queries(config.seed() + 1);
+        ws = new Workspace(DIM, GROUP, ctx);
+        m = new float[GROUP];
+        d = new float[GROUP];
+        o = new float[GROUP * DIM];
+        scale = (float) (1 / Math.sqrt(DIM));
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        cache.close();
+    }
+}
