@@ -14,8 +14,6 @@ final class AttentionKernels implements AutoCloseable {
     private static final int MIN_CHUNK_TOKENS = 128;
     /** Rows of a tile: each work-item keeps this many K/V loads in flight. */
     private static final int TILE_ROWS = 64;
-    /** Work-groups per compute unit to aim for: enough resident groups to hide memory latency. */
-    private static final int GROUPS_PER_UNIT = 16;
 
     private final ClKernel partial;
     private final ClKernel merge;
@@ -34,16 +32,18 @@ final class AttentionKernels implements AutoCloseable {
      * @param headsPerEntry query heads one entry serves (the GQA group, or 1)
      * @param maxTokens     most tokens one entry can hold
      * @param fastPath      use a device-specific variant where there is one (tested against the portable one)
+     * @param tuning        launch shape
      */
     AttentionKernels(OpenClContext cl, Map<String, Integer> layoutDefines, int queryHeads, int gqaGroup,
-                     boolean dense, int maxEntries, int headsPerEntry, int maxTokens, boolean fastPath) {
+                     boolean dense, int maxEntries, int headsPerEntry, int maxTokens, boolean fastPath,
+                     AttentionTuning tuning) {
         this.headsPerEntry = headsPerEntry;
         this.headDim = layoutDefines.get("HEAD_DIM");
         // Work-item (slot, lane): HEAD_DIM / vec lanes read one row together (vec channels each), about
         // 128 work-items per group, and a tile of about TILE_ROWS rows.
         int vec = headDim % 8 == 0 ? 8 : 4;
         int lanes = headDim / vec;
-        int slots = Math.max(1, 128 / lanes);
+        int slots = Math.max(1, tuning.groupThreads() / lanes);
         int rows = Math.max(1, TILE_ROWS / slots);
         this.tile = slots * rows;
         this.groupSize = (long) lanes * slots;
@@ -53,6 +53,7 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         defines.put("DENSE", dense ? 1 : 0);
         defines.put("SLOTS", slots);
+        defines.put("ATT_UNROLL", tuning.rowsInFlight());
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);
@@ -72,7 +73,7 @@ final class AttentionKernels implements AutoCloseable {
             throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "
                     + cl.device().localMemBytes());
         }
-        this.targetGroups = GROUPS_PER_UNIT * cl.device().computeUnits();
+        this.targetGroups = tuning.groupsPerUnit() * cl.device().computeUnits();
         this.maxChunks = Math.max(1, Math.min(ceilDiv(maxTokens, MIN_CHUNK_TOKENS), targetGroups));
         this.mergeGroupSize = Math.min(headDim, merge.workGroupLimit());
         // run() keeps entries x chunks <= min(entries x maxChunks, targetGroups + entries).

@@ -40,6 +40,12 @@ public final class OpenClDecodeAttention implements DecodeAttention {
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths) {
+        this(cache, policy, decode, timing, fastPaths, AttentionTuning.DEFAULT);
+    }
+
+    /** As above, with an explicit attention launch shape (for {@link AttentionSweep}). */
+    OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths,
+                          AttentionTuning tuning) {
         this.kv = cache.shape();
         if (decode.queryHeads() % kv.kvHeads() != 0) {
             throw new IllegalArgumentException("decode plan: " + decode.queryHeads() + " query heads are not a multiple of "
@@ -67,12 +73,12 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         if (policy.isDense()) {
             this.sparse = null;
             this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, true,
-                    b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths);
+                    b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths, tuning);
         } else {
             this.sparse = new SparsePipeline(cache, policy, decode, maxPages, fastPaths);
             boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
             this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, false,
-                    b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(), fastPaths);
+                    b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(), fastPaths, tuning);
         }
     }
 

@@ -40,7 +40,7 @@
 // dot product is summed with warp shuffles, and each slot keeps its own online-softmax state over
 // rows slot, slot + SLOTS, ...: the main loop needs no barrier. Slots merge once at the end.
 // Local memory: red (SLOTS * HEADS_PER_ENTRY * (HEAD_DIM + 2) floats).
-#define UNROLL 4
+#define UNROLL ATT_UNROLL
 
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,

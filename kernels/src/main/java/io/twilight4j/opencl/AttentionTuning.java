@@ -1,0 +1,21 @@
+package io.twilight4j.opencl;
+
+/**
+ * Launch shape of the attention kernels: chosen by {@link AttentionSweep} on the H100 and kept as
+ * {@link #DEFAULT}; every value is scaled by the device's own limits at plan time.
+ *
+ * @param rowsInFlight  K/V rows each work-item loads before computing (NVIDIA variant)
+ * @param groupThreads  work-items per group (rounded to whole rows of lanes)
+ * @param groupsPerUnit work-groups per compute unit the chunking aims for
+ */
+record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit) {
+
+    static final AttentionTuning DEFAULT = new AttentionTuning(4, 128, 16);
+
+    AttentionTuning {
+        if (rowsInFlight < 1 || rowsInFlight > 16 || groupThreads < 32 || groupThreads > 1024 || groupsPerUnit < 1) {
+            throw new IllegalArgumentException("attention tuning out of range: " + rowsInFlight + ", " + groupThreads
+                    + ", " + groupsPerUnit);
+        }
+    }
+}
