@@ -41,7 +41,11 @@ final class AttentionKernels implements AutoCloseable {
         this.headDim = layoutDefines.get("HEAD_DIM");
         // Work-item (slot, lane): HEAD_DIM / vec lanes read one row together (vec channels each), about
         // 128 work-items per group, and a tile of about TILE_ROWS rows.
-        int vec = headDim % 8 == 0 ? 8 : 4;
+        // Warp-shuffle variant where inline PTX builds and a row's lanes fit in one warp.
+        int portableVec = headDim % 8 == 0 ? 8 : 4;
+        int shuffleVec = headDim % tuning.shuffleVec() == 0 ? tuning.shuffleVec() : portableVec;
+        boolean shuffle = fastPath && cl.device().inlinePtx() && 32 % (headDim / shuffleVec) == 0;
+        int vec = shuffle ? shuffleVec : portableVec;
         int lanes = headDim / vec;
         int slots = Math.max(1, tuning.groupThreads() / lanes);
         int rows = Math.max(1, TILE_ROWS / slots);
@@ -57,8 +61,6 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);
-        // Warp-shuffle variant where inline PTX builds and a row's lanes fit in one warp.
-        boolean shuffle = fastPath && cl.device().inlinePtx() && 32 % lanes == 0;
         defines.put("ATT_SHUFFLE", shuffle ? 1 : 0);
         defines.put("INLINE_PTX", shuffle ? 1 : 0);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");

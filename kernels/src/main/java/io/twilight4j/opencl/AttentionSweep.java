@@ -56,10 +56,11 @@ public final class AttentionSweep {
             float[] out = new float[q.length];
             double bytes = 2.0 * 2 * batch * (double) ctx * hkv * dim;
             System.out.printf("dense attention sweep on %s, batch %d ctx %d hq %d hkv %d d %d%n", device.name(), batch, ctx, hq, hkv, dim);
-            for (int rows : new int[] {2, 4, 8}) {
+            for (int vec : new int[] {8, 16})
+            for (int rows : new int[] {2, 4}) {
                 for (int threads : new int[] {64, 128, 256}) {
-                    for (int perUnit : new int[] {8, 16, 32}) {
-                        AttentionTuning t = new AttentionTuning(rows, threads, perUnit);
+                    for (int perUnit : new int[] {8, 16}) {
+                        AttentionTuning t = new AttentionTuning(rows, threads, perUnit, vec);
                         try (OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.dense(),
                                 new DecodeShape(hq, batch, ctx), true, true, t)) {
                             double[] ms = new double[20];
@@ -71,7 +72,7 @@ public final class AttentionSweep {
                             }
                             Arrays.sort(ms);
                             double med = 0.5 * (ms[9] + ms[10]);
-                            System.out.printf("  rows %d threads %3d groups/unit %2d: %.3f ms  %.0f GB/s%n", rows, threads, perUnit,
+                            System.out.printf("  vec %2d rows %d threads %3d groups/unit %2d: %.3f ms  %.0f GB/s%n", vec, rows, threads, perUnit,
                                     med, bytes / (med / 1e3) / 1e9);
                         }
                     }

@@ -7,15 +7,17 @@ package io.twilight4j.opencl;
  * @param rowsInFlight  K/V rows each work-item loads before computing (NVIDIA variant)
  * @param groupThreads  work-items per group (rounded to whole rows of lanes)
  * @param groupsPerUnit work-groups per compute unit the chunking aims for
+ * @param shuffleVec    channels per work-item in the NVIDIA variant (8 or 16; the portable kernel takes 8 or 4)
  */
-record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit) {
+record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit, int shuffleVec) {
 
-    static final AttentionTuning DEFAULT = new AttentionTuning(4, 128, 16);
+    static final AttentionTuning DEFAULT = new AttentionTuning(4, 128, 8, 8);
 
     AttentionTuning {
-        if (rowsInFlight < 1 || rowsInFlight > 16 || groupThreads < 32 || groupThreads > 1024 || groupsPerUnit < 1) {
+        if (rowsInFlight < 1 || rowsInFlight > 16 || groupThreads < 32 || groupThreads > 1024 || groupsPerUnit < 1
+                || (shuffleVec != 8 && shuffleVec != 16)) {
             throw new IllegalArgumentException("attention tuning out of range: " + rowsInFlight + ", " + groupThreads
-                    + ", " + groupsPerUnit);
+                    + ", " + groupsPerUnit + ", " + shuffleVec);
         }
     }
 }

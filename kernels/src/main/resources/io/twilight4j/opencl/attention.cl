@@ -16,8 +16,15 @@
 //   log-sum-exp and writes out[b][q][c] (0 when the set is empty).
 #pragma OPENCL FP_CONTRACT OFF
 
-// Each work-item reads VEC channels of a row: 8 (16-byte loads) when HEAD_DIM allows, else 4.
-#if ATT_VEC == 8
+// Each work-item reads VEC channels of a row: 8 (16-byte loads) when HEAD_DIM allows, else 4; the
+// NVIDIA variant may take 16 (fewer lanes per row: fewer shuffles and exps per row under GQA).
+#if ATT_VEC == 16
+#define floatV float16
+#define vload_halfV vload_half16
+#define vloadV vload16
+#define vstoreV vstore16
+#define dotV(a, b) (dot((a).lo.lo, (b).lo.lo) + dot((a).lo.hi, (b).lo.hi) + dot((a).hi.lo, (b).hi.lo) + dot((a).hi.hi, (b).hi.hi))
+#elif ATT_VEC == 8
 #define floatV float8
 #define vload_halfV vload_half8
 #define vloadV vload8
