@@ -44,7 +44,10 @@ final class AttentionKernels implements AutoCloseable {
         // Warp-shuffle variant where inline PTX builds and a row's lanes fit in one warp.
         int portableVec = headDim % 8 == 0 ? 8 : 4;
         int shuffleVec = headDim % tuning.shuffleVec() == 0 ? tuning.shuffleVec() : portableVec;
-        boolean shuffle = fastPath && cl.device().inlinePtx() && 32 % (headDim / shuffleVec) == 0;
+        // The reduce-scatter over lanes needs the group's heads to divide the lanes (both powers of two).
+        int shuffleLanes = headDim / shuffleVec;
+        boolean shuffle = fastPath && cl.device().inlinePtx() && 32 % shuffleLanes == 0
+                && Integer.bitCount(headsPerEntry) == 1 && shuffleLanes % headsPerEntry == 0;
         int vec = shuffle ? shuffleVec : portableVec;
         int lanes = headDim / vec;
         int slots = Math.max(1, tuning.groupThreads() / lanes);

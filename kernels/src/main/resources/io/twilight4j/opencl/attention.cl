@@ -48,6 +48,7 @@
 // rows slot, slot + SLOTS, ...: the main loop needs no barrier. Slots merge once at the end.
 // Local memory: red (SLOTS * HEADS_PER_ENTRY * (HEAD_DIM + 2) floats).
 #define UNROLL ATT_UNROLL
+#define LANES_PER_HEAD (LANES / HEADS_PER_ENTRY)
 
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,
@@ -88,6 +89,13 @@ kernel void attend_partial(global const float* q, global const half* K, global c
     }
     // Every slot runs the same number of iterations (shuffles need the whole warp); rows past the
     // end read the chunk's first row and weigh nothing.
+    // GQA: the HEADS_PER_ENTRY partial dots of a row are reduce-scattered over the lanes, so after
+    // log2(LANES) shuffle stages lane l holds the full dot of head l / LANES_PER_HEAD only: fewer
+    // shuffles and exponentials per row than reducing every head in every lane. That lane's head
+    // keeps the running max and sum; corrections and weights are broadcast to the others.
+    const int myHead = lane / LANES_PER_HEAD;
+    const int segment = (lid % 32) - lane; // first warp lane of this slot
+    float mh = -INFINITY, dh = 0.0f;
     for (int base = 0; base < count; base += SLOTS * UNROLL) {
         floatV kr[UNROLL], vr[UNROLL];
         bool valid[UNROLL];
@@ -105,32 +113,57 @@ kernel void attend_partial(global const float* q, global const half* K, global c
             kr[u] = vload_halfV(lane, K + row);
             vr[u] = vload_halfV(lane, V + row);
         }
-        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-            float sc[UNROLL];
-            float tileMax = m[g];
+        float sc[UNROLL];
+        float tileMax = mh;
+        #pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            float x[HEADS_PER_ENTRY];
             #pragma unroll
-            for (int u = 0; u < UNROLL; u++) {
-                float x = dotV(kr[u], qr[g]);
-                for (int o = LANES / 2; o > 0; o >>= 1) {
-                    x += shfl_xor(x, o);
+            for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+                x[g] = dotV(kr[u], qr[g]);
+            }
+            #pragma unroll
+            for (int width = HEADS_PER_ENTRY, o = LANES / 2; width > 1; width >>= 1, o >>= 1) {
+                const bool upper = (lane & o) != 0;
+                #pragma unroll
+                for (int j = 0; j < width / 2; j++) {
+                    const float keep = upper ? x[width / 2 + j] : x[j];
+                    const float send = upper ? x[j] : x[width / 2 + j];
+                    x[j] = keep + shfl_xor(send, o);
                 }
-                sc[u] = valid[u] ? x : -INFINITY;
-                tileMax = fmax(tileMax, sc[u]);
             }
-            // A slot that has seen no valid row yet keeps m = -inf: no -inf - -inf.
-            const float corr = tileMax == -INFINITY ? 1.0f : exp(m[g] - tileMax);
-            float sum = d[g] * corr;
-            floatV a = acc[g] * corr;
+            #pragma unroll
+            for (int o = LANES_PER_HEAD / 2; o > 0; o >>= 1) {
+                x[0] += shfl_xor(x[0], o);
+            }
+            sc[u] = valid[u] ? x[0] : -INFINITY;
+            tileMax = fmax(tileMax, sc[u]);
+        }
+        // A head that has seen no valid row yet keeps m = -inf: no -inf - -inf.
+        const float corr = tileMax == -INFINITY ? 1.0f : exp(mh - tileMax);
+        float pr[UNROLL];
+        float sum = dh * corr;
+        #pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            pr[u] = valid[u] ? exp(sc[u] - tileMax) : 0.0f;
+            sum += pr[u];
+        }
+        dh = sum;
+        mh = tileMax;
+        #pragma unroll
+        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+            const int src = segment + g * LANES_PER_HEAD;
+            floatV a = acc[g] * shfl_idx(corr, src);
             #pragma unroll
             for (int u = 0; u < UNROLL; u++) {
-                const float p = valid[u] ? exp(sc[u] - tileMax) : 0.0f;
-                sum += p;
-                a += p * vr[u];
+                a += shfl_idx(pr[u], src) * vr[u];
             }
-            d[g] = sum;
             acc[g] = a;
-            m[g] = tileMax;
         }
+    }
+    for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+        m[g] = shfl_idx(mh, segment + g * LANES_PER_HEAD);
+        d[g] = shfl_idx(dh, segment + g * LANES_PER_HEAD);
     }
     // Merge the slots: red holds per (slot, head) m, d and the accumulator.
     local float* ms = red;

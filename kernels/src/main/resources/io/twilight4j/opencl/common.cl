@@ -50,4 +50,11 @@ inline float shfl_xor(float v, int laneMask) {
     asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(as_uint(v)), "r"(laneMask));
     return as_float(r);
 }
+
+// Value of v held by warp lane srcLane (NVIDIA inline PTX); every lane of the warp must call it together.
+inline float shfl_idx(float v, int srcLane) {
+    uint r;
+    asm volatile("shfl.sync.idx.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(as_uint(v)), "r"(srcLane));
+    return as_float(r);
+}
 #endif
