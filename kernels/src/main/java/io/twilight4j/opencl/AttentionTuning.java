@@ -11,7 +11,7 @@ package io.twilight4j.opencl;
  */
 record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit, int shuffleVec) {
 
-    static final AttentionTuning DEFAULT = new AttentionTuning(4, 128, 8, 8);
+    static final AttentionTuning DEFAULT = new AttentionTuning(2, 256, 8, 8);
 
     AttentionTuning {
         if (rowsInFlight < 1 || rowsInFlight > 16 || groupThreads < 32 || groupThreads > 1024 || groupsPerUnit < 1
