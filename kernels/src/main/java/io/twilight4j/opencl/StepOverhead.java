@@ -1,0 +1,73 @@
+package io.twilight4j.opencl;
+
+import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.kv.KvShape;
+import io.twilight4j.policy.AttentionPolicy;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.lwjgl.system.MemoryUtil;
+
+/**
+ * Where a decode step's host time goes on a device: a whole dense step with and without profiling
+ * events, and its pieces alone (an upload, an empty round trip, a blocking read), medians of 200.
+ *   java ... io.twilight4j.opencl.StepOverhead
+ */
+public final class StepOverhead {
+
+    private StepOverhead() {
+    }
+
+    public static void main(String[] args) {
+        OpenClDevice device = OpenClDevice.choose(args.length > 0 ? args[0] : null);
+        int hq = 32, hkv = 8, dim = 128, ctx = 8192;
+        try (OpenClContext cl = new OpenClContext(device);
+             OpenClKvCache cache = new OpenClKvCache(cl, KvShape.forTokens(1, hkv, dim, ctx, 0), null)) {
+            int seq = cache.pager().newSequence();
+            cache.pager().append(seq, ctx);
+            float[] k = new float[ctx * hkv * dim];
+            SplittableRandom r = new SplittableRandom(3);
+            for (int i = 0; i < k.length; i++) {
+                k[i] = (float) r.nextGaussian();
+            }
+            cache.write(0, seq, 0, k, k, ctx);
+            float[] q = new float[hq * dim];
+            float[] out = new float[q.length];
+            System.out.println("step overhead on " + device.name() + " (batch 1, ctx 8192, hq 32, hkv 8, d 128), median us:");
+            for (boolean timing : new boolean[] {true, false}) {
+                try (OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.dense(),
+                        new DecodeShape(hq, 1, ctx), timing, true)) {
+                    System.out.printf("  dense step, profiling events %-5s: %8.1f%n", timing,
+                            median(() -> plan.run(0, new int[] {seq}, q, out)));
+                }
+            }
+            try (ClBuffer buf = cl.buffer("probe", 4L * q.length)) {
+                FloatBuffer host = MemoryUtil.memAllocFloat(q.length);
+                try {
+                    System.out.printf("  16 KiB upload (non-blocking) + clFinish: %8.1f%n", median(() -> {
+                        cl.writeAsync(buf, 0, host.clear());
+                        cl.finish();
+                    }));
+                    System.out.printf("  clFinish on an idle queue:               %8.1f%n", median(cl::finish));
+                    System.out.printf("  16 KiB blocking read:                    %8.1f%n", median(() -> cl.read(buf, 0, host.clear())));
+                } finally {
+                    MemoryUtil.memFree(host);
+                }
+            }
+        }
+    }
+
+    private static double median(Runnable step) {
+        double[] us = new double[200];
+        for (int i = 0; i < 20; i++) {
+            step.run();
+        }
+        for (int i = 0; i < us.length; i++) {
+            long t0 = System.nanoTime();
+            step.run();
+            us[i] = (System.nanoTime() - t0) / 1e3;
+        }
+        Arrays.sort(us);
+        return us[us.length / 2];
+    }
+}
