@@ -20,7 +20,9 @@ import java.util.function.IntConsumer;
  */
 public final class AttentionBench {
 
-    private static final int WARMUP = 3;
+    /** Warm-up: at least this many steps and this long, so the JIT has compiled the host path. */
+    private static final int WARMUP_STEPS = 3;
+    private static final long WARMUP_NANOS = 500_000_000L;
 
     private AttentionBench() {
     }
@@ -50,16 +52,24 @@ public final class AttentionBench {
     private static BenchRow measure(AttentionBackend backend, KvCache cache, AttentionPolicy policy, DecodeShape shape,
                                     int[] seqs, float[] q, float[] out, float[] dense, double denseMs, BenchConfig c) {
         try (DecodeAttention plan = backend.plan(cache, policy, shape)) {
-            for (int i = 0; i < WARMUP; i++) {
+            // Latency first, without per-stage timing (it costs time on some devices), then the
+            // stage split from as many steps again with it on.
+            plan.recordStageTimes(false);
+            long warmStart = System.nanoTime();
+            for (int i = 0; i < WARMUP_STEPS || System.nanoTime() - warmStart < WARMUP_NANOS; i++) {
                 plan.run(0, seqs, q, out);
             }
             double[] ms = new double[c.iterations()];
-            double[][] stages = new double[4][c.iterations()];
             StepStats stats = null;
             for (int i = 0; i < c.iterations(); i++) {
                 long t0 = System.nanoTime();
                 stats = plan.run(0, seqs, q, out);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            plan.recordStageTimes(true);
+            double[][] stages = new double[4][c.iterations()];
+            for (int i = 0; i < c.iterations(); i++) {
+                stats = plan.run(0, seqs, q, out);
                 stages[0][i] = stats.selectNanos / 1e6;
                 stages[1][i] = stats.estimateNanos / 1e6;
                 stages[2][i] = stats.topPNanos / 1e6;

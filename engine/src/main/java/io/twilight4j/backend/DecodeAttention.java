@@ -23,6 +23,14 @@ public interface DecodeAttention extends AutoCloseable {
     StepStats run(int layer, int[] seqs, float[] q, float[] out);
 
     /**
+     * Whether the next steps fill {@link StepStats}' per-stage times. On some devices reading them
+     * costs time (OpenCL profiling events: ~0.1 ms a step on the H100), so a caller that only needs
+     * latency turns them off. Backends whose stage times are free may ignore it.
+     */
+    default void recordStageTimes(boolean on) {
+    }
+
+    /**
      * The tokens the last step attended for batch slot {@code slot} and query head {@code queryHead},
      * ascending, written to {@code out}; returns their count. For tests and accuracy tools.
      */

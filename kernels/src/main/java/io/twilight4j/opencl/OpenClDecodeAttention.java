@@ -25,7 +25,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private final KvShape kv;
     private final int maxPages;
     private final StepStats stats;
-    private final boolean timing;
+    private volatile boolean timing;
     private final StageTimer timer = new StageTimer();
     private final long[] stageNanos = new long[4];
     private final ClBuffer q, out, pageTables, lengths;
@@ -153,6 +153,11 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             stats.attentionNanos = System.nanoTime() - t0;
         }
         return stats;
+    }
+
+    @Override
+    public void recordStageTimes(boolean on) {
+        timing = on;
     }
 
     @Override
