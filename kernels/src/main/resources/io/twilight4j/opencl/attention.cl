@@ -41,6 +41,40 @@
 #define TILE (SLOTS * ROWS)
 #define HT (HEADS_PER_ENTRY * TILE)
 
+// The chunk a work-group of attend_partial covers: group id = entry * chunksPerEntry + chunk.
+typedef struct {
+    int e, b, firstQ, kvHead, start, count;
+    size_t stateBase;
+} Chunk;
+
+inline Chunk chunk_of(global const int* lengths, global const int* setCount, int entriesPerSeq, int chunkTokens,
+                      int chunksPerEntry) {
+    Chunk c;
+    const int gid = get_group_id(0), chunk = gid % chunksPerEntry;
+    c.e = gid / chunksPerEntry;
+    c.b = c.e / entriesPerSeq;
+    c.firstQ = (c.e % entriesPerSeq) * HEADS_PER_ENTRY;
+    c.kvHead = c.firstQ / GQA_GROUP;
+#if DENSE
+    const int n = lengths[c.b];
+#else
+    const int n = setCount[c.e];
+#endif
+    c.start = chunk * chunkTokens;
+    c.count = clamp(n - c.start, 0, chunkTokens);
+    c.stateBase = ((size_t) c.e * HEADS_PER_ENTRY) * chunksPerEntry + chunk;
+    return c;
+}
+
+// An empty chunk's partial states: m = -inf, d = 0 (the merge skips them).
+inline void write_empty(size_t stateBase, int chunksPerEntry, global float* pm, global float* pd) {
+    const int lid = get_local_id(0);
+    if (lid < HEADS_PER_ENTRY) {
+        pm[stateBase + (size_t) lid * chunksPerEntry] = -INFINITY;
+        pd[stateBase + (size_t) lid * chunksPerEntry] = 0.0f;
+    }
+}
+
 #if ATT_SHUFFLE
 // NVIDIA fast path (the host sets ATT_SHUFFLE only where inline PTX builds; the portable kernel below
 // is the reference it is tested against). The LANES work-items of a slot sit in one warp, so a row's
@@ -56,25 +90,13 @@ kernel void attend_partial(global const float* q, global const half* K, global c
                            int entriesPerSeq, int chunkTokens, int chunksPerEntry,
                            global float* pm, global float* pd, global float* po,
                            local float* red, local float* unusedScores, local float* unusedProbs) {
-    const int gid = get_group_id(0), lid = get_local_id(0);
+    const int lid = get_local_id(0);
     const int lane = lid % LANES, slot = lid / LANES;
-    const int e = gid / chunksPerEntry, chunk = gid % chunksPerEntry;
-    const int b = e / entriesPerSeq;
-    const int firstQ = (e % entriesPerSeq) * HEADS_PER_ENTRY;
-    const int kvHead = firstQ / GQA_GROUP;
-#if DENSE
-    const int n = lengths[b];
-#else
-    const int n = setCount[e];
-#endif
-    const int start = chunk * chunkTokens;
-    const int count = clamp(n - start, 0, chunkTokens);
-    const size_t stateBase = ((size_t) e * HEADS_PER_ENTRY) * chunksPerEntry + chunk;
+    const Chunk ch = chunk_of(lengths, setCount, entriesPerSeq, chunkTokens, chunksPerEntry);
+    const int e = ch.e, b = ch.b, firstQ = ch.firstQ, kvHead = ch.kvHead, start = ch.start, count = ch.count;
+    const size_t stateBase = ch.stateBase;
     if (count == 0) {
-        if (lid < HEADS_PER_ENTRY) {
-            pm[stateBase + (size_t) lid * chunksPerEntry] = -INFINITY;
-            pd[stateBase + (size_t) lid * chunksPerEntry] = 0.0f;
-        }
+        write_empty(stateBase, chunksPerEntry, pm, pd);
         return;
     }
     const float scale = rsqrt((float) HEAD_DIM);
@@ -122,21 +144,8 @@ kernel void attend_partial(global const float* q, global const half* K, global c
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
                 x[g] = dotV(kr[u], qr[g]);
             }
-            #pragma unroll
-            for (int width = HEADS_PER_ENTRY, o = LANES / 2; width > 1; width >>= 1, o >>= 1) {
-                const bool upper = (lane & o) != 0;
-                #pragma unroll
-                for (int j = 0; j < width / 2; j++) {
-                    const float keep = upper ? x[width / 2 + j] : x[j];
-                    const float send = upper ? x[j] : x[width / 2 + j];
-                    x[j] = keep + shfl_xor(send, o);
-                }
-            }
-            #pragma unroll
-            for (int o = LANES_PER_HEAD / 2; o > 0; o >>= 1) {
-                x[0] += shfl_xor(x[0], o);
-            }
-            sc[u] = valid[u] ? x[0] : -INFINITY;
+            const float full = reduce_scatter(x, HEADS_PER_ENTRY, LANES, lane);
+            sc[u] = valid[u] ? full : -INFINITY;
             tileMax = fmax(tileMax, sc[u]);
         }
         // A head that has seen no valid row yet keeps m = -inf: no -inf - -inf.
@@ -206,25 +215,13 @@ kernel void attend_partial(global const float* q, global const half* K, global c
                            int entriesPerSeq, int chunkTokens, int chunksPerEntry,
                            global float* pm, global float* pd, global float* po,
                            local float* red, local float* scores, local float* probs) {
-    const int gid = get_group_id(0), lid = get_local_id(0);
+    const int lid = get_local_id(0);
     const int lane = lid % LANES, slot = lid / LANES;
-    const int e = gid / chunksPerEntry, chunk = gid % chunksPerEntry;
-    const int b = e / entriesPerSeq;
-    const int firstQ = (e % entriesPerSeq) * HEADS_PER_ENTRY;
-    const int kvHead = firstQ / GQA_GROUP;
-#if DENSE
-    const int n = lengths[b];
-#else
-    const int n = setCount[e];
-#endif
-    const int start = chunk * chunkTokens;
-    const int count = clamp(n - start, 0, chunkTokens);
-    const size_t stateBase = ((size_t) e * HEADS_PER_ENTRY) * chunksPerEntry + chunk;
+    const Chunk ch = chunk_of(lengths, setCount, entriesPerSeq, chunkTokens, chunksPerEntry);
+    const int e = ch.e, b = ch.b, firstQ = ch.firstQ, kvHead = ch.kvHead, start = ch.start, count = ch.count;
+    const size_t stateBase = ch.stateBase;
     if (count == 0) {
-        if (lid < HEADS_PER_ENTRY) {
-            pm[stateBase + (size_t) lid * chunksPerEntry] = -INFINITY;
-            pd[stateBase + (size_t) lid * chunksPerEntry] = 0.0f;
-        }
+        write_empty(stateBase, chunksPerEntry, pm, pd);
         return;
     }
     const float scale = rsqrt((float) HEAD_DIM);

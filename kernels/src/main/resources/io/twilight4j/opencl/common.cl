@@ -51,6 +51,28 @@ inline float shfl_xor(float v, int laneMask) {
     return as_float(r);
 }
 
+// Sums the `width` values x[0..width) over `lanes` consecutive lanes of a warp (lanes and width powers
+// of two, width dividing lanes) and returns in lane l the full sum of value l / (lanes / width): log2(width)
+// halving exchanges, then a butterfly over the lanes that share a value. x is clobbered.
+inline float reduce_scatter(float* x, const int width, const int lanes, const int lane) {
+    #pragma unroll
+    for (int w = width, o = lanes / 2; w > 1; w >>= 1, o >>= 1) {
+        const bool upper = (lane & o) != 0;
+        #pragma unroll
+        for (int j = 0; j < w / 2; j++) {
+            const float keep = upper ? x[w / 2 + j] : x[j];
+            const float send = upper ? x[j] : x[w / 2 + j];
+            x[j] = keep + shfl_xor(send, o);
+        }
+    }
+    float r = x[0];
+    #pragma unroll
+    for (int o = lanes / width / 2; o > 0; o >>= 1) {
+        r += shfl_xor(r, o);
+    }
+    return r;
+}
+
 // Value of v held by warp lane srcLane (NVIDIA inline PTX); every lane of the warp must call it together.
 inline float shfl_idx(float v, int srcLane) {
     uint r;

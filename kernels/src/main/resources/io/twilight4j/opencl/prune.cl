@@ -10,19 +10,11 @@
 //   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
 //   Local memory: WG ints of scan scratch.
 
-#if EST_SHUFFLE
-// NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES / 16
-// work-items read one candidate's codes together (16 bytes each, one coalesced 64-byte read for
-// d = 128); the group's per-head partial dots are reduce-scattered over those lanes, so lane l ends
-// with the score of head l / (EST_LANES / GQA_GROUP). Same local memory as the portable kernel.
-#define EST_LPH (EST_LANES / GQA_GROUP)
-kernel void estimate_scores(global const float* q, global const uchar* codes, global const half* params,
-                            global const int* pageTables, int maxPages, global const int* cand,
-                            global const int* candCount, int cap, global float* scores, int blocksPerEntry,
-                            local float* qs) {
-    const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
-    const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
-    const int lane = lid % EST_LANES, slot = lid / EST_LANES, slots = get_local_size(0) / EST_LANES;
+// The group's query rows split into even and odd channels (matching low and high nibbles):
+// qs[g * HEAD_DIM + k] = q_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = q_g[2k + 1];
+// qs[GQA_GROUP * HEAD_DIM + g] holds sum_c q_g[c]. Ends with a barrier.
+inline void load_group_query(local float* qs, global const float* q, int b, int h) {
+    const int lid = get_local_id(0);
     global const float* qg = q + ((size_t) b * QUERY_HEADS + h * GQA_GROUP) * HEAD_DIM;
     for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
         const int g = i / HEAD_DIM, c = i % HEAD_DIM;
@@ -37,6 +29,22 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
         qs[GQA_GROUP * HEAD_DIM + lid] = sum;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+#if EST_SHUFFLE
+// NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES / 16
+// work-items read one candidate's codes together (16 bytes each, one coalesced 64-byte read for
+// d = 128); the group's per-head partial dots are reduce-scattered over those lanes, so lane l ends
+// with the score of head l / (EST_LANES / GQA_GROUP). Same local memory as the portable kernel.
+#define EST_LPH (EST_LANES / GQA_GROUP)
+kernel void estimate_scores(global const float* q, global const uchar* codes, global const half* params,
+                            global const int* pageTables, int maxPages, global const int* cand,
+                            global const int* candCount, int cap, global float* scores, int blocksPerEntry,
+                            local float* qs) {
+    const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
+    const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
+    const int lane = lid % EST_LANES, slot = lid / EST_LANES, slots = get_local_size(0) / EST_LANES;
+    load_group_query(qs, q, b, h);
     const int n = candCount[e];
     const int span = (n + blocksPerEntry - 1) / blocksPerEntry;
     const int first = block * span, end = min(n, first + span);
@@ -56,24 +64,11 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
             x[g] = dot(t.lo.lo, (float4) (1.0f)) + dot(t.lo.hi, (float4) (1.0f))
                  + dot(t.hi.lo, (float4) (1.0f)) + dot(t.hi.hi, (float4) (1.0f));
         }
-        #pragma unroll
-        for (int width = GQA_GROUP, o = EST_LANES / 2; width > 1; width >>= 1, o >>= 1) {
-            const bool upper = (lane & o) != 0;
-            #pragma unroll
-            for (int j = 0; j < width / 2; j++) {
-                const float keep = upper ? x[width / 2 + j] : x[j];
-                const float send = upper ? x[j] : x[width / 2 + j];
-                x[j] = keep + shfl_xor(send, o);
-            }
-        }
-        #pragma unroll
-        for (int o = EST_LPH / 2; o > 0; o >>= 1) {
-            x[0] += shfl_xor(x[0], o);
-        }
+        const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
         if (valid && lane % EST_LPH == 0) {
             const float scale = vload_half(tok * 2, params), mn = vload_half(tok * 2 + 1, params);
             scores[((size_t) b * QUERY_HEADS + h * GQA_GROUP + myHead) * cap + i]
-                    = (scale * x[0] + mn * qs[GQA_GROUP * HEAD_DIM + myHead]) * invSqrt;
+                    = (scale * dotq + mn * qs[GQA_GROUP * HEAD_DIM + myHead]) * invSqrt;
         }
     }
 }
@@ -84,23 +79,7 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
                             local float* qs) {
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
-    // The group's query rows split into even and odd channels (matching low and high nibbles):
-    // qs[g * HEAD_DIM + k] = q_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = q_g[2k + 1];
-    // qs[GQA_GROUP * HEAD_DIM + g] holds sum_c q_g[c].
-    global const float* qg = q + ((size_t) b * QUERY_HEADS + h * GQA_GROUP) * HEAD_DIM;
-    for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
-        const int g = i / HEAD_DIM, c = i % HEAD_DIM;
-        qs[g * HEAD_DIM + (c % 2) * CODE_BYTES + c / 2] = qg[i];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid < GQA_GROUP) {
-        float sum = 0.0f;
-        for (int c = 0; c < HEAD_DIM; c++) {
-            sum += qs[lid * HEAD_DIM + c];
-        }
-        qs[GQA_GROUP * HEAD_DIM + lid] = sum;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    load_group_query(qs, q, b, h);
     const int n = candCount[e];
     const int span = (n + blocksPerEntry - 1) / blocksPerEntry;
     const int end = min(n, (block + 1) * span);
