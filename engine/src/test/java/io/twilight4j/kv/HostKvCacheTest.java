@@ -1,0 +1,93 @@
+package io.twilight4j.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The metadata the cache keeps on append, checked against the stored keys themselves. */
+class HostKvCacheTest {
+
+    @ParameterizedTest
+    @CsvSource({"1, 2, 64, 16, 97", "2, 3, 128, 16, 54", "3, 1, 12, 5, 33"})
+    void boundsAndFourBitKeysDescribeTheStoredKeys(long seed, int kvHeads, int dim, int pageTokens, int tokens) {
+        SplittableRandom r = new SplittableRandom(seed);
+        KvShape shape = new KvShape(1, kvHeads, dim, pageTokens, (tokens + pageTokens - 1) / pageTokens + 1, 0);
+        try (HostKvCache cache = new HostKvCache(shape, null)) {
+            int seq = cache.pager().newSequence();
+            float[][][] keys = new float[tokens][kvHeads][dim];
+            int pos = 0;
+            while (pos < tokens) {
+                int n = Math.min(tokens - pos, 1 + r.nextInt(7));
+                cache.pager().append(seq, n);
+                float[] k = new float[n * kvHeads * dim];
+                for (int t = 0; t < n; t++) {
+                    for (int h = 0; h < kvHeads; h++) {
+                        // Every seventh row is constant: its 4-bit scale is 0.
+                        boolean constant = (pos + t) % 7 == 3;
+                        float c0 = (float) r.nextGaussian();
+                        for (int c = 0; c < dim; c++) {
+                            float x = constant ? c0 : (float) (r.nextGaussian() * 3);
+                            k[(t * kvHeads + h) * dim + c] = x;
+                            keys[pos + t][h][c] = Fp16.round(x);
+                        }
+                    }
+                }
+                cache.write(0, seq, pos, k, k, n);
+                pos += n;
+            }
+            KvLayout layout = cache.layout();
+            HostKvCache.Layer ly = cache.layer(0);
+            for (int p = 0; p * pageTokens < tokens; p++) {
+                int page = cache.pager().page(seq, p);
+                for (int h = 0; h < kvHeads; h++) {
+                    float[] q = new float[dim];
+                    for (int c = 0; c < dim; c++) {
+                        q[c] = (float) r.nextGaussian();
+                    }
+                    double bound = 0;
+                    for (int c = 0; c < dim; c++) {
+                        float mn = Float.POSITIVE_INFINITY;
+                        float mx = Float.NEGATIVE_INFINITY;
+                        for (int t = p * pageTokens; t < Math.min(tokens, (p + 1) * pageTokens); t++) {
+                            mn = Math.min(mn, keys[t][h][c]);
+                            mx = Math.max(mx, keys[t][h][c]);
+                        }
+                        long off = 2 * layout.boundsOffset(page, h);
+                        assertEquals(mn, Fp16.get(ly.bounds(), off + 2L * c), "page " + p + " head " + h + " min of channel " + c);
+                        assertEquals(mx, Fp16.get(ly.bounds(), off + 2L * (dim + c)), "page " + p + " head " + h + " max of channel " + c);
+                        bound += Math.max((double) q[c] * mn, (double) q[c] * mx);
+                    }
+                    for (int t = p * pageTokens; t < Math.min(tokens, (p + 1) * pageTokens); t++) {
+                        double dot = 0;
+                        for (int c = 0; c < dim; c++) {
+                            dot += (double) q[c] * keys[t][h][c];
+                        }
+                        assertTrue(bound >= dot - 1e-9, "Quest bound " + bound + " below q.k " + dot + " at token " + t);
+                    }
+                }
+            }
+            for (int t = 0; t < tokens; t++) {
+                int page = cache.pager().page(seq, t / pageTokens);
+                for (int h = 0; h < kvHeads; h++) {
+                    long params = 2 * layout.paramOffset(page, h, t % pageTokens);
+                    float scale = Fp16.get(ly.codeParams(), params);
+                    float min = Fp16.get(ly.codeParams(), params + 2);
+                    long codes = layout.codeOffset(page, h, t % pageTokens);
+                    for (int c = 0; c < dim; c++) {
+                        int b = ly.codes().get(ValueLayout.JAVA_BYTE, codes + c / 2) & 0xff;
+                        int code = c % 2 == 0 ? b & 15 : b >>> 4;
+                        float approx = Int4Keys.dequantize(code, scale, min);
+                        // Rounding to the nearest of 16 levels: at most half a step off (plus fp16 rounding of scale).
+                        float tol = scale / 2 + Math.ulp(Math.abs(keys[t][h][c])) * 8 + 1e-3f * scale * 15;
+                        assertTrue(Math.abs(approx - keys[t][h][c]) <= tol, "token " + t + " head " + h + " channel " + c
+                                + ": 4-bit " + approx + " vs " + keys[t][h][c] + " (scale " + scale + ")");
+                    }
+                }
+            }
+        }
+    }
+}
