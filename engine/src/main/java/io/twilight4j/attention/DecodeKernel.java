@@ -83,13 +83,19 @@ public final class DecodeKernel {
      */
     public static void scores(float[] q, int qOff, int heads, int dim, float[] k, int n, float[] s, int sOff,
                               int sStride, float scale) {
+        scores(q, qOff, heads, dim, k, 0, n, s, sOff, sStride, scale);
+    }
+
+    /** {@link #scores} with key row t at {@code kOff + t * dim}. */
+    public static void scores(float[] q, int qOff, int heads, int dim, float[] k, int kOff, int n, float[] s, int sOff,
+                              int sStride, float scale) {
         int g = 0;
         for (; g + 4 <= heads; g += 4) {
-            scores4(q, qOff + g * dim, dim, k, n, s, sOff + g * sStride, sStride, scale);
+            scores4(q, qOff + g * dim, dim, k, kOff, n, s, sOff + g * sStride, sStride, scale);
         }
         for (; g < heads; g++) {
             for (int t = 0; t < n; t++) {
-                s[sOff + g * sStride + t] = dot(q, qOff + g * dim, k, t * dim, dim) * scale;
+                s[sOff + g * sStride + t] = dot(q, qOff + g * dim, k, kOff + t * dim, dim) * scale;
             }
         }
     }
@@ -98,12 +104,12 @@ public final class DecodeKernel {
      * {@link #scores} for four heads.
      * Tokens go in pairs: eight accumulators, and six loads per eight FMAs instead of five per four.
      */
-    private static void scores4(float[] q, int qOff, int dim, float[] k, int n, float[] s, int sOff, int b,
+    private static void scores4(float[] q, int qOff, int dim, float[] k, int kOff, int n, float[] s, int sOff, int b,
                                 float scale) {
         int bound = F.loopBound(dim);
         int t = 0;
         for (; t + 2 <= n; t += 2) {
-            int k0 = t * dim;
+            int k0 = kOff + t * dim;
             int k1 = k0 + dim;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
@@ -141,7 +147,7 @@ public final class DecodeKernel {
         }
         for (; t < n; t++) {
             for (int h = 0; h < 4; h++) {
-                s[sOff + h * b + t] = dot(q, qOff + h * dim, k, t * dim, dim) * scale;
+                s[sOff + h * b + t] = dot(q, qOff + h * dim, k, kOff + t * dim, dim) * scale;
             }
         }
     }

@@ -17,9 +17,12 @@ import io.twilight4j.prune.TwilightPruner;
 import io.twilight4j.select.Selector;
 
 /**
- * The CPU pipeline of one policy: select (per sequence and KV head), estimate and top-p (per GQA
- * group), then head-balanced attention over the kept sets. Each stage is a parallel loop on the
- * worker pool; all buffers are sized here, at plan time.
+ * The CPU pipeline of one policy: the selector's page scoring (per sequence and page range, all KV
+ * heads at once), then select, estimate and top-p (per sequence and KV head), then head-balanced
+ * attention over the kept sets. Each is a parallel loop on the worker pool; all buffers are sized
+ * here, at plan time. Stage times in {@link StepStats} are per-worker averages for the selection
+ * stages (each worker's time in the stage, summed over workers, divided by the worker count) and
+ * wall time for attention.
  */
 final class CpuDecodeAttention implements DecodeAttention {
 
@@ -28,6 +31,8 @@ final class CpuDecodeAttention implements DecodeAttention {
      * that holds every token sums in the same order as dense and gives bit-identical outputs.
      */
     static final int MIN_CHUNK = 128;
+    /** Pages per item of the page-scoring loop: 4096 tokens at 16-token pages, enough items to balance two workers. */
+    static final int SCORE_ITEM_PAGES = 256;
 
     private final HostKvCache cache;
     private final AttentionPolicy policy;
@@ -44,6 +49,9 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final ChunkSchedule schedule;
     private final StepInputs in;
 
+    // Per sequence: the selector's page scores for all KV heads, and its first page-scoring item.
+    private final float[][] shared;
+    private final int[] firstScoreItem;
     // Per selection entry (sequence, KV head): candidates, later the GQA union in place.
     private final int[][] candidates;
     private final int[] candidateCount;
@@ -86,8 +94,11 @@ final class CpuDecodeAttention implements DecodeAttention {
         int selectionEntries = shape.maxBatch() * kvHeads;
         this.workspaces = new Workspace[pool.workers()];
         for (int w = 0; w < workspaces.length; w++) {
-            workspaces[w] = new Workspace(dim, group, selector == null ? 1 : maxContext);
+            workspaces[w] = new Workspace(dim, group, kvHeads, selector == null ? 1 : maxContext);
         }
+        int sharedFloats = selector == null ? 0 : selector.sharedFloats(maxContext, kvHeads, kv.pageTokens());
+        this.shared = new float[shape.maxBatch()][sharedFloats];
+        this.firstScoreItem = new int[shape.maxBatch() + 1];
         this.stats = new StepStats(shape.maxBatch() * shape.queryHeads());
         this.in = new StepInputs(cache.pager(), shape.maxBatch(), maxContext, kv.pageTokens());
         this.candidates = new int[selector == null ? 0 : selectionEntries][];
@@ -132,6 +143,11 @@ final class CpuDecodeAttention implements DecodeAttention {
             // all three, so a step waits at one barrier, not three (a preempted worker on a shared
             // machine stalls every barrier).
             java.util.Arrays.fill(stageNanos, 0);
+            int scoreItems = planPageScoring(batch);
+            if (scoreItems > 0) {
+                // A barrier before ranking: a KV head's ranking needs every page range scored.
+                pool.run(scoreItems, (item, w) -> scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE));
+            }
             pool.run(selectionEntries, (e, w) -> selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE));
             // Stage times are each worker's time in the stage, averaged over the workers.
             int workers = pool.workers();
@@ -153,13 +169,41 @@ final class CpuDecodeAttention implements DecodeAttention {
         return stats;
     }
 
+    /** Cuts each sequence's scored pages into items of {@link #SCORE_ITEM_PAGES}; returns the item count. */
+    private int planPageScoring(int batch) {
+        int pageTokens = cache.shape().pageTokens();
+        int items = 0;
+        for (int b = 0; b < batch; b++) {
+            firstScoreItem[b] = items;
+            items += (selector.scoredPages(in.length(b), pageTokens) + SCORE_ITEM_PAGES - 1) / SCORE_ITEM_PAGES;
+        }
+        firstScoreItem[batch] = items;
+        return items;
+    }
+
+    /** Scores one page range of one sequence for all its KV heads. */
+    private void scorePageRange(int layer, int item, float[] q, Workspace ws, int nanosAt) {
+        long t0 = System.nanoTime();
+        int b = 0;
+        while (firstScoreItem[b + 1] <= item) {
+            b++;
+        }
+        int scored = selector.scoredPages(in.length(b), cache.shape().pageTokens());
+        int from = (item - firstScoreItem[b]) * SCORE_ITEM_PAGES;
+        int to = Math.min(scored, from + SCORE_ITEM_PAGES);
+        selector.scorePages(cache, layer, in.pageTable(b), in.length(b), from, to, q, b * shape.queryHeads() * dim,
+                group, ws, shared[b]);
+        stageNanos[nanosAt] += System.nanoTime() - t0;
+    }
+
     /** Selection of entry (sequence, KV head) {@code e}, then its estimate and top-p when the policy prunes. */
     private void selectAndPrune(int layer, int e, float[] q, Workspace ws, int nanosAt) {
         int b = e / kvHeads;
         int h = e % kvHeads;
         int qOff = (b * shape.queryHeads() + h * group) * dim;
         long t0 = System.nanoTime();
-        candidateCount[e] = selector.select(cache, layer, in.pageTable(b), in.length(b), h, q, qOff, group, ws, candidates[e]);
+        candidateCount[e] = selector.select(cache, layer, in.pageTable(b), in.length(b), h, q, qOff, group, ws, shared[b],
+                candidates[e]);
         selectedCount[e] = candidateCount[e];
         long t1 = System.nanoTime();
         stageNanos[nanosAt] += t1 - t0;
