@@ -34,22 +34,51 @@ public final class DecodeKernel {
         for (int g = 0; g < heads; g++) {
             AttentionState.clear(m, d, o, stateBase + g, dim);
         }
-        float[] s = ws.logits;
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
             loadBlock(layer, layout, pageTable, kvHead, tokens, b, n, ws);
-            scores(q, qOff, heads, dim, ws.keyBlock, n, s, 0, Workspace.BLOCK, scale);
-            float[] correction = ws.corrections;
-            for (int g = 0; g < heads; g++) {
-                correction[g] = softmaxUpdate(m, d, stateBase + g, s, g * Workspace.BLOCK, n);
+            attendBlock(q, qOff, heads, dim, n, scale, ws, m, d, o, stateBase);
+        }
+    }
+
+    /**
+     * Dense decode over positions {@code from..to} of every KV head: query heads {@code 0..kvHeads *
+     * group - 1} at {@code qOff}, states {@code stateBase + head}. Blocks go in storage order (per
+     * block of tokens, KV head 0, 1, ...), so a worker streams contiguous memory, a page of all heads
+     * at a time, instead of one head's rows a page apart.
+     */
+    public static void attendAllHeads(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int from, int to,
+                                      float[] q, int qOff, int group, float scale, Workspace ws,
+                                      float[] m, float[] d, float[] o, int stateBase) {
+        int dim = layout.shape().headDim();
+        int kvHeads = layout.shape().kvHeads();
+        for (int g = 0; g < kvHeads * group; g++) {
+            AttentionState.clear(m, d, o, stateBase + g, dim);
+        }
+        for (int b = from; b < to; b += Workspace.BLOCK) {
+            int n = Math.min(Workspace.BLOCK, to - b);
+            for (int h = 0; h < kvHeads; h++) {
+                loadBlock(layer, layout, pageTable, h, null, b, n, ws);
+                attendBlock(q, qOff + h * group * dim, group, dim, n, scale, ws, m, d, o, stateBase + h * group);
             }
-            int g = 0;
-            for (; g + 4 <= heads; g += 4) {
-                accumulate4(o, (stateBase + g) * dim, correction, g, s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
-            }
-            for (; g < heads; g++) {
-                accumulate(o, (stateBase + g) * dim, correction[g], s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
-            }
+        }
+    }
+
+    /** One block of {@code n} tokens already in the workspace, for heads {@code 0..heads-1}. */
+    private static void attendBlock(float[] q, int qOff, int heads, int dim, int n, float scale, Workspace ws,
+                                    float[] m, float[] d, float[] o, int stateBase) {
+        float[] s = ws.logits;
+        scores(q, qOff, heads, dim, ws.keyBlock, n, s, 0, Workspace.BLOCK, scale);
+        float[] correction = ws.corrections;
+        for (int g = 0; g < heads; g++) {
+            correction[g] = softmaxUpdate(m, d, stateBase + g, s, g * Workspace.BLOCK, n);
+        }
+        int g = 0;
+        for (; g + 4 <= heads; g += 4) {
+            accumulate4(o, (stateBase + g) * dim, correction, g, s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
+        }
+        for (; g < heads; g++) {
+            accumulate(o, (stateBase + g) * dim, correction[g], s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
         }
     }
 
@@ -65,10 +94,15 @@ public final class DecodeKernel {
         while (t < n) {
             int pos = tokens == null ? b + t : tokens[b + t];
             long off = 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens);
-            int run = 1;
-            while (t + run < n && (tokens == null ? b + t + run : tokens[b + t + run]) == pos + run
-                    && (pos + run) % pageTokens != 0) {
-                run++;
+            int run;
+            if (tokens == null) {
+                // Positions are consecutive: the run ends at the block or the page.
+                run = Math.min(n - t, pageTokens - pos % pageTokens);
+            } else {
+                run = 1;
+                while (t + run < n && tokens[b + t + run] == pos + run && (pos + run) % pageTokens != 0) {
+                    run++;
+                }
             }
             Fp16.toFloat(layer.keys(), off, ws.keyBlock, t * dim, run * dim);
             Fp16.toFloat(layer.values(), off, ws.valueBlock, t * dim, run * dim);

@@ -26,10 +26,7 @@ import io.twilight4j.select.Selector;
  */
 final class CpuDecodeAttention implements DecodeAttention {
 
-    /**
-     * Smallest chunk (TWILIGHT.md section 5). Dense and sparse decode cut chunks alike, so a sparse set
-     * that holds every token sums in the same order as dense and gives bit-identical outputs.
-     */
+    /** Smallest chunk in tokens (TWILIGHT.md section 5). */
     static final int MIN_CHUNK = 128;
     /** Pages per item of the page-scoring loop: 4096 tokens at 16-token pages, enough items to balance two workers. */
     static final int SCORE_ITEM_PAGES = 256;
@@ -65,6 +62,8 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final float[] partialMax;
     private final float[] partialSum;
     private final float[] partialOut;
+    /** Partial states per chunk: the entry's query heads (all of a sequence's for dense, a group's otherwise). */
+    private final int statesPerItem;
     /** Per worker (at w * STAGE_STRIDE, a cache line apart): nanoseconds in select, estimate, top-p this step. */
     private final long[] stageNanos;
     private static final int STAGE_STRIDE = 8;
@@ -113,7 +112,9 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         this.thresholds = new float[selectionEntries * group];
         boolean perHead = pruner != null && policy.gqaMode() == GqaMode.HEAD;
+        // Dense attends a sequence's KV heads together (one entry per sequence, storage order).
         int attentionEntries = perHead ? shape.maxBatch() * shape.queryHeads() : selectionEntries;
+        this.statesPerItem = selector == null ? shape.queryHeads() : group;
         this.headTokens = new int[perHead ? attentionEntries : 0][];
         for (int e = 0; e < headTokens.length; e++) {
             headTokens[e] = new int[Math.max(1, maxCandidates)];
@@ -121,9 +122,9 @@ final class CpuDecodeAttention implements DecodeAttention {
         this.attendCount = new int[attentionEntries];
         this.schedule = new ChunkSchedule(attentionEntries, pool.workers());
         int maxItems = 2 * attentionEntries + 4 * pool.workers();
-        this.partialMax = new float[maxItems * group];
-        this.partialSum = new float[maxItems * group];
-        this.partialOut = new float[maxItems * group * dim];
+        this.partialMax = new float[maxItems * statesPerItem];
+        this.partialSum = new float[maxItems * statesPerItem];
+        this.partialOut = new float[maxItems * statesPerItem * dim];
         this.stageNanos = new long[pool.workers() * STAGE_STRIDE];
     }
 
@@ -255,12 +256,24 @@ final class CpuDecodeAttention implements DecodeAttention {
                 }
             }
         }
+        if (selector == null) {
+            for (int b = 0; b < batch; b++) {
+                attendCount[b] = in.length(b);
+            }
+            return batch;
+        }
         return perHead() ? batch * hq : batch * kvHeads;
     }
 
     private void attendChunk(int layer, int item, float[] q, Workspace ws) {
         int e = schedule.entry(item);
         int hq = shape.queryHeads();
+        if (selector == null) {
+            DecodeKernel.attendAllHeads(cache.layer(layer), cache.layout(), in.pageTable(e), schedule.from(item),
+                    schedule.to(item), q, e * hq * dim, group, scale, ws, partialMax, partialSum, partialOut,
+                    item * statesPerItem);
+            return;
+        }
         int b;
         int kvHead;
         int firstHead;
@@ -281,20 +294,27 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         DecodeKernel.attend(cache.layer(layer), cache.layout(), in.pageTable(b), kvHead, tokens,
                 schedule.from(item), schedule.to(item), q, (b * hq + firstHead) * dim, heads, scale, ws,
-                partialMax, partialSum, partialOut, item * group);
+                partialMax, partialSum, partialOut, item * statesPerItem);
     }
 
     /** Merges the chunks of entry {@code e} in order and writes its heads' outputs. */
     private void mergeEntry(int e, float[] out) {
         int hq = shape.queryHeads();
-        int heads = perHead() ? 1 : group;
-        int firstRow = perHead() ? e : (e / kvHeads) * hq + (e % kvHeads) * group;
+        int heads;
+        int firstRow;
+        if (selector == null) {
+            heads = hq;
+            firstRow = e * hq;
+        } else {
+            heads = perHead() ? 1 : group;
+            firstRow = perHead() ? e : (e / kvHeads) * hq + (e % kvHeads) * group;
+        }
         int first = schedule.firstItem(e);
         int end = schedule.firstItem(e + 1);
         for (int g = 0; g < heads; g++) {
-            int dst = first * group + g;
+            int dst = first * statesPerItem + g;
             for (int it = first + 1; it < end; it++) {
-                AttentionState.merge(partialMax, partialSum, partialOut, dst, it * group + g, dim);
+                AttentionState.merge(partialMax, partialSum, partialOut, dst, it * statesPerItem + g, dim);
             }
             AttentionState.finish(partialSum, partialOut, dst, dim, out, (firstRow + g) * dim);
         }
