@@ -200,8 +200,15 @@ public final class DecodeKernel {
      * exp(s - m_new), updates m and d, and returns the factor exp(m_old - m_new) for the old output.
      */
     private static float softmaxUpdate(float[] m, float[] d, int st, float[] s, int off, int n) {
-        float blockMax = Float.NEGATIVE_INFINITY;
-        for (int t = 0; t < n; t++) {
+        // Lane-wise max, one reduction: a scalar max chain over the block is latency-bound.
+        int bound = F.loopBound(n);
+        FloatVector lanesMax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int t = 0;
+        for (; t < bound; t += F.length()) {
+            lanesMax = lanesMax.max(FloatVector.fromArray(F, s, off + t));
+        }
+        float blockMax = lanesMax.reduceLanes(VectorOperators.MAX);
+        for (; t < n; t++) {
             blockMax = Math.max(blockMax, s[off + t]);
         }
         float mNew = Math.max(m[st], blockMax);
@@ -214,14 +221,15 @@ public final class DecodeKernel {
 
     /** x[off..off+n) = exp(x - max); returns their sum. */
     private static float expInPlace(float[] x, int off, int n, float max) {
-        float sum = 0;
         int t = 0;
         int bound = F.loopBound(n);
+        FloatVector lanesSum = FloatVector.zero(F);
         for (; t < bound; t += F.length()) {
             FloatVector e = FloatVector.fromArray(F, x, off + t).sub(max).lanewise(VectorOperators.EXP);
             e.intoArray(x, off + t);
-            sum += e.reduceLanes(VectorOperators.ADD);
+            lanesSum = lanesSum.add(e);
         }
+        float sum = lanesSum.reduceLanes(VectorOperators.ADD);
         for (; t < n; t++) {
             x[off + t] = (float) Math.exp(x[off + t] - max);
             sum += x[off + t];
