@@ -121,7 +121,7 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         this.attendCount = new int[attentionEntries];
         this.schedule = new ChunkSchedule(attentionEntries, pool.workers());
-        int maxItems = 2 * attentionEntries + 4 * pool.workers();
+        int maxItems = ChunkSchedule.maxItems(attentionEntries, pool.workers());
         this.partialMax = new float[maxItems * statesPerItem];
         this.partialSum = new float[maxItems * statesPerItem];
         this.partialOut = new float[maxItems * statesPerItem * dim];
