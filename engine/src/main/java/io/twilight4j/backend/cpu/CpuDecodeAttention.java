@@ -140,13 +140,14 @@ final class CpuDecodeAttention implements DecodeAttention {
         stats.reset(batch * shape.queryHeads());
         int selectionEntries = batch * kvHeads;
         if (selector != null) {
-            // Select, estimate and top-p of one entry depend only on that entry: one parallel loop runs
-            // all three, so a step waits at one barrier, not three (a preempted worker on a shared
-            // machine stalls every barrier).
+            // Ranking, estimate and top-p of one entry depend only on that entry (and its sequence's
+            // page scores): one parallel loop runs all three, so a step waits at one barrier for them,
+            // not three (a preempted worker on a shared machine stalls every barrier).
             java.util.Arrays.fill(stageNanos, 0);
             int scoreItems = planPageScoring(batch);
             if (scoreItems > 0) {
-                // A barrier before ranking: a KV head's ranking needs every page range scored.
+                // The one extra barrier: a KV head's ranking needs every page range of its sequence
+                // scored, and scoring all heads of a page together reads the bounds in storage order.
                 pool.run(scoreItems, (item, w) -> scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE));
             }
             pool.run(selectionEntries, (e, w) -> selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE));
