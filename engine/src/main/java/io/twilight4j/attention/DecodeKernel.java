@@ -3,6 +3,7 @@ package io.twilight4j.attention;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.KvLayout;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -34,11 +35,40 @@ public final class DecodeKernel {
         for (int g = 0; g < heads; g++) {
             AttentionState.clear(m, d, o, stateBase + g, dim);
         }
+        int touched = 0;
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
+            if (tokens != null && b + Workspace.BLOCK < to) {
+                touched += touchRows(layer, layout, pageTable, kvHead, tokens, b + Workspace.BLOCK,
+                        Math.min(Workspace.BLOCK, to - b - Workspace.BLOCK));
+            }
             loadBlock(layer, layout, pageTable, kvHead, tokens, b, n, ws);
             attendBlock(q, qOff, heads, dim, n, scale, ws, m, d, o, stateBase);
         }
+        touchSink = touched;
+    }
+
+    /** Written so that {@link #touchRows}' loads are not dead code; never read. */
+    private static int touchSink;
+
+    /**
+     * Loads one byte of each cache line of the K and V rows of tokens {@code tokens[b..b+n)}: scattered
+     * rows (a sparse set) miss the cache one by one, and these independent loads put the next block's
+     * misses in flight together while the current block is computed.
+     */
+    private static int touchRows(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                                 int b, int n) {
+        int pageTokens = layout.shape().pageTokens();
+        long rowBytes = 2L * layout.shape().headDim();
+        int sum = 0;
+        for (int t = 0; t < n; t++) {
+            int pos = tokens[b + t];
+            long off = 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens);
+            for (long line = 0; line < rowBytes; line += 64) {
+                sum += layer.keys().get(ValueLayout.JAVA_BYTE, off + line) + layer.values().get(ValueLayout.JAVA_BYTE, off + line);
+            }
+        }
+        return sum;
     }
 
     /**
