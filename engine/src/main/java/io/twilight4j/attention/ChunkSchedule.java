@@ -7,8 +7,11 @@ package io.twilight4j.attention;
  */
 public final class ChunkSchedule {
 
-    /** Chunks per worker to aim for: enough to even out the tail, few enough to keep merges cheap. */
-    static final int CHUNKS_PER_WORKER = 4;
+    /**
+     * Chunks per worker to aim for: enough to even out the tail when the OS takes a core away for a
+     * while (a shared machine), few enough to keep merges cheap (a merge is a few vector ops per head).
+     */
+    static final int CHUNKS_PER_WORKER = 8;
 
     private final int[] entry;
     private final int[] from;
@@ -18,7 +21,7 @@ public final class ChunkSchedule {
 
     /** A schedule for up to {@code maxEntries} entries and {@code workers} workers. */
     public ChunkSchedule(int maxEntries, int workers) {
-        int maxItems = 2 * maxEntries + CHUNKS_PER_WORKER * workers;
+        int maxItems = maxItems(maxEntries, workers);
         entry = new int[maxItems];
         from = new int[maxItems];
         to = new int[maxItems];
@@ -54,6 +57,11 @@ public final class ChunkSchedule {
         }
         firstItem[entries] = n;
         items = n;
+    }
+
+    /** Most chunks a schedule of {@code maxEntries} entries for {@code workers} workers holds. */
+    public static int maxItems(int maxEntries, int workers) {
+        return 2 * maxEntries + CHUNKS_PER_WORKER * workers;
     }
 
     /** Chunks in the schedule. */

@@ -3,6 +3,7 @@ package io.twilight4j.attention;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.KvLayout;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -34,22 +35,80 @@ public final class DecodeKernel {
         for (int g = 0; g < heads; g++) {
             AttentionState.clear(m, d, o, stateBase + g, dim);
         }
-        float[] s = ws.logits;
+        int touched = 0;
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
+            if (tokens != null && b + Workspace.BLOCK < to) {
+                touched += touchRows(layer, layout, pageTable, kvHead, tokens, b + Workspace.BLOCK,
+                        Math.min(Workspace.BLOCK, to - b - Workspace.BLOCK));
+            }
             loadBlock(layer, layout, pageTable, kvHead, tokens, b, n, ws);
-            scores(q, qOff, heads, dim, ws.keyBlock, n, s, 0, Workspace.BLOCK, scale);
-            float[] correction = ws.corrections;
-            for (int g = 0; g < heads; g++) {
-                correction[g] = softmaxUpdate(m, d, stateBase + g, s, g * Workspace.BLOCK, n);
+            attendBlock(q, qOff, heads, dim, n, scale, ws, m, d, o, stateBase);
+        }
+        touchSink = touched;
+    }
+
+    /** Written so that {@link #touchRows}' loads are not dead code; never read. */
+    private static int touchSink;
+
+    /**
+     * Loads one byte of each cache line of the K and V rows of tokens {@code tokens[b..b+n)}: scattered
+     * rows (a sparse set) miss the cache one by one, and these independent loads put the next block's
+     * misses in flight together while the current block is computed.
+     */
+    private static int touchRows(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                                 int b, int n) {
+        int pageTokens = layout.shape().pageTokens();
+        long rowBytes = 2L * layout.shape().headDim();
+        int sum = 0;
+        for (int t = 0; t < n; t++) {
+            int pos = tokens[b + t];
+            long off = 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens);
+            for (long line = 0; line < rowBytes; line += 64) {
+                sum += layer.keys().get(ValueLayout.JAVA_BYTE, off + line) + layer.values().get(ValueLayout.JAVA_BYTE, off + line);
             }
-            int g = 0;
-            for (; g + 4 <= heads; g += 4) {
-                accumulate4(o, (stateBase + g) * dim, correction, g, s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
+        }
+        return sum;
+    }
+
+    /**
+     * Dense decode over positions {@code from..to} of every KV head: query heads {@code 0..kvHeads *
+     * group - 1} at {@code qOff}, states {@code stateBase + head}. Blocks go in storage order (per
+     * block of tokens, KV head 0, 1, ...), so a worker streams contiguous memory, a page of all heads
+     * at a time, instead of one head's rows a page apart.
+     */
+    public static void attendAllHeads(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int from, int to,
+                                      float[] q, int qOff, int group, float scale, Workspace ws,
+                                      float[] m, float[] d, float[] o, int stateBase) {
+        int dim = layout.shape().headDim();
+        int kvHeads = layout.shape().kvHeads();
+        for (int g = 0; g < kvHeads * group; g++) {
+            AttentionState.clear(m, d, o, stateBase + g, dim);
+        }
+        for (int b = from; b < to; b += Workspace.BLOCK) {
+            int n = Math.min(Workspace.BLOCK, to - b);
+            for (int h = 0; h < kvHeads; h++) {
+                loadBlock(layer, layout, pageTable, h, null, b, n, ws);
+                attendBlock(q, qOff + h * group * dim, group, dim, n, scale, ws, m, d, o, stateBase + h * group);
             }
-            for (; g < heads; g++) {
-                accumulate(o, (stateBase + g) * dim, correction[g], s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
-            }
+        }
+    }
+
+    /** One block of {@code n} tokens already in the workspace, for heads {@code 0..heads-1}. */
+    private static void attendBlock(float[] q, int qOff, int heads, int dim, int n, float scale, Workspace ws,
+                                    float[] m, float[] d, float[] o, int stateBase) {
+        float[] s = ws.logits;
+        scores(q, qOff, heads, dim, ws.keyBlock, n, s, 0, Workspace.BLOCK, scale);
+        float[] correction = ws.corrections;
+        for (int g = 0; g < heads; g++) {
+            correction[g] = softmaxUpdate(m, d, stateBase + g, s, g * Workspace.BLOCK, n);
+        }
+        int g = 0;
+        for (; g + 4 <= heads; g += 4) {
+            accumulate4(o, (stateBase + g) * dim, correction, g, s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
+        }
+        for (; g < heads; g++) {
+            accumulate(o, (stateBase + g) * dim, correction[g], s, g * Workspace.BLOCK, ws.valueBlock, n, dim);
         }
     }
 
@@ -65,10 +124,15 @@ public final class DecodeKernel {
         while (t < n) {
             int pos = tokens == null ? b + t : tokens[b + t];
             long off = 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens);
-            int run = 1;
-            while (t + run < n && (tokens == null ? b + t + run : tokens[b + t + run]) == pos + run
-                    && (pos + run) % pageTokens != 0) {
-                run++;
+            int run;
+            if (tokens == null) {
+                // Positions are consecutive: the run ends at the block or the page.
+                run = Math.min(n - t, pageTokens - pos % pageTokens);
+            } else {
+                run = 1;
+                while (t + run < n && tokens[b + t + run] == pos + run && (pos + run) % pageTokens != 0) {
+                    run++;
+                }
             }
             Fp16.toFloat(layer.keys(), off, ws.keyBlock, t * dim, run * dim);
             Fp16.toFloat(layer.values(), off, ws.valueBlock, t * dim, run * dim);
@@ -83,13 +147,19 @@ public final class DecodeKernel {
      */
     public static void scores(float[] q, int qOff, int heads, int dim, float[] k, int n, float[] s, int sOff,
                               int sStride, float scale) {
+        scores(q, qOff, heads, dim, k, 0, n, s, sOff, sStride, scale);
+    }
+
+    /** {@link #scores} with key row t at {@code kOff + t * dim}. */
+    public static void scores(float[] q, int qOff, int heads, int dim, float[] k, int kOff, int n, float[] s, int sOff,
+                              int sStride, float scale) {
         int g = 0;
         for (; g + 4 <= heads; g += 4) {
-            scores4(q, qOff + g * dim, dim, k, n, s, sOff + g * sStride, sStride, scale);
+            scores4(q, qOff + g * dim, dim, k, kOff, n, s, sOff + g * sStride, sStride, scale);
         }
         for (; g < heads; g++) {
             for (int t = 0; t < n; t++) {
-                s[sOff + g * sStride + t] = dot(q, qOff + g * dim, k, t * dim, dim) * scale;
+                s[sOff + g * sStride + t] = dot(q, qOff + g * dim, k, kOff + t * dim, dim) * scale;
             }
         }
     }
@@ -98,12 +168,12 @@ public final class DecodeKernel {
      * {@link #scores} for four heads.
      * Tokens go in pairs: eight accumulators, and six loads per eight FMAs instead of five per four.
      */
-    private static void scores4(float[] q, int qOff, int dim, float[] k, int n, float[] s, int sOff, int b,
+    private static void scores4(float[] q, int qOff, int dim, float[] k, int kOff, int n, float[] s, int sOff, int b,
                                 float scale) {
         int bound = F.loopBound(dim);
         int t = 0;
         for (; t + 2 <= n; t += 2) {
-            int k0 = t * dim;
+            int k0 = kOff + t * dim;
             int k1 = k0 + dim;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
@@ -141,7 +211,7 @@ public final class DecodeKernel {
         }
         for (; t < n; t++) {
             for (int h = 0; h < 4; h++) {
-                s[sOff + h * b + t] = dot(q, qOff + h * dim, k, t * dim, dim) * scale;
+                s[sOff + h * b + t] = dot(q, qOff + h * dim, k, kOff + t * dim, dim) * scale;
             }
         }
     }
@@ -160,8 +230,15 @@ public final class DecodeKernel {
      * exp(s - m_new), updates m and d, and returns the factor exp(m_old - m_new) for the old output.
      */
     private static float softmaxUpdate(float[] m, float[] d, int st, float[] s, int off, int n) {
-        float blockMax = Float.NEGATIVE_INFINITY;
-        for (int t = 0; t < n; t++) {
+        // Lane-wise max, one reduction: a scalar max chain over the block is latency-bound.
+        int bound = F.loopBound(n);
+        FloatVector lanesMax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int t = 0;
+        for (; t < bound; t += F.length()) {
+            lanesMax = lanesMax.max(FloatVector.fromArray(F, s, off + t));
+        }
+        float blockMax = lanesMax.reduceLanes(VectorOperators.MAX);
+        for (; t < n; t++) {
             blockMax = Math.max(blockMax, s[off + t]);
         }
         float mNew = Math.max(m[st], blockMax);
@@ -174,14 +251,15 @@ public final class DecodeKernel {
 
     /** x[off..off+n) = exp(x - max); returns their sum. */
     private static float expInPlace(float[] x, int off, int n, float max) {
-        float sum = 0;
         int t = 0;
         int bound = F.loopBound(n);
+        FloatVector lanesSum = FloatVector.zero(F);
         for (; t < bound; t += F.length()) {
             FloatVector e = FloatVector.fromArray(F, x, off + t).sub(max).lanewise(VectorOperators.EXP);
             e.intoArray(x, off + t);
-            sum += e.reduceLanes(VectorOperators.ADD);
+            lanesSum = lanesSum.add(e);
         }
+        float sum = lanesSum.reduceLanes(VectorOperators.ADD);
         for (; t < n; t++) {
             x[off + t] = (float) Math.exp(x[off + t] - max);
             sum += x[off + t];

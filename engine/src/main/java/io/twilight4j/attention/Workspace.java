@@ -29,9 +29,21 @@ public final class Workspace {
     public final float[] queryScratch;
     /** Lookup tables (Double Sparsity label scores). */
     public final float[] table;
+    /** All query heads of a sequence, split or permuted (page scoring for every KV head at once). */
+    public final float[] sequenceQuery;
+    /** Page bounds of a few pages, all KV heads, as floats (32 KiB at 8 heads of 128 channels). */
+    public final float[] pageBlock;
+
+    /** Pages of {@link #pageBlock}. */
+    private static final int BLOCK_PAGES = 4;
 
     /** Scratch for heads of {@code dim} channels, {@code groupHeads} query heads per entry, up to {@code maxScores} scores per head. */
     public Workspace(int dim, int groupHeads, int maxScores) {
+        this(dim, groupHeads, 1, maxScores);
+    }
+
+    /** Scratch as above, for sequences of {@code kvHeads} KV heads scored at once. */
+    public Workspace(int dim, int groupHeads, int kvHeads, int maxScores) {
         this.keyBlock = new float[BLOCK * dim];
         this.valueBlock = new float[BLOCK * dim];
         this.logits = new float[groupHeads * BLOCK];
@@ -42,5 +54,7 @@ public final class Workspace {
         this.indices = new int[Math.max(maxScores, 1)];
         this.queryScratch = new float[groupHeads * dim * 2];
         this.table = new float[groupHeads * (dim / 4) * 256];
+        this.sequenceQuery = new float[kvHeads * groupHeads * dim * 2];
+        this.pageBlock = new float[BLOCK_PAGES * kvHeads * dim * 2];
     }
 }

@@ -38,15 +38,15 @@ public final class Int4Estimator {
         int half = dim / 2;
         int pageTokens = layout.shape().pageTokens();
         HostKvCache.Layer ly = cache.layer(layer);
-        // Query rows permuted to [even channels | odd channels], matching [low nibbles | high nibbles].
+        // Query rows permuted to the order unpack writes the channels in.
         float[] qp = ws.queryScratch;
         float[] qSum = ws.corrections;
+        boolean wordWise = half % WORD_BYTES == 0;
         for (int g = 0; g < heads; g++) {
             float sum = 0;
-            for (int c = 0; c < half; c++) {
-                qp[g * dim + c] = q[qOff + g * dim + 2 * c];
-                qp[g * dim + half + c] = q[qOff + g * dim + 2 * c + 1];
-                sum += q[qOff + g * dim + 2 * c] + q[qOff + g * dim + 2 * c + 1];
+            for (int c = 0; c < dim; c++) {
+                sum += q[qOff + g * dim + c];
+                qp[g * dim + (wordWise ? wordPosition(c) : nibblePosition(c, half))] = q[qOff + g * dim + c];
             }
             qSum[g] = sum;
         }
@@ -67,7 +67,11 @@ public final class Int4Estimator {
                     page = pageTable[logical];
                 }
                 int slot = pos - pageStart;
-                unpack(ly, layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
+                if (wordWise) {
+                    unpackWords(ly, layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
+                } else {
+                    unpack(ly, layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
+                }
                 long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
                 params[2 * t] = Fp16.get(ly.codeParams(), paramByte);
                 params[2 * t + 1] = Fp16.get(ly.codeParams(), paramByte + 2);
@@ -78,6 +82,42 @@ public final class Int4Estimator {
                 for (int t = 0; t < m; t++) {
                     scores[row + t] = (params[2 * t] * dots[g * Workspace.BLOCK + t] + params[2 * t + 1] * qSum[g]) * scale;
                 }
+            }
+        }
+    }
+
+    /** Code bytes per int-vector load of {@link #unpackWords}. */
+    private static final int WORD_BYTES = 4 * I.length();
+
+    /** Where {@link #unpack} writes channel c: even channels (low nibbles) first, then odd ones. */
+    private static int nibblePosition(int c, int half) {
+        return (c % 2) * half + c / 2;
+    }
+
+    /**
+     * Where {@link #unpackWords} writes channel c. A load of WORD_BYTES bytes holds channels base + 8L + j
+     * in nibble j of int lane L; shifting by 4j gives one vector per j, so channel base + 8L + j goes to
+     * base + j * lanes + L.
+     */
+    private static int wordPosition(int c) {
+        int lanes = I.length();
+        int base = c / (2 * WORD_BYTES) * (2 * WORD_BYTES);
+        int inWord = c - base;
+        return base + (inWord % 8) * lanes + inWord / 8;
+    }
+
+    /**
+     * One token's {@code half} code bytes as floats in {@link #wordPosition} order: one int-vector load
+     * per WORD_BYTES bytes and a shift, mask and convert per nibble, instead of widening bytes to ints.
+     */
+    private static void unpackWords(HostKvCache.Layer ly, long codeOff, float[] codes, int off, int half) {
+        int lanes = I.length();
+        for (int k = 0; k < half; k += WORD_BYTES) {
+            IntVector words = IntVector.fromMemorySegment(I, ly.codes(), codeOff + k, ByteOrder.LITTLE_ENDIAN);
+            int base = off + 2 * k;
+            for (int j = 0; j < 8; j++) {
+                ((FloatVector) words.lanewise(VectorOperators.LSHR, 4 * j).and(15).convert(VectorOperators.I2F, 0))
+                        .intoArray(codes, base + j * lanes);
             }
         }
     }

@@ -1,11 +1,18 @@
 package io.twilight4j.prune;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Twilight's top-p stage for one GQA group: softmax of each query head's estimated scores over the
  * group's candidates (p is a share of the candidate mass), the bisection threshold, then either the
  * union over the group's heads or one set per head.
  */
 public final class TwilightPruner {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private final float topP;
 
@@ -34,8 +41,20 @@ public final class TwilightPruner {
      * (ascending order is preserved) and returns its size.
      */
     public static int union(float[] weights, int off, int n, int heads, float[] thresholds, int thOff, int[] tokens) {
+        // Most candidates are dropped: test eight at a time against every head and walk only set bits.
         int c = 0;
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        int bound = F.loopBound(n);
+        for (; i < bound; i += F.length()) {
+            VectorMask<Float> keep = F.maskAll(false);
+            for (int g = 0; g < heads; g++) {
+                keep = keep.or(FloatVector.fromArray(F, weights, off + g * n + i).compare(VectorOperators.GT, thresholds[thOff + g]));
+            }
+            for (long bits = keep.toLong(); bits != 0; bits &= bits - 1) {
+                tokens[c++] = tokens[i + Long.numberOfTrailingZeros(bits)];
+            }
+        }
+        for (; i < n; i++) {
             boolean keep = false;
             for (int g = 0; g < heads && !keep; g++) {
                 keep = weights[off + g * n + i] > thresholds[thOff + g];

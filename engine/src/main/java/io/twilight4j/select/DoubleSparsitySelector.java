@@ -22,7 +22,7 @@ public final class DoubleSparsitySelector implements Selector {
 
     @Override
     public int select(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
-                      float[] q, int qOff, int heads, Workspace ws, int[] out) {
+                      float[] q, int qOff, int heads, Workspace ws, float[] shared, int[] out) {
         if (cache.labelChannels() == null) {
             throw new IllegalStateException("ds selector: the KV cache has no label cache (create it with label channels)");
         }

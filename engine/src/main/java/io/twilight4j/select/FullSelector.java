@@ -8,7 +8,7 @@ public final class FullSelector implements Selector {
 
     @Override
     public int select(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
-                      float[] q, int qOff, int heads, Workspace ws, int[] out) {
+                      float[] q, int qOff, int heads, Workspace ws, float[] shared, int[] out) {
         for (int i = 0; i < length; i++) {
             out[i] = i;
         }

@@ -8,6 +8,9 @@ import io.twilight4j.policy.AttentionPolicy;
  * A base selector on the CPU: proposes candidate tokens for one (sequence, KV head). The query heads
  * of a GQA group share one candidate set, ranked by the group's largest score, so the budget B0
  * counts tokens per KV head (the bytes floor of TWILIGHT.md section 6).
+ * A selector may first score pages of a sequence for all its KV heads at once ({@link #scorePages},
+ * run in parallel over page ranges), because the cache stores a page's heads next to each other;
+ * {@link #select} then ranks one KV head from those shared scores.
  */
 public interface Selector {
 
@@ -18,12 +21,32 @@ public interface Selector {
      * @param pageTable the sequence's physical pages
      * @param length    the sequence's length in tokens
      * @param q         query rows of the group's {@code heads} heads, {@code headDim} floats each, from {@code qOff}
+     * @param shared    the sequence's scores from {@link #scorePages} (every page range done), or unused
      */
     int select(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
-               float[] q, int qOff, int heads, Workspace ws, int[] out);
+               float[] q, int qOff, int heads, Workspace ws, float[] shared, int[] out);
 
     /** Most candidates this selector returns for a sequence of {@code length} tokens. */
     int maxCandidates(int length);
+
+    /** Pages of a {@code length}-token sequence that {@link #scorePages} scores; 0 when it has no shared pass. */
+    default int scoredPages(int length, int pageTokens) {
+        return 0;
+    }
+
+    /** Floats of one sequence's shared scores for up to {@code maxContext} tokens. */
+    default int sharedFloats(int maxContext, int kvHeads, int pageTokens) {
+        return 0;
+    }
+
+    /**
+     * Scores pages {@code fromPage..toPage} (below {@link #scoredPages}) of every KV head of one
+     * sequence into {@code shared}; {@code q} holds all the sequence's query heads from {@code qOff},
+     * {@code group} per KV head.
+     */
+    default void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
+                            float[] q, int qOff, int group, Workspace ws, float[] shared) {
+    }
 
     /** The CPU selector of {@code policy} (which must not be dense). */
     static Selector of(AttentionPolicy policy) {

@@ -46,8 +46,7 @@ public class HotLoopBench {
         @Setup(Level.Trial)
         public void setUp(KvHeadState s) {
             tokens = new int[s.ctx];
-            count = new QuestSelector(BUDGET_TOKENS).select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0,
-                    KvHeadState.GROUP, s.ws, tokens);
+            count = quest(s, tokens);
             weights = new float[KvHeadState.GROUP * count];
             Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, tokens, count, s.q, 0, KvHeadState.GROUP, s.scale,
                     s.ws, weights, 0);
@@ -67,8 +66,17 @@ public class HotLoopBench {
     /** Quest page scoring and top-k over ctx / 16 pages. */
     @Benchmark
     public int questSelect(KvHeadState s, Candidates c) {
-        return new QuestSelector(BUDGET_TOKENS).select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0, KvHeadState.GROUP,
-                s.ws, c.tokens);
+        return quest(s, c.tokens);
+    }
+
+    /** Quest's page scoring (the one KV head) and ranking, as the CPU backend runs them. */
+    static int quest(KvHeadState s, int[] out) {
+        QuestSelector quest = new QuestSelector(BUDGET_TOKENS);
+        int pageTokens = s.cache.shape().pageTokens();
+        float[] shared = new float[quest.sharedFloats(s.ctx, 1, pageTokens)];
+        quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), s.q, 0,
+                KvHeadState.GROUP, s.ws, shared);
+        return quest.select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0, KvHeadState.GROUP, s.ws, shared, out);
     }
 
     /** Twilight's 4-bit estimate of the four heads' scores over Quest's candidates. */

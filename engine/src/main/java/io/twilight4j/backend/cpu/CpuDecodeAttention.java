@@ -17,17 +17,19 @@ import io.twilight4j.prune.TwilightPruner;
 import io.twilight4j.select.Selector;
 
 /**
- * The CPU pipeline of one policy: select (per sequence and KV head), estimate and top-p (per GQA
- * group), then head-balanced attention over the kept sets. Each stage is a parallel loop on the
- * worker pool; all buffers are sized here, at plan time.
+ * The CPU pipeline of one policy: the selector's page scoring (per sequence and page range, all KV
+ * heads at once), then select, estimate and top-p (per sequence and KV head), then head-balanced
+ * attention over the kept sets. Each is a parallel loop on the worker pool; all buffers are sized
+ * here, at plan time. Stage times in {@link StepStats} are per-worker averages for the selection
+ * stages (each worker's time in the stage, summed over workers, divided by the worker count) and
+ * wall time for attention.
  */
 final class CpuDecodeAttention implements DecodeAttention {
 
-    /**
-     * Smallest chunk (TWILIGHT.md section 5). Dense and sparse decode cut chunks alike, so a sparse set
-     * that holds every token sums in the same order as dense and gives bit-identical outputs.
-     */
+    /** Smallest chunk in tokens (TWILIGHT.md section 5). */
     static final int MIN_CHUNK = 128;
+    /** Pages per item of the page-scoring loop: 4096 tokens at 16-token pages, enough items to balance two workers. */
+    static final int SCORE_ITEM_PAGES = 256;
 
     private final HostKvCache cache;
     private final AttentionPolicy policy;
@@ -44,6 +46,9 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final ChunkSchedule schedule;
     private final StepInputs in;
 
+    // Per sequence: the selector's page scores for all KV heads, and its first page-scoring item.
+    private final float[][] shared;
+    private final int[] firstScoreItem;
     // Per selection entry (sequence, KV head): candidates, later the GQA union in place.
     private final int[][] candidates;
     private final int[] candidateCount;
@@ -57,6 +62,8 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final float[] partialMax;
     private final float[] partialSum;
     private final float[] partialOut;
+    /** Partial states per chunk: the entry's query heads (all of a sequence's for dense, a group's otherwise). */
+    private final int statesPerItem;
     /** Per worker (at w * STAGE_STRIDE, a cache line apart): nanoseconds in select, estimate, top-p this step. */
     private final long[] stageNanos;
     private static final int STAGE_STRIDE = 8;
@@ -86,8 +93,11 @@ final class CpuDecodeAttention implements DecodeAttention {
         int selectionEntries = shape.maxBatch() * kvHeads;
         this.workspaces = new Workspace[pool.workers()];
         for (int w = 0; w < workspaces.length; w++) {
-            workspaces[w] = new Workspace(dim, group, selector == null ? 1 : maxContext);
+            workspaces[w] = new Workspace(dim, group, kvHeads, selector == null ? 1 : maxContext);
         }
+        int sharedFloats = selector == null ? 0 : selector.sharedFloats(maxContext, kvHeads, kv.pageTokens());
+        this.shared = new float[shape.maxBatch()][sharedFloats];
+        this.firstScoreItem = new int[shape.maxBatch() + 1];
         this.stats = new StepStats(shape.maxBatch() * shape.queryHeads());
         this.in = new StepInputs(cache.pager(), shape.maxBatch(), maxContext, kv.pageTokens());
         this.candidates = new int[selector == null ? 0 : selectionEntries][];
@@ -102,17 +112,19 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         this.thresholds = new float[selectionEntries * group];
         boolean perHead = pruner != null && policy.gqaMode() == GqaMode.HEAD;
+        // Dense attends a sequence's KV heads together (one entry per sequence, storage order).
         int attentionEntries = perHead ? shape.maxBatch() * shape.queryHeads() : selectionEntries;
+        this.statesPerItem = selector == null ? shape.queryHeads() : group;
         this.headTokens = new int[perHead ? attentionEntries : 0][];
         for (int e = 0; e < headTokens.length; e++) {
             headTokens[e] = new int[Math.max(1, maxCandidates)];
         }
         this.attendCount = new int[attentionEntries];
         this.schedule = new ChunkSchedule(attentionEntries, pool.workers());
-        int maxItems = 2 * attentionEntries + 4 * pool.workers();
-        this.partialMax = new float[maxItems * group];
-        this.partialSum = new float[maxItems * group];
-        this.partialOut = new float[maxItems * group * dim];
+        int maxItems = ChunkSchedule.maxItems(attentionEntries, pool.workers());
+        this.partialMax = new float[maxItems * statesPerItem];
+        this.partialSum = new float[maxItems * statesPerItem];
+        this.partialOut = new float[maxItems * statesPerItem * dim];
         this.stageNanos = new long[pool.workers() * STAGE_STRIDE];
     }
 
@@ -128,10 +140,16 @@ final class CpuDecodeAttention implements DecodeAttention {
         stats.reset(batch * shape.queryHeads());
         int selectionEntries = batch * kvHeads;
         if (selector != null) {
-            // Select, estimate and top-p of one entry depend only on that entry: one parallel loop runs
-            // all three, so a step waits at one barrier, not three (a preempted worker on a shared
-            // machine stalls every barrier).
+            // Ranking, estimate and top-p of one entry depend only on that entry (and its sequence's
+            // page scores): one parallel loop runs all three, so a step waits at one barrier for them,
+            // not three (a preempted worker on a shared machine stalls every barrier).
             java.util.Arrays.fill(stageNanos, 0);
+            int scoreItems = planPageScoring(batch);
+            if (scoreItems > 0) {
+                // The one extra barrier: a KV head's ranking needs every page range of its sequence
+                // scored, and scoring all heads of a page together reads the bounds in storage order.
+                pool.run(scoreItems, (item, w) -> scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE));
+            }
             pool.run(selectionEntries, (e, w) -> selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE));
             // Stage times are each worker's time in the stage, averaged over the workers.
             int workers = pool.workers();
@@ -153,13 +171,41 @@ final class CpuDecodeAttention implements DecodeAttention {
         return stats;
     }
 
+    /** Cuts each sequence's scored pages into items of {@link #SCORE_ITEM_PAGES}; returns the item count. */
+    private int planPageScoring(int batch) {
+        int pageTokens = cache.shape().pageTokens();
+        int items = 0;
+        for (int b = 0; b < batch; b++) {
+            firstScoreItem[b] = items;
+            items += (selector.scoredPages(in.length(b), pageTokens) + SCORE_ITEM_PAGES - 1) / SCORE_ITEM_PAGES;
+        }
+        firstScoreItem[batch] = items;
+        return items;
+    }
+
+    /** Scores one page range of one sequence for all its KV heads. */
+    private void scorePageRange(int layer, int item, float[] q, Workspace ws, int nanosAt) {
+        long t0 = System.nanoTime();
+        int b = 0;
+        while (firstScoreItem[b + 1] <= item) {
+            b++;
+        }
+        int scored = selector.scoredPages(in.length(b), cache.shape().pageTokens());
+        int from = (item - firstScoreItem[b]) * SCORE_ITEM_PAGES;
+        int to = Math.min(scored, from + SCORE_ITEM_PAGES);
+        selector.scorePages(cache, layer, in.pageTable(b), in.length(b), from, to, q, b * shape.queryHeads() * dim,
+                group, ws, shared[b]);
+        stageNanos[nanosAt] += System.nanoTime() - t0;
+    }
+
     /** Selection of entry (sequence, KV head) {@code e}, then its estimate and top-p when the policy prunes. */
     private void selectAndPrune(int layer, int e, float[] q, Workspace ws, int nanosAt) {
         int b = e / kvHeads;
         int h = e % kvHeads;
         int qOff = (b * shape.queryHeads() + h * group) * dim;
         long t0 = System.nanoTime();
-        candidateCount[e] = selector.select(cache, layer, in.pageTable(b), in.length(b), h, q, qOff, group, ws, candidates[e]);
+        candidateCount[e] = selector.select(cache, layer, in.pageTable(b), in.length(b), h, q, qOff, group, ws, shared[b],
+                candidates[e]);
         selectedCount[e] = candidateCount[e];
         long t1 = System.nanoTime();
         stageNanos[nanosAt] += t1 - t0;
@@ -211,12 +257,24 @@ final class CpuDecodeAttention implements DecodeAttention {
                 }
             }
         }
+        if (selector == null) {
+            for (int b = 0; b < batch; b++) {
+                attendCount[b] = in.length(b);
+            }
+            return batch;
+        }
         return perHead() ? batch * hq : batch * kvHeads;
     }
 
     private void attendChunk(int layer, int item, float[] q, Workspace ws) {
         int e = schedule.entry(item);
         int hq = shape.queryHeads();
+        if (selector == null) {
+            DecodeKernel.attendAllHeads(cache.layer(layer), cache.layout(), in.pageTable(e), schedule.from(item),
+                    schedule.to(item), q, e * hq * dim, group, scale, ws, partialMax, partialSum, partialOut,
+                    item * statesPerItem);
+            return;
+        }
         int b;
         int kvHead;
         int firstHead;
@@ -237,20 +295,27 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         DecodeKernel.attend(cache.layer(layer), cache.layout(), in.pageTable(b), kvHead, tokens,
                 schedule.from(item), schedule.to(item), q, (b * hq + firstHead) * dim, heads, scale, ws,
-                partialMax, partialSum, partialOut, item * group);
+                partialMax, partialSum, partialOut, item * statesPerItem);
     }
 
     /** Merges the chunks of entry {@code e} in order and writes its heads' outputs. */
     private void mergeEntry(int e, float[] out) {
         int hq = shape.queryHeads();
-        int heads = perHead() ? 1 : group;
-        int firstRow = perHead() ? e : (e / kvHeads) * hq + (e % kvHeads) * group;
+        int heads;
+        int firstRow;
+        if (selector == null) {
+            heads = hq;
+            firstRow = e * hq;
+        } else {
+            heads = perHead() ? 1 : group;
+            firstRow = perHead() ? e : (e / kvHeads) * hq + (e % kvHeads) * group;
+        }
         int first = schedule.firstItem(e);
         int end = schedule.firstItem(e + 1);
         for (int g = 0; g < heads; g++) {
-            int dst = first * group + g;
+            int dst = first * statesPerItem + g;
             for (int it = first + 1; it < end; it++) {
-                AttentionState.merge(partialMax, partialSum, partialOut, dst, it * group + g, dim);
+                AttentionState.merge(partialMax, partialSum, partialOut, dst, it * statesPerItem + g, dim);
             }
             AttentionState.finish(partialSum, partialOut, dst, dim, out, (firstRow + g) * dim);
         }
