@@ -119,7 +119,7 @@ class LlamaDecoderTest {
                 policy + ": mean budget " + sparse.meanBudget() + ", dense " + dense.meanBudget());
     }
 
-    /** A quest selection that holds every token (budget above the context) takes dense's exact path. */
+    /** Quest holding every token (budget above the context) sums exactly as dense while the context fits one chunk, as here. */
     @Test
     void questSelectingEveryTokenIsBitIdenticalToDense() {
         List<float[]> dense = new ArrayList<>();
