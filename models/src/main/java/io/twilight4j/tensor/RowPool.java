@@ -1,5 +1,7 @@
 package io.twilight4j.tensor;
 
+import io.twilight4j.parallel.WorkerPool;
+
 /**
  * The one thread pool every matrix-vector product splits its rows over: persistent platform threads
  * that spin briefly between products (a decode step runs over a hundred of them). Sized once (by
@@ -12,7 +14,9 @@ public final class RowPool {
     /** Chunks per worker: a worker slowed by another process leaves its share to the others. */
     private static final int CHUNKS_PER_WORKER = 8;
 
-    private static volatile SpinWorkers pool;
+    private static volatile WorkerPool pool;
+    /** Longer than the gap between two products of a decode step. */
+    private static final long SPIN_NANOS = 200_000;
 
     private RowPool() {
     }
@@ -23,11 +27,11 @@ public final class RowPool {
             throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         }
         int n = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        SpinWorkers old = pool;
+        WorkerPool old = pool;
         if (old != null && old.workers() == n) {
             return;
         }
-        pool = new SpinWorkers(n);
+        pool = new WorkerPool(n, "twilight4j-rows", SPIN_NANOS);
         if (old != null) {
             old.close();
         }
@@ -65,11 +69,11 @@ public final class RowPool {
 
     /** Runs {@code body} for items {@code 0..n-1} on the pool's threads and returns when all are done. */
     public static void forItems(int n, Items body) {
-        get().run(n, body);
+        get().run(n, (item, worker) -> body.run(item));
     }
 
-    private static SpinWorkers get() {
-        SpinWorkers p = pool;
+    private static WorkerPool get() {
+        WorkerPool p = pool;
         if (p == null) {
             useThreads(0);
             p = pool;

@@ -1,5 +1,6 @@
 package io.twilight4j.backend.cpu;
 
+import io.twilight4j.parallel.WorkerPool;
 import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.backend.DecodeAttention;
 import io.twilight4j.backend.DecodeShape;
@@ -20,7 +21,8 @@ public final class CpuBackend implements AttentionBackend {
         if (threads < 0) {
             throw new IllegalArgumentException("cpu backend: threads must be >= 0, got " + threads);
         }
-        this.pool = new WorkerPool(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        // Attention steps come one layer after another: idle workers spin ~20 us, then park.
+        this.pool = new WorkerPool(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads, "twilight4j-cpu", 20_000);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.twilight4j.backend.cpu;
 
+import io.twilight4j.parallel.WorkerPool;
 import io.twilight4j.attention.AttentionState;
 import io.twilight4j.attention.ChunkSchedule;
 import io.twilight4j.attention.DecodeKernel;

@@ -1,4 +1,4 @@
-package io.twilight4j.tensor;
+package io.twilight4j.parallel;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -7,19 +7,24 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Persistent platform threads for the many short parallel loops of a decode step (over a hundred
- * matrix products per token). The caller works as worker 0. Idle workers spin for a short while
- * before they park, so a product that follows the last one within microseconds starts at once,
- * while a pause (sampling, the user typing) costs no CPU.
+ * Persistent platform threads for many short parallel loops (a decode step runs hundreds). The
+ * caller works too, as worker 0. Items are handed out one at a time from a shared counter, so a
+ * worker that drew small items takes more. Idle workers spin for {@code spinNanos} before they park:
+ * a loop that follows the last one within microseconds starts at once, a pause costs no CPU.
  */
-final class SpinWorkers implements AutoCloseable {
+public final class WorkerPool implements AutoCloseable {
 
-    /** How long an idle worker spins before parking: longer than the gap between two products of a step. */
-    private static final long SPIN_NANOS = 200_000;
+    /** The body of a parallel loop. */
+    @FunctionalInterface
+    public interface Task {
+        /** Processes {@code item} on worker {@code worker} (0 is the caller; use it to pick per-worker scratch). */
+        void run(int item, int worker);
+    }
 
     private static final VarHandle SLEEPING = MethodHandles.arrayElementVarHandle(boolean[].class);
 
     private final Thread[] threads;
+    private final long spinNanos;
     /** Per worker: parked or about to park (read and written through {@link #SLEEPING}). */
     private final boolean[] sleeping;
     /**
@@ -29,32 +34,40 @@ final class SpinWorkers implements AutoCloseable {
     private final AtomicLong state = new AtomicLong();
     private final AtomicInteger remaining = new AtomicInteger();
     private volatile int generation;
-    private volatile RowPool.Items task;
+    private volatile Task task;
     private volatile Throwable failure;
     private volatile boolean closed;
 
-    SpinWorkers(int workers) {
+    /**
+     * A pool of {@code workers} workers (the caller included), threads named {@code name-N}, idle
+     * workers spinning {@code spinNanos} before they park.
+     */
+    public WorkerPool(int workers, String name, long spinNanos) {
+        if (workers < 1) {
+            throw new IllegalArgumentException("worker pool: workers must be >= 1, got " + workers);
+        }
+        this.spinNanos = spinNanos;
         threads = new Thread[workers - 1];
         sleeping = new boolean[workers];
         for (int i = 0; i < threads.length; i++) {
             int index = i + 1;
-            threads[i] = Thread.ofPlatform().daemon().name("twilight4j-rows-" + index).start(() -> loop(index));
+            threads[i] = Thread.ofPlatform().daemon().name(name + "-" + index).start(() -> loop(index));
         }
     }
 
     /** Workers, the caller included. */
-    int workers() {
+    public int workers() {
         return threads.length + 1;
     }
 
     /** Runs {@code t} for items {@code 0..n-1} and returns when all are done; rethrows the first failure. */
-    void run(int n, RowPool.Items t) {
+    public void run(int n, Task t) {
         if (n >= 1 << 24) {
-            throw new IllegalArgumentException("row pool: too many items: " + n);
+            throw new IllegalArgumentException("worker pool: too many items: " + n);
         }
         if (n <= 1 || threads.length == 0) {
             for (int i = 0; i < n; i++) {
-                t.run(i);
+                t.run(i, 0);
             }
             return;
         }
@@ -71,9 +84,9 @@ final class SpinWorkers implements AutoCloseable {
                 LockSupport.unpark(threads[i]);
             }
         }
-        work(gen);
+        work(gen, 0);
         // A worker still busy here was likely preempted (the machine is shared): after a short spin,
-        // yielding lets it finish its chunk on this core.
+        // yielding lets it finish its item on this core.
         for (int spins = 0; remaining.get() > 0; spins++) {
             if (spins < 1 << 10) {
                 Thread.onSpinWait();
@@ -93,7 +106,7 @@ final class SpinWorkers implements AutoCloseable {
         }
     }
 
-    private void work(int gen) {
+    private void work(int gen, int worker) {
         while (true) {
             long v = state.get();
             int i = (int) (v & 0xffffff);
@@ -104,7 +117,7 @@ final class SpinWorkers implements AutoCloseable {
                 continue;
             }
             try {
-                task.run(i);
+                task.run(i, worker);
             } catch (Throwable e) {
                 if (failure == null) {
                     failure = e;
@@ -123,8 +136,8 @@ final class SpinWorkers implements AutoCloseable {
             while (generation == seen && !closed) {
                 if ((++spins & 63) != 0) {
                     Thread.onSpinWait();
-                } else if (System.nanoTime() - spinStart < SPIN_NANOS) {
-                    // Let another thread of this core run meanwhile (the engine's attention workers, other processes).
+                } else if (System.nanoTime() - spinStart < spinNanos) {
+                    // Let another thread of this core run meanwhile (other pools, other processes).
                     Thread.yield();
                 } else {
                     setSleeping(worker, true);
@@ -135,7 +148,7 @@ final class SpinWorkers implements AutoCloseable {
                 }
             }
             seen = generation;
-            work(seen);
+            work(seen, worker);
         }
     }
 
