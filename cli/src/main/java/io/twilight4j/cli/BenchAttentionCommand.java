@@ -18,6 +18,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code twilight4j bench attention}: dense against sparse policies on a synthetic long context. */
@@ -27,12 +28,8 @@ final class BenchAttentionCommand implements Callable<Integer> {
 
     static final String DEFAULT_POLICIES = "quest:8192,quest:8192+twilight:0.95,full+twilight:0.95,ds:8192+twilight:0.95";
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or opencl (default: ${DEFAULT-VALUE})")
-    String backend;
-    @Option(names = "--device", description = "OpenCL device: index or part of its name")
-    String device;
-    @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "CPU threads, 0 = one per core")
-    int threads;
+    @Mixin
+    BackendOptions run = new BackendOptions();
     @Option(names = "--batch", defaultValue = "1", description = "sequences per step (default: ${DEFAULT-VALUE})")
     int batch;
     @Option(names = "--ctx", defaultValue = "32768", description = "tokens per sequence (default: ${DEFAULT-VALUE})")
@@ -54,8 +51,6 @@ final class BenchAttentionCommand implements Callable<Integer> {
     Path json;
     @Option(names = "--no-bandwidth", description = "skip the CPU streaming-read baseline")
     boolean noBandwidth;
-    @Option(names = {"-v", "--verbose"}, description = "stack traces on errors")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -63,7 +58,7 @@ final class BenchAttentionCommand implements Callable<Integer> {
         for (String p : policies) {
             parsed.add(AttentionPolicy.parse(p));
         }
-        BenchConfig config = new BenchConfig(backend, device, threads, batch, ctx, hq, hkv, dim, parsed, seed, iterations);
+        BenchConfig config = new BenchConfig(run.backend, run.device, run.threads, batch, ctx, hq, hkv, dim, parsed, seed, iterations);
         if (json != null && json.toAbsolutePath().getParent() != null && !Files.isDirectory(json.toAbsolutePath().getParent())) {
             throw new IllegalArgumentException("--json " + json + ": directory does not exist");
         }
@@ -75,8 +70,8 @@ final class BenchAttentionCommand implements Callable<Integer> {
             rows = AttentionBench.run(config, n -> bar.stepBy(n), System.err);
         }
         System.out.print(AttentionBench.table(rows));
-        if (backend.equalsIgnoreCase("cpu") && !noBandwidth) {
-            int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        if (run.backend.equalsIgnoreCase("cpu") && !noBandwidth) {
+            int workers = run.threads == 0 ? Runtime.getRuntime().availableProcessors() : run.threads;
             double stream = StreamBandwidth.readGBs(1L << 29, workers, 5);
             double dense = rows.get(0).kvReadGBs();
             System.out.printf(Locale.ROOT, "dense reads K+V at %.1f GB/s = %.0f%% of a same-run streaming read (%.1f GB/s, %d threads)%n",

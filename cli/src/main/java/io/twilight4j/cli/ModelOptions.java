@@ -1,6 +1,7 @@
 package io.twilight4j.cli;
 
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options shared by {@code generate} and {@code chat}: the model file, sampling, attention policy and backend. */
@@ -25,12 +26,6 @@ final class ModelOptions {
     int denseLayers;
     @Option(names = "--ctx", defaultValue = "4096", description = "most tokens kept in the KV cache, capped at the model's context length (default: ${DEFAULT-VALUE})")
     int ctx;
-    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or opencl (default: ${DEFAULT-VALUE})")
-    String backend;
-    @Option(names = "--device", description = "OpenCL device: index or part of its name")
-    String device;
-    @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "CPU threads, 0 = one per core")
-    int threads;
-    @Option(names = {"-v", "--verbose"}, description = "stack traces on errors")
-    boolean verbose;
+    @Mixin
+    BackendOptions run = new BackendOptions();
 }

@@ -82,7 +82,7 @@ final class ModelSession implements AutoCloseable {
         this.sampler = new Sampler(o.temperature, o.topK, o.topP, o.seed == null ? System.nanoTime() : o.seed);
         this.policy = policy;
         this.denseLayers = o.denseLayers;
-        RowPool.useThreads(o.threads);
+        RowPool.useThreads(o.run.threads);
         long start = System.nanoTime();
         GgufFile f = null;
         Arena arena = null;
@@ -99,7 +99,7 @@ final class ModelSession implements AutoCloseable {
                 this.tokenizer = Tokenizer.fromGguf(f);
                 this.model = LlamaModel.load(f, System.err);
             }
-            b = Backends.open(o.backend, o.device, o.threads);
+            b = Backends.open(o.run.backend, o.run.device, o.run.threads);
             int context = Math.min(o.ctx, model.config().contextLength());
             this.decoder = model.newDecoder(b, policy, o.denseLayers, context);
         } catch (Exception | Error e) {

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * {@link ByteLevelAlphabet}, and merges apply by rank (lowest first, see {@link BigramMerger}). With
  * the Llama 3 pre-tokenizer a word that already is a vocabulary piece is taken whole (ignore_merges).
  */
-final class Gpt2BpeTokenizer implements Tokenizer {
+final class Gpt2BpeTokenizer extends VocabularyTokenizer {
 
     /** Llama 3's pre-tokenizer (llama.cpp {@code LLAMA_VOCAB_PRE_TYPE_LLAMA3}). */
     static final String LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
@@ -24,7 +24,6 @@ final class Gpt2BpeTokenizer implements Tokenizer {
     /** The original GPT-2 pre-tokenizer. */
     static final String GPT2_SPLIT = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
-    private final Vocabulary vocab;
     private final Map<String, Integer> mergeRanks;
     private final Pattern split;
     private final boolean ignoreMerges;
@@ -35,7 +34,7 @@ final class Gpt2BpeTokenizer implements Tokenizer {
      * @param pre    {@code tokenizer.ggml.pre}: llama-bpe (and its aliases) or default/gpt-2
      */
     Gpt2BpeTokenizer(Vocabulary vocab, String[] merges, String pre) {
-        this.vocab = vocab;
+        super(vocab);
         this.mergeRanks = new HashMap<>(merges.length * 2);
         for (int rank = 0; rank < merges.length; rank++) {
             int space = merges[rank].indexOf(' ', 1);
@@ -121,37 +120,5 @@ final class Gpt2BpeTokenizer implements Tokenizer {
                 yield b != null ? b : piece.getBytes(StandardCharsets.UTF_8);
             }
         };
-    }
-
-    @Override
-    public int bos() {
-        return vocab.bos();
-    }
-
-    @Override
-    public int eos() {
-        return vocab.eos();
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab.size();
-    }
-
-    @Override
-    public boolean isSpecial(int token) {
-        vocab.check(token);
-        return vocab.type(token) == Vocabulary.CONTROL;
-    }
-
-    @Override
-    public String piece(int token) {
-        vocab.check(token);
-        return vocab.pieces()[token];
-    }
-
-    @Override
-    public boolean addBosByDefault() {
-        return vocab.addBos();
     }
 }

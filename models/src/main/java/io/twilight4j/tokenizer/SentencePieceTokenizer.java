@@ -11,18 +11,17 @@ import java.util.List;
  * highest-scoring vocabulary piece is merged until no pair is a piece (see {@link BigramMerger}).
  * Characters left that are not pieces are spelled as byte tokens {@code <0xXX>}.
  */
-final class SentencePieceTokenizer implements Tokenizer {
+final class SentencePieceTokenizer extends VocabularyTokenizer {
 
     private static final char SPACE_MARK = '\u2581';
 
-    private final Vocabulary vocab;
     private final boolean addSpacePrefix;
     private final SpecialTokenSplitter splitter;
     private final int[] byteTokens = new int[256];
     private final byte[][] tokenBytes;
 
     SentencePieceTokenizer(Vocabulary vocab, boolean addSpacePrefix) {
-        this.vocab = vocab;
+        super(vocab);
         this.addSpacePrefix = addSpacePrefix;
         this.splitter = new SpecialTokenSplitter(vocab);
         for (int b = 0; b < 256; b++) {
@@ -100,39 +99,7 @@ final class SentencePieceTokenizer implements Tokenizer {
     /** As llama.cpp: the space that add_space_prefix put in front of the text is taken off again. */
     @Override
     public String decode(int[] tokens) {
-        String s = Tokenizer.super.decode(tokens);
+        String s = super.decode(tokens);
         return addSpacePrefix && s.startsWith(" ") ? s.substring(1) : s;
-    }
-
-    @Override
-    public int bos() {
-        return vocab.bos();
-    }
-
-    @Override
-    public int eos() {
-        return vocab.eos();
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab.size();
-    }
-
-    @Override
-    public boolean isSpecial(int token) {
-        vocab.check(token);
-        return vocab.type(token) == Vocabulary.CONTROL;
-    }
-
-    @Override
-    public String piece(int token) {
-        vocab.check(token);
-        return vocab.pieces()[token];
-    }
-
-    @Override
-    public boolean addBosByDefault() {
-        return vocab.addBos();
     }
 }
