@@ -47,9 +47,15 @@ public final class GgufFile implements AutoCloseable {
         } catch (GgufFormatException e) {
             arena.close();
             throw e;
+        } catch (java.nio.file.NoSuchFileException e) {
+            arena.close();
+            throw new GgufFormatException(name + ": no such file", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            arena.close();
+            throw new GgufFormatException(name + ": permission denied", e);
         } catch (IOException e) {
             arena.close();
-            throw new GgufFormatException(name + ": cannot read: " + e, e);
+            throw new GgufFormatException(name + ": cannot read: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
