@@ -147,6 +147,62 @@ inline void group_reduce3(local float* scratch, float* s, float* a, float* b) {
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
+#if INLINE_PTX
+// NVIDIA variant of the top-p reductions: a warp reduces with shuffles, then warp 0 reduces the warps'
+// results (two barriers instead of log2(WG)). Needs a work-group of whole warps (the host's 256).
+inline float warp_op(float x, int op) {
+    for (int o = 16; o > 0; o >>= 1) {
+        const float y = shfl_xor(x, o);
+        x = op == 0 ? x + y : (op == 1 ? fmax(x, y) : fmin(x, y));
+    }
+    return x;
+}
+
+inline float top_reduce(local float* scratch, float x, int op) {
+    const int lid = get_local_id(0), warps = get_local_size(0) / 32;
+    x = warp_op(x, op);
+    if (lid % 32 == 0) scratch[lid / 32] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid < 32) {
+        const float identity = op == 0 ? 0.0f : (op == 1 ? -INFINITY : INFINITY);
+        const float y = warp_op(lid < warps ? scratch[lid] : identity, op);
+        if (lid == 0) scratch[32] = y;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return scratch[32];
+}
+
+inline void top_reduce3(local float* scratch, float* s, float* a, float* b) {
+    const int lid = get_local_id(0), warps = get_local_size(0) / 32;
+    const float ws = warp_op(*s, 0), wa = warp_op(*a, 2), wb = warp_op(*b, 1);
+    if (lid % 32 == 0) {
+        scratch[lid / 32] = ws;
+        scratch[32 + lid / 32] = wa;
+        scratch[64 + lid / 32] = wb;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid < 32) {
+        const float ys = warp_op(lid < warps ? scratch[lid] : 0.0f, 0);
+        const float ya = warp_op(lid < warps ? scratch[32 + lid] : INFINITY, 2);
+        const float yb = warp_op(lid < warps ? scratch[64 + lid] : -INFINITY, 1);
+        if (lid == 0) {
+            scratch[96] = ys;
+            scratch[97] = ya;
+            scratch[98] = yb;
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    *s = scratch[96];
+    *a = scratch[97];
+    *b = scratch[98];
+    // The next call writes scratch again: everyone must have read it first.
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+#else
+#define top_reduce group_reduce
+#define top_reduce3 group_reduce3
+#endif
+
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
                   local float* rowLocal, local float* scratch) {
     const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
@@ -162,20 +218,20 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 #endif
     float x = -INFINITY;
     for (int i = lid; i < n; i += wg) x = fmax(x, row[i]);
-    const float smax = group_reduce(scratch, x, 1);
+    const float smax = top_reduce(scratch, x, 1);
     x = 0.0f;
     for (int i = lid; i < n; i += wg) {
         const float w = exp(row[i] - smax);
         row[i] = w;
         x += w;
     }
-    const float sum = group_reduce(scratch, x, 0);
+    const float sum = top_reduce(scratch, x, 0);
     x = 0.0f;
     for (int i = lid; i < n; i += wg) {
         row[i] = row[i] / sum;
         x = fmax(x, row[i]);
     }
-    const float wmax = group_reduce(scratch, x, 1);
+    const float wmax = top_reduce(scratch, x, 1);
     float lo = 0.0f, hi = wmax;
     if (p < 1.0f) { // p = 1 keeps every candidate with w > 0
         for (int pass = 0; pass < 32; pass++) {
@@ -187,7 +243,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
                 if (w > lo) a = fmin(a, w);
                 if (w <= hi) bb = fmax(bb, w);
             }
-            group_reduce3(scratch, &s, &a, &bb);
+            top_reduce3(scratch, &s, &a, &bb);
             if (bb - a <= 1e-6f * wmax) break;
             if (s >= p) lo = mid; else hi = fmin(mid, bb);
         }
