@@ -11,26 +11,18 @@ import java.lang.foreign.ValueLayout;
  * 2-bit label cache, and takes the best B0 tokens. Each label byte holds four 2-bit codes, so the
  * dot product is a sum of r/4 lookups in per-query tables built once per call.
  */
-public final class DoubleSparsitySelector implements Selector {
-
-    private final int budgetTokens;
+public final class DoubleSparsitySelector extends TokenScoreSelector {
 
     /** A Double Sparsity selector with budget {@code budgetTokens} (B0). */
     public DoubleSparsitySelector(int budgetTokens) {
-        this.budgetTokens = budgetTokens;
+        super(budgetTokens);
     }
 
     @Override
-    public int select(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
-                      float[] q, int qOff, int heads, Workspace ws, float[] shared, int[] out) {
+    void scoreTokens(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
+                     float[] q, int qOff, int heads, Workspace ws, float[] scores) {
         if (cache.labelChannels() == null) {
             throw new IllegalStateException("ds selector: the KV cache has no label cache (create it with label channels)");
-        }
-        if (length <= budgetTokens) {
-            for (int i = 0; i < length; i++) {
-                out[i] = i;
-            }
-            return length;
         }
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
@@ -72,13 +64,7 @@ public final class DoubleSparsitySelector implements Selector {
                 }
                 best = Math.max(best, scale * acc + min * qSum[g]);
             }
-            ws.scores[pos] = best;
+            scores[pos] = best;
         }
-        return TopK.largest(ws.scores, length, budgetTokens, ws.scratch, out);
-    }
-
-    @Override
-    public int maxCandidates(int length) {
-        return Math.min(length, budgetTokens);
     }
 }

@@ -9,10 +9,7 @@ public final class FullSelector implements Selector {
     @Override
     public int select(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
                       float[] q, int qOff, int heads, Workspace ws, float[] shared, int[] out) {
-        for (int i = 0; i < length; i++) {
-            out[i] = i;
-        }
-        return length;
+        return Selector.allTokens(length, out);
     }
 
     @Override

@@ -7,24 +7,16 @@ import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.KvLayout;
 
 /** Exact top-B by q.k over the real keys: reads every key, so it is for evaluation only. */
-public final class OracleSelector implements Selector {
-
-    private final int budgetTokens;
+public final class OracleSelector extends TokenScoreSelector {
 
     /** An oracle selector keeping the {@code budgetTokens} best tokens. */
     public OracleSelector(int budgetTokens) {
-        this.budgetTokens = budgetTokens;
+        super(budgetTokens);
     }
 
     @Override
-    public int select(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
-                      float[] q, int qOff, int heads, Workspace ws, float[] shared, int[] out) {
-        if (length <= budgetTokens) {
-            for (int i = 0; i < length; i++) {
-                out[i] = i;
-            }
-            return length;
-        }
+    void scoreTokens(HostKvCache cache, int layer, int[] pageTable, int length, int kvHead,
+                     float[] q, int qOff, int heads, Workspace ws, float[] scores) {
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
         int pageTokens = layout.shape().pageTokens();
@@ -36,13 +28,7 @@ public final class OracleSelector implements Selector {
             for (int g = 0; g < heads; g++) {
                 best = Math.max(best, DecodeKernel.dot(q, qOff + g * dim, ws.keyBlock, 0, dim));
             }
-            ws.scores[pos] = best;
+            scores[pos] = best;
         }
-        return TopK.largest(ws.scores, length, budgetTokens, ws.scratch, out);
-    }
-
-    @Override
-    public int maxCandidates(int length) {
-        return Math.min(length, budgetTokens);
     }
 }

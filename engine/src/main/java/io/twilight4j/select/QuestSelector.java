@@ -47,10 +47,7 @@ public final class QuestSelector implements Selector {
         int pageTokens = cache.layout().shape().pageTokens();
         int scored = scoredPages(length, pageTokens);
         if (scored == 0) {
-            for (int i = 0; i < length; i++) {
-                out[i] = i;
-            }
-            return length;
+            return Selector.allTokens(length, out);
         }
         System.arraycopy(shared, kvHead * scored, ws.scores, 0, scored);
         int chosen = TopK.largest(ws.scores, scored, takePages(pageTokens) - 1, ws.scratch, ws.indices);

@@ -48,6 +48,14 @@ public interface Selector {
                             float[] q, int qOff, int group, Workspace ws, float[] shared) {
     }
 
+    /** Writes positions {@code 0..length-1} to {@code out} and returns {@code length}: the whole sequence. */
+    static int allTokens(int length, int[] out) {
+        for (int i = 0; i < length; i++) {
+            out[i] = i;
+        }
+        return length;
+    }
+
     /** The CPU selector of {@code policy} (which must not be dense). */
     static Selector of(AttentionPolicy policy) {
         return switch (policy.selector()) {
