@@ -26,6 +26,11 @@ final class ModelOptions {
     int denseLayers;
     @Option(names = "--ctx", defaultValue = "4096", description = "most tokens kept in the KV cache, capped at the model's context length (default: ${DEFAULT-VALUE})")
     int ctx;
+    @Option(names = "--label-channels", paramLabel = "FILE",
+            description = "Double Sparsity label channels for a ds policy (default: calibrated on the prompt)")
+    Path labelChannels;
+    @Option(names = "--save-label-channels", paramLabel = "FILE", description = "write the label channels calibrated on the prompt")
+    Path saveLabelChannels;
     @Mixin
     BackendOptions run = new BackendOptions();
 }

@@ -34,7 +34,10 @@ final class ModelSession implements AutoCloseable {
     private final AttentionPolicy policy;
     private final int denseLayers;
     private final AttentionBackend backend;
-    private final LlamaDecoder decoder;
+    private LlamaDecoder decoder;
+    /** Double Sparsity without a label file: the decoder is made once the prompt has calibrated them. */
+    private final int context;
+    private final java.nio.file.Path saveLabels;
     private final Sampler sampler;
     private final long loadNanos;
     private long promptTokens;
@@ -79,6 +82,9 @@ final class ModelSession implements AutoCloseable {
         if (o.ctx <= 0) {
             throw new IllegalArgumentException("--ctx must be positive, not " + o.ctx);
         }
+        if (o.labelChannels != null && !java.nio.file.Files.isReadable(o.labelChannels)) {
+            throw new IllegalArgumentException("--label-channels " + o.labelChannels + ": no such readable file");
+        }
         this.sampler = new Sampler(o.temperature, o.topK, o.topP, o.seed == null ? System.nanoTime() : o.seed);
         this.policy = policy;
         this.denseLayers = o.denseLayers;
@@ -100,8 +106,13 @@ final class ModelSession implements AutoCloseable {
                 this.model = LlamaModel.load(f, System.err);
             }
             b = Backends.open(o.run.backend, o.run.device, o.run.threads);
-            int context = Math.min(o.ctx, model.config().contextLength());
-            this.decoder = model.newDecoder(b, policy, o.denseLayers, context);
+            this.context = Math.min(o.ctx, model.config().contextLength());
+            this.saveLabels = o.saveLabelChannels;
+            if (policy.selector() != io.twilight4j.policy.SelectorKind.DS) {
+                this.decoder = model.newDecoder(b, policy, o.denseLayers, context);
+            } else if (o.labelChannels != null) {
+                this.decoder = model.newDecoder(b, policy, o.denseLayers, context, loadLabels(o.labelChannels));
+            }
         } catch (Exception | Error e) {
             if (b != null) {
                 b.close();
@@ -120,9 +131,33 @@ final class ModelSession implements AutoCloseable {
         this.loadNanos = System.nanoTime() - start;
     }
 
+    private static io.twilight4j.kv.LabelChannels loadLabels(java.nio.file.Path file) {
+        try {
+            return io.twilight4j.kv.LabelChannels.load(file);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--label-channels " + e.getMessage(), e);
+        }
+    }
+
     /** Tokens the cache still has room for. */
     int room() {
-        return decoder.maxContext() - decoder.position();
+        return decoder == null ? context : decoder.maxContext() - decoder.position();
+    }
+
+    /** Calibrates Double Sparsity's label channels on the prompt and makes the decoder with them. */
+    private void calibrateOn(int[] tokens) {
+        int r = policy.labelChannelsFor(model.config().headDim());
+        io.twilight4j.kv.LabelChannels labels = model.calibrateLabelChannels(backend, tokens, r);
+        System.err.println("calibrated " + r + " Double Sparsity label channels per KV head on the prompt's "
+                + tokens.length + " tokens" + (saveLabels == null ? "" : "; saved to " + saveLabels));
+        if (saveLabels != null) {
+            try {
+                labels.save(saveLabels);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("--save-label-channels " + saveLabels + ": " + e.getMessage(), e);
+            }
+        }
+        decoder = model.newDecoder(backend, policy, denseLayers, context, labels);
     }
 
     /** Runs the prompt tokens through the model; returns the logits after the last one. */
@@ -133,6 +168,9 @@ final class ModelSession implements AutoCloseable {
         if (tokens.length > room()) {
             throw new IllegalArgumentException("prompt of " + tokens.length + " tokens does not fit the " + room()
                     + " tokens left in the context (--ctx, model context length " + model.config().contextLength() + ")");
+        }
+        if (decoder == null) {
+            calibrateOn(tokens);
         }
         long start = System.nanoTime();
         float[] logits = null;
@@ -207,7 +245,9 @@ final class ModelSession implements AutoCloseable {
 
     @Override
     public void close() {
-        decoder.close();
+        if (decoder != null) {
+            decoder.close();
+        }
         backend.close();
         if (file != null) {
             file.close();

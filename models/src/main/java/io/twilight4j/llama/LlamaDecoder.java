@@ -6,6 +6,7 @@ import io.twilight4j.backend.DecodeShape;
 import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
+import io.twilight4j.kv.LabelChannels;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.policy.SelectorKind;
 import io.twilight4j.tensor.MatvecGroup;
@@ -35,12 +36,25 @@ public final class LlamaDecoder implements AutoCloseable {
     private double keptSum;
     private long keptSteps;
 
-    LlamaDecoder(LlamaModel model, AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext) {
+    /** Sees each layer's query (after RoPE) as it is attended; used to calibrate Double Sparsity. */
+    @FunctionalInterface
+    interface QueryRecorder {
+        void record(int layer, float[] q);
+    }
+
+    private QueryRecorder recorder;
+
+    LlamaDecoder(LlamaModel model, AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext,
+                 LabelChannels labels) {
         this.c = model.config();
         this.w = model.weights();
-        if (policy.selector() == SelectorKind.DS) {
-            throw new IllegalArgumentException("--attention '" + policy + "': Double Sparsity needs calibrated label channels, "
-                    + "which the decoder does not load yet; use quest, full or oracle");
+        if (policy.selector() == SelectorKind.DS && labels == null) {
+            throw new IllegalArgumentException("--attention '" + policy + "': Double Sparsity needs calibrated label channels "
+                    + "(--label-channels FILE, or let generate calibrate them on the prompt)");
+        }
+        if (labels != null && labels.count() != policy.labelChannelsFor(c.headDim())) {
+            throw new IllegalArgumentException("--attention '" + policy + "' uses " + policy.labelChannelsFor(c.headDim())
+                    + " label channels, the calibrated file has " + labels.count());
         }
         if (denseLayers < 0) {
             throw new IllegalArgumentException("--dense-layers must be >= 0, got " + denseLayers);
@@ -50,7 +64,8 @@ public final class LlamaDecoder implements AutoCloseable {
         }
         this.denseLayers = denseLayers;
         this.maxContext = maxContext;
-        this.cache = backend.createCache(KvShape.forTokens(c.layers(), c.kvHeads(), c.headDim(), maxContext, 0), null);
+        this.cache = backend.createCache(KvShape.forTokens(c.layers(), c.kvHeads(), c.headDim(), maxContext,
+                labels == null ? 0 : labels.count()), labels);
         DecodeShape shape = new DecodeShape(c.heads(), 1, maxContext);
         this.densePlan = backend.plan(cache, AttentionPolicy.dense(), shape);
         this.policyPlan = policy.isDense() ? densePlan : backend.plan(cache, policy, shape);
@@ -72,6 +87,11 @@ public final class LlamaDecoder implements AutoCloseable {
             qkv[l] = new MatvecGroup(new QuantMatrix[] {w.wq()[l], w.wk()[l], w.wv()[l]}, new float[][] {q, k, v});
             gateUp[l] = new MatvecGroup(new QuantMatrix[] {w.gate()[l], w.up()[l]}, new float[][] {hb, hb2});
         }
+    }
+
+    /** Calls {@code r} with every layer's query from now on (null: stop). */
+    void recordQueries(QueryRecorder r) {
+        this.recorder = r;
     }
 
     /** Tokens processed so far (the position of the next token). */
@@ -106,6 +126,9 @@ public final class LlamaDecoder implements AutoCloseable {
             rope(k, c.kvHeads(), pos);
             // The new key and value go into the engine's cache; the plan attends over all of them.
             cache.write(l, seqs[0], pos, k, v, 1);
+            if (recorder != null) {
+                recorder.record(l, q);
+            }
             boolean dense = l < denseLayers;
             StepStats stats = (dense ? densePlan : policyPlan).run(l, seqs, q, att);
             if (!dense) {

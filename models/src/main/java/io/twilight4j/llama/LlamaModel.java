@@ -3,7 +3,9 @@ package io.twilight4j.llama;
 import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.gguf.GgufFormatException;
+import io.twilight4j.kv.LabelChannels;
 import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.select.ChannelCalibration;
 import java.io.PrintStream;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -34,7 +36,36 @@ public record LlamaModel(LlamaConfig config, LlamaWeights weights) {
      * attend densely, the others with {@code policy}.
      */
     public LlamaDecoder newDecoder(AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext) {
-        return new LlamaDecoder(this, backend, policy, denseLayers, maxContext);
+        return newDecoder(backend, policy, denseLayers, maxContext, null);
+    }
+
+    /** As above, with Double Sparsity's label channels (required by a {@code ds} policy, else may be null). */
+    public LlamaDecoder newDecoder(AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext,
+                                   LabelChannels labels) {
+        return new LlamaDecoder(this, backend, policy, denseLayers, maxContext, labels);
+    }
+
+    /**
+     * Calibrates Double Sparsity's {@code r} label channels per layer and KV head on this model's own
+     * queries for {@code tokens} (a dense pass; TWILIGHT.md section 3).
+     */
+    public LabelChannels calibrateLabelChannels(AttentionBackend backend, int[] tokens, int r) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("label calibration needs at least one token");
+        }
+        int row = config.heads() * config.headDim();
+        float[][] samples = new float[config.layers()][tokens.length * row];
+        int[] filled = new int[config.layers()];
+        try (LlamaDecoder d = newDecoder(backend, AttentionPolicy.dense(), config.layers(), tokens.length)) {
+            d.recordQueries((layer, q) -> {
+                System.arraycopy(q, 0, samples[layer], filled[layer], row);
+                filled[layer] += row;
+            });
+            for (int t : tokens) {
+                d.forward(t);
+            }
+        }
+        return ChannelCalibration.calibrate(samples, config.heads(), config.kvHeads(), config.headDim(), r);
     }
 
     /** Bytes of weights one decode step streams (every matrix once, the classifier included). */
