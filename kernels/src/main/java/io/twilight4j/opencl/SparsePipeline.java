@@ -78,10 +78,10 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
         defines.put("INLINE_PTX", ptx ? 1 : 0);
-        // 4-bit estimate, NVIDIA variant: CODE_BYTES / 16 lanes per candidate, the group's heads
+        // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
-        int estLanes = kv.headDim() / 2 / 16;
-        boolean estShuffle = ptx && kv.headDim() % 32 == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
+        int estLanes = kv.headDim() / 2 / 8;
+        boolean estShuffle = ptx && kv.headDim() % 16 == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
                 && Integer.bitCount(gqa) == 1 && estLanes % gqa == 0;
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
         defines.put("EST_LANES", Math.max(1, estLanes));

@@ -32,10 +32,11 @@ inline void load_group_query(local float* qs, global const float* q, int b, int 
 }
 
 #if EST_SHUFFLE
-// NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES / 16
-// work-items read one candidate's codes together (16 bytes each, one coalesced 64-byte read for
-// d = 128); the group's per-head partial dots are reduce-scattered over those lanes, so lane l ends
-// with the score of head l / (EST_LANES / GQA_GROUP). Same local memory as the portable kernel.
+// NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES / 8
+// work-items read one candidate's codes together (8 bytes each, one coalesced 64-byte read for
+// d = 128), each with its 16 channels of the group's queries in registers; the per-head partial dots
+// are reduce-scattered over the lanes, so lane l ends with the score of head l / (EST_LANES /
+// GQA_GROUP). Same local memory as the portable kernel (the queries are staged there first).
 #define EST_LPH (EST_LANES / GQA_GROUP)
 kernel void estimate_scores(global const float* q, global const uchar* codes, global const half* params,
                             global const int* pageTables, int maxPages, global const int* cand,
@@ -50,19 +51,23 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
     const int first = block * span, end = min(n, first + span);
     const float invSqrt = 1.0f / sqrt((float) HEAD_DIM);
     const int myHead = lane / EST_LPH;
+    // This lane's 16 channels of every head's query stay in registers for all candidates.
+    float8 qe[GQA_GROUP], qo[GQA_GROUP];
+    for (int g = 0; g < GQA_GROUP; g++) {
+        qe[g] = vload8(lane, qs + g * HEAD_DIM);
+        qo[g] = vload8(lane, qs + g * HEAD_DIM + CODE_BYTES);
+    }
     // Every slot runs the same number of iterations: shuffles need the whole warp.
     for (int base = first; base < end; base += slots) {
         const int i = base + slot;
         const bool valid = i < end;
         const size_t tok = token_slot(pageTables + (size_t) b * maxPages, cand[(size_t) e * cap + (valid ? i : first)], h);
-        const uchar16 v = vload16(lane, codes + tok * CODE_BYTES);
-        const float16 lo = convert_float16(v & (uchar16) (15)), hi = convert_float16(v >> (uchar16) (4));
+        const uchar8 v = vload8(lane, codes + tok * CODE_BYTES);
+        const float8 lo = convert_float8(v & (uchar8) (15)), hi = convert_float8(v >> (uchar8) (4));
         float x[GQA_GROUP];
         #pragma unroll
         for (int g = 0; g < GQA_GROUP; g++) {
-            const float16 t = vload16(lane, qs + g * HEAD_DIM) * lo + vload16(lane, qs + g * HEAD_DIM + CODE_BYTES) * hi;
-            x[g] = dot(t.lo.lo, (float4) (1.0f)) + dot(t.lo.hi, (float4) (1.0f))
-                 + dot(t.hi.lo, (float4) (1.0f)) + dot(t.hi.hi, (float4) (1.0f));
+            x[g] = dot(qe[g].lo, lo.lo) + dot(qe[g].hi, lo.hi) + dot(qo[g].lo, hi.lo) + dot(qo[g].hi, hi.hi);
         }
         const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
         if (valid && lane % EST_LPH == 0) {
