@@ -91,6 +91,16 @@ class GenerateCommandTest {
     }
 
     @Test
+    void aMissingLabelChannelsFileIsNamedBeforeTheModelLoads() {
+        Path missing = dir.resolve("no-such-labels.txt");
+        CliRun r = CliRun.run("", "generate", "-m", dir.resolve("unread.gguf").toString(), "-p", PROMPT,
+                "--attention", "ds:64:4", "--label-channels", missing.toString());
+        assertNotEquals(0, r.exit());
+        String first = r.err().lines().findFirst().orElseThrow();
+        assertTrue(first.contains("--label-channels " + missing) && first.contains("no such readable file"), r.err());
+    }
+
+    @Test
     void syntheticModelGreedyOutputIsTheDecodersOwnGreedyContinuation() throws Exception {
         String expected;
         try (Arena arena = Arena.ofShared(); AttentionBackend backend = Backends.open("cpu", null, 1)) {
