@@ -21,8 +21,6 @@ public final class Workspace {
     public final float[] scores;
     /** Second score buffer (top-k partitioning; top-p's histograms and compacted weights, 4096 floats more). */
     public final float[] scratch;
-    /** Marks per candidate (GQA union). */
-    public final boolean[] marks;
     /** Index scratch (selected pages). */
     public final int[] indices;
     /** Query rows permuted or gathered per head (4-bit estimation, label channels). */
@@ -50,7 +48,6 @@ public final class Workspace {
         this.corrections = new float[groupHeads];
         this.scores = new float[groupHeads * maxScores];
         this.scratch = new float[Math.max(maxScores, 1) + TOP_P_EXTRA];
-        this.marks = new boolean[Math.max(maxScores, 1)];
         this.indices = new int[Math.max(maxScores, 1)];
         this.queryScratch = new float[groupHeads * dim * 2];
         this.table = new float[groupHeads * (dim / 4) * 256];

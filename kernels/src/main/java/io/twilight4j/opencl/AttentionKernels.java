@@ -90,11 +90,11 @@ final class AttentionKernels implements AutoCloseable {
 
     /**
      * Enqueues attention for {@code entries} entries ({@code entriesPerSeq} per sequence) whose
-     * longest holds {@code maxTokens} tokens and which hold {@code totalTokens} together.
+     * longest holds {@code maxTokens} tokens.
      */
     void run(ClBuffer q, ClBuffer k, ClBuffer v, ClBuffer pageTables, int maxPages, ClBuffer lengths,
              ClBuffer sets, ClBuffer setCount, int cap, int entries, int entriesPerSeq, int maxTokens,
-             long totalTokens, ClBuffer out, StageTimer timer) {
+             ClBuffer out, StageTimer timer) {
         // Equal chunks of the longest entry, about targetGroups groups in all; a shorter entry's
         // surplus chunks exit at once.
         int chunks = Math.max(1, Math.min(maxChunks, Math.min(ceilDiv(targetGroups, entries),

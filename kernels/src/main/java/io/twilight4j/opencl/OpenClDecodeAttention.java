@@ -95,7 +95,6 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         inputs.load(layer, kv.layers(), seqs, query, output, decode.queryHeads(), kv.headDim());
         long t0 = System.nanoTime();
         int maxLen = 0;
-        long total = 0;
         hostLengths.clear();
         for (int i = 0; i < batch; i++) {
             int len = inputs.length(i);
@@ -104,7 +103,6 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             hostLengths.put(len);
             lengthOf[i] = len;
             maxLen = Math.max(maxLen, len);
-            total += len;
         }
         hostPages.position(0).limit(batch * maxPages);
         // Inputs go up without waiting: the queue runs in order, and the output read below is the
@@ -119,12 +117,12 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         try {
             if (sparse == null) {
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,
-                        batch * kv.kvHeads(), kv.kvHeads(), maxLen, total * kv.kvHeads(), out, stageTimer);
+                        batch * kv.kvHeads(), kv.kvHeads(), maxLen, out, stageTimer);
             } else {
                 SparsePipeline.Sets sets = sparse.run(layer, batch, q, pageTables, lengths, lengthOf, stageTimer);
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, sets.indices(), sets.counts(),
                         sparse.capacity(), batch * sets.entriesPerSeq(), sets.entriesPerSeq(), sparse.capacity(),
-                        (long) batch * sets.entriesPerSeq() * sparse.capacity(), out, stageTimer);
+                        out, stageTimer);
                 lastSets = sets;
             }
             lastBatch = batch;
