@@ -30,7 +30,7 @@ public final class HostKvCache implements KvCache {
     public HostKvCache(KvShape shape, LabelChannels labels) {
         this.shape = shape;
         this.layout = new KvLayout(shape);
-        this.labelChannels = checkLabels(shape, labels);
+        this.labelChannels = KvChecks.labels(shape, labels);
         this.pager = new KvPager(shape.pages(), shape.pageTokens());
         this.layers = new Layer[shape.layers()];
         try {
@@ -51,22 +51,6 @@ public final class HostKvCache implements KvCache {
         this.row = new float[shape.headDim()];
         this.codeRow = new byte[layout.codeBytesPerToken()];
         this.labelRow = new byte[Math.max(1, layout.labelBytesPerToken())];
-    }
-
-    static LabelChannels checkLabels(KvShape shape, LabelChannels labels) {
-        if (shape.labelChannels() == 0) {
-            return null;
-        }
-        if (labels == null) {
-            throw new IllegalArgumentException("KV shape has " + shape.labelChannels()
-                    + " label channels but no calibrated LabelChannels were given");
-        }
-        if (labels.count() != shape.labelChannels() || labels.layers() != shape.layers()
-                || labels.kvHeads() != shape.kvHeads() || labels.headDim() != shape.headDim()) {
-            throw new IllegalArgumentException("label channels (" + labels.layers() + " layers, " + labels.kvHeads()
-                    + " heads, dim " + labels.headDim() + ", r " + labels.count() + ") do not match " + shape);
-        }
-        return labels;
     }
 
     @Override
@@ -96,7 +80,7 @@ public final class HostKvCache implements KvCache {
 
     @Override
     public void write(int layer, int seq, int position, float[] k, float[] v, int tokens) {
-        checkWrite(shape, pager, layer, seq, position, k, v, tokens);
+        KvChecks.write(shape, pager, layer, seq, position, k, v, tokens);
         Layer ly = layers[layer];
         int d = shape.headDim();
         int pageTokens = shape.pageTokens();
@@ -135,35 +119,6 @@ public final class HostKvCache implements KvCache {
     private static void putParams(MemorySegment seg, long byteOffset, int packed) {
         Fp16.put(seg, byteOffset, Quantizer.scale(packed));
         Fp16.put(seg, byteOffset + 2, Quantizer.min(packed));
-    }
-
-    /**
-     * Checks a write against the cache: every backend's {@code write} calls this first, so bad
-     * input fails the same way everywhere and nothing is half-written.
-     */
-    public static void checkWrite(KvShape shape, KvPager pager, int layer, int seq, int position,
-                                  float[] k, float[] v, int tokens) {
-        if (layer < 0 || layer >= shape.layers()) {
-            throw new IllegalArgumentException("KV write: layer " + layer + " out of range [0, " + shape.layers() + ")");
-        }
-        if (!pager.isLive(seq)) {
-            throw new IllegalArgumentException("KV write: no live sequence " + seq);
-        }
-        if (tokens <= 0 || position < 0 || (long) position + tokens > pager.length(seq)) {
-            throw new IllegalArgumentException("KV write: positions [" + position + ", " + ((long) position + tokens)
-                    + ") not appended to sequence " + seq + " (length " + pager.length(seq) + ")");
-        }
-        long n = (long) tokens * shape.kvHeads() * shape.headDim();
-        if (k.length < n || v.length < n) {
-            throw new IllegalArgumentException("KV write: " + tokens + " tokens need " + n + " floats of K and V, got "
-                    + k.length + " and " + v.length);
-        }
-        for (int i = 0; i < n; i++) {
-            if (!(Math.abs(k[i]) <= Fp16.MAX) || !(Math.abs(v[i]) <= Fp16.MAX)) {
-                throw new IllegalArgumentException("KV write: " + (Math.abs(k[i]) <= Fp16.MAX ? "V" : "K") + "[" + i
-                        + "] = " + (Math.abs(k[i]) <= Fp16.MAX ? v[i] : k[i]) + " is not a finite fp16 value");
-            }
-        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.twilight4j.opencl;
 
 import io.twilight4j.kv.KvCache;
+import io.twilight4j.kv.KvChecks;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.KvPager;
 import io.twilight4j.kv.KvShape;
@@ -19,7 +20,6 @@ import org.lwjgl.system.MemoryUtil;
 public final class OpenClKvCache implements KvCache {
 
     /** Largest fp16 magnitude: larger keys or values would become infinities on the device. */
-    private static final float FP16_MAX = 65504f;
 
     /** One layer's device buffers. */
     record LayerBuffers(ClBuffer k, ClBuffer v, ClBuffer codes, ClBuffer params, ClBuffer bounds,
@@ -46,16 +46,11 @@ public final class OpenClKvCache implements KvCache {
 
     /** Allocates every layer's buffers on {@code cl}'s device. */
     public OpenClKvCache(OpenClContext cl, KvShape shape, LabelChannels labels) {
-        if (shape.labelChannels() > 0 && (labels == null || labels.count() != shape.labelChannels()
-                || labels.layers() != shape.layers() || labels.kvHeads() != shape.kvHeads())) {
-            throw new IllegalArgumentException("KV cache with " + shape.labelChannels()
-                    + " label channels needs LabelChannels of the same layers, KV heads and count");
-        }
+        this.labels = KvChecks.labels(shape, labels);
         this.cl = cl;
         this.shape = shape;
         this.layout = new KvLayout(shape);
         this.pager = new KvPager(shape.pages(), shape.pageTokens());
-        this.labels = labels;
         try {
             for (int l = 0; l < shape.layers(); l++) {
                 layers.add(allocateLayer(l));
@@ -136,20 +131,8 @@ public final class OpenClKvCache implements KvCache {
 
     @Override
     public void write(int layer, int seq, int position, float[] k, float[] v, int tokens) {
+        KvChecks.write(shape, pager, layer, seq, position, k, v, tokens);
         int row = shape.kvHeads() * shape.headDim();
-        if (layer < 0 || layer >= shape.layers()) {
-            throw new IllegalArgumentException("KV write: layer " + layer + " not in [0, " + shape.layers() + ")");
-        }
-        if (tokens <= 0 || k.length < (long) tokens * row || v.length < (long) tokens * row) {
-            throw new IllegalArgumentException("KV write: need " + tokens + " x " + row + " keys and values, got "
-                    + k.length + " and " + v.length);
-        }
-        if (position < 0 || position + tokens > pager.length(seq)) {
-            throw new IllegalArgumentException("KV write: positions [" + position + ", " + (position + tokens)
-                    + ") of sequence " + seq + " are not taken (length " + pager.length(seq) + "); call pager().append first");
-        }
-        checkFp16("K", k, tokens * row);
-        checkFp16("V", v, tokens * row);
         ensureStaging(tokens);
         hostKv.clear().put(k, 0, tokens * row).flip();
         cl.write(stageK, 0, hostKv);
@@ -166,15 +149,6 @@ public final class OpenClKvCache implements KvCache {
                 .arg(6, b.codes).arg(7, b.params).arg(8, b.bounds).arg(9, b.labels).arg(10, b.labelParams)
                 .arg(11, labelChannelBuffer).arg(12, layer * shape.kvHeads() * shape.labelChannels());
         append.launch(shape.kvHeads(), shape.headDim());
-    }
-
-    private static void checkFp16(String what, float[] x, int n) {
-        for (int i = 0; i < n; i++) {
-            if (!(Math.abs(x[i]) <= FP16_MAX)) {
-                throw new IllegalArgumentException("KV write: " + what + "[" + i + "] is " + x[i]
-                        + "; keys and values must be finite with |x| <= 65504 (fp16)");
-            }
-        }
     }
 
     private void ensureStaging(int tokens) {
