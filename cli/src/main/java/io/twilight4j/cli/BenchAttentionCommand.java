@@ -3,7 +3,8 @@ package io.twilight4j.cli;
 import io.twilight4j.bench.AttentionBench;
 import io.twilight4j.bench.BenchConfig;
 import io.twilight4j.bench.BenchRow;
-import io.twilight4j.bench.StreamBandwidth;
+import io.twilight4j.parallel.StreamRead;
+import io.twilight4j.parallel.WorkerPool;
 import io.twilight4j.policy.AttentionPolicy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -72,7 +73,10 @@ final class BenchAttentionCommand implements Callable<Integer> {
         System.out.print(AttentionBench.table(rows));
         if (run.backend.equalsIgnoreCase("cpu") && !noBandwidth) {
             int workers = run.threads == 0 ? Runtime.getRuntime().availableProcessors() : run.threads;
-            double stream = StreamBandwidth.readGBs(1L << 29, workers, 5);
+            double stream;
+            try (WorkerPool pool = new WorkerPool(workers, "stream", 0)) {
+                stream = StreamRead.measure(pool, 1L << 29, 5).medianBytesPerSecond() / 1e9;
+            }
             double dense = rows.get(0).kvReadGBs();
             System.out.printf(Locale.ROOT, "dense reads K+V at %.1f GB/s = %.0f%% of a same-run streaming read (%.1f GB/s, %d threads)%n",
                     dense, 100 * dense / stream, stream, workers);

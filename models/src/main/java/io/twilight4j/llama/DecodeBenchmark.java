@@ -1,15 +1,10 @@
 package io.twilight4j.llama;
 
 import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.parallel.StreamRead;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.tensor.RowPool;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.SplittableRandom;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Decode speed against the machine's memory bandwidth: decode is a stream over every weight once
@@ -33,8 +28,6 @@ public final class DecodeBenchmark {
         }
     }
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-
     private DecodeBenchmark() {
     }
 
@@ -57,41 +50,9 @@ public final class DecodeBenchmark {
             tokPerSec = tokens / ((System.nanoTime() - t0) / 1e9);
             budget = d.meanAttentionBudget();
         }
-        double stream = streamingReadBytesPerSecond(Math.max(256L << 20, Math.min(model.weightBytesPerToken(), 1L << 30)));
+        // Best of five reads on the same pool as the products (StreamRead, shared with bench attention).
+        double stream = StreamRead.measure(RowPool.pool(), Math.max(256L << 20, Math.min(model.weightBytesPerToken(), 1L << 30)), 5)
+                .bestBytesPerSecond();
         return new Result(tokens, tokPerSec, tokPerSec * model.weightBytesPerToken(), stream, budget);
-    }
-
-    /** Best of five vectorized sums over {@code bytes} of fresh memory, split over the {@link RowPool}. */
-    public static double streamingReadBytesPerSecond(long bytes) {
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment seg = arena.allocate(bytes, 64);
-            seg.fill((byte) 1);
-            int chunks = RowPool.threads() * 64;
-            long chunkBytes = bytes / chunks / (F.vectorByteSize() * 4L) * (F.vectorByteSize() * 4L);
-            double[] sink = new double[chunks];
-            double best = 0;
-            for (int rep = 0; rep < 5; rep++) {
-                long t0 = System.nanoTime();
-                RowPool.forRows(chunks, (from, to) -> {
-                    for (int c = from; c < to; c++) {
-                        sink[c] = sum(seg, c * chunkBytes, chunkBytes);
-                    }
-                });
-                best = Math.max(best, chunks * chunkBytes / ((System.nanoTime() - t0) / 1e9));
-            }
-            return best;
-        }
-    }
-
-    private static double sum(MemorySegment seg, long offset, long bytes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        long step = F.vectorByteSize();
-        for (long o = offset, end = offset + bytes; o < end; o += 4 * step) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, seg, o, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, seg, o + step, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, seg, o + 2 * step, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, seg, o + 3 * step, ByteOrder.LITTLE_ENDIAN));
-        }
-        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -72,6 +72,11 @@ public final class RowPool {
         get().run(n, (item, worker) -> body.run(item));
     }
 
+    /** The pool itself (created with one thread per core on first use), e.g. for a same-pool bandwidth baseline. */
+    public static WorkerPool pool() {
+        return get();
+    }
+
     private static WorkerPool get() {
         WorkerPool p = pool;
         if (p == null) {
