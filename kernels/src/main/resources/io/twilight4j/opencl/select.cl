@@ -4,7 +4,8 @@
 // ds/oracle_scores: one work-group per entry, work-item per token, writing rowScores[e * rowLen + i];
 //   no local memory. quest_page_scores: see its own header below.
 // select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score in
-//   four 8-bit passes (256-bin local histogram), then ordered emission in tiles via group_scan.
+//   four 8-bit passes (256-bin local histogram, its digits scanned by the group), then ordered emission in
+//   tiles via group_scan.
 //   Local memory: WG ints of scan scratch + 256 bins.
 
 kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
@@ -194,15 +195,19 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
                 if ((key & mask) == thr) atomic_inc(&hist[(key >> shift) & 255]);
             }
             barrier(CLK_LOCAL_MEM_FENCE);
-            if (lid == 0) {
-                // From the largest digit down: the digit whose bucket holds the want-th largest key.
-                int left = wantLeft, d = 255;
-                while (d > 0 && hist[d] < left) {
-                    left -= hist[d];
-                    d--;
+            // The digit whose bucket holds the want-th largest key (digit 0 when the larger ones run out):
+            // digits largest first, wg at a time, a scan of their counts giving the keys in larger digits.
+            const int left = wantLeft;
+            int larger = 0;
+            for (int base = 0; base < 256; base += wg) {
+                const int d = 255 - base - lid, h = d >= 0 ? hist[d] : 0;
+                int keys;
+                const int above = larger + group_scan(scratch, h, &keys);
+                if (d >= 0 && above < left && (above + h >= left || d == 0)) {
+                    digitFound = (uint) d;
+                    wantLeft = left - above;
                 }
-                digitFound = (uint) d;
-                wantLeft = left;
+                larger += keys;
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             thr |= digitFound << shift;
