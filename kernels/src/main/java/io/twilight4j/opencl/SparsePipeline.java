@@ -67,8 +67,8 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         defines.put("ROW_LOCAL", 4L * capacity <= localBudget ? 1 : 0);
-        // Quest page scoring: HEAD_DIM / vec lanes read one page's bounds row together, ~128 work-items;
-        // the NVIDIA variant takes 16-byte loads and sums with warp shuffles.
+        // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
+        // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles.
         boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 8 == 0 && 32 % (kv.headDim() / 8) == 0;
         int vec = ptx ? 8 : 4;
         this.questLanes = kv.headDim() / vec;
@@ -148,9 +148,9 @@ final class SparsePipeline implements AutoCloseable {
                 int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile,
                         (16 * cl.device().computeUnits() + entries - 1) / entries));
                 long lanes = questLanes;
-                scoreKernel.arg(0, q).arg(1, buf.bounds()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
-                        .arg(5, rowLen).arg(6, rowScores).arg(7, perEntry)
-                        .local(8, 4L * lanes * ((long) gqa * tile + 1));
+                scoreKernel.arg(0, q).arg(1, buf.boundCodes()).arg(2, buf.boundParams()).arg(3, pageTables).arg(4, maxPages)
+                        .arg(5, lengths).arg(6, rowLen).arg(7, rowScores).arg(8, perEntry)
+                        .local(9, 4L * (lanes * ((long) gqa * tile + 1) + gqa));
                 scoreKernel.launch((long) entries * perEntry, lanes * questSlots, timer, StageTimer.SELECT);
             }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())

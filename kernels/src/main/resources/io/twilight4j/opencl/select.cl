@@ -23,48 +23,62 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
     return q + ((size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g) * HEAD_DIM;
 }
 
-// quest_page_scores: groupsPerEntry work-groups of QWG = (HEAD_DIM / 4) * QSLOTS work-items per entry;
-//   group g of entry e scores pages [g * span, (g + 1) * span). Work-item (slot, lane) reads channels
-//   [4 lane, 4 lane + 4) of the min and max rows of pages slot, slot + QSLOTS, ... of each tile of
-//   QTILE = QSLOTS * QROWS pages (LANES work-items read one 2 * HEAD_DIM-byte row together).
-//   Local memory: red (LANES x (GQA_GROUP * QTILE + 1) floats, padded against bank conflicts).
+// quest_page_scores: groupsPerEntry work-groups of QWG = QLANES * QSLOTS work-items per entry; group g
+//   of entry e scores pages [g * span, (g + 1) * span). Work-item (slot, lane) reads channels
+//   [QVEC lane, QVEC (lane + 1)) of a page's 8-bit min and max code rows (io.twilight4j.kv.PageBounds:
+//   value = min + (s + 128) * scale), so QLANES work-items read one page's rows together. With
+//   q+ = max(q, 0) and q- = min(q, 0) a head's bound is (min + 128 scale) sum(q) + scale (q- . s_min +
+//   q+ . s_max): the range is applied once per page, not per channel.
+//   Local memory (portable variant): red, QLANES x (GQA_GROUP * QTILE + 1) floats (padded against bank
+//   conflicts), and GQA_GROUP floats of query sums.
 #define QLANES (HEAD_DIM / QVEC)
 #define QTILE (QSLOTS * QROWS)
 #define QHT (GQA_GROUP * QTILE)
 #if INLINE_PTX
-// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's rows with 16-byte loads
-// and sum with shuffles; each slot scores its own pages, so the loop needs no barrier.
-kernel void quest_page_scores(global const float* q, global const half* bounds, global const int* pageTables,
-                              int maxPages, global const int* lengths, int rowLen, global float* rowScores,
-                              int groupsPerEntry, local float* unused) {
+// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code rows with 8-byte loads
+// and sum with shuffles; each slot scores its own pages (two at a time), so the loop needs no barrier.
+kernel void quest_page_scores(global const float* q, global const char* boundCodes, global const half* boundParams,
+                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
+                              global float* rowScores, int groupsPerEntry, local float* unused) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int span = (pages + groupsPerEntry - 1) / groupsPerEntry;
     const int first = part * span, end = min(pages, first + span);
-    float8 qr[GQA_GROUP];
+    float8 qn[GQA_GROUP], qp[GQA_GROUP];
+    float qsum[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        qr[g] = vload8(lane, query_row(q, b, h, g));
+        const float8 x = vload8(lane, query_row(q, b, h, g));
+        qn[g] = fmin(x, 0.0f);
+        qp[g] = fmax(x, 0.0f);
+        float s = dot(x.lo, (float4) (1.0f)) + dot(x.hi, (float4) (1.0f));
+        for (int o = QLANES / 2; o > 0; o >>= 1) {
+            s += shfl_xor(s, o);
+        }
+        qsum[g] = s;
     }
     global const int* table = pageTables + (size_t) b * maxPages;
     for (int base = first; base < end; base += QSLOTS * 2) {
         const int p0 = base + slot, p1 = base + QSLOTS + slot;
-        const size_t r0 = ((size_t) table[min(p0, end - 1)] * KV_HEADS + h) * 2 * HEAD_DIM;
-        const size_t r1 = ((size_t) table[min(p1, end - 1)] * KV_HEADS + h) * 2 * HEAD_DIM;
-        const float8 mn0 = vload_half8(lane, bounds + r0), mx0 = vload_half8(lane, bounds + r0 + HEAD_DIM);
-        const float8 mn1 = vload_half8(lane, bounds + r1), mx1 = vload_half8(lane, bounds + r1 + HEAD_DIM);
+        const size_t e0 = (size_t) table[min(p0, end - 1)] * KV_HEADS + h;
+        const size_t e1 = (size_t) table[min(p1, end - 1)] * KV_HEADS + h;
+        const float8 mn0 = convert_float8(vload8(lane, boundCodes + e0 * 2 * HEAD_DIM));
+        const float8 mx0 = convert_float8(vload8(lane, boundCodes + e0 * 2 * HEAD_DIM + HEAD_DIM));
+        const float8 mn1 = convert_float8(vload8(lane, boundCodes + e1 * 2 * HEAD_DIM));
+        const float8 mx1 = convert_float8(vload8(lane, boundCodes + e1 * 2 * HEAD_DIM + HEAD_DIM));
+        const float2 r0 = vload_half2(e0, boundParams), r1 = vload_half2(e1, boundParams);
         float best0 = -INFINITY, best1 = -INFINITY;
         for (int g = 0; g < GQA_GROUP; g++) {
-            const float8 t0 = fmax(qr[g] * mn0, qr[g] * mx0), t1 = fmax(qr[g] * mn1, qr[g] * mx1);
+            const float8 t0 = qn[g] * mn0 + qp[g] * mx0, t1 = qn[g] * mn1 + qp[g] * mx1;
             float s0 = dot(t0.lo, (float4) (1.0f)) + dot(t0.hi, (float4) (1.0f));
             float s1 = dot(t1.lo, (float4) (1.0f)) + dot(t1.hi, (float4) (1.0f));
             for (int o = QLANES / 2; o > 0; o >>= 1) {
                 s0 += shfl_xor(s0, o);
                 s1 += shfl_xor(s1, o);
             }
-            best0 = fmax(best0, s0);
-            best1 = fmax(best1, s1);
+            best0 = fmax(best0, (r0.y + 128.0f * r0.x) * qsum[g] + r0.x * s0);
+            best1 = fmax(best1, (r1.y + 128.0f * r1.x) * qsum[g] + r1.x * s1);
         }
         if (lane == 0) {
             if (p0 < end) rowScores[(size_t) e * rowLen + p0] = best0;
@@ -73,39 +87,54 @@ kernel void quest_page_scores(global const float* q, global const half* bounds, 
     }
 }
 #else
-kernel void quest_page_scores(global const float* q, global const half* bounds, global const int* pageTables,
-                              int maxPages, global const int* lengths, int rowLen, global float* rowScores,
-                              int groupsPerEntry, local float* red) {
+kernel void quest_page_scores(global const float* q, global const char* boundCodes, global const half* boundParams,
+                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
+                              global float* rowScores, int groupsPerEntry, local float* red) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int span = (pages + groupsPerEntry - 1) / groupsPerEntry;
     const int first = part * span, end = min(pages, first + span);
-    float4 qr[GQA_GROUP];
-    for (int g = 0; g < GQA_GROUP; g++) {
-        qr[g] = vload4(lane, query_row(q, b, h, g));
+    local float* qsum = red + QLANES * (QHT + 1);
+    if (lid < GQA_GROUP) {
+        global const float* qr = query_row(q, b, h, lid);
+        float s = 0.0f;
+        for (int c = 0; c < HEAD_DIM; c++) {
+            s += qr[c];
+        }
+        qsum[lid] = s;
     }
+    float4 qn[GQA_GROUP], qp[GQA_GROUP];
+    for (int g = 0; g < GQA_GROUP; g++) {
+        const float4 x = vload4(lane, query_row(q, b, h, g));
+        qn[g] = fmin(x, 0.0f);
+        qp[g] = fmax(x, 0.0f);
+    }
+    global const int* table = pageTables + (size_t) b * maxPages;
     for (int base = first; base < end; base += QTILE) {
         for (int r = 0; r < QROWS; r++) {
             const int p = min(base + slot + r * QSLOTS, end - 1); // past the end: recompute the last page
-            const size_t row = ((size_t) pageTables[(size_t) b * maxPages + p] * KV_HEADS + h) * 2 * HEAD_DIM;
-            const float4 mn = vload_half4(lane, bounds + row), mx = vload_half4(lane, bounds + row + HEAD_DIM);
+            const size_t row = ((size_t) table[p] * KV_HEADS + h) * 2 * HEAD_DIM;
+            const float4 mn = convert_float4(vload4(lane, boundCodes + row));
+            const float4 mx = convert_float4(vload4(lane, boundCodes + row + HEAD_DIM));
             for (int g = 0; g < GQA_GROUP; g++) {
-                // Upper bound of q.k over the page: per channel the larger of q*min and q*max.
-                const float4 t = fmax(qr[g] * mn, qr[g] * mx);
+                const float4 t = qn[g] * mn + qp[g] * mx;
                 red[lane * (QHT + 1) + g * QTILE + slot + r * QSLOTS] = t.x + t.y + t.z + t.w;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int j = lid; j < QTILE; j += get_local_size(0)) {
+            const int p = min(base + j, end - 1);
+            const float2 range = vload_half2((size_t) table[p] * KV_HEADS + h, boundParams);
+            const float center = range.y + 128.0f * range.x;
             float best = -INFINITY;
             for (int g = 0; g < GQA_GROUP; g++) {
                 float s = 0.0f;
                 for (int l = 0; l < QLANES; l++) {
                     s += red[l * (QHT + 1) + g * QTILE + j];
                 }
-                best = fmax(best, s);
+                best = fmax(best, center * qsum[g] + range.x * s);
             }
             if (base + j < end) {
                 rowScores[(size_t) e * rowLen + base + j] = best;
