@@ -66,6 +66,8 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
+        // Items per work-item in each tile of select_top's emission and compact's scan.
+        defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", 4L * capacity <= localBudget ? 1 : 0);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
         // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles.
@@ -78,6 +80,7 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
         defines.put("INLINE_PTX", ptx ? 1 : 0);
+        defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
         // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
         int estLanes = kv.headDim() / 2 / 8;

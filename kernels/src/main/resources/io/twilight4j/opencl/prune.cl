@@ -76,7 +76,8 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
         }
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
-            const float8 lo = convert_float8(v[u] & (uchar8) (15)), hi = convert_float8(v[u] >> (uchar8) (4));
+            const float8 lo = small_uint_to_float8(convert_uint8(v[u] & (uchar8) (15)));
+            const float8 hi = small_uint_to_float8(convert_uint8(v[u] >> (uchar8) (4)));
             float x[GQA_GROUP];
             #pragma unroll
             for (int g = 0; g < GQA_GROUP; g++) {
@@ -290,18 +291,28 @@ kernel void compact(global const float* weights, global const float* thr, global
     const int e = b * KV_HEADS + firstQ / GQA_GROUP;
     const int n = candCount[e];
     int emitted = 0;
-    for (int base = 0; base < n; base += wg) {
-        const int i = base + lid;
-        int keep = 0;
-        if (i < n) {
-            for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                const int eq = b * QUERY_HEADS + firstQ + g;
-                keep |= weights[(size_t) eq * cap + i] > thr[eq];
+    // SCAN_RUN consecutive candidates per work-item and tile: a quarter of the scans (each a few
+    // barriers) for one entry's thousands of candidates, the group's only parallelism.
+    for (int base = 0; base < n; base += wg * SCAN_RUN) {
+        const int i0 = base + lid * SCAN_RUN;
+        int keep[SCAN_RUN];
+        int mine = 0;
+        for (int j = 0; j < SCAN_RUN; j++) {
+            const int i = i0 + j;
+            keep[j] = 0;
+            if (i < n) {
+                for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+                    const int eq = b * QUERY_HEADS + firstQ + g;
+                    keep[j] |= weights[(size_t) eq * cap + i] > thr[eq];
+                }
             }
+            mine += keep[j];
         }
         int total;
-        const int rank = group_scan(scratch, keep, &total);
-        if (keep) sets[(size_t) es * cap + emitted + rank] = cand[(size_t) e * cap + i];
+        int rank = group_scan(scratch, mine, &total);
+        for (int j = 0; j < SCAN_RUN; j++) {
+            if (keep[j]) sets[(size_t) es * cap + emitted + rank++] = cand[(size_t) e * cap + i0 + j];
+        }
         emitted += total;
     }
     if (lid == 0) setCount[es] = emitted;

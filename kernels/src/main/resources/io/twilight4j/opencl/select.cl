@@ -5,7 +5,7 @@
 //   no local memory. quest_page_scores: see its own header below.
 // select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score in
 //   four 8-bit passes (256-bin local histogram, its digits scanned by the group), then ordered emission in
-//   tiles via group_scan.
+//   tiles of SCAN_RUN items per work-item via group_scan.
 //   Local memory: WG ints of scan scratch + 256 bins.
 
 kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
@@ -35,8 +35,17 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 #define QTILE (QSLOTS * QROWS)
 #define QHT (GQA_GROUP * QTILE)
 #if INLINE_PTX
-// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code rows with 8-byte loads
-// and sum with shuffles; each slot scores its own pages (two at a time), so the loop needs no barrier.
+// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code rows with 8-byte loads;
+// each slot scores its own pages, QUNROLL at a time with all their loads issued first (page table ->
+// codes is a dependent chain), so the loop needs no barrier. With QSCATTER (GQA_GROUP a power of two
+// dividing QLANES) the group's partial sums are reduce-scattered over the lanes and the max over heads
+// taken by shuffles, else each head is summed by its own butterfly.
+#define QUNROLL 4
+// Signed codes as floats: s ^ 0x80 = s + 128 as an unsigned byte, then the exponent trick.
+inline float8 codes_to_float8(char8 c) {
+    return small_uint_to_float8(convert_uint8(as_uchar8(c) ^ (uchar8) (0x80))) - (float8) (128.0f);
+}
+
 kernel void quest_page_scores(global const float* q, global const char* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
                               global float* rowScores, int groupsPerEntry, local float* unused) {
@@ -58,31 +67,55 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
         }
         qsum[g] = s;
     }
+#if QSCATTER
+    const int myHead = lane / (QLANES / GQA_GROUP);
+    float mySum = qsum[0];
+    for (int g = 1; g < GQA_GROUP; g++) {
+        mySum = g == myHead ? qsum[g] : mySum;
+    }
+#endif
     global const int* table = pageTables + (size_t) b * maxPages;
-    for (int base = first; base < end; base += QSLOTS * 2) {
-        const int p0 = base + slot, p1 = base + QSLOTS + slot;
-        const size_t e0 = (size_t) table[min(p0, end - 1)] * KV_HEADS + h;
-        const size_t e1 = (size_t) table[min(p1, end - 1)] * KV_HEADS + h;
-        const float8 mn0 = convert_float8(vload8(lane, boundCodes + e0 * 2 * HEAD_DIM));
-        const float8 mx0 = convert_float8(vload8(lane, boundCodes + e0 * 2 * HEAD_DIM + HEAD_DIM));
-        const float8 mn1 = convert_float8(vload8(lane, boundCodes + e1 * 2 * HEAD_DIM));
-        const float8 mx1 = convert_float8(vload8(lane, boundCodes + e1 * 2 * HEAD_DIM + HEAD_DIM));
-        const float2 r0 = vload_half2(e0, boundParams), r1 = vload_half2(e1, boundParams);
-        float best0 = -INFINITY, best1 = -INFINITY;
-        for (int g = 0; g < GQA_GROUP; g++) {
-            const float8 t0 = qn[g] * mn0 + qp[g] * mx0, t1 = qn[g] * mn1 + qp[g] * mx1;
-            float s0 = dot(t0.lo, (float4) (1.0f)) + dot(t0.hi, (float4) (1.0f));
-            float s1 = dot(t1.lo, (float4) (1.0f)) + dot(t1.hi, (float4) (1.0f));
-            for (int o = QLANES / 2; o > 0; o >>= 1) {
-                s0 += shfl_xor(s0, o);
-                s1 += shfl_xor(s1, o);
-            }
-            best0 = fmax(best0, (r0.y + 128.0f * r0.x) * qsum[g] + r0.x * s0);
-            best1 = fmax(best1, (r1.y + 128.0f * r1.x) * qsum[g] + r1.x * s1);
+    for (int base = first; base < end; base += QSLOTS * QUNROLL) {
+        size_t ent[QUNROLL];
+        #pragma unroll
+        for (int u = 0; u < QUNROLL; u++) {
+            ent[u] = (size_t) table[min(base + u * QSLOTS + slot, end - 1)] * KV_HEADS + h;
         }
-        if (lane == 0) {
-            if (p0 < end) rowScores[(size_t) e * rowLen + p0] = best0;
-            if (p1 < end) rowScores[(size_t) e * rowLen + p1] = best1;
+        char8 mnc[QUNROLL], mxc[QUNROLL];
+        float2 range[QUNROLL];
+        #pragma unroll
+        for (int u = 0; u < QUNROLL; u++) {
+            mnc[u] = vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM);
+            mxc[u] = vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM + HEAD_DIM);
+            range[u] = vload_half2(ent[u], boundParams);
+        }
+        #pragma unroll
+        for (int u = 0; u < QUNROLL; u++) {
+            const float8 mn = codes_to_float8(mnc[u]), mx = codes_to_float8(mxc[u]);
+            const float center = range[u].y + 128.0f * range[u].x;
+            float x[GQA_GROUP];
+            #pragma unroll
+            for (int g = 0; g < GQA_GROUP; g++) {
+                const float8 t = qn[g] * mn + qp[g] * mx;
+                x[g] = dot(t.lo, (float4) (1.0f)) + dot(t.hi, (float4) (1.0f));
+            }
+#if QSCATTER
+            float best = center * mySum + range[u].x * reduce_scatter(x, GQA_GROUP, QLANES, lane);
+            for (int o = QLANES / GQA_GROUP; o < QLANES; o <<= 1) {
+                best = fmax(best, shfl_xor(best, o));
+            }
+#else
+            float best = -INFINITY;
+            for (int g = 0; g < GQA_GROUP; g++) {
+                float s = x[g];
+                for (int o = QLANES / 2; o > 0; o >>= 1) {
+                    s += shfl_xor(s, o);
+                }
+                best = fmax(best, center * qsum[g] + range[u].x * s);
+            }
+#endif
+            const int p = base + u * QSLOTS + slot;
+            if (lane == 0 && p < end) rowScores[(size_t) e * rowLen + p] = best;
         }
     }
 }
@@ -246,28 +279,46 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     int emitted = 0, equalSeen = 0;
-    for (int base = 0; base < n; base += wg) {
-        const int i = base + lid;
-        int sel = 0, equal = 0;
-        if (i < n) {
-            if (all || (forceLast && i == n - 1)) {
-                sel = 1;
-            } else if (want > 0 && i < pool) {
-                const uint key = order_key(row[i]);
-                sel = key > thr;
-                equal = key == thr;
+    // SCAN_RUN consecutive items per work-item and tile: a quarter of the scans for thousands of pages.
+    for (int base = 0; base < n; base += wg * SCAN_RUN) {
+        const int i0 = base + lid * SCAN_RUN;
+        int sel[SCAN_RUN], equal[SCAN_RUN];
+        int myEqual = 0;
+        for (int j = 0; j < SCAN_RUN; j++) {
+            const int i = i0 + j;
+            sel[j] = 0;
+            equal[j] = 0;
+            if (i < n) {
+                if (all || (forceLast && i == n - 1)) {
+                    sel[j] = 1;
+                } else if (want > 0 && i < pool) {
+                    const uint key = order_key(row[i]);
+                    sel[j] = key > thr;
+                    equal[j] = key == thr;
+                }
             }
+            myEqual += equal[j];
         }
         int equalTotal, selTotal;
-        const int equalRank = group_scan(scratch, equal, &equalTotal);
-        if (equal && equalSeen + equalRank < needEqual) sel = 1;
+        int equalRank = equalSeen + group_scan(scratch, myEqual, &equalTotal);
+        int mySel = 0;
+        for (int j = 0; j < SCAN_RUN; j++) {
+            if (equal[j]) {
+                if (equalRank < needEqual) sel[j] = 1;
+                equalRank++;
+            }
+            mySel += sel[j];
+        }
         equalSeen += equalTotal;
-        const int rank = group_scan(scratch, sel, &selTotal);
-        if (sel) {
-            // Every kept item but the sequence's last is a full unit, so item rank r starts at r * unit.
-            const int first = i * unit, count = min(unit, len - first);
-            for (int j = 0; j < count; j++) {
-                cand[(size_t) e * cap + (emitted + rank) * unit + j] = first + j;
+        int rank = emitted + group_scan(scratch, mySel, &selTotal);
+        for (int j = 0; j < SCAN_RUN; j++) {
+            if (sel[j]) {
+                // Every kept item but the sequence's last is a full unit, so item rank r starts at r * unit.
+                const int first = (i0 + j) * unit, count = min(unit, len - first);
+                for (int t = 0; t < count; t++) {
+                    cand[(size_t) e * cap + rank * unit + t] = first + t;
+                }
+                rank++;
             }
         }
         emitted += selTotal;
