@@ -31,6 +31,7 @@ final class SparsePipeline implements AutoCloseable {
     private final ClBuffer cand, candCount, rowScores, scores, thr, sets, setCount;
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
+    private final boolean rowLocal;
     private final int[] candidates;
     private final long groupSize;
     private final int questSlots, questRows, questLanes;
@@ -61,14 +62,17 @@ final class SparsePipeline implements AutoCloseable {
         boolean perHead = policy.prunes() && policy.gqaMode() == GqaMode.HEAD;
         this.setsPerSeq = perHead ? queryHeads : kv.kvHeads();
         int headsPerEntry = perHead ? 1 : gqa;
-        long localBudget = cl.device().localMemBytes() / 2;
+        // A top-p row stays in local memory when it fits beside the reduction scratch (12 bytes per
+        // work-item, at most 256): B0 = 8192 fits the 48 KiB of NVIDIA GPUs, and the bisection passes
+        // then never go back to global memory (TWILIGHT.md section 4).
+        this.rowLocal = 4L * capacity + 12L * 256 <= cl.device().localMemBytes();
         Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         // Items per work-item in each tile of select_top's emission and compact's scan.
         defines.put("SCAN_RUN", 4);
-        defines.put("ROW_LOCAL", 4L * capacity <= localBudget ? 1 : 0);
+        defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
         // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles.
         boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 8 == 0 && 32 % (kv.headDim() / 8) == 0;
@@ -182,7 +186,6 @@ final class SparsePipeline implements AutoCloseable {
         estimate.arg(0, q).arg(1, buf.codes()).arg(2, buf.params()).arg(3, pageTables).arg(4, maxPages).arg(5, cand)
                 .arg(6, candCount).arg(7, capacity).arg(8, scores).arg(9, blocks).local(10, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
-        boolean rowLocal = 4L * capacity <= cl.device().localMemBytes() / 2;
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, 12 * groupSize);
         topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);
