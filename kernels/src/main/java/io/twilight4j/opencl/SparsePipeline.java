@@ -92,8 +92,9 @@ final class SparsePipeline implements AutoCloseable {
                 && Integer.bitCount(gqa) == 1 && estLanes % gqa == 0;
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
         defines.put("EST_LANES", Math.max(1, estLanes));
-        // Candidates each slot has in flight (workbench knob twilight4j.estUnroll; 4 measured best).
-        defines.put("EST_UNROLL", Integer.getInteger("twilight4j.estUnroll", 4));
+        // Candidates each slot has in flight: on the H100 4 took the estimate from 214 to 121 us at batch
+        // 16, 128k; 8, fewer groups, 16 lanes per candidate changed nothing (bench/results/h100-2026-11-23-session2).
+        defines.put("EST_UNROLL", 4);
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
@@ -181,8 +182,7 @@ final class SparsePipeline implements AutoCloseable {
             return new Sets(cand, candCount, kv.kvHeads());
         }
         // Blocks of ~256 candidates per KV head, enough groups to fill the device.
-        int perUnit = Integer.getInteger("twilight4j.estGroupsPerUnit", 16);
-        int blocks = Math.max(1, Math.min((capacity + 255) / 256, (perUnit * cl.device().computeUnits() + entries - 1) / entries));
+        int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
         estimate.arg(0, q).arg(1, buf.codes()).arg(2, buf.params()).arg(3, pageTables).arg(4, maxPages).arg(5, cand)
                 .arg(6, candCount).arg(7, capacity).arg(8, scores).arg(9, blocks).local(10, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
