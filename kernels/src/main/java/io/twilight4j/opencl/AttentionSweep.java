@@ -56,10 +56,10 @@ public final class AttentionSweep {
             float[] out = new float[q.length];
             double bytes = 2.0 * 2 * batch * (double) ctx * hkv * dim;
             System.out.printf("dense attention sweep on %s, batch %d ctx %d hq %d hkv %d d %d%n", device.name(), batch, ctx, hq, hkv, dim);
-            for (int vec : new int[] {8, 16})
-            for (int rows : new int[] {2, 4}) {
-                for (int threads : new int[] {64, 128, 256}) {
-                    for (int perUnit : new int[] {8, 16}) {
+            int vec = 8;
+            for (int rows : new int[] {1, 2, 3, 4}) {
+                for (int threads : new int[] {128, 256}) {
+                    for (int perUnit : new int[] {4, 6, 8, 12, 16}) {
                         AttentionTuning t = new AttentionTuning(rows, threads, perUnit, vec);
                         try (OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.dense(),
                                 new DecodeShape(hq, batch, ctx), true, true, t)) {

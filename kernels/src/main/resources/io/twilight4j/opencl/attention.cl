@@ -163,9 +163,10 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         for (int g = 0; g < HEADS_PER_ENTRY; g++) {
             const int src = segment + g * LANES_PER_HEAD;
             floatV a = acc[g] * shfl_idx(corr, src);
+            // mad: one fused multiply-add where the device has it (FP_CONTRACT is off in these sources).
             #pragma unroll
             for (int u = 0; u < UNROLL; u++) {
-                a += shfl_idx(pr[u], src) * vr[u];
+                a = mad((floatV) (shfl_idx(pr[u], src)), vr[u], a);
             }
             acc[g] = a;
         }
@@ -294,7 +295,7 @@ kernel void attend_partial(global const float* q, global const half* K, global c
             // An invalid row's probability is exp(-inf) = 0.
             const floatV v4 = vload_halfV(lane, V + rows[r]);
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                acc[g] += probs[g * TILE + slot + r * SLOTS] * v4;
+                acc[g] = mad((floatV) (probs[g * TILE + slot + r * SLOTS]), v4, acc[g]);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
