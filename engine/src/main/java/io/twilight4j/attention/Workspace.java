@@ -29,8 +29,10 @@ public final class Workspace {
     public final float[] table;
     /** All query heads of a sequence, split or permuted (page scoring for every KV head at once). */
     public final float[] sequenceQuery;
-    /** Page bounds of a few pages, all KV heads, as floats (32 KiB at 8 heads of 128 channels). */
+    /** Page bound codes of a few pages, all KV heads, as floats (32 KiB at 8 heads of 128 channels). */
     public final float[] pageBlock;
+    /** Sum of each query row of a sequence (page scoring's range term). */
+    public final float[] querySums;
 
     /** Pages of {@link #pageBlock}. */
     private static final int BLOCK_PAGES = 4;
@@ -53,5 +55,6 @@ public final class Workspace {
         this.table = new float[groupHeads * (dim / 4) * 256];
         this.sequenceQuery = new float[kvHeads * groupHeads * dim * 2];
         this.pageBlock = new float[BLOCK_PAGES * kvHeads * dim * 2];
+        this.querySums = new float[kvHeads * groupHeads];
     }
 }

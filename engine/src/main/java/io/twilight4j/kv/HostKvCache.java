@@ -12,7 +12,8 @@ public final class HostKvCache implements KvCache {
 
     /** One layer's arrays. Byte-addressed segments; fp16 arrays hold 2 bytes per element. */
     public record Layer(MemorySegment keys, MemorySegment values, MemorySegment codes, MemorySegment codeParams,
-                        MemorySegment bounds, MemorySegment labels, MemorySegment labelParams) {
+                        MemorySegment bounds, MemorySegment boundCodes, MemorySegment boundParams,
+                        MemorySegment labels, MemorySegment labelParams) {
     }
 
     private final KvShape shape;
@@ -25,6 +26,9 @@ public final class HostKvCache implements KvCache {
     private final float[] row;
     private final byte[] codeRow;
     private final byte[] labelRow;
+    private final float[] pageMin;
+    private final float[] pageMax;
+    private final byte[] boundRow;
 
     /** Allocates (zeroed) storage for every layer of {@code shape}. */
     public HostKvCache(KvShape shape, LabelChannels labels) {
@@ -41,6 +45,8 @@ public final class HostKvCache implements KvCache {
                         arena.allocate(layout.codeBytes(), 64),
                         arena.allocate(2 * layout.paramElements(), 64),
                         arena.allocate(2 * layout.boundsElements(), 64),
+                        arena.allocate(layout.boundCodeBytes(), 64),
+                        arena.allocate(2 * layout.boundParamElements(), 64),
                         arena.allocate(Math.max(1, layout.labelBytes()), 64),
                         arena.allocate(shape.labelChannels() > 0 ? 2 * layout.paramElements() : 2, 64));
             }
@@ -51,6 +57,9 @@ public final class HostKvCache implements KvCache {
         this.row = new float[shape.headDim()];
         this.codeRow = new byte[layout.codeBytesPerToken()];
         this.labelRow = new byte[Math.max(1, layout.labelBytesPerToken())];
+        this.pageMin = new float[shape.headDim()];
+        this.pageMax = new float[shape.headDim()];
+        this.boundRow = new byte[2 * shape.headDim()];
     }
 
     @Override
@@ -102,7 +111,13 @@ public final class HostKvCache implements KvCache {
                     float mx = slot == 0 ? x : Math.max(x, Fp16.get(ly.bounds(), boundsByte + 2L * (d + c)));
                     Fp16.put(ly.bounds(), boundsByte + 2L * c, mn);
                     Fp16.put(ly.bounds(), boundsByte + 2L * (d + c), mx);
+                    pageMin[c] = mn;
+                    pageMax[c] = mx;
                 }
+                // The 8-bit copy Quest reads follows the exact bounds on every append.
+                int range = PageBounds.encode(pageMin, 0, pageMax, 0, d, boundRow, 0);
+                MemorySegment.copy(boundRow, 0, ly.boundCodes(), ValueLayout.JAVA_BYTE, layout.boundCodeOffset(page, h), boundRow.length);
+                putParams(ly.boundParams(), 2 * layout.boundParamOffset(page, h), range);
                 int params = Int4Keys.quantize(row, 0, d, codeRow, 0);
                 MemorySegment.copy(codeRow, 0, ly.codes(), ValueLayout.JAVA_BYTE, layout.codeOffset(page, h, slot), codeRow.length);
                 putParams(ly.codeParams(), 2 * layout.paramOffset(page, h, slot), params);

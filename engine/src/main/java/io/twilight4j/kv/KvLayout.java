@@ -12,7 +12,11 @@ import java.util.Map;
  * int4 codes     u8    [page][kvHead][token][headDim/2]         byte offset {@link #codeOffset};
  *                      channel 2c in the low nibble, 2c+1 in the high nibble
  * int4 params    fp16  [page][kvHead][token][2] = (scale, min)  element offset {@link #paramOffset}
- * page bounds    fp16  [page][kvHead][2][headDim] = (min, max)  element offset {@link #boundsOffset}
+ * page bounds    fp16  [page][kvHead][2][headDim] = (min, max)  element offset {@link #boundsOffset};
+ *                      exact, the state appends update
+ * bound codes    s8    [page][kvHead][2][headDim] = (min, max)  byte offset {@link #boundCodeOffset};
+ *                      8-bit copy Quest reads ({@link PageBounds})
+ * bound params   fp16  [page][kvHead][2] = (scale, min)         element offset {@link #boundParamOffset}
  * labels         u8    [page][kvHead][token][r/4]               2-bit codes, channel j at bits 2(j%4)
  * label params   fp16  [page][kvHead][token][2] = (scale, min)  same indexing as int4 params
  * </pre>
@@ -50,6 +54,16 @@ public record KvLayout(KvShape shape) {
         return ((long) page * shape.kvHeads() + head) * 2L * shape.headDim();
     }
 
+    /** Byte offset of (page, head)'s 8-bit min codes; the max codes follow after headDim bytes. */
+    public long boundCodeOffset(int page, int head) {
+        return boundsOffset(page, head);
+    }
+
+    /** Element offset of (page, head)'s 8-bit bound range (scale, min). */
+    public long boundParamOffset(int page, int head) {
+        return ((long) page * shape.kvHeads() + head) * 2L;
+    }
+
     /** Bytes of 2-bit label codes per token and head. */
     public int labelBytesPerToken() {
         return shape.labelChannels() / 4;
@@ -83,6 +97,16 @@ public record KvLayout(KvShape shape) {
     /** fp16 elements of one layer's page-bounds array. */
     public long boundsElements() {
         return (long) shape.pages() * shape.kvHeads() * 2L * shape.headDim();
+    }
+
+    /** Bytes of one layer's 8-bit bound codes (one byte per fp16 bound element). */
+    public long boundCodeBytes() {
+        return boundsElements();
+    }
+
+    /** fp16 elements of one layer's bound ranges. */
+    public long boundParamElements() {
+        return (long) shape.pages() * shape.kvHeads() * 2L;
     }
 
     /** Bytes of one layer's label array. */

@@ -5,17 +5,18 @@ import io.twilight4j.attention.Workspace;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.KvLayout;
+import io.twilight4j.kv.PageBounds;
 
 /**
  * Quest: ranks pages by sum_c max(q_c * min_c, q_c * max_c), an upper bound of q.k over the page
  * (TWILIGHT.md section 3), and takes the best pages up to B0 tokens. The last, partly filled page is
- * always taken and counts toward the budget. Pages are scored for all KV heads in one pass over the
- * bounds ({@link #scorePages}): a page's [kvHead][min|max] rows are contiguous, one head's rows are
- * kvHeads * 2 * headDim halves apart.
+ * always taken and counts toward the budget. Scores come from the 8-bit copy of the bounds
+ * ({@link PageBounds}: a box around the exact one, so still an upper bound), for all KV heads in one
+ * pass ({@link #scorePages}): a page's [kvHead][min|max] code rows are contiguous.
  */
 public final class QuestSelector implements Selector {
 
-    /** Pages whose bounds (all KV heads) are converted per block: 4 x 8 heads x 256 floats = 32 KiB. */
+    /** Pages whose bound codes (all KV heads) are converted per block: 4 x 8 heads x 256 floats = 32 KiB. */
     static final int BLOCK_PAGES = 4;
 
     private final int budgetTokens;
@@ -65,9 +66,10 @@ public final class QuestSelector implements Selector {
 
     /**
      * shared[h * scoredPages + p] = the largest bound of KV head h's group over page p. Since
-     * max(q min, q max) = q+ max + q- min, a head's bound is one dot product of [q- | q+] with the
-     * page's [min | max] row, so a block of pages is scored per head with the attention kernel's
-     * tiled dot products; the block's bounds are read in storage order, all heads of a page at once.
+     * max(q min, q max) = q+ max + q- min and a stored bound is min + (s + 128) * scale, a head's bound
+     * is (min + 128 scale) * sum(q) + scale * ([q- | q+] . [s_min | s_max]): one dot product with the
+     * page's code row, so a block of pages is scored per head with the attention kernel's tiled dot
+     * products; the block's codes are read in storage order, all heads of a page at once.
      */
     @Override
     public void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
@@ -78,32 +80,39 @@ public final class QuestSelector implements Selector {
         int scored = scoredPages(length, layout.shape().pageTokens());
         int row = 2 * dim;
         float[] split = ws.sequenceQuery;
+        float[] qSum = ws.querySums;
         for (int g = 0; g < kvHeads * group; g++) {
+            float sum = 0;
             for (int c = 0; c < dim; c++) {
                 float x = q[qOff + g * dim + c];
                 split[g * row + c] = Math.min(x, 0f);
                 split[g * row + dim + c] = Math.max(x, 0f);
+                sum += x;
             }
+            qSum[g] = sum;
         }
         HostKvCache.Layer ly = cache.layer(layer);
-        float[] bounds = ws.pageBlock;
+        float[] codes = ws.pageBlock;
         float[] s = ws.logits;
-        int perBlock = Math.min(BLOCK_PAGES, bounds.length / (kvHeads * row));
+        int perBlock = Math.min(BLOCK_PAGES, codes.length / (kvHeads * row));
         for (int p0 = fromPage; p0 < toPage; p0 += perBlock) {
             int m = Math.min(perBlock, toPage - p0);
-            // bounds[(h * m + i) * row]: head h's rows of the block's pages are adjacent for the tile.
+            // codes[(h * m + i) * row]: head h's rows of the block's pages are adjacent for the tile.
             for (int i = 0; i < m; i++) {
-                long page = 2 * layout.boundsOffset(pageTable[p0 + i], 0);
+                long page = layout.boundCodeOffset(pageTable[p0 + i], 0);
                 for (int h = 0; h < kvHeads; h++) {
-                    Fp16.toFloat(ly.bounds(), page + 2L * h * row, bounds, (h * m + i) * row, row);
+                    PageBounds.codesToFloat(ly.boundCodes(), page + (long) h * row, codes, (h * m + i) * row, row);
                 }
             }
             for (int h = 0; h < kvHeads; h++) {
-                DecodeKernel.scores(split, h * group * row, group, row, bounds, h * m * row, m, s, 0, Workspace.BLOCK, 1f);
+                DecodeKernel.scores(split, h * group * row, group, row, codes, h * m * row, m, s, 0, Workspace.BLOCK, 1f);
                 for (int i = 0; i < m; i++) {
+                    long range = 2 * layout.boundParamOffset(pageTable[p0 + i], h);
+                    float scale = Fp16.get(ly.boundParams(), range);
+                    float center = Fp16.get(ly.boundParams(), range + 2) + 128 * scale;
                     float best = Float.NEGATIVE_INFINITY;
                     for (int g = 0; g < group; g++) {
-                        best = Math.max(best, s[g * Workspace.BLOCK + i]);
+                        best = Math.max(best, center * qSum[h * group + g] + scale * s[g * Workspace.BLOCK + i]);
                     }
                     shared[h * scored + p0 + i] = best;
                 }

@@ -2,9 +2,13 @@ package io.twilight4j.backend;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.twilight4j.kv.PageBounds;
 import java.util.Arrays;
 
-/** Float64 Quest reference: page bounds from the keys, the group's max bound, best pages + the last. */
+/**
+ * Float64 Quest reference: exact page bounds from the keys, widened to the 8-bit box the cache stores
+ * ({@link PageBounds}, tested on its own), the group's max bound, best pages + the last.
+ */
 final class QuestReference {
 
     private QuestReference() {
@@ -15,19 +19,27 @@ final class QuestReference {
         int group = w.queryHeads / w.shape.kvHeads();
         int first = page * 16;
         int end = Math.min(w.lengths[b], first + 16);
+        float[] mn = new float[dim];
+        float[] mx = new float[dim];
+        for (int c = 0; c < dim; c++) {
+            mn[c] = Float.POSITIVE_INFINITY;
+            mx[c] = Float.NEGATIVE_INFINITY;
+            for (int t = first; t < end; t++) {
+                mn[c] = (float) Math.min(mn[c], w.keys[layer][b][kvHead][t][c]);
+                mx[c] = (float) Math.max(mx[c], w.keys[layer][b][kvHead][t][c]);
+            }
+        }
+        byte[] codes = new byte[2 * dim];
+        int range = PageBounds.encode(mn, 0, mx, 0, dim, codes, 0);
         double best = Double.NEGATIVE_INFINITY;
         for (int g = 0; g < group; g++) {
             int off = (b * w.queryHeads + kvHead * group + g) * dim;
             double s = 0;
             double exactMax = Double.NEGATIVE_INFINITY;
             for (int c = 0; c < dim; c++) {
-                double mn = Double.POSITIVE_INFINITY;
-                double mx = Double.NEGATIVE_INFINITY;
-                for (int t = first; t < end; t++) {
-                    mn = Math.min(mn, w.keys[layer][b][kvHead][t][c]);
-                    mx = Math.max(mx, w.keys[layer][b][kvHead][t][c]);
-                }
-                s += Math.max(q[off + c] * mn, q[off + c] * mx);
+                double lo = PageBounds.decode(codes[c], PageBounds.scale(range), PageBounds.min(range));
+                double hi = PageBounds.decode(codes[dim + c], PageBounds.scale(range), PageBounds.min(range));
+                s += Math.max(q[off + c] * lo, q[off + c] * hi);
             }
             for (int t = first; t < end; t++) {
                 double dot = 0;

@@ -49,6 +49,8 @@ class HostKvCacheTest {
                         q[c] = (float) r.nextGaussian();
                     }
                     double bound = 0;
+                    float[] exactMin = new float[dim];
+                    float[] exactMax = new float[dim];
                     for (int c = 0; c < dim; c++) {
                         float mn = Float.POSITIVE_INFINITY;
                         float mx = Float.NEGATIVE_INFINITY;
@@ -59,7 +61,23 @@ class HostKvCacheTest {
                         long off = 2 * layout.boundsOffset(page, h);
                         assertEquals(mn, Fp16.get(ly.bounds(), off + 2L * c), "page " + p + " head " + h + " min of channel " + c);
                         assertEquals(mx, Fp16.get(ly.bounds(), off + 2L * (dim + c)), "page " + p + " head " + h + " max of channel " + c);
-                        bound += Math.max((double) q[c] * mn, (double) q[c] * mx);
+                        exactMin[c] = mn;
+                        exactMax[c] = mx;
+                    }
+                    // The 8-bit copy Quest reads is the encoding of the exact bounds, and its box bounds q.k.
+                    byte[] want = new byte[2 * dim];
+                    int range = PageBounds.encode(exactMin, 0, exactMax, 0, dim, want, 0);
+                    long ro = 2 * layout.boundParamOffset(page, h);
+                    assertEquals(PageBounds.scale(range), Fp16.get(ly.boundParams(), ro), "page " + p + " head " + h + " bound scale");
+                    assertEquals(PageBounds.min(range), Fp16.get(ly.boundParams(), ro + 2), "page " + p + " head " + h + " bound min");
+                    for (int c = 0; c < 2 * dim; c++) {
+                        byte got = ly.boundCodes().get(ValueLayout.JAVA_BYTE, layout.boundCodeOffset(page, h) + c);
+                        assertEquals(want[c], got, "page " + p + " head " + h + " bound code " + c);
+                    }
+                    for (int c = 0; c < dim; c++) {
+                        double lo = PageBounds.decode(want[c], PageBounds.scale(range), PageBounds.min(range));
+                        double hi = PageBounds.decode(want[dim + c], PageBounds.scale(range), PageBounds.min(range));
+                        bound += Math.max(q[c] * lo, q[c] * hi);
                     }
                     for (int t = p * pageTokens; t < Math.min(tokens, (p + 1) * pageTokens); t++) {
                         double dot = 0;

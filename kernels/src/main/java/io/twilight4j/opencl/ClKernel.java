@@ -71,7 +71,7 @@ public final class ClKernel implements AutoCloseable {
             ClCheck.check(clEnqueueNDRangeKernel(cl.queue(), handle, 1, null, global, local, null, event),
                     "clEnqueueNDRangeKernel(" + name + ", " + groups + " x " + groupSize + ")");
             if (timer != null) {
-                timer.add(stage, event.get(0));
+                timer.add(stage, name, event.get(0));
             }
         }
     }

@@ -187,6 +187,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
 
     @Override
     public void close() {
+        if (StageTimer.KERNEL_PROFILE) {
+            System.err.print("kernel times of plan " + policy + " (" + decode + "):\n" + timer.kernelTable());
+        }
         attention.close();
         if (sparse != null) {
             sparse.close();

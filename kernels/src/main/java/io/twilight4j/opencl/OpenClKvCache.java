@@ -19,13 +19,12 @@ import org.lwjgl.system.MemoryUtil;
  */
 public final class OpenClKvCache implements KvCache {
 
-    /** Largest fp16 magnitude: larger keys or values would become infinities on the device. */
-
     /** One layer's device buffers. */
     record LayerBuffers(ClBuffer k, ClBuffer v, ClBuffer codes, ClBuffer params, ClBuffer bounds,
+                        ClBuffer boundCodes, ClBuffer boundParams,
                         ClBuffer labels, ClBuffer labelParams) {
         void close() {
-            for (ClBuffer b : List.of(k, v, codes, params, bounds, labels, labelParams)) {
+            for (ClBuffer b : List.of(k, v, codes, params, bounds, boundCodes, boundParams, labels, labelParams)) {
                 b.close();
             }
         }
@@ -71,7 +70,8 @@ public final class OpenClKvCache implements KvCache {
         String p = "layer " + l + " ";
         return new LayerBuffers(cl.buffer(p + "K", layout.kvElements() * 2), cl.buffer(p + "V", layout.kvElements() * 2),
                 cl.buffer(p + "int4 codes", layout.codeBytes()), cl.buffer(p + "int4 params", layout.paramElements() * 2),
-                cl.buffer(p + "page bounds", layout.boundsElements() * 2), cl.buffer(p + "labels", layout.labelBytes()),
+                cl.buffer(p + "page bounds", layout.boundsElements() * 2), cl.buffer(p + "bound codes", layout.boundCodeBytes()),
+                cl.buffer(p + "bound ranges", layout.boundParamElements() * 2), cl.buffer(p + "labels", layout.labelBytes()),
                 cl.buffer(p + "label params", layout.paramElements() * 2));
     }
 
@@ -146,8 +146,9 @@ public final class OpenClKvCache implements KvCache {
         cl.write(stageSlots, 0, hostSlots.flip());
         LayerBuffers b = layers.get(layer);
         append.arg(0, stageK).arg(1, stageV).arg(2, stageSlots).arg(3, tokens).arg(4, b.k).arg(5, b.v)
-                .arg(6, b.codes).arg(7, b.params).arg(8, b.bounds).arg(9, b.labels).arg(10, b.labelParams)
-                .arg(11, labelChannelBuffer).arg(12, layer * shape.kvHeads() * shape.labelChannels());
+                .arg(6, b.codes).arg(7, b.params).arg(8, b.bounds).arg(9, b.boundCodes).arg(10, b.boundParams)
+                .arg(11, b.labels).arg(12, b.labelParams)
+                .arg(13, labelChannelBuffer).arg(14, layer * shape.kvHeads() * shape.labelChannels());
         append.launch(shape.kvHeads(), shape.headDim());
     }
 

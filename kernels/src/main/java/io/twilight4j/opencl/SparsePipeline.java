@@ -66,9 +66,11 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
+        // Items per work-item in each tile of select_top's emission and compact's scan.
+        defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", 4L * capacity <= localBudget ? 1 : 0);
-        // Quest page scoring: HEAD_DIM / vec lanes read one page's bounds row together, ~128 work-items;
-        // the NVIDIA variant takes 16-byte loads and sums with warp shuffles.
+        // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
+        // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles.
         boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 8 == 0 && 32 % (kv.headDim() / 8) == 0;
         int vec = ptx ? 8 : 4;
         this.questLanes = kv.headDim() / vec;
@@ -78,6 +80,7 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
         defines.put("INLINE_PTX", ptx ? 1 : 0);
+        defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
         // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
         int estLanes = kv.headDim() / 2 / 8;
@@ -85,6 +88,8 @@ final class SparsePipeline implements AutoCloseable {
                 && Integer.bitCount(gqa) == 1 && estLanes % gqa == 0;
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
         defines.put("EST_LANES", Math.max(1, estLanes));
+        // Candidates each slot has in flight (workbench knob twilight4j.estUnroll; 4 measured best).
+        defines.put("EST_UNROLL", Integer.getInteger("twilight4j.estUnroll", 4));
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
@@ -146,9 +151,9 @@ final class SparsePipeline implements AutoCloseable {
                 int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile,
                         (16 * cl.device().computeUnits() + entries - 1) / entries));
                 long lanes = questLanes;
-                scoreKernel.arg(0, q).arg(1, buf.bounds()).arg(2, pageTables).arg(3, maxPages).arg(4, lengths)
-                        .arg(5, rowLen).arg(6, rowScores).arg(7, perEntry)
-                        .local(8, 4L * lanes * ((long) gqa * tile + 1));
+                scoreKernel.arg(0, q).arg(1, buf.boundCodes()).arg(2, buf.boundParams()).arg(3, pageTables).arg(4, maxPages)
+                        .arg(5, lengths).arg(6, rowLen).arg(7, rowScores).arg(8, perEntry)
+                        .local(9, 4L * (lanes * ((long) gqa * tile + 1) + gqa));
                 scoreKernel.launch((long) entries * perEntry, lanes * questSlots, timer, StageTimer.SELECT);
             }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())
@@ -172,7 +177,8 @@ final class SparsePipeline implements AutoCloseable {
             return new Sets(cand, candCount, kv.kvHeads());
         }
         // Blocks of ~256 candidates per KV head, enough groups to fill the device.
-        int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
+        int perUnit = Integer.getInteger("twilight4j.estGroupsPerUnit", 16);
+        int blocks = Math.max(1, Math.min((capacity + 255) / 256, (perUnit * cl.device().computeUnits() + entries - 1) / entries));
         estimate.arg(0, q).arg(1, buf.codes()).arg(2, buf.params()).arg(3, pageTables).arg(4, maxPages).arg(5, cand)
                 .arg(6, candCount).arg(7, capacity).arg(8, scores).arg(9, blocks).local(10, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);

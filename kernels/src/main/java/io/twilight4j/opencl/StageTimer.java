@@ -11,9 +11,14 @@ import org.lwjgl.system.MemoryStack;
 /**
  * Stage times of one step from the device's own kernel timestamps (profiling events), so the queue
  * is never finished between stages: a stage lasts from its first kernel's start to its last kernel's
- * end. Read once the step's final blocking call has returned.
+ * end. Read once the step's final blocking call has returned. With the system property
+ * {@code twilight4j.kernelProfile=true} it also sums each kernel's own time over all steps, for the
+ * per-kernel table the plan prints when closed (a workbench aid: which kernel of a stage costs).
  */
 final class StageTimer {
+
+    /** Whether per-kernel totals are kept (system property {@code twilight4j.kernelProfile}). */
+    static final boolean KERNEL_PROFILE = Boolean.getBoolean("twilight4j.kernelProfile");
 
     /** Stages, as StepStats reports them. */
     static final int SELECT = 0, ESTIMATE = 1, TOP_P = 2, ATTENTION = 3;
@@ -21,17 +26,21 @@ final class StageTimer {
     private static final int MAX_EVENTS = 32;
     private final long[] events = new long[MAX_EVENTS];
     private final int[] stageOf = new int[MAX_EVENTS];
+    private final String[] nameOf = new String[MAX_EVENTS];
+    /** kernel name -> {total nanoseconds, launches}, when {@link #KERNEL_PROFILE}. */
+    private final java.util.Map<String, long[]> kernelTotals = new java.util.LinkedHashMap<>();
     private int count;
     private final long[] first = new long[4];
     private final long[] last = new long[4];
 
     /** Records kernel event {@code event} as part of {@code stage}; the timer releases it. */
-    void add(int stage, long event) {
+    void add(int stage, String kernel, long event) {
         if (count == MAX_EVENTS) {
             clReleaseEvent(event);
             return;
         }
         stageOf[count] = stage;
+        nameOf[count] = kernel;
         events[count++] = event;
     }
 
@@ -43,11 +52,18 @@ final class StageTimer {
             LongBuffer t = stack.mallocLong(1);
             for (int i = 0; i < count; i++) {
                 int s = stageOf[i];
+                long start = -1;
                 if (clGetEventProfilingInfo(events[i], CL_PROFILING_COMMAND_START, t, null) == 0) {
-                    first[s] = Math.min(first[s], t.get(0));
+                    start = t.get(0);
+                    first[s] = Math.min(first[s], start);
                 }
                 if (clGetEventProfilingInfo(events[i], CL_PROFILING_COMMAND_END, t, null) == 0) {
                     last[s] = Math.max(last[s], t.get(0));
+                    if (KERNEL_PROFILE && start >= 0) {
+                        long[] total = kernelTotals.computeIfAbsent(nameOf[i], k -> new long[2]);
+                        total[0] += t.get(0) - start;
+                        total[1]++;
+                    }
                 }
                 clReleaseEvent(events[i]);
             }
@@ -56,6 +72,14 @@ final class StageTimer {
         for (int s = 0; s < nanos.length; s++) {
             nanos[s] = first[s] == Long.MAX_VALUE ? 0 : Math.max(0, last[s] - first[s]);
         }
+    }
+
+    /** Mean device time per launch of each kernel seen so far, one line each (empty without {@link #KERNEL_PROFILE}). */
+    String kernelTable() {
+        StringBuilder sb = new StringBuilder();
+        kernelTotals.forEach((name, total) -> sb.append(String.format("  %-22s %8.1f us x %d launches%n",
+                name, total[0] / 1e3 / total[1], total[1])));
+        return sb.toString();
     }
 
     /** Releases events not collected (after a failed step). */

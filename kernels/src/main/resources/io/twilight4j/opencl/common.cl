@@ -2,6 +2,42 @@
 // power-of-two size; scratch is WG ints/floats of local memory.
 #pragma OPENCL FP_CONTRACT OFF
 
+#if INLINE_PTX
+// Value of x held by the lane `delta` below this one (own value in the lowest lanes); NVIDIA inline PTX,
+// every lane of the warp calls it together.
+inline int shfl_up_int(int x, int delta) {
+    int r;
+    asm volatile("shfl.sync.up.b32 %0, %1, %2, 0x0, 0xffffffff;" : "=r"(r) : "r"(x), "r"(delta));
+    return r;
+}
+
+// Exclusive prefix sum of flag over the work-group; *total gets the group's sum. NVIDIA variant: warps
+// scan with shuffles and one warp scans the warps' totals (three barriers instead of 2 log2(WG) + 1).
+// Needs a work-group of whole warps, at most 32 of them.
+inline int group_scan(local int* scratch, int flag, int* total) {
+    const int lid = get_local_id(0), lane = lid % 32, warp = lid / 32, warps = get_local_size(0) / 32;
+    int x = flag;
+    for (int o = 1; o < 32; o <<= 1) {
+        const int y = shfl_up_int(x, o);
+        if (lane >= o) x += y;
+    }
+    if (lane == 31) scratch[warp] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (warp == 0) {
+        int w = lane < warps ? scratch[lane] : 0;
+        for (int o = 1; o < 32; o <<= 1) {
+            const int y = shfl_up_int(w, o);
+            if (lane >= o) w += y;
+        }
+        if (lane < warps) scratch[lane] = w;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int before = warp > 0 ? scratch[warp - 1] : 0;
+    *total = scratch[warps - 1];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return before + x - flag;
+}
+#else
 // Exclusive prefix sum of flag over the work-group (Hillis-Steele); *total gets the group's sum.
 inline int group_scan(local int* scratch, int flag, int* total) {
     const int lid = get_local_id(0), n = get_local_size(0);
@@ -18,6 +54,7 @@ inline int group_scan(local int* scratch, int flag, int* total) {
     barrier(CLK_LOCAL_MEM_FENCE);
     return inclusive - flag;
 }
+#endif
 
 // Tree reduction of one float per work-item; op 0 = sum, 1 = max, 2 = min.
 inline float group_reduce(local float* scratch, float x, int op) {
@@ -34,6 +71,12 @@ inline float group_reduce(local float* scratch, float x, int op) {
     const float r = scratch[0];
     barrier(CLK_LOCAL_MEM_FENCE);
     return r;
+}
+
+// Floats of small unsigned ints (< 2^23) without an int-to-float conversion, which NVIDIA runs at a
+// quarter of the FMA rate: 2^23 + u is the float with u in its mantissa bits.
+inline float8 small_uint_to_float8(uint8 u) {
+    return as_float8(u | (uint8) (0x4B000000u)) - (float8) (8388608.0f);
 }
 
 // Physical (page, head, token) index of logical position pos of a sequence.

@@ -3,19 +3,23 @@
 // LABEL_CHANNELS, CODE_BYTES, LABEL_BYTES come from KvLayout.kernelDefines()).
 // Work-items: one work-group per KV head (group id = head), HEAD_DIM work-items, item c owns channel c.
 // Tokens are walked in order inside the group, so a page's bounds are updated without races and a
-// page's first token resets them. Local memory: HEAD_DIM + 4 floats.
+// page's first token resets them; the page's 8-bit bound copy is re-encoded after each token, with
+// the float operations of io.twilight4j.kv.PageBounds.encode (same bytes as the host cache).
+// Local memory: 3 * HEAD_DIM + 6 floats.
 // fp16 rounding goes through global memory (vstore_half then vload_half by the same work-item): OpenCL
 // C 1.2 without cl_khr_fp16 has no half variables.
 #pragma OPENCL FP_CONTRACT OFF
 
 kernel void kv_append(global const float* k, global const float* v, global const int* slots, int tokens,
                       global half* K, global half* V, global uchar* codes, global half* params,
-                      global half* bounds, global uchar* labels, global half* labelParams,
+                      global half* bounds, global char* boundCodes, global half* boundParams,
+                      global uchar* labels, global half* labelParams,
                       global const int* labelChannels, int labelBase) {
     const int h = get_group_id(0);
     const int c = get_local_id(0);
     local float row[HEAD_DIM];
-    local float stat[4];
+    local float pageMin[HEAD_DIM], pageMax[HEAD_DIM];
+    local float stat[6];
     for (int t = 0; t < tokens; t++) {
         const int slot = slots[t];
         const int page = slot / PAGE_TOKENS;
@@ -32,8 +36,21 @@ kernel void kv_append(global const float* k, global const float* v, global const
         const float hi = off == 0 ? kh : fmax(vload_half(b + HEAD_DIM + c, bounds), kh);
         vstore_half(lo, b + c, bounds);
         vstore_half(hi, b + HEAD_DIM + c, bounds);
+        pageMin[c] = lo;
+        pageMax[c] = hi;
         barrier(CLK_LOCAL_MEM_FENCE);
         if (c == 0) {
+            // The 8-bit bound range: 254 steps from the smallest min, the step rounded up to a half.
+            float plo = pageMin[0], phi = pageMax[0];
+            for (int i = 1; i < HEAD_DIM; i++) {
+                plo = fmin(plo, pageMin[i]);
+                phi = fmax(phi, pageMax[i]);
+            }
+            const size_t r = ((size_t) page * KV_HEADS + h) * 2;
+            vstore_half_rtp((phi - plo) / 254.0f, r, boundParams);
+            vstore_half(plo, r + 1, boundParams);
+            stat[4] = plo;
+            stat[5] = vload_half(r, boundParams);
             float mn = row[0], mx = row[0];
             for (int i = 1; i < HEAD_DIM; i++) {
                 mn = fmin(mn, row[i]);
@@ -57,6 +74,19 @@ kernel void kv_append(global const float* k, global const float* v, global const
 #endif
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+        {
+            // Codes round outward, checked as a decoder computes min + code * scale.
+            const float plo = stat[4], scale = stat[5];
+            int down = 0, up = 0;
+            if (scale > 0.0f) {
+                down = clamp((int) floor((lo - plo) / scale), 0, 255);
+                while (down > 0 && plo + (float) down * scale > lo) down--;
+                up = clamp((int) ceil((hi - plo) / scale), 0, 255);
+                while (up < 255 && plo + (float) up * scale < hi) up++;
+            }
+            boundCodes[b + c] = (char) (down - 128);
+            boundCodes[b + HEAD_DIM + c] = (char) (up - 128);
+        }
         if (c < HEAD_DIM / 2) {
             const float mn = stat[0];
             const float inv = stat[1] > 0.0f ? 1.0f / stat[1] : 0.0f;

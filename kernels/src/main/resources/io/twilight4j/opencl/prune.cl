@@ -3,6 +3,7 @@
 //   a contiguous block of the candidates; work-item per candidate, scoring it for every query head of the
 //   group (codes read once): (scale * sum q_c code_c + min * sum q_c) / sqrt(d).
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's q rows, even channels then odd, and sums).
+//   (NVIDIA variant: its own header below.)
 // top_p: one work-group (power of two) per (b, qh); softmax and the threshold bisection over the row,
 //   kept in local memory when ROW_LOCAL (cap floats), else read from global each pass. Writes the
 //   softmax weights back over the scores and the threshold lo to thr[eq]. Local: 3 * WG floats scratch.
@@ -11,22 +12,13 @@
 //   Local memory: WG ints of scan scratch.
 
 // The group's query rows split into even and odd channels (matching low and high nibbles):
-// qs[g * HEAD_DIM + k] = q_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = q_g[2k + 1];
-// qs[GQA_GROUP * HEAD_DIM + g] holds sum_c q_g[c]. Ends with a barrier.
+// qs[g * HEAD_DIM + k] = q_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = q_g[2k + 1]. Ends with a barrier.
 inline void load_group_query(local float* qs, global const float* q, int b, int h) {
     const int lid = get_local_id(0);
     global const float* qg = q + ((size_t) b * QUERY_HEADS + h * GQA_GROUP) * HEAD_DIM;
     for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
         const int g = i / HEAD_DIM, c = i % HEAD_DIM;
         qs[g * HEAD_DIM + (c % 2) * CODE_BYTES + c / 2] = qg[i];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid < GQA_GROUP) {
-        float sum = 0.0f;
-        for (int c = 0; c < HEAD_DIM; c++) {
-            sum += qs[lid * HEAD_DIM + c];
-        }
-        qs[GQA_GROUP * HEAD_DIM + lid] = sum;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 }
@@ -36,7 +28,9 @@ inline void load_group_query(local float* qs, global const float* q, int b, int 
 // work-items read one candidate's codes together (8 bytes each, one coalesced 64-byte read for
 // d = 128), each with its 16 channels of the group's queries in registers; the per-head partial dots
 // are reduce-scattered over the lanes, so lane l ends with the score of head l / (EST_LANES /
-// GQA_GROUP). Same local memory as the portable kernel (the queries are staged there first).
+// GQA_GROUP). Each slot issues the loads of EST_UNROLL candidates before using any: the chain
+// candidate -> page table -> codes is three dependent reads, and one candidate in flight per slot
+// leaves the memory system idle. Local memory: GQA_GROUP * HEAD_DIM floats (queries staged there).
 #define EST_LPH (EST_LANES / GQA_GROUP)
 kernel void estimate_scores(global const float* q, global const uchar* codes, global const half* params,
                             global const int* pageTables, int maxPages, global const int* cand,
@@ -51,29 +45,49 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
     const int first = block * span, end = min(n, first + span);
     const float invSqrt = 1.0f / sqrt((float) HEAD_DIM);
     const int myHead = lane / EST_LPH;
-    // This lane's 16 channels of every head's query stay in registers for all candidates.
+    // This lane's 16 channels of every head's query stay in registers for all candidates; the sums
+    // of each query (for the min term) come from the same registers, reduce-scattered like the dots.
     float8 qe[GQA_GROUP], qo[GQA_GROUP];
+    float qsum[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
         qe[g] = vload8(lane, qs + g * HEAD_DIM);
         qo[g] = vload8(lane, qs + g * HEAD_DIM + CODE_BYTES);
+        const float8 t = qe[g] + qo[g];
+        qsum[g] = dot(t.lo, (float4) (1.0f)) + dot(t.hi, (float4) (1.0f));
     }
+    const float mySum = reduce_scatter(qsum, GQA_GROUP, EST_LANES, lane);
+    global const int* table = pageTables + (size_t) b * maxPages;
+    global const int* rowCand = cand + (size_t) e * cap;
+    global float* rowScores = scores + ((size_t) b * QUERY_HEADS + h * GQA_GROUP + myHead) * cap;
     // Every slot runs the same number of iterations: shuffles need the whole warp.
-    for (int base = first; base < end; base += slots) {
-        const int i = base + slot;
-        const bool valid = i < end;
-        const size_t tok = token_slot(pageTables + (size_t) b * maxPages, cand[(size_t) e * cap + (valid ? i : first)], h);
-        const uchar8 v = vload8(lane, codes + tok * CODE_BYTES);
-        const float8 lo = convert_float8(v & (uchar8) (15)), hi = convert_float8(v >> (uchar8) (4));
-        float x[GQA_GROUP];
+    for (int base = first; base < end; base += slots * EST_UNROLL) {
+        size_t tok[EST_UNROLL];
         #pragma unroll
-        for (int g = 0; g < GQA_GROUP; g++) {
-            x[g] = dot(qe[g].lo, lo.lo) + dot(qe[g].hi, lo.hi) + dot(qo[g].lo, hi.lo) + dot(qo[g].hi, hi.hi);
+        for (int u = 0; u < EST_UNROLL; u++) {
+            const int i = base + u * slots + slot;
+            tok[u] = token_slot(table, rowCand[i < end ? i : first], h);
         }
-        const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
-        if (valid && lane % EST_LPH == 0) {
-            const float scale = vload_half(tok * 2, params), mn = vload_half(tok * 2 + 1, params);
-            scores[((size_t) b * QUERY_HEADS + h * GQA_GROUP + myHead) * cap + i]
-                    = (scale * dotq + mn * qs[GQA_GROUP * HEAD_DIM + myHead]) * invSqrt;
+        uchar8 v[EST_UNROLL];
+        float2 sm[EST_UNROLL];
+        #pragma unroll
+        for (int u = 0; u < EST_UNROLL; u++) {
+            v[u] = vload8(lane, codes + tok[u] * CODE_BYTES);
+            sm[u] = vload_half2(tok[u], params);
+        }
+        #pragma unroll
+        for (int u = 0; u < EST_UNROLL; u++) {
+            const float8 lo = small_uint_to_float8(convert_uint8(v[u] & (uchar8) (15)));
+            const float8 hi = small_uint_to_float8(convert_uint8(v[u] >> (uchar8) (4)));
+            float x[GQA_GROUP];
+            #pragma unroll
+            for (int g = 0; g < GQA_GROUP; g++) {
+                x[g] = dot(qe[g].lo, lo.lo) + dot(qe[g].hi, lo.hi) + dot(qo[g].lo, hi.lo) + dot(qo[g].hi, hi.hi);
+            }
+            const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
+            const int i = base + u * slots + slot;
+            if (i < end && lane % EST_LPH == 0) {
+                rowScores[i] = (sm[u].x * dotq + sm[u].y * mySum) * invSqrt;
+            }
         }
     }
 }
@@ -85,6 +99,15 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
     load_group_query(qs, q, b, h);
+    // qs[GQA_GROUP * HEAD_DIM + g] = sum_c q_g[c], for the min term of every score.
+    if (lid < GQA_GROUP) {
+        float sum = 0.0f;
+        for (int c = 0; c < HEAD_DIM; c++) {
+            sum += qs[lid * HEAD_DIM + c];
+        }
+        qs[GQA_GROUP * HEAD_DIM + lid] = sum;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
     const int n = candCount[e];
     const int span = (n + blocksPerEntry - 1) / blocksPerEntry;
     const int end = min(n, (block + 1) * span);
@@ -268,18 +291,28 @@ kernel void compact(global const float* weights, global const float* thr, global
     const int e = b * KV_HEADS + firstQ / GQA_GROUP;
     const int n = candCount[e];
     int emitted = 0;
-    for (int base = 0; base < n; base += wg) {
-        const int i = base + lid;
-        int keep = 0;
-        if (i < n) {
-            for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                const int eq = b * QUERY_HEADS + firstQ + g;
-                keep |= weights[(size_t) eq * cap + i] > thr[eq];
+    // SCAN_RUN consecutive candidates per work-item and tile: a quarter of the scans (each a few
+    // barriers) for one entry's thousands of candidates, the group's only parallelism.
+    for (int base = 0; base < n; base += wg * SCAN_RUN) {
+        const int i0 = base + lid * SCAN_RUN;
+        int keep[SCAN_RUN];
+        int mine = 0;
+        for (int j = 0; j < SCAN_RUN; j++) {
+            const int i = i0 + j;
+            keep[j] = 0;
+            if (i < n) {
+                for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+                    const int eq = b * QUERY_HEADS + firstQ + g;
+                    keep[j] |= weights[(size_t) eq * cap + i] > thr[eq];
+                }
             }
+            mine += keep[j];
         }
         int total;
-        const int rank = group_scan(scratch, keep, &total);
-        if (keep) sets[(size_t) es * cap + emitted + rank] = cand[(size_t) e * cap + i];
+        int rank = group_scan(scratch, mine, &total);
+        for (int j = 0; j < SCAN_RUN; j++) {
+            if (keep[j]) sets[(size_t) es * cap + emitted + rank++] = cand[(size_t) e * cap + i0 + j];
+        }
         emitted += total;
     }
     if (lid == 0) setCount[es] = emitted;

@@ -4,7 +4,8 @@
 // ds/oracle_scores: one work-group per entry, work-item per token, writing rowScores[e * rowLen + i];
 //   no local memory. quest_page_scores: see its own header below.
 // select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score in
-//   four 8-bit passes (256-bin local histogram), then ordered emission in tiles via group_scan.
+//   four 8-bit passes (256-bin local histogram, its digits scanned by the group), then ordered emission in
+//   tiles of SCAN_RUN items per work-item via group_scan.
 //   Local memory: WG ints of scan scratch + 256 bins.
 
 kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
@@ -22,89 +23,151 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
     return q + ((size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g) * HEAD_DIM;
 }
 
-// quest_page_scores: groupsPerEntry work-groups of QWG = (HEAD_DIM / 4) * QSLOTS work-items per entry;
-//   group g of entry e scores pages [g * span, (g + 1) * span). Work-item (slot, lane) reads channels
-//   [4 lane, 4 lane + 4) of the min and max rows of pages slot, slot + QSLOTS, ... of each tile of
-//   QTILE = QSLOTS * QROWS pages (LANES work-items read one 2 * HEAD_DIM-byte row together).
-//   Local memory: red (LANES x (GQA_GROUP * QTILE + 1) floats, padded against bank conflicts).
+// quest_page_scores: groupsPerEntry work-groups of QWG = QLANES * QSLOTS work-items per entry; group g
+//   of entry e scores pages [g * span, (g + 1) * span). Work-item (slot, lane) reads channels
+//   [QVEC lane, QVEC (lane + 1)) of a page's 8-bit min and max code rows (io.twilight4j.kv.PageBounds:
+//   value = min + (s + 128) * scale), so QLANES work-items read one page's rows together. With
+//   q+ = max(q, 0) and q- = min(q, 0) a head's bound is (min + 128 scale) sum(q) + scale (q- . s_min +
+//   q+ . s_max): the range is applied once per page, not per channel.
+//   Local memory (portable variant): red, QLANES x (GQA_GROUP * QTILE + 1) floats (padded against bank
+//   conflicts), and GQA_GROUP floats of query sums.
 #define QLANES (HEAD_DIM / QVEC)
 #define QTILE (QSLOTS * QROWS)
 #define QHT (GQA_GROUP * QTILE)
 #if INLINE_PTX
-// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's rows with 16-byte loads
-// and sum with shuffles; each slot scores its own pages, so the loop needs no barrier.
-kernel void quest_page_scores(global const float* q, global const half* bounds, global const int* pageTables,
-                              int maxPages, global const int* lengths, int rowLen, global float* rowScores,
-                              int groupsPerEntry, local float* unused) {
+// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code rows with 8-byte loads;
+// each slot scores its own pages, QUNROLL at a time with all their loads issued first (page table ->
+// codes is a dependent chain), so the loop needs no barrier. With QSCATTER (GQA_GROUP a power of two
+// dividing QLANES) the group's partial sums are reduce-scattered over the lanes and the max over heads
+// taken by shuffles, else each head is summed by its own butterfly.
+#define QUNROLL 4
+// Signed codes as floats: s ^ 0x80 = s + 128 as an unsigned byte, then the exponent trick.
+inline float8 codes_to_float8(char8 c) {
+    return small_uint_to_float8(convert_uint8(as_uchar8(c) ^ (uchar8) (0x80))) - (float8) (128.0f);
+}
+
+kernel void quest_page_scores(global const float* q, global const char* boundCodes, global const half* boundParams,
+                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
+                              global float* rowScores, int groupsPerEntry, local float* unused) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int span = (pages + groupsPerEntry - 1) / groupsPerEntry;
     const int first = part * span, end = min(pages, first + span);
-    float8 qr[GQA_GROUP];
+    float8 qn[GQA_GROUP], qp[GQA_GROUP];
+    float qsum[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        qr[g] = vload8(lane, query_row(q, b, h, g));
-    }
-    global const int* table = pageTables + (size_t) b * maxPages;
-    for (int base = first; base < end; base += QSLOTS * 2) {
-        const int p0 = base + slot, p1 = base + QSLOTS + slot;
-        const size_t r0 = ((size_t) table[min(p0, end - 1)] * KV_HEADS + h) * 2 * HEAD_DIM;
-        const size_t r1 = ((size_t) table[min(p1, end - 1)] * KV_HEADS + h) * 2 * HEAD_DIM;
-        const float8 mn0 = vload_half8(lane, bounds + r0), mx0 = vload_half8(lane, bounds + r0 + HEAD_DIM);
-        const float8 mn1 = vload_half8(lane, bounds + r1), mx1 = vload_half8(lane, bounds + r1 + HEAD_DIM);
-        float best0 = -INFINITY, best1 = -INFINITY;
-        for (int g = 0; g < GQA_GROUP; g++) {
-            const float8 t0 = fmax(qr[g] * mn0, qr[g] * mx0), t1 = fmax(qr[g] * mn1, qr[g] * mx1);
-            float s0 = dot(t0.lo, (float4) (1.0f)) + dot(t0.hi, (float4) (1.0f));
-            float s1 = dot(t1.lo, (float4) (1.0f)) + dot(t1.hi, (float4) (1.0f));
-            for (int o = QLANES / 2; o > 0; o >>= 1) {
-                s0 += shfl_xor(s0, o);
-                s1 += shfl_xor(s1, o);
-            }
-            best0 = fmax(best0, s0);
-            best1 = fmax(best1, s1);
+        const float8 x = vload8(lane, query_row(q, b, h, g));
+        qn[g] = fmin(x, 0.0f);
+        qp[g] = fmax(x, 0.0f);
+        float s = dot(x.lo, (float4) (1.0f)) + dot(x.hi, (float4) (1.0f));
+        for (int o = QLANES / 2; o > 0; o >>= 1) {
+            s += shfl_xor(s, o);
         }
-        if (lane == 0) {
-            if (p0 < end) rowScores[(size_t) e * rowLen + p0] = best0;
-            if (p1 < end) rowScores[(size_t) e * rowLen + p1] = best1;
+        qsum[g] = s;
+    }
+#if QSCATTER
+    const int myHead = lane / (QLANES / GQA_GROUP);
+    float mySum = qsum[0];
+    for (int g = 1; g < GQA_GROUP; g++) {
+        mySum = g == myHead ? qsum[g] : mySum;
+    }
+#endif
+    global const int* table = pageTables + (size_t) b * maxPages;
+    for (int base = first; base < end; base += QSLOTS * QUNROLL) {
+        size_t ent[QUNROLL];
+        #pragma unroll
+        for (int u = 0; u < QUNROLL; u++) {
+            ent[u] = (size_t) table[min(base + u * QSLOTS + slot, end - 1)] * KV_HEADS + h;
+        }
+        char8 mnc[QUNROLL], mxc[QUNROLL];
+        float2 range[QUNROLL];
+        #pragma unroll
+        for (int u = 0; u < QUNROLL; u++) {
+            mnc[u] = vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM);
+            mxc[u] = vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM + HEAD_DIM);
+            range[u] = vload_half2(ent[u], boundParams);
+        }
+        #pragma unroll
+        for (int u = 0; u < QUNROLL; u++) {
+            const float8 mn = codes_to_float8(mnc[u]), mx = codes_to_float8(mxc[u]);
+            const float center = range[u].y + 128.0f * range[u].x;
+            float x[GQA_GROUP];
+            #pragma unroll
+            for (int g = 0; g < GQA_GROUP; g++) {
+                const float8 t = qn[g] * mn + qp[g] * mx;
+                x[g] = dot(t.lo, (float4) (1.0f)) + dot(t.hi, (float4) (1.0f));
+            }
+#if QSCATTER
+            float best = center * mySum + range[u].x * reduce_scatter(x, GQA_GROUP, QLANES, lane);
+            for (int o = QLANES / GQA_GROUP; o < QLANES; o <<= 1) {
+                best = fmax(best, shfl_xor(best, o));
+            }
+#else
+            float best = -INFINITY;
+            for (int g = 0; g < GQA_GROUP; g++) {
+                float s = x[g];
+                for (int o = QLANES / 2; o > 0; o >>= 1) {
+                    s += shfl_xor(s, o);
+                }
+                best = fmax(best, center * qsum[g] + range[u].x * s);
+            }
+#endif
+            const int p = base + u * QSLOTS + slot;
+            if (lane == 0 && p < end) rowScores[(size_t) e * rowLen + p] = best;
         }
     }
 }
 #else
-kernel void quest_page_scores(global const float* q, global const half* bounds, global const int* pageTables,
-                              int maxPages, global const int* lengths, int rowLen, global float* rowScores,
-                              int groupsPerEntry, local float* red) {
+kernel void quest_page_scores(global const float* q, global const char* boundCodes, global const half* boundParams,
+                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
+                              global float* rowScores, int groupsPerEntry, local float* red) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int span = (pages + groupsPerEntry - 1) / groupsPerEntry;
     const int first = part * span, end = min(pages, first + span);
-    float4 qr[GQA_GROUP];
-    for (int g = 0; g < GQA_GROUP; g++) {
-        qr[g] = vload4(lane, query_row(q, b, h, g));
+    local float* qsum = red + QLANES * (QHT + 1);
+    if (lid < GQA_GROUP) {
+        global const float* qr = query_row(q, b, h, lid);
+        float s = 0.0f;
+        for (int c = 0; c < HEAD_DIM; c++) {
+            s += qr[c];
+        }
+        qsum[lid] = s;
     }
+    float4 qn[GQA_GROUP], qp[GQA_GROUP];
+    for (int g = 0; g < GQA_GROUP; g++) {
+        const float4 x = vload4(lane, query_row(q, b, h, g));
+        qn[g] = fmin(x, 0.0f);
+        qp[g] = fmax(x, 0.0f);
+    }
+    global const int* table = pageTables + (size_t) b * maxPages;
     for (int base = first; base < end; base += QTILE) {
         for (int r = 0; r < QROWS; r++) {
             const int p = min(base + slot + r * QSLOTS, end - 1); // past the end: recompute the last page
-            const size_t row = ((size_t) pageTables[(size_t) b * maxPages + p] * KV_HEADS + h) * 2 * HEAD_DIM;
-            const float4 mn = vload_half4(lane, bounds + row), mx = vload_half4(lane, bounds + row + HEAD_DIM);
+            const size_t row = ((size_t) table[p] * KV_HEADS + h) * 2 * HEAD_DIM;
+            const float4 mn = convert_float4(vload4(lane, boundCodes + row));
+            const float4 mx = convert_float4(vload4(lane, boundCodes + row + HEAD_DIM));
             for (int g = 0; g < GQA_GROUP; g++) {
-                // Upper bound of q.k over the page: per channel the larger of q*min and q*max.
-                const float4 t = fmax(qr[g] * mn, qr[g] * mx);
+                const float4 t = qn[g] * mn + qp[g] * mx;
                 red[lane * (QHT + 1) + g * QTILE + slot + r * QSLOTS] = t.x + t.y + t.z + t.w;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int j = lid; j < QTILE; j += get_local_size(0)) {
+            const int p = min(base + j, end - 1);
+            const float2 range = vload_half2((size_t) table[p] * KV_HEADS + h, boundParams);
+            const float center = range.y + 128.0f * range.x;
             float best = -INFINITY;
             for (int g = 0; g < GQA_GROUP; g++) {
                 float s = 0.0f;
                 for (int l = 0; l < QLANES; l++) {
                     s += red[l * (QHT + 1) + g * QTILE + j];
                 }
-                best = fmax(best, s);
+                best = fmax(best, center * qsum[g] + range.x * s);
             }
             if (base + j < end) {
                 rowScores[(size_t) e * rowLen + base + j] = best;
@@ -194,15 +257,19 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
                 if ((key & mask) == thr) atomic_inc(&hist[(key >> shift) & 255]);
             }
             barrier(CLK_LOCAL_MEM_FENCE);
-            if (lid == 0) {
-                // From the largest digit down: the digit whose bucket holds the want-th largest key.
-                int left = wantLeft, d = 255;
-                while (d > 0 && hist[d] < left) {
-                    left -= hist[d];
-                    d--;
+            // The digit whose bucket holds the want-th largest key (digit 0 when the larger ones run out):
+            // digits largest first, wg at a time, a scan of their counts giving the keys in larger digits.
+            const int left = wantLeft;
+            int larger = 0;
+            for (int base = 0; base < 256; base += wg) {
+                const int d = 255 - base - lid, h = d >= 0 ? hist[d] : 0;
+                int keys;
+                const int above = larger + group_scan(scratch, h, &keys);
+                if (d >= 0 && above < left && (above + h >= left || d == 0)) {
+                    digitFound = (uint) d;
+                    wantLeft = left - above;
                 }
-                digitFound = (uint) d;
-                wantLeft = left;
+                larger += keys;
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             thr |= digitFound << shift;
@@ -212,28 +279,46 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     int emitted = 0, equalSeen = 0;
-    for (int base = 0; base < n; base += wg) {
-        const int i = base + lid;
-        int sel = 0, equal = 0;
-        if (i < n) {
-            if (all || (forceLast && i == n - 1)) {
-                sel = 1;
-            } else if (want > 0 && i < pool) {
-                const uint key = order_key(row[i]);
-                sel = key > thr;
-                equal = key == thr;
+    // SCAN_RUN consecutive items per work-item and tile: a quarter of the scans for thousands of pages.
+    for (int base = 0; base < n; base += wg * SCAN_RUN) {
+        const int i0 = base + lid * SCAN_RUN;
+        int sel[SCAN_RUN], equal[SCAN_RUN];
+        int myEqual = 0;
+        for (int j = 0; j < SCAN_RUN; j++) {
+            const int i = i0 + j;
+            sel[j] = 0;
+            equal[j] = 0;
+            if (i < n) {
+                if (all || (forceLast && i == n - 1)) {
+                    sel[j] = 1;
+                } else if (want > 0 && i < pool) {
+                    const uint key = order_key(row[i]);
+                    sel[j] = key > thr;
+                    equal[j] = key == thr;
+                }
             }
+            myEqual += equal[j];
         }
         int equalTotal, selTotal;
-        const int equalRank = group_scan(scratch, equal, &equalTotal);
-        if (equal && equalSeen + equalRank < needEqual) sel = 1;
+        int equalRank = equalSeen + group_scan(scratch, myEqual, &equalTotal);
+        int mySel = 0;
+        for (int j = 0; j < SCAN_RUN; j++) {
+            if (equal[j]) {
+                if (equalRank < needEqual) sel[j] = 1;
+                equalRank++;
+            }
+            mySel += sel[j];
+        }
         equalSeen += equalTotal;
-        const int rank = group_scan(scratch, sel, &selTotal);
-        if (sel) {
-            // Every kept item but the sequence's last is a full unit, so item rank r starts at r * unit.
-            const int first = i * unit, count = min(unit, len - first);
-            for (int j = 0; j < count; j++) {
-                cand[(size_t) e * cap + (emitted + rank) * unit + j] = first + j;
+        int rank = emitted + group_scan(scratch, mySel, &selTotal);
+        for (int j = 0; j < SCAN_RUN; j++) {
+            if (sel[j]) {
+                // Every kept item but the sequence's last is a full unit, so item rank r starts at r * unit.
+                const int first = (i0 + j) * unit, count = min(unit, len - first);
+                for (int t = 0; t < count; t++) {
+                    cand[(size_t) e * cap + rank * unit + t] = first + t;
+                }
+                rank++;
             }
         }
         emitted += selTotal;

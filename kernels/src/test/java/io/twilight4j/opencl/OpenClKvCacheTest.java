@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.kv.LabelChannels;
+import io.twilight4j.kv.PageBounds;
 import java.nio.ByteBuffer;
 import java.nio.ShortBuffer;
 import java.util.Random;
@@ -100,6 +101,8 @@ class OpenClKvCacheTest extends OpenClTestSupport {
         short[] k = readShorts(b.k(), lay.kvElements());
         short[] params = readShorts(b.params(), lay.paramElements());
         short[] bounds = readShorts(b.bounds(), lay.boundsElements());
+        byte[] boundCodes = readBytes(b.boundCodes(), lay.boundCodeBytes());
+        short[] boundParams = readShorts(b.boundParams(), lay.boundParamElements());
         byte[] codes = readBytes(b.codes(), lay.codeBytes());
         short[] labelParams = readShorts(b.labelParams(), lay.paramElements());
         byte[] labelCodes = readBytes(b.labels(), lay.labelBytes());
@@ -150,6 +153,15 @@ class OpenClKvCacheTest extends OpenClTestSupport {
                     for (int c = 0; c < d; c++) {
                         assertEquals(mn[c], Float.float16ToFloat(bounds[bo + c]), "page min");
                         assertEquals(mx[c], Float.float16ToFloat(bounds[bo + d + c]), "page max");
+                    }
+                    // The 8-bit copy: the same bytes as the host encoder writes.
+                    byte[] want = new byte[2 * d];
+                    int range = PageBounds.encode(mn, 0, mx, 0, d, want, 0);
+                    int ro = (int) lay.boundParamOffset(page, h);
+                    assertEquals(PageBounds.scale(range), Float.float16ToFloat(boundParams[ro]), "bound scale");
+                    assertEquals(PageBounds.min(range), Float.float16ToFloat(boundParams[ro + 1]), "bound min");
+                    for (int c = 0; c < 2 * d; c++) {
+                        assertEquals(want[c], boundCodes[(int) lay.boundCodeOffset(page, h) + c], "bound code " + c);
                     }
                 }
             }
