@@ -44,9 +44,10 @@ public final class Q8_0Matrix extends QuantMatrix {
 
     /**
      * Q8_0 weights times Q8_0 activations (as llama.cpp's vec_dot_q8_0_q8_0): per block an exact
-     * integer dot of the quants, converted to float once and scaled by both blocks' scales. Measured
-     * ~35% faster than widening every weight to float on AVX2 (Zen 3), where the byte-to-float
-     * conversions were the bottleneck; the price is rounding the input to 8 bits per block.
+     * integer dot of the quants, converted to float once and scaled by both blocks' scales. On AVX2
+     * (Zen 3, one thread) it streams 16.8 GB/s from cache and 12.2 from memory, against 12.3 and
+     * 10.3 for widening every weight to float (two conversions per 8 weights were the bottleneck);
+     * the price is rounding the input to 8 bits per block.
      */
     @Override
     float dotRow(int row, MatvecInput in) {
