@@ -1,5 +1,13 @@
 package io.twilight4j.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import static io.twilight4j.tensor.VectorDot.F;
+
 /**
  * The input vector of one product as its matrices read it: the floats, and for Q8_0 matrices the
  * same vector quantized to Q8_0 blocks of its own (llama.cpp's q8_0 activations), so a Q8_0 row
@@ -7,6 +15,10 @@ package io.twilight4j.tensor;
  * calling thread, then read by every worker; sized once, so a product allocates nothing.
  */
 final class MatvecInput {
+
+    private static final float ROUNDER = 0x1.8p23f;
+    /** One short lane per float lane, for storing the rounded quants. */
+    private static final VectorSpecies<Short> QUANTS = VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * Short.SIZE));
 
     private final int cols;
     // Per block of 32 elements: scale d = max|x| / 127 and quants q = round(x / d) in [-127, 127],
@@ -31,13 +43,21 @@ final class MatvecInput {
         if (quants == null) {
             return;
         }
+        int parts = Q8_0Matrix.BLOCK_ELEMENTS / F.length();
         for (int b = 0, from = 0; from < cols; b++, from += Q8_0Matrix.BLOCK_ELEMENTS) {
-            float d = Q8_0Matrix.blockScale(x, from);
+            FloatVector amax = FloatVector.fromArray(F, x, from).abs();
+            for (int p = 1; p < parts; p++) {
+                amax = amax.max(FloatVector.fromArray(F, x, from + p * F.length()).abs());
+            }
+            float d = amax.reduceLanes(VectorOperators.MAX) / 127f;
             scales[b] = d;
             // |x| <= max|x| keeps |x / d| <= 127 (+ rounding far below 0.5), so no quant reaches -128.
             float inv = d == 0 ? 0 : 1 / d;
-            for (int j = from; j < from + Q8_0Matrix.BLOCK_ELEMENTS; j++) {
-                quants[j] = (short) Math.round(x[j] * inv);
+            for (int p = 0; p < parts; p++) {
+                int i = from + p * F.length();
+                // Adding and subtracting 1.5 * 2^23 rounds |v| < 2^22 to the nearest integer in float.
+                FloatVector v = FloatVector.fromArray(F, x, i).mul(inv).add(ROUNDER).sub(ROUNDER);
+                ((ShortVector) v.convertShape(VectorOperators.F2S, QUANTS, 0)).intoArray(quants, i);
             }
         }
     }

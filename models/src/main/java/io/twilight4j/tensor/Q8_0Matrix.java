@@ -97,7 +97,7 @@ public final class Q8_0Matrix extends QuantMatrix {
     }
 
     /** The Q8_0 scale of the 32 values at {@code v[from]}: max |v| / 127, so the largest maps to +-127. */
-    static float blockScale(float[] v, int from) {
+    private static float blockScale(float[] v, int from) {
         float amax = 0;
         for (int j = from; j < from + BLOCK_ELEMENTS; j++) {
             amax = Math.max(amax, Math.abs(v[j]));
