@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -105,7 +106,7 @@ class Q8_0DotTest {
             }
             // Every input element is +-1, so every quant is +-127 and every product 128 * 127.
             float[] x = new float[cols];
-            java.util.Arrays.fill(x, sign);
+            Arrays.fill(x, sign);
             float[] y = new float[1];
             new Q8_0Matrix(seg, 1, cols).matvec(x, y);
             assertEquals(-128.0 * cols * sign, y[0], 128.0 * cols * 1e-6);
