@@ -5,6 +5,8 @@
 #   devices.txt  ours.jsonl (one JSON row per policy and shape)  peer_hkv8.json  peer_hkv32.json  log.txt
 # Usage (from the project root, after ../shared/device/pack.sh and copying peer_attention.py to .device/):
 #   bash bench/gpu/run-h100.sh "16:32768:8 16:131072:8 ..."    (batch:ctx:hkv list; default below)
+# SKIP_PEER=1 leaves SDPA out; PEER_HKV="8" runs the peer for those KV-head counts only (default "8 32").
+# Then: python3 bench/gpu/summarize.py <results folder> > <results folder>/summary.md
 set -uo pipefail
 OUT=${OUT:-/tmp/twilight4j-out}
 mkdir -p "$OUT"
@@ -15,13 +17,17 @@ java="bash .device/run.sh -Xmx100g io.twilight4j.cli.Main"
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   $java devices
+  echo "profilers: $(command -v ncu nsys || echo none)"
 } > "$OUT/devices.txt" 2>&1
 cat "$OUT/devices.txt"
 # Fast-path kernels against their portable variants (CI's PoCL builds only the portable ones).
 bash .device/run.sh io.twilight4j.opencl.FastPathCheck 2>&1 | grep -v WARNING | tee -a "$OUT/devices.txt"
 if [ -z "${SKIP_PEER:-}" ]; then
-  PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16,64 --ctx 8192,32768,131072 --hq 32 --hkv 8 --dim 128 --json "$OUT/peer_hkv8.json" 2>&1 | tee -a "$OUT/log.txt"
-  PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch 1,16 --ctx 8192,32768,131072 --hq 32 --hkv 32 --dim 128 --json "$OUT/peer_hkv32.json" 2>&1 | tee -a "$OUT/log.txt"
+  for hkv in ${PEER_HKV:-8 32}; do
+    batches=1,16,64
+    [ "$hkv" = 32 ] && batches=1,16
+    PYTHONUNBUFFERED=1 timeout 300 python3 .device/peer_attention.py --batch $batches --ctx 8192,32768,131072 --hq 32 --hkv "$hkv" --dim 128 --json "$OUT/peer_hkv$hkv.json" 2>&1 | tee -a "$OUT/log.txt"
+  done
 fi
 : > "$OUT/ours.jsonl"
 for s in $shapes; do

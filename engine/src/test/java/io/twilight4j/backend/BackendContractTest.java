@@ -5,9 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.KvCache;
+import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -273,5 +280,101 @@ public abstract class BackendContractTest {
             }
             dense.close();
         }
+    }
+
+    /**
+     * One plan over many steps while its sequences grow across page boundaries, one is freed and a new
+     * one takes its pages and its batch slot: every step must attend over the current tokens (a
+     * backend that keeps page tables between steps must notice every change).
+     */
+    @ParameterizedTest
+    @MethodSource("policiesOverEveryToken")
+    void onePlanFollowsSequencesThatGrowAndAreReplaced(String policy) {
+        int kvHeads = 2, group = 2, dim = 32, queryHeads = kvHeads * group;
+        SplittableRandom r = new SplittableRandom(31);
+        Map<Integer, List<float[]>> keys = new HashMap<>();
+        Map<Integer, List<float[]>> values = new HashMap<>();
+        try (KvCache cache = backend.createCache(KvShape.forTokens(1, kvHeads, dim, 300, 0), null);
+             DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse(policy), new DecodeShape(queryHeads, 2, 256))) {
+            int[] seqs = {cache.pager().newSequence(), cache.pager().newSequence()};
+            grow(cache, seqs[0], 20, r, keys, values);
+            grow(cache, seqs[1], 5, r, keys, values);
+            for (int step = 0; step < 6; step++) {
+                if (step == 3) {
+                    cache.pager().free(seqs[0]);
+                    keys.remove(seqs[0]);
+                    values.remove(seqs[0]);
+                    seqs[0] = cache.pager().newSequence();
+                    grow(cache, seqs[0], 30, r, keys, values);
+                }
+                grow(cache, seqs[0], 7, r, keys, values);
+                grow(cache, seqs[1], 11, r, keys, values);
+                float[] q = new float[2 * queryHeads * dim];
+                for (int i = 0; i < q.length; i++) {
+                    q[i] = (float) r.nextGaussian();
+                }
+                float[] out = new float[q.length];
+                plan.run(0, seqs, q, out);
+                for (int b = 0; b < 2; b++) {
+                    for (int qh = 0; qh < queryHeads; qh++) {
+                        double[] ref = exactAttention(q, (b * queryHeads + qh) * dim, keys.get(seqs[b]), values.get(seqs[b]),
+                                qh / group, dim);
+                        for (int c = 0; c < dim; c++) {
+                            assertEquals(ref[c], out[(b * queryHeads + qh) * dim + c], 2e-3 + 2e-3 * Math.abs(ref[c]),
+                                    policy + ": step " + step + ", slot " + b + ", head " + qh + ", channel " + c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static Stream<String> policiesOverEveryToken() {
+        return Stream.of("dense", "full");
+    }
+
+    /** Appends {@code n} random tokens to {@code seq}, keeping fp16-exact copies for the reference. */
+    private static void grow(KvCache cache, int seq, int n, SplittableRandom r, Map<Integer, List<float[]>> keys,
+                             Map<Integer, List<float[]>> values) {
+        int row = cache.shape().kvHeads() * cache.shape().headDim();
+        int pos = cache.pager().append(seq, n);
+        float[] k = new float[n * row];
+        float[] v = new float[n * row];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = Fp16.round((float) r.nextGaussian());
+            v[i] = Fp16.round((float) r.nextGaussian());
+        }
+        cache.write(0, seq, pos, k, v, n);
+        for (int t = 0; t < n; t++) {
+            keys.computeIfAbsent(seq, s -> new ArrayList<>()).add(Arrays.copyOfRange(k, t * row, (t + 1) * row));
+            values.computeIfAbsent(seq, s -> new ArrayList<>()).add(Arrays.copyOfRange(v, t * row, (t + 1) * row));
+        }
+    }
+
+    /** Float64 softmax attention of one query row over every token of one KV head. */
+    private static double[] exactAttention(float[] q, int qOff, List<float[]> k, List<float[]> v, int kvHead, int dim) {
+        double[] logits = new double[k.size()];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int t = 0; t < k.size(); t++) {
+            double dot = 0;
+            for (int c = 0; c < dim; c++) {
+                dot += (double) q[qOff + c] * k.get(t)[kvHead * dim + c];
+            }
+            logits[t] = dot / Math.sqrt(dim);
+            max = Math.max(max, logits[t]);
+        }
+        double sum = 0;
+        double[] out = new double[dim];
+        for (int t = 0; t < k.size(); t++) {
+            double w = Math.exp(logits[t] - max);
+            sum += w;
+            for (int c = 0; c < dim; c++) {
+                out[c] += w * v.get(t)[kvHead * dim + c];
+            }
+        }
+        for (int c = 0; c < dim; c++) {
+            out[c] /= sum;
+        }
+        return out;
     }
 }

@@ -67,6 +67,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         this.hostQ = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
         this.hostOut = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
         this.hostPages = MemoryUtil.memAllocInt(b * maxPages);
+        forgetPageTables();
         this.inputs = new StepInputs(cache.pager(), b, decode.maxContext(), kv.pageTokens());
         this.hostLengths = MemoryUtil.memAllocInt(b);
         this.lengthOf = new int[b];
@@ -96,19 +97,20 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         long t0 = System.nanoTime();
         int maxLen = 0;
         hostLengths.clear();
-        for (int i = 0; i < batch; i++) {
-            int len = inputs.length(i);
-            // Only the pages the sequence holds: the rest of its row is never read.
-            hostPages.position(i * maxPages).put(inputs.pageTable(i), 0, (len + kv.pageTokens() - 1) / kv.pageTokens());
-            hostLengths.put(len);
-            lengthOf[i] = len;
-            maxLen = Math.max(maxLen, len);
-        }
-        hostPages.position(0).limit(batch * maxPages);
         // Inputs go up without waiting: the queue runs in order, and the output read below is the
         // step's one sync (the host buffers stay untouched until then).
-        cl.writeAsync(pageTables, 0, hostPages);
-        hostPages.clear();
+        try {
+            for (int i = 0; i < batch; i++) {
+                int len = inputs.length(i);
+                uploadPageTable(i, inputs.pageTable(i), (len + kv.pageTokens() - 1) / kv.pageTokens());
+                hostLengths.put(len);
+                lengthOf[i] = len;
+                maxLen = Math.max(maxLen, len);
+            }
+        } catch (RuntimeException e) {
+            forgetPageTables();
+            throw e;
+        }
         cl.writeAsync(lengths, 0, hostLengths.flip());
         cl.writeAsync(q, 0, hostQ.clear().put(query, 0, batch * rowFloats).flip());
         stats.reset(batch * decode.queryHeads());
@@ -129,6 +131,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             cl.read(out, 0, hostOut.clear().limit(batch * rowFloats));
         } catch (RuntimeException e) {
             timer.clear();
+            forgetPageTables();
             throw e;
         }
         hostOut.get(output, 0, batch * rowFloats);
@@ -151,6 +154,32 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             stats.attentionNanos = System.nanoTime() - t0;
         }
         return stats;
+    }
+
+    /**
+     * Sends slot {@code slot}'s page table from its first page that differs from what the device holds
+     * ({@code hostPages} mirrors it; only the pages the sequence holds, the rest of its row is never
+     * read): a decode step adds at most one page per sequence, and every layer's call of a step sees
+     * the same tables, so most calls send nothing instead of the whole table (512 KiB at batch 16, 128k).
+     */
+    private void uploadPageTable(int slot, int[] table, int pages) {
+        int base = slot * maxPages;
+        int first = 0;
+        while (first < pages && hostPages.get(base + first) == table[first]) {
+            first++;
+        }
+        if (first == pages) {
+            return;
+        }
+        hostPages.put(base + first, table, first, pages - first);
+        cl.writeAsync(pageTables, 4L * (base + first), hostPages.slice(base + first, pages - first));
+    }
+
+    /** Marks every mirrored page-table entry unknown, so the next step sends the tables again. */
+    private void forgetPageTables() {
+        for (int i = 0; i < hostPages.capacity(); i++) {
+            hostPages.put(i, -1);
+        }
     }
 
     @Override

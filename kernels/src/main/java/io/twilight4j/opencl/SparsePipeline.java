@@ -31,6 +31,7 @@ final class SparsePipeline implements AutoCloseable {
     private final ClBuffer cand, candCount, rowScores, scores, thr, sets, setCount;
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
+    private final boolean rowLocal;
     private final int[] candidates;
     private final long groupSize;
     private final int questSlots, questRows, questLanes;
@@ -61,14 +62,17 @@ final class SparsePipeline implements AutoCloseable {
         boolean perHead = policy.prunes() && policy.gqaMode() == GqaMode.HEAD;
         this.setsPerSeq = perHead ? queryHeads : kv.kvHeads();
         int headsPerEntry = perHead ? 1 : gqa;
-        long localBudget = cl.device().localMemBytes() / 2;
+        // A top-p row stays in local memory when it fits beside the reduction scratch (12 bytes per
+        // work-item, at most 256): B0 = 8192 fits the 48 KiB of NVIDIA GPUs, and the bisection passes
+        // then never go back to global memory (TWILIGHT.md section 4).
+        this.rowLocal = 4L * capacity + 12L * 256 <= cl.device().localMemBytes();
         Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         // Items per work-item in each tile of select_top's emission and compact's scan.
         defines.put("SCAN_RUN", 4);
-        defines.put("ROW_LOCAL", 4L * capacity <= localBudget ? 1 : 0);
+        defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
         // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles.
         boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 8 == 0 && 32 % (kv.headDim() / 8) == 0;
@@ -88,8 +92,9 @@ final class SparsePipeline implements AutoCloseable {
                 && Integer.bitCount(gqa) == 1 && estLanes % gqa == 0;
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
         defines.put("EST_LANES", Math.max(1, estLanes));
-        // Candidates each slot has in flight (workbench knob twilight4j.estUnroll; 4 measured best).
-        defines.put("EST_UNROLL", Integer.getInteger("twilight4j.estUnroll", 4));
+        // Candidates each slot has in flight: on the H100 4 took the estimate from 214 to 121 us at batch
+        // 16, 128k; 8, fewer groups, 16 lanes per candidate changed nothing (bench/results/h100-2026-11-23-session2).
+        defines.put("EST_UNROLL", 4);
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
@@ -177,12 +182,10 @@ final class SparsePipeline implements AutoCloseable {
             return new Sets(cand, candCount, kv.kvHeads());
         }
         // Blocks of ~256 candidates per KV head, enough groups to fill the device.
-        int perUnit = Integer.getInteger("twilight4j.estGroupsPerUnit", 16);
-        int blocks = Math.max(1, Math.min((capacity + 255) / 256, (perUnit * cl.device().computeUnits() + entries - 1) / entries));
+        int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
         estimate.arg(0, q).arg(1, buf.codes()).arg(2, buf.params()).arg(3, pageTables).arg(4, maxPages).arg(5, cand)
                 .arg(6, candCount).arg(7, capacity).arg(8, scores).arg(9, blocks).local(10, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
-        boolean rowLocal = 4L * capacity <= cl.device().localMemBytes() / 2;
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, 12 * groupSize);
         topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);

@@ -59,20 +59,26 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
     global const int* table = pageTables + (size_t) b * maxPages;
     global const int* rowCand = cand + (size_t) e * cap;
     global float* rowScores = scores + ((size_t) b * QUERY_HEADS + h * GQA_GROUP + myHead) * cap;
-    // Every slot runs the same number of iterations: shuffles need the whole warp.
+    // Every slot runs the same number of iterations: shuffles need the whole warp. The next
+    // iteration's token slots (candidate, then page table) are loaded while this one's codes arrive.
+    size_t next[EST_UNROLL];
+    #pragma unroll
+    for (int u = 0; u < EST_UNROLL; u++) {
+        const int i = first + u * slots + slot;
+        next[u] = first < end ? token_slot(table, rowCand[i < end ? i : first], h) : 0;
+    }
     for (int base = first; base < end; base += slots * EST_UNROLL) {
-        size_t tok[EST_UNROLL];
-        #pragma unroll
-        for (int u = 0; u < EST_UNROLL; u++) {
-            const int i = base + u * slots + slot;
-            tok[u] = token_slot(table, rowCand[i < end ? i : first], h);
-        }
         uchar8 v[EST_UNROLL];
         float2 sm[EST_UNROLL];
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
-            v[u] = vload8(lane, codes + tok[u] * CODE_BYTES);
-            sm[u] = vload_half2(tok[u], params);
+            v[u] = vload8(lane, codes + next[u] * CODE_BYTES);
+            sm[u] = vload_half2(next[u], params);
+        }
+        #pragma unroll
+        for (int u = 0; u < EST_UNROLL; u++) {
+            const int i = base + (EST_UNROLL + u) * slots + slot;
+            next[u] = token_slot(table, rowCand[i < end ? i : first], h);
         }
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {

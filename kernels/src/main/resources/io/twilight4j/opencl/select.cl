@@ -75,12 +75,13 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
     }
 #endif
     global const int* table = pageTables + (size_t) b * maxPages;
+    // The next iteration's page-table entries are loaded while this one's codes arrive.
+    size_t ent[QUNROLL];
+    #pragma unroll
+    for (int u = 0; u < QUNROLL; u++) {
+        ent[u] = (size_t) table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
+    }
     for (int base = first; base < end; base += QSLOTS * QUNROLL) {
-        size_t ent[QUNROLL];
-        #pragma unroll
-        for (int u = 0; u < QUNROLL; u++) {
-            ent[u] = (size_t) table[min(base + u * QSLOTS + slot, end - 1)] * KV_HEADS + h;
-        }
         char8 mnc[QUNROLL], mxc[QUNROLL];
         float2 range[QUNROLL];
         #pragma unroll
@@ -88,6 +89,10 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
             mnc[u] = vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM);
             mxc[u] = vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM + HEAD_DIM);
             range[u] = vload_half2(ent[u], boundParams);
+        }
+        #pragma unroll
+        for (int u = 0; u < QUNROLL; u++) {
+            ent[u] = (size_t) table[min(base + (QUNROLL + u) * QSLOTS + slot, end - 1)] * KV_HEADS + h;
         }
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
