@@ -31,8 +31,11 @@ public final class LlamaDecoder implements AutoCloseable {
     // Activations, allocated once: x residual stream, xb normed input, q/k/v projections, att
     // attention output, hb/hb2 feed-forward hidden, logits the classifier output.
     private final float[] x, xb, xb2, q, k, v, att, hb, hb2, logits;
-    // Per layer: the Q, K, V projections and the gate, up projections, each as one parallel product.
-    private final MatvecGroup[] qkv, gateUp;
+    // Per layer: the Q, K, V projections and the gate, up projections, each as one parallel
+    // product; the output and down projections and the classifier alone. Planned once per decoder,
+    // so a step quantizes its inputs into buffers it already has.
+    private final MatvecGroup[] qkv, gateUp, wo, down;
+    private final MatvecGroup classifier;
     private double keptSum;
     private long keptSteps;
 
@@ -83,10 +86,15 @@ public final class LlamaDecoder implements AutoCloseable {
         logits = new float[c.vocabSize()];
         qkv = new MatvecGroup[c.layers()];
         gateUp = new MatvecGroup[c.layers()];
+        wo = new MatvecGroup[c.layers()];
+        down = new MatvecGroup[c.layers()];
         for (int l = 0; l < c.layers(); l++) {
             qkv[l] = new MatvecGroup(new QuantMatrix[] {w.wq()[l], w.wk()[l], w.wv()[l]}, new float[][] {q, k, v});
             gateUp[l] = new MatvecGroup(new QuantMatrix[] {w.gate()[l], w.up()[l]}, new float[][] {hb, hb2});
+            wo[l] = new MatvecGroup(new QuantMatrix[] {w.wo()[l]}, new float[][] {xb2});
+            down[l] = new MatvecGroup(new QuantMatrix[] {w.down()[l]}, new float[][] {xb2});
         }
+        classifier = new MatvecGroup(new QuantMatrix[] {w.output()}, new float[][] {logits});
     }
 
     /** Calls {@code r} with every layer's query from now on (null: stop). */
@@ -136,7 +144,7 @@ public final class LlamaDecoder implements AutoCloseable {
                 keptSteps++;
             }
             // Output projection and residual.
-            w.wo()[l].matvec(att, xb2);
+            wo[l].matvec(att);
             add(x, xb2);
             // Feed-forward block: RMSNorm, SwiGLU (silu(gate) * up), down projection, residual.
             rmsNorm(xb, x, w.ffnNorm()[l]);
@@ -145,12 +153,12 @@ public final class LlamaDecoder implements AutoCloseable {
                 float g = hb[i];
                 hb[i] = g / (1f + (float) Math.exp(-g)) * hb2[i];
             }
-            w.down()[l].matvec(hb, xb2);
+            down[l].matvec(hb);
             add(x, xb2);
         }
         // Final norm and classifier.
         rmsNorm(x, x, w.outputNorm());
-        w.output().matvec(x, logits);
+        classifier.matvec(x);
         return logits;
     }
 

@@ -16,7 +16,8 @@ public final class F32Matrix extends QuantMatrix {
     }
 
     @Override
-    public float dotRow(int row, float[] x) {
+    float dotRow(int row, MatvecInput in) {
+        float[] x = in.floats();
         long base = rowOffset(row);
         FloatVector acc = FloatVector.zero(F);
         int i = 0;

@@ -3,7 +3,8 @@ package io.twilight4j.tensor;
 /**
  * Products of one input vector with several matrices (a layer's Q, K and V, or its gate and up
  * projections) run as one parallel loop: one hand-off to the pool instead of one per matrix, and
- * no idle worker at the end of a small matrix. The chunks are planned once; a run allocates nothing.
+ * no idle worker at the end of a small matrix, and one quantization of the input shared by every
+ * Q8_0 matrix. The chunks and the input buffers are planned once; a run allocates nothing.
  */
 public final class MatvecGroup {
 
@@ -15,7 +16,7 @@ public final class MatvecGroup {
     private final int[] chunkFrom;
     private final int[] chunkTo;
     private final RowPool.Items body = this::runChunk;
-    private float[] x;
+    private final MatvecInput input;
 
     /** Plans {@code outputs[i] = matrices[i] x} for matrices of equal row length. */
     public MatvecGroup(QuantMatrix[] matrices, float[][] outputs) {
@@ -24,6 +25,7 @@ public final class MatvecGroup {
         }
         this.cols = matrices[0].cols();
         int chunks = 0;
+        boolean int8 = false;
         for (int m = 0; m < matrices.length; m++) {
             if (matrices[m].cols() != cols) {
                 throw new IllegalArgumentException("matvec group: matrix " + m + " has rows of " + matrices[m].cols()
@@ -34,7 +36,9 @@ public final class MatvecGroup {
                         + " elements, matrix " + m + " has " + matrices[m].rows() + " rows");
             }
             chunks += RowPool.chunks(matrices[m].rows());
+            int8 |= matrices[m].readsInt8Input();
         }
+        this.input = new MatvecInput(cols, int8);
         this.matrices = matrices.clone();
         this.outputs = outputs.clone();
         chunkMatrix = new int[chunks];
@@ -57,20 +61,15 @@ public final class MatvecGroup {
         if (x.length < cols) {
             throw new IllegalArgumentException("matvec group: x needs " + cols + " elements, got " + x.length);
         }
-        this.x = x;
-        try {
-            RowPool.forItems(chunkMatrix.length, body);
-        } finally {
-            this.x = null;
-        }
+        input.set(x);
+        RowPool.forItems(chunkMatrix.length, body);
     }
 
     private void runChunk(int c) {
         QuantMatrix m = matrices[chunkMatrix[c]];
         float[] y = outputs[chunkMatrix[c]];
-        float[] in = x;
         for (int r = chunkFrom[c], to = chunkTo[c]; r < to; r++) {
-            y[r] = m.dotRow(r, in);
+            y[r] = m.dotRow(r, input);
         }
     }
 }

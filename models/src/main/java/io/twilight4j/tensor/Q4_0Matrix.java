@@ -27,7 +27,8 @@ public final class Q4_0Matrix extends QuantMatrix {
     }
 
     @Override
-    public float dotRow(int row, float[] x) {
+    float dotRow(int row, MatvecInput in) {
+        float[] x = in.floats();
         if (F.length() > BLOCK_ELEMENTS / 2) {
             return scalarDot(row, x);
         }

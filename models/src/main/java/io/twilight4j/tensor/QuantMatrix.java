@@ -64,21 +64,25 @@ public abstract class QuantMatrix {
         return data.asSlice(0, byteSize());
     }
 
-    /** y = W x, rows split over the shared {@link RowPool}. */
+    /**
+     * y = W x, rows split over the shared {@link RowPool}. Plans a one-matrix {@link MatvecGroup}
+     * per call; a decoder that repeats the product keeps the group instead.
+     */
     public final void matvec(float[] x, float[] y) {
         if (x.length < cols || y.length < rows) {
             throw new IllegalArgumentException("matvec: x needs " + cols + " and y " + rows + " elements, got "
                     + x.length + " and " + y.length);
         }
-        RowPool.forRows(rows, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                y[r] = dotRow(r, x);
-            }
-        });
+        new MatvecGroup(new QuantMatrix[] {this}, new float[][] {y}).matvec(x);
     }
 
-    /** The dot product of row {@code row} with {@code x[0, cols)}. */
-    public abstract float dotRow(int row, float[] x);
+    /** Whether {@link #dotRow} reads the input's Q8_0 form (else only its floats). */
+    boolean readsInt8Input() {
+        return false;
+    }
+
+    /** The dot product of row {@code row} with the input. */
+    abstract float dotRow(int row, MatvecInput in);
 
     /** Decodes row {@code row} into {@code dst[0, cols)} (embedding lookups). */
     public abstract void dequantizeRow(int row, float[] dst);

@@ -17,7 +17,8 @@ abstract class RowDecodedMatrix extends QuantMatrix {
     }
 
     @Override
-    public final float dotRow(int row, float[] x) {
+    final float dotRow(int row, MatvecInput in) {
+        float[] x = in.floats();
         float[] w = scratch.get();
         dequantizeRow(row, w);
         return VectorDot.dot(w, x, cols);
