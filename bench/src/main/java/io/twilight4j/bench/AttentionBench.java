@@ -20,9 +20,16 @@ import java.util.function.IntConsumer;
  */
 public final class AttentionBench {
 
-    /** Warm-up: at least this many steps and this long, so the JIT has compiled the host path. */
-    private static final int WARMUP_STEPS = 3;
-    private static final long WARMUP_NANOS = 500_000_000L;
+    /**
+     * Warm-up in rounds of at least this many steps and this long, until a round's median is within
+     * {@link #STEADY} of the previous one (the JIT has compiled the step: on two busy cores its
+     * compiler threads get little time, and a fixed 0.5 s left the pruning path half compiled, twice
+     * as slow), for at most {@link #WARMUP_MAX_NANOS}.
+     */
+    private static final int WARMUP_ROUND_STEPS = 5;
+    private static final long WARMUP_ROUND_NANOS = 250_000_000L;
+    private static final double STEADY = 0.03;
+    private static final long WARMUP_MAX_NANOS = 15_000_000_000L;
 
     private AttentionBench() {
     }
@@ -55,10 +62,7 @@ public final class AttentionBench {
             // Latency first, without per-stage timing (it costs time on some devices), then the
             // stage split from as many steps again with it on.
             plan.recordStageTimes(false);
-            long warmStart = System.nanoTime();
-            for (int i = 0; i < WARMUP_STEPS || System.nanoTime() - warmStart < WARMUP_NANOS; i++) {
-                plan.run(0, seqs, q, out);
-            }
+            warmUp(plan, seqs, q, out);
             double[] ms = new double[c.iterations()];
             StepStats stats = null;
             for (int i = 0; i < c.iterations(); i++) {
@@ -82,6 +86,26 @@ public final class AttentionBench {
                     median, dense == null ? 1 : denseMs / median, stats.meanKept(), stats.minKept(), stats.maxKept(), relError,
                     median(stages[0]), median(stages[1]), median(stages[2]), median(stages[3]),
                     policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0);
+        }
+    }
+
+    /** Runs warm-up rounds until two consecutive round medians agree within {@link #STEADY}. */
+    private static void warmUp(DecodeAttention plan, int[] seqs, float[] q, float[] out) {
+        long start = System.nanoTime();
+        double previous = Double.NaN;
+        while (System.nanoTime() - start < WARMUP_MAX_NANOS) {
+            List<Double> round = new ArrayList<>();
+            long roundStart = System.nanoTime();
+            while (round.size() < WARMUP_ROUND_STEPS || System.nanoTime() - roundStart < WARMUP_ROUND_NANOS) {
+                long t0 = System.nanoTime();
+                plan.run(0, seqs, q, out);
+                round.add((System.nanoTime() - t0) / 1e6);
+            }
+            double m = median(round.stream().mapToDouble(Double::doubleValue).toArray());
+            if (Math.abs(m - previous) <= STEADY * previous) {
+                return;
+            }
+            previous = m;
         }
     }
 
