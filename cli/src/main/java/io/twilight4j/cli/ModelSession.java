@@ -220,10 +220,11 @@ final class ModelSession implements AutoCloseable {
 
     /**
      * Runs the decode benchmark {@code runs} times ({@code warmup} then {@code tokens} random tokens each, on a
-     * fresh decoder with this session's policy) and returns every run's result.
+     * fresh decoder with this session's policy, after a warm-up until the JIT is done) and returns every run's result.
      */
     List<DecodeBenchmark.Result> bench(int warmup, int tokens, int runs) {
         List<DecodeBenchmark.Result> results = new ArrayList<>();
+        DecodeBenchmark.warmUp(model, backend, policy, denseLayers, Math.max(1, warmup), 12);
         for (int r = 0; r < runs; r++) {
             results.add(DecodeBenchmark.run(model, backend, policy, denseLayers, warmup, tokens, r));
         }

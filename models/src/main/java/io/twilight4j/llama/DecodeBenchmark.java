@@ -31,6 +31,35 @@ public final class DecodeBenchmark {
     private DecodeBenchmark() {
     }
 
+    /**
+     * Decodes rounds of {@code roundTokens} random tokens until two consecutive rounds take within 3%
+     * of each other (at most {@code maxRounds}): the JIT's compiler threads share the cores with the
+     * decode, so a fixed short warm-up left the first measured run ~25% slow. Returns the rounds run.
+     */
+    public static int warmUp(LlamaModel model, AttentionBackend backend, AttentionPolicy policy, int denseLayers,
+                             int roundTokens, int maxRounds) {
+        SplittableRandom rnd = new SplittableRandom(-1);
+        int vocab = model.config().vocabSize();
+        double previous = Double.NaN;
+        int round = 0;
+        while (round < maxRounds) {
+            round++;
+            // A fresh decoder per round keeps the context (and so the attention work) the same.
+            try (LlamaDecoder d = model.newDecoder(backend, policy, denseLayers, roundTokens)) {
+                long t0 = System.nanoTime();
+                for (int i = 0; i < roundTokens; i++) {
+                    d.forward(rnd.nextInt(vocab));
+                }
+                double t = System.nanoTime() - t0;
+                if (Math.abs(t - previous) <= 0.03 * previous) {
+                    break;
+                }
+                previous = t;
+            }
+        }
+        return round;
+    }
+
     /** Decodes {@code warmup + tokens} random tokens on {@code model} and measures the last {@code tokens}. */
     public static Result run(LlamaModel model, AttentionBackend backend, AttentionPolicy policy, int denseLayers,
                              int warmup, int tokens, long seed) {
