@@ -120,6 +120,11 @@ final class SparsePipeline implements AutoCloseable {
                 }
             }
             groupSize = Long.highestOneBit(Math.min(256, limit));
+            if (ptx && groupSize % 32 != 0) {
+                // The NVIDIA scans and reductions work a warp at a time.
+                throw new OpenClException("sparse pipeline: the device allows work-groups of " + groupSize
+                        + " work-items, the NVIDIA fast path needs whole warps of 32; plan with fast paths off");
+            }
             cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));
             candCount = guard.add(cl.buffer("candidate counts", 4L * b * kv.kvHeads()));
             rowScores = guard.add(cl.buffer("selector scores", 4L * b * kv.kvHeads() * rowLen));
