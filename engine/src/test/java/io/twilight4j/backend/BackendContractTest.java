@@ -48,13 +48,15 @@ public abstract class BackendContractTest {
         }
     }
 
-    /** Shapes: MHA and GQA, one KV head, head_dim 64 and 128, odd lengths, ragged batches. */
+    /** Shapes: MHA and GQA, one KV head, head_dim 24 to 128, odd lengths, ragged batches. */
     static Stream<Arguments> shapes() {
         return Stream.of(
                 Arguments.of(2, 1, 64, new int[] {97}, 11L),
                 Arguments.of(2, 4, 128, new int[] {54, 300, 17}, 12L),
                 Arguments.of(1, 8, 64, new int[] {1, 129}, 13L),
-                Arguments.of(4, 2, 32, new int[] {400, 33}, 14L));
+                Arguments.of(4, 2, 32, new int[] {400, 33}, 14L),
+                // A head size that is not a multiple of the vector widths: the scalar tails and fallbacks.
+                Arguments.of(2, 3, 24, new int[] {90, 41}, 15L));
     }
 
     static Stream<Arguments> policies() {
