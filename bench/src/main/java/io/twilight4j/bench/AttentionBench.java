@@ -27,8 +27,10 @@ public final class AttentionBench {
      * as slow), for at most {@link #WARMUP_MAX_NANOS}.
      */
     private static final int WARMUP_ROUND_STEPS = 5;
-    private static final long WARMUP_ROUND_NANOS = 250_000_000L;
+    private static final long WARMUP_ROUND_NANOS = 500_000_000L;
     private static final double STEADY = 0.03;
+    /** Two equal slow rounds happen while the compiler is still busy: never stop before this. */
+    private static final long WARMUP_MIN_NANOS = 2_000_000_000L;
     private static final long WARMUP_MAX_NANOS = 15_000_000_000L;
 
     private AttentionBench() {
@@ -102,7 +104,7 @@ public final class AttentionBench {
                 round.add((System.nanoTime() - t0) / 1e6);
             }
             double m = median(round.stream().mapToDouble(Double::doubleValue).toArray());
-            if (Math.abs(m - previous) <= STEADY * previous) {
+            if (Math.abs(m - previous) <= STEADY * previous && System.nanoTime() - start >= WARMUP_MIN_NANOS) {
                 return;
             }
             previous = m;
