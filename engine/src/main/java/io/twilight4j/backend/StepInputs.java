@@ -5,7 +5,10 @@ import io.twilight4j.kv.KvPager;
 /**
  * The checked inputs of one decode step, shared by every backend: validates sequences, layer and
  * query/output sizes (no NaN or infinity in q), and copies each sequence's page table and length
- * into buffers sized at plan time.
+ * into buffers sized at plan time. A slot that holds the same sequence as in the previous step gets
+ * only its new pages ({@link #changedFrom}): a decode step adds at most one page, and every layer's
+ * call of a step sees the same tables, so copying (and sending to a device) whole tables each call
+ * cost more than the step's kernels at long contexts.
  */
 public final class StepInputs {
 
@@ -14,6 +17,11 @@ public final class StepInputs {
     private final int maxContext;
     private final int[][] pageTables;
     private final int[] lengths;
+    // What each slot's table holds: the sequence, its creation and how many pages are valid.
+    private final int[] heldSeq;
+    private final long[] heldCreation;
+    private final int[] heldPages;
+    private final int[] changedFrom;
 
     /** Buffers for up to {@code maxBatch} sequences of up to {@code maxContext} tokens. */
     public StepInputs(KvPager pager, int maxBatch, int maxContext, int pageTokens) {
@@ -22,6 +30,11 @@ public final class StepInputs {
         this.maxContext = maxContext;
         this.pageTables = new int[maxBatch][(maxContext + pageTokens - 1) / pageTokens];
         this.lengths = new int[maxBatch];
+        this.heldSeq = new int[maxBatch];
+        this.heldCreation = new long[maxBatch];
+        this.heldPages = new int[maxBatch];
+        this.changedFrom = new int[maxBatch];
+        forget();
     }
 
     /** Checks one step's arguments and loads page tables and lengths; errors name the bad value. */
@@ -57,9 +70,28 @@ public final class StepInputs {
                     throw new IllegalArgumentException("decode: sequence " + s + " appears twice in one batch");
                 }
             }
-            lengths[b] = len;
-            pager.copyPageTable(s, pageTables[b], 0);
         }
+        // Every check passed: only now change what the tables hold, so a rejected call leaves them as they were.
+        for (int b = 0; b < seqs.length; b++) {
+            int s = seqs[b];
+            lengths[b] = pager.length(s);
+            long creation = pager.creation(s);
+            int from = heldSeq[b] == s && heldCreation[b] == creation ? heldPages[b] : 0;
+            heldSeq[b] = s;
+            heldCreation[b] = creation;
+            heldPages[b] = pager.copyPagesFrom(s, from, pageTables[b]);
+            changedFrom[b] = from;
+        }
+    }
+
+    /** The first page of slot {@code b}'s table that the previous {@link #load} did not already hold. */
+    public int changedFrom(int b) {
+        return changedFrom[b];
+    }
+
+    /** Forgets what the tables hold (after a failed step), so the next load reports every page as changed. */
+    public void forget() {
+        java.util.Arrays.fill(heldSeq, -1);
     }
 
     /** Page table of batch slot {@code b}. */

@@ -15,12 +15,18 @@ public final class KvPager {
     private final int[] freeStack;
     private int freeCount;
     private final List<Sequence> sequences = new ArrayList<>();
+    private long creations;
 
     private static final class Sequence {
+        final long creation;
         int[] pages = new int[4];
         int pageCount;
         int length;
         boolean live = true;
+
+        Sequence(long creation) {
+            this.creation = creation;
+        }
     }
 
     /** A pager over {@code pages} pages of {@code pageTokens} tokens. */
@@ -41,11 +47,11 @@ public final class KvPager {
     public int newSequence() {
         for (int id = 0; id < sequences.size(); id++) {
             if (!sequences.get(id).live) {
-                sequences.set(id, new Sequence());
+                sequences.set(id, new Sequence(++creations));
                 return id;
             }
         }
-        sequences.add(new Sequence());
+        sequences.add(new Sequence(++creations));
         return sequences.size() - 1;
     }
 
@@ -110,6 +116,25 @@ public final class KvPager {
         Sequence s = live(seq);
         System.arraycopy(s.pages, 0, dst, offset, s.pageCount);
         return s.pageCount;
+    }
+
+    /**
+     * Copies {@code seq}'s pages from logical page {@code from} on into {@code dst} at the same indices;
+     * returns the page count. A live sequence's pages never change once taken (they are only added),
+     * so a caller that holds the first {@code from} of them needs only the rest.
+     */
+    public int copyPagesFrom(int seq, int from, int[] dst) {
+        Sequence s = live(seq);
+        System.arraycopy(s.pages, from, dst, from, s.pageCount - from);
+        return s.pageCount;
+    }
+
+    /**
+     * A number unique to the creation of {@code seq}: an id reused after {@link #free} gets a new one,
+     * so a cached copy of a page table can tell that it belongs to another sequence.
+     */
+    public long creation(int seq) {
+        return live(seq).creation;
     }
 
     /** Pages not held by any sequence. */

@@ -67,7 +67,6 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         this.hostQ = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
         this.hostOut = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
         this.hostPages = MemoryUtil.memAllocInt(b * maxPages);
-        forgetPageTables();
         this.inputs = new StepInputs(cache.pager(), b, decode.maxContext(), kv.pageTokens());
         this.hostLengths = MemoryUtil.memAllocInt(b);
         this.lengthOf = new int[b];
@@ -157,29 +156,23 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     }
 
     /**
-     * Sends slot {@code slot}'s page table from its first page that differs from what the device holds
-     * ({@code hostPages} mirrors it; only the pages the sequence holds, the rest of its row is never
-     * read): a decode step adds at most one page per sequence, and every layer's call of a step sees
-     * the same tables, so most calls send nothing instead of the whole table (512 KiB at batch 16, 128k).
+     * Sends slot {@code slot}'s page table from the first page the previous call did not send
+     * ({@link StepInputs#changedFrom}): most calls send nothing instead of the whole table (512 KiB at
+     * batch 16, 128k). {@code hostPages} stages the pages until the step's final sync.
      */
     private void uploadPageTable(int slot, int[] table, int pages) {
-        int base = slot * maxPages;
-        int first = 0;
-        while (first < pages && hostPages.get(base + first) == table[first]) {
-            first++;
-        }
-        if (first == pages) {
+        int first = inputs.changedFrom(slot);
+        if (first >= pages) {
             return;
         }
+        int base = slot * maxPages;
         hostPages.put(base + first, table, first, pages - first);
         cl.writeAsync(pageTables, 4L * (base + first), hostPages.slice(base + first, pages - first));
     }
 
-    /** Marks every mirrored page-table entry unknown, so the next step sends the tables again. */
+    /** After a failed step the device tables are unknown: the next step sends them whole. */
     private void forgetPageTables() {
-        for (int i = 0; i < hostPages.capacity(); i++) {
-            hostPages.put(i, -1);
-        }
+        inputs.forget();
     }
 
     @Override
