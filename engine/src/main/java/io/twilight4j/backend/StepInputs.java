@@ -1,6 +1,8 @@
 package io.twilight4j.backend;
 
 import io.twilight4j.kv.KvPager;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The checked inputs of one decode step, shared by every backend: validates sequences, layer and
@@ -11,6 +13,8 @@ import io.twilight4j.kv.KvPager;
  * cost more than the step's kernels at long contexts.
  */
 public final class StepInputs {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private final KvPager pager;
     private final int maxBatch;
@@ -50,10 +54,9 @@ public final class StepInputs {
             throw new IllegalArgumentException("decode: q and out must hold batch x queryHeads x headDim = " + n
                     + " floats, got " + q.length + " and " + out.length);
         }
-        for (int i = 0; i < n; i++) {
-            if (!Float.isFinite(q[i])) {
-                throw new IllegalArgumentException("decode: q[" + i + "] = " + q[i] + " is not finite");
-            }
+        int bad = firstNonFinite(q, (int) n);
+        if (bad >= 0) {
+            throw new IllegalArgumentException("decode: q[" + bad + "] = " + q[bad] + " is not finite");
         }
         for (int b = 0; b < seqs.length; b++) {
             int s = seqs[b];
@@ -82,6 +85,23 @@ public final class StepInputs {
             heldPages[b] = pager.copyPagesFrom(s, from, pageTables[b]);
             changedFrom[b] = from;
         }
+    }
+
+    /** Index of the first NaN or infinity in {@code x[0..n)}, or -1: a vector pass (batch 16 x 32 heads is 65k floats a call). */
+    private static int firstNonFinite(float[] x, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            // |x| < inf is false for infinities and for NaN alike.
+            if (!FloatVector.fromArray(F, x, i).abs().lt(Float.POSITIVE_INFINITY).allTrue()) {
+                break;
+            }
+        }
+        for (; i < n; i++) {
+            if (!Float.isFinite(x[i])) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The first page of slot {@code b}'s table that the previous {@link #load} did not already hold. */

@@ -57,6 +57,27 @@ class StepInputsTest {
         assertTable(pager, in, 1, c);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"0, NaN", "7, Infinity", "8, -Infinity", "37, NaN", "39, Infinity"})
+    void namesTheFirstNonFiniteQueryValue(int at, float value) {
+        KvPager pager = new KvPager(8, 16);
+        StepInputs in = new StepInputs(pager, 5, 64, 16);
+        int[] seqs = new int[5];
+        for (int i = 0; i < seqs.length; i++) {
+            seqs[i] = pager.newSequence();
+            pager.append(seqs[i], 3);
+        }
+        // 40 floats: vector body and scalar tail for any vector width up to 16 lanes.
+        float[] q = new float[seqs.length * HEADS * DIM];
+        q[at] = value;
+        if (at + 1 < q.length) {
+            q[at + 1] = Float.NaN; // a later one must not be the one named
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> in.load(0, 1, seqs, q, new float[q.length], HEADS, DIM));
+        assertEquals("decode: q[" + at + "] = " + value + " is not finite", e.getMessage());
+    }
+
     private static void load(StepInputs in, int... seqs) {
         float[] q = new float[seqs.length * HEADS * DIM];
         in.load(0, 1, seqs, q, new float[q.length], HEADS, DIM);

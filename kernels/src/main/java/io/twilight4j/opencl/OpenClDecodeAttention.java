@@ -28,6 +28,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private volatile boolean timing;
     private final StageTimer timer = new StageTimer();
     private final long[] stageNanos = new long[4];
+    /** Host time per phase of a call (checks, uploads, kernel enqueues, blocking read, counts) and calls, when profiling. */
+    private final long[] hostNanos = new long[6];
     private final ClBuffer q, out, pageTables, lengths;
     private final FloatBuffer hostQ, hostOut;
     private final IntBuffer hostPages, hostLengths;
@@ -91,6 +93,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     public StepStats run(int layer, int[] seqs, float[] query, float[] output) {
         int batch = seqs.length;
         int rowFloats = decode.queryHeads() * kv.headDim();
+        long start = System.nanoTime();
         // The shared checks (sequences, sizes, finite q) and page-table copies, as on the CPU.
         inputs.load(layer, kv.layers(), seqs, query, output, decode.queryHeads(), kv.headDim());
         long t0 = System.nanoTime();
@@ -115,6 +118,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         stats.reset(batch * decode.queryHeads());
         OpenClKvCache.LayerBuffers buffers = cache.layer(layer);
         StageTimer stageTimer = timing ? timer : null;
+        long uploaded = System.nanoTime();
+        long enqueued;
         try {
             if (sparse == null) {
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,
@@ -127,12 +132,14 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                 lastSets = sets;
             }
             lastBatch = batch;
+            enqueued = System.nanoTime();
             cl.read(out, 0, hostOut.clear().limit(batch * rowFloats));
         } catch (RuntimeException e) {
             timer.clear();
             forgetPageTables();
             throw e;
         }
+        long read = System.nanoTime();
         hostOut.get(output, 0, batch * rowFloats);
         if (sparse == null) {
             for (int i = 0; i < batch; i++) {
@@ -142,6 +149,13 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             }
         } else {
             sparse.recordCounts(batch, stats);
+        }
+        if (StageTimer.KERNEL_PROFILE) {
+            long[] at = {start, t0, uploaded, enqueued, read, System.nanoTime()};
+            for (int i = 0; i < hostNanos.length - 1; i++) {
+                hostNanos[i] += at[i + 1] - at[i];
+            }
+            hostNanos[hostNanos.length - 1]++;
         }
         if (stageTimer != null) {
             stageTimer.collect(stageNanos);
@@ -211,6 +225,10 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     public void close() {
         if (StageTimer.KERNEL_PROFILE) {
             System.err.print("kernel times of plan " + policy + " (" + decode + "):\n" + timer.kernelTable());
+            long calls = Math.max(1, hostNanos[5]);
+            System.err.printf("  host per call, us: checks %.1f, uploads %.1f, enqueue %.1f, read (waits for the kernels) %.1f, counts %.1f%n",
+                    hostNanos[0] / 1e3 / calls, hostNanos[1] / 1e3 / calls, hostNanos[2] / 1e3 / calls,
+                    hostNanos[3] / 1e3 / calls, hostNanos[4] / 1e3 / calls);
         }
         attention.close();
         if (sparse != null) {
