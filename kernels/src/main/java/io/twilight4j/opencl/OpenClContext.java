@@ -65,6 +65,11 @@ public final class OpenClContext implements AutoCloseable {
         return queue;
     }
 
+    /** The cl_context handle. */
+    long handle() {
+        return context;
+    }
+
     /**
      * Creates kernel {@code kernel} from resource {@code source} (next to this class; several joined
      * by '+' are compiled as one text) built with {@code defines}.

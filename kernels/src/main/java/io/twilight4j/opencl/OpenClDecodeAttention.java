@@ -31,6 +31,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     /** Host time per phase of a call (checks, uploads, kernel enqueues, blocking read, counts) and calls, when profiling. */
     private final long[] hostNanos = new long[6];
     private final ClBuffer q, out, pageTables, lengths;
+    private final PinnedHost pinnedQ, pinnedOut, pinnedPages;
     private final FloatBuffer hostQ, hostOut;
     private final IntBuffer hostPages, hostLengths;
     private final int[] lengthOf;
@@ -66,9 +67,14 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         this.out = cl.buffer("outputs", 4L * b * decode.queryHeads() * kv.headDim());
         this.pageTables = cl.buffer("page tables", 4L * b * maxPages);
         this.lengths = cl.buffer("lengths", 4L * b);
-        this.hostQ = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
-        this.hostOut = MemoryUtil.memAllocFloat(b * decode.queryHeads() * kv.headDim());
-        this.hostPages = MemoryUtil.memAllocInt(b * maxPages);
+        // Per-step transfers go through mapped host memory (pinned by NVIDIA's driver: no staging copy).
+        long rowBytes = 4L * b * decode.queryHeads() * kv.headDim();
+        this.pinnedQ = new PinnedHost(cl, "queries (host)", rowBytes);
+        this.pinnedOut = new PinnedHost(cl, "outputs (host)", rowBytes);
+        this.pinnedPages = new PinnedHost(cl, "page tables (host)", 4L * b * maxPages);
+        this.hostQ = pinnedQ.bytes().asFloatBuffer();
+        this.hostOut = pinnedOut.bytes().asFloatBuffer();
+        this.hostPages = pinnedPages.bytes().asIntBuffer();
         this.inputs = new StepInputs(cache.pager(), b, decode.maxContext(), kv.pageTokens());
         this.hostLengths = MemoryUtil.memAllocInt(b);
         this.lengthOf = new int[b];
@@ -237,9 +243,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         for (ClBuffer b : new ClBuffer[] {q, out, pageTables, lengths}) {
             b.close();
         }
-        MemoryUtil.memFree(hostQ);
-        MemoryUtil.memFree(hostOut);
-        MemoryUtil.memFree(hostPages);
+        pinnedQ.close();
+        pinnedOut.close();
+        pinnedPages.close();
         MemoryUtil.memFree(hostLengths);
     }
 }
