@@ -63,30 +63,37 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         this.stats = new StepStats(decode.maxBatch() * decode.queryHeads());
         int gqa = decode.queryHeads() / kv.kvHeads();
         int b = decode.maxBatch();
-        this.q = cl.buffer("queries", 4L * b * decode.queryHeads() * kv.headDim());
-        this.out = cl.buffer("outputs", 4L * b * decode.queryHeads() * kv.headDim());
-        this.pageTables = cl.buffer("page tables", 4L * b * maxPages);
-        this.lengths = cl.buffer("lengths", 4L * b);
-        // Per-step transfers go through mapped host memory (pinned by NVIDIA's driver: no staging copy).
-        long rowBytes = 4L * b * decode.queryHeads() * kv.headDim();
-        this.pinnedQ = new PinnedHost(cl, "queries (host)", rowBytes);
-        this.pinnedOut = new PinnedHost(cl, "outputs (host)", rowBytes);
-        this.pinnedPages = new PinnedHost(cl, "page tables (host)", 4L * b * maxPages);
-        this.hostQ = pinnedQ.bytes().asFloatBuffer();
-        this.hostOut = pinnedOut.bytes().asFloatBuffer();
-        this.hostPages = pinnedPages.bytes().asIntBuffer();
-        this.inputs = new StepInputs(cache.pager(), b, decode.maxContext(), kv.pageTokens());
-        this.hostLengths = MemoryUtil.memAllocInt(b);
-        this.lengthOf = new int[b];
-        if (policy.isDense()) {
-            this.sparse = null;
-            this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, true,
-                    b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths, tuning);
-        } else {
-            this.sparse = new SparsePipeline(cache, policy, decode, maxPages, fastPaths);
-            boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
-            this.attention = new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa, false,
-                    b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(), fastPaths, tuning);
+        // Everything allocated so far is released if a later allocation or kernel build fails.
+        try (Closer guard = new Closer()) {
+            this.q = guard.add(cl.buffer("queries", 4L * b * decode.queryHeads() * kv.headDim()));
+            this.out = guard.add(cl.buffer("outputs", 4L * b * decode.queryHeads() * kv.headDim()));
+            this.pageTables = guard.add(cl.buffer("page tables", 4L * b * maxPages));
+            this.lengths = guard.add(cl.buffer("lengths", 4L * b));
+            // Per-step transfers go through mapped host memory (pinned by NVIDIA's driver: no staging copy).
+            long rowBytes = 4L * b * decode.queryHeads() * kv.headDim();
+            this.pinnedQ = guard.add(new PinnedHost(cl, "queries (host)", rowBytes));
+            this.pinnedOut = guard.add(new PinnedHost(cl, "outputs (host)", rowBytes));
+            this.pinnedPages = guard.add(new PinnedHost(cl, "page tables (host)", 4L * b * maxPages));
+            this.hostQ = pinnedQ.bytes().asFloatBuffer();
+            this.hostOut = pinnedOut.bytes().asFloatBuffer();
+            this.hostPages = pinnedPages.bytes().asIntBuffer();
+            IntBuffer lengthsHost = MemoryUtil.memAllocInt(b);
+            guard.add(() -> MemoryUtil.memFree(lengthsHost));
+            this.hostLengths = lengthsHost;
+            this.inputs = new StepInputs(cache.pager(), b, decode.maxContext(), kv.pageTokens());
+            this.lengthOf = new int[b];
+            if (policy.isDense()) {
+                this.sparse = null;
+                this.attention = guard.add(new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa,
+                        true, b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths, tuning));
+            } else {
+                this.sparse = guard.add(new SparsePipeline(cache, policy, decode, maxPages, fastPaths));
+                boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
+                this.attention = guard.add(new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa,
+                        false, b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(),
+                        fastPaths, tuning));
+            }
+            guard.keep();
         }
     }
 
