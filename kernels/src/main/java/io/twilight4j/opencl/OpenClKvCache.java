@@ -68,11 +68,20 @@ public final class OpenClKvCache implements KvCache {
 
     private LayerBuffers allocateLayer(int l) {
         String p = "layer " + l + " ";
-        return new LayerBuffers(cl.buffer(p + "K", layout.kvElements() * 2), cl.buffer(p + "V", layout.kvElements() * 2),
-                cl.buffer(p + "int4 codes", layout.codeBytes()), cl.buffer(p + "int4 params", layout.paramElements() * 2),
-                cl.buffer(p + "page bounds", layout.boundsElements() * 2), cl.buffer(p + "bound codes", layout.boundCodeBytes()),
-                cl.buffer(p + "bound ranges", layout.boundParamElements() * 2), cl.buffer(p + "labels", layout.labelBytes()),
-                cl.buffer(p + "label params", layout.paramElements() * 2));
+        // A failed allocation releases this layer's earlier buffers (earlier layers: the constructor's close).
+        try (Closer guard = new Closer()) {
+            LayerBuffers b = new LayerBuffers(guard.add(cl.buffer(p + "K", layout.kvElements() * 2)),
+                    guard.add(cl.buffer(p + "V", layout.kvElements() * 2)),
+                    guard.add(cl.buffer(p + "int4 codes", layout.codeBytes())),
+                    guard.add(cl.buffer(p + "int4 params", layout.paramElements() * 2)),
+                    guard.add(cl.buffer(p + "page bounds", layout.boundsElements() * 2)),
+                    guard.add(cl.buffer(p + "bound codes", layout.boundCodeBytes())),
+                    guard.add(cl.buffer(p + "bound ranges", layout.boundParamElements() * 2)),
+                    guard.add(cl.buffer(p + "labels", layout.labelBytes())),
+                    guard.add(cl.buffer(p + "label params", layout.paramElements() * 2)));
+            guard.keep();
+            return b;
+        }
     }
 
     private ClBuffer uploadLabelChannels() {
