@@ -10,6 +10,9 @@ import io.twilight4j.kv.LabelChannels;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.policy.SelectorKind;
 import io.twilight4j.tensor.MatvecGroup;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import io.twilight4j.tensor.QuantMatrix;
 
 /**
@@ -18,6 +21,8 @@ import io.twilight4j.tensor.QuantMatrix;
  * same one-token step as generated ones.
  */
 public final class LlamaDecoder implements AutoCloseable {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private final LlamaConfig c;
     private final LlamaWeights w;
@@ -149,10 +154,7 @@ public final class LlamaDecoder implements AutoCloseable {
             // Feed-forward block: RMSNorm, SwiGLU (silu(gate) * up), down projection, residual.
             rmsNorm(xb, x, w.ffnNorm()[l]);
             gateUp[l].matvec(xb);
-            for (int i = 0; i < hb.length; i++) {
-                float g = hb[i];
-                hb[i] = g / (1f + (float) Math.exp(-g)) * hb2[i];
-            }
+            swiglu(hb, hb2);
             down[l].matvec(hb);
             add(x, xb2);
         }
@@ -200,6 +202,22 @@ public final class LlamaDecoder implements AutoCloseable {
                 vec[j] = a * cos - b * sin;
                 vec[j + 1] = a * sin + b * cos;
             }
+        }
+    }
+
+    /**
+     * gate = silu(gate) * up in place, silu(g) = g / (1 + e^-g). Vectors: a scalar Math.exp per element
+     * cost ~2.6 ms a token on a 1B model (8192 x 16 layers), a few percent of a decode step.
+     */
+    private static void swiglu(float[] gate, float[] up) {
+        int i = 0;
+        for (int bound = F.loopBound(gate.length); i < bound; i += F.length()) {
+            FloatVector g = FloatVector.fromArray(F, gate, i);
+            g.div(g.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+        }
+        for (; i < gate.length; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
         }
     }
 
