@@ -19,7 +19,7 @@ public final class Workspace {
     public final float[] corrections;
     /** Scores of up to {@code maxScores} tokens or pages (selection, estimation). */
     public final float[] scores;
-    /** Second score buffer (top-k partitioning; top-p's histograms and compacted weights, 4096 floats more). */
+    /** Second score buffer (top-p's histograms and compacted weights, 4096 floats more). */
     public final float[] scratch;
     /** Index scratch (selected pages). */
     public final int[] indices;

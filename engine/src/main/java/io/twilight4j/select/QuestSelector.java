@@ -51,7 +51,7 @@ public final class QuestSelector implements Selector {
             return Selector.allTokens(length, out);
         }
         System.arraycopy(shared, kvHead * scored, ws.scores, 0, scored);
-        int chosen = TopK.largest(ws.scores, scored, takePages(pageTokens) - 1, ws.scratch, ws.indices);
+        int chosen = TopK.largest(ws.scores, scored, takePages(pageTokens) - 1, ws.indices);
         ws.indices[chosen++] = scored;
         int c = 0;
         for (int i = 0; i < chosen; i++) {

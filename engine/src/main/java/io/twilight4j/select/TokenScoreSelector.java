@@ -22,7 +22,7 @@ abstract class TokenScoreSelector implements Selector {
             return Selector.allTokens(length, out);
         }
         scoreTokens(cache, layer, pageTable, length, kvHead, q, qOff, heads, ws, ws.scores);
-        return TopK.largest(ws.scores, length, budgetTokens, ws.scratch, out);
+        return TopK.largest(ws.scores, length, budgetTokens, out);
     }
 
     /** Writes to {@code scores[pos]} the group's score of every position {@code pos < length}. */
