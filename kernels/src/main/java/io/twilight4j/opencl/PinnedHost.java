@@ -16,14 +16,12 @@ import org.lwjgl.system.MemoryStack;
 final class PinnedHost implements AutoCloseable {
 
     private final OpenClContext cl;
-    private final String name;
     private long mem;
     private final ByteBuffer mapped;
 
     /** Maps {@code bytes} of host memory; {@code name} appears in errors. */
     PinnedHost(OpenClContext cl, String name, long bytes) {
         this.cl = cl;
-        this.name = name;
         long size = Math.max(16, bytes);
         try (MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer err = stack.mallocInt(1);
