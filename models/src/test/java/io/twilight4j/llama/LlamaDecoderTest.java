@@ -120,15 +120,25 @@ class LlamaDecoderTest {
                 policy + ": mean budget " + sparse.meanBudget() + ", dense " + dense.meanBudget());
     }
 
-    /** Quest holding every token (budget above the context) sums exactly as dense while the context fits one chunk, as here. */
+    /**
+     * Quest holding every token (budget above the context) attends exactly the tokens dense does: the
+     * same greedy text for 100 tokens and, over the first 20, logits equal up to rounding. Not bit for
+     * bit (the first session's check, which turned out flaky): the Vector API leaves the lane order of sum
+     * reductions open and JIT-compiled and interpreted code differ, so two runs can round differently;
+     * measured: 3e-4 on a logit after the prompt, growing to ~2.5e-3 by token 40 through the context.
+     * A wrong set of tokens moves logits by tenths and changes the text.
+     */
     @Test
-    void questSelectingEveryTokenIsBitIdenticalToDense() {
+    void questSelectingEveryTokenMatchesDense() {
         List<float[]> dense = new ArrayList<>();
         List<float[]> quest = new ArrayList<>();
-        greedy(AttentionPolicy.dense(), 100, dense);
-        greedy(AttentionPolicy.parse("quest:128"), 100, quest);
-        for (int i = 0; i < dense.size(); i++) {
-            assertArrayEquals(dense.get(i), quest.get(i), "logits after generated token " + i);
+        Run d = greedy(AttentionPolicy.dense(), 100, dense);
+        Run q = greedy(AttentionPolicy.parse("quest:128"), 100, quest);
+        assertArrayEquals(d.tokens(), q.tokens(), "quest:128 diverged from dense");
+        for (int i = 0; i < 20; i++) {
+            for (int v = 0; v < dense.get(i).length; v++) {
+                assertEquals(dense.get(i)[v], quest.get(i)[v], 5e-3f, "logit " + v + " after generated token " + i);
+            }
         }
     }
 
