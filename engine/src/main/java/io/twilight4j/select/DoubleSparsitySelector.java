@@ -5,9 +5,6 @@ import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.KvLayout;
 import java.lang.foreign.ValueLayout;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Double Sparsity: ranks tokens by q.k over the r calibrated label channels, keys taken from the
@@ -16,8 +13,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class DoubleSparsitySelector extends TokenScoreSelector {
 
-    /** One lane per query head of a GQA group of four. */
-    private static final VectorSpecies<Float> FOUR = FloatVector.SPECIES_128;
     private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /** A Double Sparsity selector with budget {@code budgetTokens} (B0). */
@@ -89,28 +84,47 @@ public final class DoubleSparsitySelector extends TokenScoreSelector {
     }
 
     /**
-     * The common GQA group of four: the heads' entries of a lookup are one 4-lane vector, labels are read
-     * eight bytes at a time, and two accumulators (even and odd bytes) halve the chain of dependent adds
-     * (1.6 instead of 5.6 ms per KV head at 32k tokens, r = 64, on this project's Zen 3 machine).
+     * The common GQA group of four, in scalar code: labels read eight bytes at a time, and two sets of
+     * four sums (even and odd bytes) halve the chains of dependent adds (1.6 instead of 5.6 ms per KV
+     * head at 32k tokens, r = 64, on this project's Zen 3 machine). A 4-lane vector version was as fast
+     * alone but fell to the Vector API's slow fallback when run after other policies in one JVM (its
+     * 128-bit species beside everyone else's 256-bit ones: 44 ms a step).
      */
     private static float groupOfFour(HostKvCache.Layer ly, long labels, int bytes, float[] table, float scale, float min,
                                      float[] qSum) {
-        FloatVector even = FloatVector.zero(FOUR);
-        FloatVector odd = even;
+        float e0 = 0;
+        float e1 = 0;
+        float e2 = 0;
+        float e3 = 0;
+        float o0 = 0;
+        float o1 = 0;
+        float o2 = 0;
+        float o3 = 0;
         int b = 0;
         for (; b + 8 <= bytes; b += 8) {
             long word = ly.labels().get(WORD, labels + b);
             // Byte j of the word is label byte b + j.
             for (int j = 0; j < 8; j += 2) {
-                int v0 = (int) (word >>> (8 * j)) & 0xff;
-                int v1 = (int) (word >>> (8 * j + 8)) & 0xff;
-                even = even.add(FloatVector.fromArray(FOUR, table, ((b + j) * 256 + v0) * 4));
-                odd = odd.add(FloatVector.fromArray(FOUR, table, ((b + j + 1) * 256 + v1) * 4));
+                int at = ((b + j) * 256 + ((int) (word >>> (8 * j)) & 0xff)) * 4;
+                int bt = ((b + j + 1) * 256 + ((int) (word >>> (8 * j + 8)) & 0xff)) * 4;
+                e0 += table[at];
+                e1 += table[at + 1];
+                e2 += table[at + 2];
+                e3 += table[at + 3];
+                o0 += table[bt];
+                o1 += table[bt + 1];
+                o2 += table[bt + 2];
+                o3 += table[bt + 3];
             }
         }
         for (; b < bytes; b++) {
-            even = even.add(FloatVector.fromArray(FOUR, table, (b * 256 + (ly.labels().get(ValueLayout.JAVA_BYTE, labels + b) & 0xff)) * 4));
+            int at = (b * 256 + (ly.labels().get(ValueLayout.JAVA_BYTE, labels + b) & 0xff)) * 4;
+            e0 += table[at];
+            e1 += table[at + 1];
+            e2 += table[at + 2];
+            e3 += table[at + 3];
         }
-        return even.add(odd).mul(scale).add(FloatVector.fromArray(FOUR, qSum, 0).mul(min)).reduceLanes(VectorOperators.MAX);
+        return Math.max(Math.max(scale * (e0 + o0) + min * qSum[0], scale * (e1 + o1) + min * qSum[1]),
+                Math.max(scale * (e2 + o2) + min * qSum[2], scale * (e3 + o3) + min * qSum[3]));
     }
 }
