@@ -75,15 +75,6 @@ inline void write_empty(size_t stateBase, int chunksPerEntry, global float* pm, 
     }
 }
 
-#if ATT_SHUFFLE
-// NVIDIA fast path (the host sets ATT_SHUFFLE only where inline PTX builds; the portable kernel below
-// is the reference it is tested against). The LANES work-items of a slot sit in one warp, so a row's
-// dot product is summed with warp shuffles, and each slot keeps its own online-softmax state over
-// rows slot, slot + SLOTS, ...: the main loop needs no barrier. Slots merge once at the end.
-// Local memory: red (SLOTS * HEADS_PER_ENTRY * (HEAD_DIM + 2) floats).
-#define UNROLL ATT_UNROLL
-#define LANES_PER_HEAD (LANES / HEADS_PER_ENTRY)
-
 // Element offset of the K/V row of item i of a chunk (rows past the end read the chunk's first row).
 inline size_t attend_row(global const int* pageTable, global const int* sets, int e, int cap, int start, int i,
                          int count, int kvHead) {
@@ -95,6 +86,15 @@ inline size_t attend_row(global const int* pageTable, global const int* sets, in
 #endif
     return token_slot(pageTable, pos, kvHead) * HEAD_DIM;
 }
+
+#if ATT_SHUFFLE
+// NVIDIA fast path (the host sets ATT_SHUFFLE only where inline PTX builds; the portable kernel below
+// is the reference it is tested against). The LANES work-items of a slot sit in one warp, so a row's
+// dot product is summed with warp shuffles, and each slot keeps its own online-softmax state over
+// rows slot, slot + SLOTS, ...: the main loop needs no barrier. Slots merge once at the end.
+// Local memory: red (SLOTS * HEADS_PER_ENTRY * (HEAD_DIM + 2) floats).
+#define UNROLL ATT_UNROLL
+#define LANES_PER_HEAD (LANES / HEADS_PER_ENTRY)
 
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,
@@ -269,13 +269,7 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         for (int r = 0; r < ROWS; r++) {
             const int i = base + slot + r * SLOTS;
             valid[r] = i < count;
-            const int item = valid[r] ? i : 0;
-#if DENSE
-            const int pos = start + item;
-#else
-            const int pos = sets[(size_t) e * cap + start + item];
-#endif
-            rows[r] = token_slot(pageTable, pos, kvHead) * HEAD_DIM;
+            rows[r] = attend_row(pageTable, sets, e, cap, start, i, count, kvHead);
             const floatV k4 = vload_halfV(lane, K + rows[r]);
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
                 red[lane * (HT + 1) + g * TILE + slot + r * SLOTS] = dotV(k4, qr[g]);
