@@ -80,6 +80,14 @@ inline float8 small_uint_to_float8(uint8 u) {
     return as_float8(u | (uint8) (0x4B000000u)) - (float8) (8388608.0f);
 }
 
+// The items [x, y) of block `block` when n items are cut into `blocks` blocks of equal span (the last
+// shorter, trailing ones empty): how several work-groups share one entry's pages or candidates.
+inline int2 block_range(int n, int block, int blocks) {
+    const int span = (n + blocks - 1) / blocks;
+    const int first = block * span;
+    return (int2) (first, min(n, first + span));
+}
+
 // Physical (page, head, token) index of logical position pos of a sequence.
 inline size_t token_slot(global const int* pageTable, int pos, int kvHead) {
     const int page = pageTable[pos / PAGE_TOKENS];

@@ -41,8 +41,8 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
     const int lane = lid % EST_LANES, slot = lid / EST_LANES, slots = get_local_size(0) / EST_LANES;
     load_group_query(qs, q, b, h);
     const int n = candCount[e];
-    const int span = (n + blocksPerEntry - 1) / blocksPerEntry;
-    const int first = block * span, end = min(n, first + span);
+    const int2 share = block_range(n, block, blocksPerEntry);
+    const int first = share.x, end = share.y;
     const float invSqrt = 1.0f / sqrt((float) HEAD_DIM);
     const int myHead = lane / EST_LPH;
     // This lane's 16 channels of every head's query stay in registers for all candidates; the sums
@@ -115,10 +115,10 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     const int n = candCount[e];
-    const int span = (n + blocksPerEntry - 1) / blocksPerEntry;
-    const int end = min(n, (block + 1) * span);
+    const int2 share = block_range(n, block, blocksPerEntry);
+    const int end = share.y;
     const float invSqrt = 1.0f / sqrt((float) HEAD_DIM);
-    for (int i = block * span + lid; i < end; i += get_local_size(0)) {
+    for (int i = share.x + lid; i < end; i += get_local_size(0)) {
         const size_t tok = token_slot(pageTables + (size_t) b * maxPages, cand[(size_t) e * cap + i], h);
         global const uchar* code = codes + tok * CODE_BYTES;
         float acc[GQA_GROUP];

@@ -53,8 +53,8 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
-    const int span = (pages + groupsPerEntry - 1) / groupsPerEntry;
-    const int first = part * span, end = min(pages, first + span);
+    const int2 share = block_range(pages, part, groupsPerEntry);
+    const int first = share.x, end = share.y;
     float8 qn[GQA_GROUP], qp[GQA_GROUP];
     float qsum[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
@@ -132,8 +132,8 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
-    const int span = (pages + groupsPerEntry - 1) / groupsPerEntry;
-    const int first = part * span, end = min(pages, first + span);
+    const int2 share = block_range(pages, part, groupsPerEntry);
+    const int first = share.x, end = share.y;
     local float* qsum = red + QLANES * (QHT + 1);
     if (lid < GQA_GROUP) {
         global const float* qr = query_row(q, b, h, lid);
