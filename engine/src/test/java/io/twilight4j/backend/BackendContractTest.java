@@ -322,8 +322,9 @@ public abstract class BackendContractTest {
                 plan.run(0, seqs, q, out);
                 for (int b = 0; b < 2; b++) {
                     for (int qh = 0; qh < queryHeads; qh++) {
-                        double[] ref = exactAttention(q, (b * queryHeads + qh) * dim, keys.get(seqs[b]), values.get(seqs[b]),
-                                qh / group, dim);
+                        int n = keys.get(seqs[b]).size();
+                        double[] ref = Workload.attention(q, (b * queryHeads + qh) * dim, head(keys.get(seqs[b]), qh / group, dim),
+                                head(values.get(seqs[b]), qh / group, dim), java.util.stream.IntStream.range(0, n).toArray(), n);
                         for (int c = 0; c < dim; c++) {
                             assertEquals(ref[c], out[(b * queryHeads + qh) * dim + c], 2e-3 + 2e-3 * Math.abs(ref[c]),
                                     policy + ": step " + step + ", slot " + b + ", head " + qh + ", channel " + c);
@@ -336,6 +337,17 @@ public abstract class BackendContractTest {
 
     static Stream<String> policiesOverEveryToken() {
         return Stream.of("dense", "full");
+    }
+
+    /** One KV head's rows, as float64, of rows that hold every KV head. */
+    private static double[][] head(List<float[]> rows, int kvHead, int dim) {
+        double[][] h = new double[rows.size()][dim];
+        for (int t = 0; t < rows.size(); t++) {
+            for (int c = 0; c < dim; c++) {
+                h[t][c] = rows.get(t)[kvHead * dim + c];
+            }
+        }
+        return h;
     }
 
     /** Appends {@code n} random tokens to {@code seq}, keeping fp16-exact copies for the reference. */
@@ -354,32 +366,5 @@ public abstract class BackendContractTest {
             keys.computeIfAbsent(seq, s -> new ArrayList<>()).add(Arrays.copyOfRange(k, t * row, (t + 1) * row));
             values.computeIfAbsent(seq, s -> new ArrayList<>()).add(Arrays.copyOfRange(v, t * row, (t + 1) * row));
         }
-    }
-
-    /** Float64 softmax attention of one query row over every token of one KV head. */
-    private static double[] exactAttention(float[] q, int qOff, List<float[]> k, List<float[]> v, int kvHead, int dim) {
-        double[] logits = new double[k.size()];
-        double max = Double.NEGATIVE_INFINITY;
-        for (int t = 0; t < k.size(); t++) {
-            double dot = 0;
-            for (int c = 0; c < dim; c++) {
-                dot += (double) q[qOff + c] * k.get(t)[kvHead * dim + c];
-            }
-            logits[t] = dot / Math.sqrt(dim);
-            max = Math.max(max, logits[t]);
-        }
-        double sum = 0;
-        double[] out = new double[dim];
-        for (int t = 0; t < k.size(); t++) {
-            double w = Math.exp(logits[t] - max);
-            sum += w;
-            for (int c = 0; c < dim; c++) {
-                out[c] += w * v.get(t)[kvHead * dim + c];
-            }
-        }
-        for (int c = 0; c < dim; c++) {
-            out[c] /= sum;
-        }
-        return out;
     }
 }

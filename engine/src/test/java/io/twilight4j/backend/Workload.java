@@ -129,13 +129,18 @@ public final class Workload {
 
     /** Float64 softmax attention of query row {@code qOff} over {@code set} (positions) of (layer, b, kvHead). */
     public double[] reference(int layer, int b, int kvHead, float[] q, int qOff, int[] set, int n) {
-        int dim = shape.headDim();
+        return attention(q, qOff, keys[layer][b][kvHead], values[layer][b][kvHead], set, n);
+    }
+
+    /** Float64 softmax attention (scale 1/sqrt(d)) of one query row over rows {@code set[0..n)} of k and v. */
+    static double[] attention(float[] q, int qOff, double[][] k, double[][] v, int[] set, int n) {
+        int dim = k[set[0]].length;
         double[] logits = new double[n];
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             double s = 0;
             for (int c = 0; c < dim; c++) {
-                s += q[qOff + c] * keys[layer][b][kvHead][set[i]][c];
+                s += q[qOff + c] * k[set[i]][c];
             }
             logits[i] = s / Math.sqrt(dim);
             max = Math.max(max, logits[i]);
@@ -146,7 +151,7 @@ public final class Workload {
             double p = Math.exp(logits[i] - max);
             z += p;
             for (int c = 0; c < dim; c++) {
-                o[c] += p * values[layer][b][kvHead][set[i]][c];
+                o[c] += p * v[set[i]][c];
             }
         }
         for (int c = 0; c < dim; c++) {
