@@ -48,26 +48,31 @@ class GenerateCommandTest {
         try (GgufFile f = GgufFile.open(file); AttentionBackend backend = Backends.open("cpu", null, 1)) {
             Tokenizer tok = Tokenizer.fromGguf(f);
             LlamaModel model = LlamaModel.load(f, null);
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.dense(), 2, 4096)) {
-                float[] logits = null;
-                for (int t : tok.encode(PROMPT, true, false)) {
-                    logits = d.forward(t);
-                }
-                for (int i = 0; i < MAX_TOKENS; i++) {
-                    int best = 0;
-                    for (int j = 1; j < logits.length; j++) {
-                        best = logits[j] > logits[best] ? j : best;
-                    }
-                    if (best == tok.eos()) {
-                        break;
-                    }
-                    bytes.writeBytes(tok.decodeBytes(best));
-                    logits = d.forward(best);
-                }
-            }
-            return bytes.toString(StandardCharsets.UTF_8);
+            return greedyText(model, tok, backend, MAX_TOKENS);
         }
+    }
+
+    /** The prompt's greedy continuation on a dense decoder: argmax by hand, at most {@code max} tokens, stop at EOS. */
+    private static String greedyText(LlamaModel model, Tokenizer tok, AttentionBackend backend, int max) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.dense(), 2, 4096)) {
+            float[] logits = null;
+            for (int t : tok.encode(PROMPT, true, false)) {
+                logits = d.forward(t);
+            }
+            for (int i = 0; i < max; i++) {
+                int best = 0;
+                for (int j = 1; j < logits.length; j++) {
+                    best = logits[j] > logits[best] ? j : best;
+                }
+                if (best == tok.eos()) {
+                    break;
+                }
+                bytes.writeBytes(tok.decodeBytes(best));
+                logits = d.forward(best);
+            }
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
     }
 
     @Test
@@ -107,25 +112,7 @@ class GenerateCommandTest {
             // Second path: the same shape and seed built here, its tokenizer, argmax by hand.
             LlamaModel model = SyntheticModels.build("tiny", 1, arena);
             Tokenizer tok = SyntheticModels.tokenizer(model.config());
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.dense(), 2, 4096)) {
-                float[] logits = null;
-                for (int t : tok.encode(PROMPT, true, false)) {
-                    logits = d.forward(t);
-                }
-                for (int i = 0; i < 12; i++) {
-                    int best = 0;
-                    for (int j = 1; j < logits.length; j++) {
-                        best = logits[j] > logits[best] ? j : best;
-                    }
-                    if (best == tok.eos()) {
-                        break;
-                    }
-                    bytes.writeBytes(tok.decodeBytes(best));
-                    logits = d.forward(best);
-                }
-            }
-            expected = PROMPT + bytes.toString(StandardCharsets.UTF_8) + System.lineSeparator();
+            expected = PROMPT + greedyText(model, tok, backend, 12) + System.lineSeparator();
         }
         CliRun r = CliRun.run("", "generate", "--synthetic", "tiny", "-p", PROMPT, "-n", "12", "--temperature", "0", "-t", "1");
         assertEquals(0, r.exit(), r.err());
