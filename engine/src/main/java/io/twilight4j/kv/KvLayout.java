@@ -127,6 +127,7 @@ public record KvLayout(KvShape shape) {
         d.put("LABEL_CHANNELS", shape.labelChannels());
         d.put("CODE_BYTES", codeBytesPerToken());
         d.put("LABEL_BYTES", labelBytesPerToken());
+        d.put("SCORE_SCALE_BITS", Float.floatToRawIntBits(shape.scoreScale()));
         return d;
     }
 }

@@ -41,6 +41,14 @@ public record KvShape(int layers, int kvHeads, int headDim, int pageTokens, int 
         return pages * pageTokens;
     }
 
+    /**
+     * The attention score scale 1/sqrt(headDim) as a float: computed once here so every backend (the
+     * OpenCL kernels get its bits as a define) scales by the same value.
+     */
+    public float scoreScale() {
+        return (float) (1 / Math.sqrt(headDim));
+    }
+
     private static void require(boolean ok, String what, long value) {
         if (!ok) {
             throw new IllegalArgumentException("KV shape: invalid " + what + ": " + value);

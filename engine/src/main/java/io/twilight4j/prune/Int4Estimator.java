@@ -4,6 +4,7 @@ import io.twilight4j.attention.DecodeKernel;
 import io.twilight4j.attention.Workspace;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -14,9 +15,11 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Twilight's score estimate (the SpGEMV): q.k^ / sqrt(d) over the candidates, with k^ the 4-bit key.
- * Since k^_c = code_c * scale + min, q.k^ = scale * (q . code) + min * sum(q): the codes are
- * unpacked once per token and dotted with every query head of the group.
+ * Twilight's score estimate (the SpGEMV): q.k^ / sqrt(d) over the candidates, with k^ the 4-bit key
+ * and q the 8-bit query ({@link Int8Query}: q = c * qs). Since k^_i = code_i * scale + min, q.k^ =
+ * qs * (scale * (c . code) + min * sum(c)): the codes are unpacked once per token and dotted with every
+ * query head of the group. The dot products are sums of integers below 2^24, exact in float arithmetic
+ * in any order, so this and the OpenCL kernel (integer dot-product instructions) give the same bits.
  */
 public final class Int4Estimator {
 
@@ -29,10 +32,13 @@ public final class Int4Estimator {
 
     /**
      * Writes the estimated scores of the group's {@code heads} query heads for candidates
-     * {@code tokens[0..n)} to {@code scores[g * n + i]}.
+     * {@code tokens[0..n)} to {@code scores[g * n + i]}; query head g's codes are at
+     * {@code queryCodes[(firstHead + g) * headDim..]}, its scale at {@code queryScales[firstHead + g]},
+     * and scores are scaled by {@code scoreScale} (1/sqrt(d)).
      */
     public static void estimate(HostKvCache cache, int layer, int[] pageTable, int kvHead, int[] tokens, int n,
-                                float[] q, int qOff, int heads, float scale, Workspace ws, float[] scores, int scoresOff) {
+                                float[] queryCodes, float[] queryScales, int firstHead, int heads, float scoreScale,
+                                Workspace ws, float[] scores, int scoresOff) {
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
         int half = dim / 2;
@@ -44,9 +50,10 @@ public final class Int4Estimator {
         boolean wordWise = half % WORD_BYTES == 0;
         for (int g = 0; g < heads; g++) {
             float sum = 0;
+            int qOff = (firstHead + g) * dim;
             for (int c = 0; c < dim; c++) {
-                sum += q[qOff + g * dim + c];
-                qp[g * dim + (wordWise ? wordPosition(c) : nibblePosition(c, half))] = q[qOff + g * dim + c];
+                sum += queryCodes[qOff + c];
+                qp[g * dim + (wordWise ? wordPosition(c) : nibblePosition(c, half))] = queryCodes[qOff + c];
             }
             qSum[g] = sum;
         }
@@ -80,7 +87,8 @@ public final class Int4Estimator {
             for (int g = 0; g < heads; g++) {
                 int row = scoresOff + g * n + b;
                 for (int t = 0; t < m; t++) {
-                    scores[row + t] = (params[2 * t] * dots[g * Workspace.BLOCK + t] + params[2 * t + 1] * qSum[g]) * scale;
+                    float dot = params[2 * t] * dots[g * Workspace.BLOCK + t] + params[2 * t + 1] * qSum[g];
+                    scores[row + t] = dot * queryScales[firstHead + g] * scoreScale;
                 }
             }
         }

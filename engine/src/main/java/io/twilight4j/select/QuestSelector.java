@@ -4,6 +4,7 @@ import io.twilight4j.attention.DecodeKernel;
 import io.twilight4j.attention.Workspace;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.PageBounds;
 
@@ -65,15 +66,17 @@ public final class QuestSelector implements Selector {
     }
 
     /**
-     * shared[h * scoredPages + p] = the largest bound of KV head h's group over page p. Since
-     * max(q min, q max) = q+ max + q- min and a stored bound is min + (s + 128) * scale, a head's bound
-     * is (min + 128 scale) * sum(q) + scale * ([q- | q+] . [s_min | s_max]): one dot product with the
-     * page's code row, so a block of pages is scored per head with the attention kernel's tiled dot
-     * products; the block's codes are read in storage order, all heads of a page at once.
+     * shared[h * scoredPages + p] = the largest bound of KV head h's group over page p, for the 8-bit
+     * queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
+     * bound is min + (s + 128) * scale, a head's bound is qs * ((min + 128 scale) * sum(c) + scale *
+     * ([c- | c+] . [s_min | s_max])): one dot product of integers (exact in float arithmetic, so the
+     * OpenCL kernels' integer dot products give the same bits) with the page's code row. A block of
+     * pages is scored per head with the attention kernel's tiled dot products; the block's codes are
+     * read in storage order, all heads of a page at once.
      */
     @Override
     public void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
-                           float[] q, int qOff, int group, Workspace ws, float[] shared) {
+                           float[] queryCodes, float[] queryScales, int firstHead, int group, Workspace ws, float[] shared) {
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
         int kvHeads = layout.shape().kvHeads();
@@ -83,8 +86,9 @@ public final class QuestSelector implements Selector {
         float[] qSum = ws.querySums;
         for (int g = 0; g < kvHeads * group; g++) {
             float sum = 0;
+            int qOff = (firstHead + g) * dim;
             for (int c = 0; c < dim; c++) {
-                float x = q[qOff + g * dim + c];
+                float x = queryCodes[qOff + c];
                 split[g * row + c] = Math.min(x, 0f);
                 split[g * row + dim + c] = Math.max(x, 0f);
                 sum += x;
@@ -112,7 +116,8 @@ public final class QuestSelector implements Selector {
                     float center = Fp16.get(ly.boundParams(), range + 2) + 128 * scale;
                     float best = Float.NEGATIVE_INFINITY;
                     for (int g = 0; g < group; g++) {
-                        best = Math.max(best, center * qSum[h * group + g] + scale * s[g * Workspace.BLOCK + i]);
+                        float bound = center * qSum[h * group + g] + scale * s[g * Workspace.BLOCK + i];
+                        best = Math.max(best, queryScales[firstHead + h * group + g] * bound);
                     }
                     shared[h * scored + p0 + i] = best;
                 }

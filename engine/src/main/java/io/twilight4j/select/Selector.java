@@ -2,6 +2,7 @@ package io.twilight4j.select;
 
 import io.twilight4j.attention.Workspace;
 import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.Int8Query;
 import io.twilight4j.policy.AttentionPolicy;
 
 /**
@@ -41,11 +42,12 @@ public interface Selector {
 
     /**
      * Scores pages {@code fromPage..toPage} (below {@link #scoredPages}) of every KV head of one
-     * sequence into {@code shared}; {@code q} holds all the sequence's query heads from {@code qOff},
-     * {@code group} per KV head.
+     * sequence into {@code shared}. The sequence's query heads are given as {@link Int8Query} rows:
+     * head i's codes at {@code queryCodes[(firstHead + i) * headDim..]}, its scale at
+     * {@code queryScales[firstHead + i]}, {@code group} heads per KV head.
      */
     default void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
-                            float[] q, int qOff, int group, Workspace ws, float[] shared) {
+                            float[] queryCodes, float[] queryScales, int firstHead, int group, Workspace ws, float[] shared) {
     }
 
     /** Writes positions {@code 0..length-1} to {@code out} and returns {@code length}: the whole sequence. */

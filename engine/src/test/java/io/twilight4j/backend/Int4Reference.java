@@ -2,8 +2,8 @@ package io.twilight4j.backend;
 
 /**
  * Float64 re-derivation of Twilight's estimate from TWILIGHT.md section 4, independent of the
- * engine's quantizer: 4-bit min/max quantization per key (scale rounded to fp16 as stored), then
- * softmax of q.k^/sqrt(d) over every token.
+ * engine's quantizer: 4-bit min/max quantization per key (scale rounded to fp16 as stored), the 8-bit
+ * query ({@link Int8QueryReference}), then softmax of q.k^/sqrt(d) over every token.
  */
 final class Int4Reference {
 
@@ -34,12 +34,12 @@ final class Int4Reference {
         int n = w.lengths[b];
         double[] s = new double[n];
         double max = Double.NEGATIVE_INFINITY;
-        int off = (b * w.queryHeads + qh) * dim;
+        double[] qq = Int8QueryReference.dequantized(q, (b * w.queryHeads + qh) * dim, dim);
         for (int t = 0; t < n; t++) {
             double[] k = dequantized(w.keys[layer][b][kvHead][t]);
             double dot = 0;
             for (int c = 0; c < dim; c++) {
-                dot += q[off + c] * k[c];
+                dot += qq[c] * k[c];
             }
             s[t] = dot / Math.sqrt(dim);
             max = Math.max(max, s[t]);

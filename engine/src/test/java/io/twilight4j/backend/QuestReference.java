@@ -7,7 +7,8 @@ import java.util.Arrays;
 
 /**
  * Float64 Quest reference: exact page bounds from the keys, widened to the 8-bit box the cache stores
- * ({@link PageBounds}, tested on its own), the group's max bound, best pages + the last.
+ * ({@link PageBounds}, tested on its own), scored for the 8-bit query ({@link Int8QueryReference}), the
+ * group's max bound, best pages + the last.
  */
 final class QuestReference {
 
@@ -33,18 +34,19 @@ final class QuestReference {
         int range = PageBounds.encode(mn, 0, mx, 0, dim, codes, 0);
         double best = Double.NEGATIVE_INFINITY;
         for (int g = 0; g < group; g++) {
-            int off = (b * w.queryHeads + kvHead * group + g) * dim;
+            // Quest scores pages for the 8-bit query, so the bound holds for that query's scores.
+            double[] qq = Int8QueryReference.dequantized(q, (b * w.queryHeads + kvHead * group + g) * dim, dim);
             double s = 0;
             double exactMax = Double.NEGATIVE_INFINITY;
             for (int c = 0; c < dim; c++) {
                 double lo = PageBounds.decode(codes[c], PageBounds.scale(range), PageBounds.min(range));
                 double hi = PageBounds.decode(codes[dim + c], PageBounds.scale(range), PageBounds.min(range));
-                s += Math.max(q[off + c] * lo, q[off + c] * hi);
+                s += Math.max(qq[c] * lo, qq[c] * hi);
             }
             for (int t = first; t < end; t++) {
                 double dot = 0;
                 for (int c = 0; c < dim; c++) {
-                    dot += q[off + c] * w.keys[layer][b][kvHead][t][c];
+                    dot += qq[c] * w.keys[layer][b][kvHead][t][c];
                 }
                 exactMax = Math.max(exactMax, dot);
             }

@@ -27,8 +27,8 @@ final class SparsePipeline implements AutoCloseable {
     private final AttentionPolicy policy;
     private final KvShape kv;
     private final int queryHeads, gqa, maxPages, capacity, rowLen, setsPerSeq;
-    private final ClKernel scoreKernel, selectKernel, estimate, topP, compact;
-    private final ClBuffer cand, candCount, rowScores, scores, thr, sets, setCount;
+    private final ClKernel quantize, scoreKernel, selectKernel, estimate, topP, compact;
+    private final ClBuffer queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount;
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
     private final boolean rowLocal;
@@ -99,6 +99,9 @@ final class SparsePipeline implements AutoCloseable {
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
         try (Closer guard = new Closer()) {
+            // Quest's page scoring and the 4-bit estimate read the 8-bit queries (kv.Int8Query).
+            boolean int8Query = policy.selector() == SelectorKind.QUEST || policy.prunes();
+            quantize = int8Query ? guard.add(cl.kernel("common.cl+query.cl", defines, "quantize_queries")) : null;
             scoreKernel = switch (policy.selector()) {
                 case FULL -> guard.add(cl.kernel(select, defines, "full_candidates"));
                 case QUEST -> guard.add(cl.kernel(select, defines, "quest_page_scores"));
@@ -114,7 +117,8 @@ final class SparsePipeline implements AutoCloseable {
                 throw new OpenClException("quest_page_scores: the device runs at most " + scoreKernel.workGroupLimit()
                         + " work-items per group, the kernel needs " + (long) questLanes * questSlots);
             }
-            for (ClKernel k : new ClKernel[] {policy.selector() == SelectorKind.QUEST ? null : scoreKernel, selectKernel, estimate, topP, compact}) {
+            for (ClKernel k : new ClKernel[] {quantize, policy.selector() == SelectorKind.QUEST ? null : scoreKernel, selectKernel, estimate,
+                    topP, compact}) {
                 if (k != null) {
                     limit = Math.min(limit, k.workGroupLimit());
                 }
@@ -125,6 +129,8 @@ final class SparsePipeline implements AutoCloseable {
                 throw new OpenClException("sparse pipeline: the device allows work-groups of " + groupSize
                         + " work-items, the NVIDIA fast path needs whole warps of 32; plan with fast paths off");
             }
+            queryCodes = guard.add(cl.buffer("query codes", int8Query ? (long) b * queryHeads * kv.headDim() : 1));
+            queryScales = guard.add(cl.buffer("query scales", int8Query ? 4L * b * queryHeads : 4));
             cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));
             candCount = guard.add(cl.buffer("candidate counts", 4L * b * kv.kvHeads()));
             rowScores = guard.add(cl.buffer("selector scores", 4L * b * kv.kvHeads() * rowLen));
@@ -148,6 +154,11 @@ final class SparsePipeline implements AutoCloseable {
     Sets run(int layer, int batch, ClBuffer q, ClBuffer pageTables, ClBuffer lengths, int[] lengthOf, StageTimer timer) {
         OpenClKvCache.LayerBuffers buf = cache.layer(layer);
         int entries = batch * kv.kvHeads();
+        if (quantize != null) {
+            int rows = batch * queryHeads;
+            quantize.arg(0, q).arg(1, rows).arg(2, queryCodes).arg(3, queryScales);
+            quantize.launch((rows + groupSize - 1) / groupSize, groupSize, timer, StageTimer.SELECT);
+        }
         switch (policy.selector()) {
             case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount);
             case QUEST -> {
@@ -161,9 +172,9 @@ final class SparsePipeline implements AutoCloseable {
                 int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile,
                         (16 * cl.device().computeUnits() + entries - 1) / entries));
                 long lanes = questLanes;
-                scoreKernel.arg(0, q).arg(1, buf.boundCodes()).arg(2, buf.boundParams()).arg(3, pageTables).arg(4, maxPages)
-                        .arg(5, lengths).arg(6, rowLen).arg(7, rowScores).arg(8, perEntry)
-                        .local(9, 4L * (lanes * ((long) gqa * tile + 1) + gqa));
+                scoreKernel.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.boundCodes()).arg(3, buf.boundParams())
+                        .arg(4, pageTables).arg(5, maxPages).arg(6, lengths).arg(7, rowLen).arg(8, rowScores).arg(9, perEntry)
+                        .local(10, 4L * (lanes * ((long) gqa * tile + 1) + gqa));
                 scoreKernel.launch((long) entries * perEntry, lanes * questSlots, timer, StageTimer.SELECT);
             }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())
@@ -188,8 +199,9 @@ final class SparsePipeline implements AutoCloseable {
         }
         // Blocks of ~256 candidates per KV head, enough groups to fill the device.
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
-        estimate.arg(0, q).arg(1, buf.codes()).arg(2, buf.params()).arg(3, pageTables).arg(4, maxPages).arg(5, cand)
-                .arg(6, candCount).arg(7, capacity).arg(8, scores).arg(9, blocks).local(10, 4L * gqa * (kv.headDim() + 1));
+        estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
+                .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
+                .local(11, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, 12 * groupSize);
@@ -225,8 +237,8 @@ final class SparsePipeline implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {scoreKernel, selectKernel, estimate, topP, compact,
-                cand, candCount, rowScores, scores, thr, sets, setCount}) {
+        for (AutoCloseable c : new AutoCloseable[] {quantize, scoreKernel, selectKernel, estimate, topP, compact,
+                queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount}) {
             Closer.closeQuietly(c);
         }
         MemoryUtil.memFree(hostCounts);

@@ -73,13 +73,6 @@ inline float group_reduce(local float* scratch, float x, int op) {
     return r;
 }
 
-// Floats of small unsigned ints (< 2^23) without an int-to-float conversion instruction (a lower
-// throughput than plain integer and float arithmetic on NVIDIA GPUs): 2^23 + u is the float with u in
-// its mantissa bits.
-inline float8 small_uint_to_float8(uint8 u) {
-    return as_float8(u | (uint8) (0x4B000000u)) - (float8) (8388608.0f);
-}
-
 // The items [x, y) of block `block` when n items are cut into `blocks` blocks of equal span (the last
 // shorter, trailing ones empty): how several work-groups share one entry's pages or candidates.
 inline int2 block_range(int n, int block, int blocks) {
@@ -87,6 +80,14 @@ inline int2 block_range(int n, int block, int blocks) {
     const int first = block * span;
     return (int2) (first, min(n, first + span));
 }
+
+// Row of query head g of KV head kvHead of sequence b among the batch's query rows (q, its 8-bit codes).
+inline size_t query_index(int b, int kvHead, int g) {
+    return (size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g;
+}
+
+// 1/sqrt(HEAD_DIM) exactly as the host computes it (KvShape.scoreScale), passed as its float bits.
+#define SCORE_SCALE as_float(SCORE_SCALE_BITS)
 
 // Physical (page, head, token) index of logical position pos of a sequence.
 inline size_t token_slot(global const int* pageTable, int pos, int kvHead) {
@@ -122,6 +123,20 @@ inline float reduce_scatter(float* x, const int width, const int lanes, const in
     for (int o = lanes / width / 2; o > 0; o >>= 1) {
         r += shfl_xor(r, o);
     }
+    return r;
+}
+
+// a . b + c over four byte pairs, a signed (dot4_ss) or unsigned (dot4_us), b signed: one dp4a
+// instruction (NVIDIA inline PTX, sm_61 and later) for four multiply-adds on packed bytes.
+inline int dot4_ss(int a, int b, int c) {
+    int r;
+    asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
+inline int dot4_us(uint a, int b, int c) {
+    int r;
+    asm("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
     return r;
 }
 

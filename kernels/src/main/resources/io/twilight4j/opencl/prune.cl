@@ -1,9 +1,11 @@
 // Twilight's pruner (TWILIGHT.md section 4) over the selector's candidates.
 // estimate_scores: blocksPerEntry work-groups per (sequence b, KV head h): e = b * KV_HEADS + h, each
 //   a contiguous block of the candidates; work-item per candidate, scoring it for every query head of the
-//   group (codes read once): (scale * sum q_c code_c + min * sum q_c) / sqrt(d).
-//   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's q rows, even channels then odd, and sums).
-//   (NVIDIA variant: its own header below.)
+//   group (codes read once). The queries are the 8-bit rows of quantize_queries (q = c * qs), so a score
+//   is (scale * sum c_i code_i + min * sum c_i) * qs / sqrt(d) with exact integer dot products, the same
+//   bits as the CPU's Int4Estimator.
+//   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's codes as floats, even channels then odd,
+//   and their sums). (NVIDIA variant: its own header below.)
 // top_p: one work-group (power of two) per (b, qh); softmax and the threshold bisection over the row,
 //   kept in local memory when ROW_LOCAL (cap floats), else read from global each pass. Writes the
 //   softmax weights back over the scores and the threshold lo to thr[eq]. Local: 3 * WG floats scratch.
@@ -11,54 +13,44 @@
 //   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
 //   Local memory: WG ints of scan scratch.
 
-// The group's query rows split into even and odd channels (matching low and high nibbles):
-// qs[g * HEAD_DIM + k] = q_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = q_g[2k + 1]. Ends with a barrier.
-inline void load_group_query(local float* qs, global const float* q, int b, int h) {
-    const int lid = get_local_id(0);
-    global const float* qg = q + ((size_t) b * QUERY_HEADS + h * GQA_GROUP) * HEAD_DIM;
-    for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
-        const int g = i / HEAD_DIM, c = i % HEAD_DIM;
-        qs[g * HEAD_DIM + (c % 2) * CODE_BYTES + c / 2] = qg[i];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-
 #if EST_SHUFFLE
 // NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES / 8
 // work-items read one candidate's codes together (8 bytes each, one coalesced 64-byte read for
-// d = 128), each with its 16 channels of the group's queries in registers; the per-head partial dots
-// are reduce-scattered over the lanes, so lane l ends with the score of head l / (EST_LANES /
-// GQA_GROUP). Each slot issues the loads of EST_UNROLL candidates before using any: the chain
-// candidate -> page table -> codes is three dependent reads, and one candidate in flight per slot
-// leaves the memory system idle. Local memory: GQA_GROUP * HEAD_DIM floats (queries staged there).
+// d = 128) and dot them with their 16 channels of each head's query codes by 4-way byte dot products
+// (dp4a on the nibbles masked into bytes: no conversion to float); the per-head partial dots are
+// reduce-scattered over the lanes, so lane l ends with the score of head l / (EST_LANES / GQA_GROUP).
+// Each slot issues the loads of EST_UNROLL candidates before using any: the chain candidate -> page
+// table -> codes is three dependent reads, and one candidate in flight per slot leaves the memory
+// system idle. No local memory.
 #define EST_LPH (EST_LANES / GQA_GROUP)
-kernel void estimate_scores(global const float* q, global const uchar* codes, global const half* params,
-                            global const int* pageTables, int maxPages, global const int* cand,
-                            global const int* candCount, int cap, global float* scores, int blocksPerEntry,
-                            local float* qs) {
+#define LOW_NIBBLES 0x0F0F0F0Fu
+kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
+                            global const half* params, global const int* pageTables, int maxPages,
+                            global const int* cand, global const int* candCount, int cap, global float* scores,
+                            int blocksPerEntry, local float* unused) {
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
     const int lane = lid % EST_LANES, slot = lid / EST_LANES, slots = get_local_size(0) / EST_LANES;
-    load_group_query(qs, q, b, h);
     const int n = candCount[e];
     const int2 share = block_range(n, block, blocksPerEntry);
     const int first = share.x, end = share.y;
-    const float invSqrt = 1.0f / sqrt((float) HEAD_DIM);
     const int myHead = lane / EST_LPH;
-    // This lane's 16 channels of every head's query stay in registers for all candidates; the sums
-    // of each query (for the min term) come from the same registers, reduce-scattered like the dots.
-    float8 qe[GQA_GROUP], qo[GQA_GROUP];
+    // This lane's code bytes [8 lane, 8 lane + 8) hold channels [16 lane, 16 lane + 16), even ones in
+    // the low nibbles: each head's query codes split the same way stay in registers, four per int.
+    int2 qe[GQA_GROUP], qo[GQA_GROUP];
     float qsum[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        qe[g] = vload8(lane, qs + g * HEAD_DIM);
-        qo[g] = vload8(lane, qs + g * HEAD_DIM + CODE_BYTES);
-        const float8 t = qe[g] + qo[g];
-        qsum[g] = dot(t.lo, (float4) (1.0f)) + dot(t.hi, (float4) (1.0f));
+        const char16 c = vload16(lane, qcodes + query_index(b, h, g) * HEAD_DIM);
+        qe[g] = as_int2(c.even);
+        qo[g] = as_int2(c.odd);
+        const int s = dot4_ss(qe[g].x, 0x01010101, dot4_ss(qe[g].y, 0x01010101, 0));
+        qsum[g] = (float) dot4_ss(qo[g].x, 0x01010101, dot4_ss(qo[g].y, 0x01010101, s));
     }
     const float mySum = reduce_scatter(qsum, GQA_GROUP, EST_LANES, lane);
+    const float myScale = qscales[query_index(b, h, myHead)];
     global const int* table = pageTables + (size_t) b * maxPages;
     global const int* rowCand = cand + (size_t) e * cap;
-    global float* rowScores = scores + ((size_t) b * QUERY_HEADS + h * GQA_GROUP + myHead) * cap;
+    global float* rowScores = scores + query_index(b, h, myHead) * cap;
     // Every slot runs the same number of iterations: shuffles need the whole warp. The next
     // iteration's token slots (candidate, then page table) are loaded while this one's codes arrive.
     size_t next[EST_UNROLL];
@@ -68,11 +60,11 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
         next[u] = first < end ? token_slot(table, rowCand[i < end ? i : first], h) : 0;
     }
     for (int base = first; base < end; base += slots * EST_UNROLL) {
-        uchar8 v[EST_UNROLL];
+        uint2 v[EST_UNROLL];
         float2 sm[EST_UNROLL];
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
-            v[u] = vload8(lane, codes + next[u] * CODE_BYTES);
+            v[u] = as_uint2(vload8(lane, codes + next[u] * CODE_BYTES));
             sm[u] = vload_half2(next[u], params);
         }
         #pragma unroll
@@ -82,29 +74,40 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
         }
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
-            const float8 lo = small_uint_to_float8(convert_uint8(v[u] & (uchar8) (15)));
-            const float8 hi = small_uint_to_float8(convert_uint8(v[u] >> (uchar8) (4)));
+            const uint lo0 = v[u].x & LOW_NIBBLES, hi0 = (v[u].x >> 4) & LOW_NIBBLES;
+            const uint lo1 = v[u].y & LOW_NIBBLES, hi1 = (v[u].y >> 4) & LOW_NIBBLES;
             float x[GQA_GROUP];
             #pragma unroll
             for (int g = 0; g < GQA_GROUP; g++) {
-                x[g] = dot(qe[g].lo, lo.lo) + dot(qe[g].hi, lo.hi) + dot(qo[g].lo, hi.lo) + dot(qo[g].hi, hi.hi);
+                int d = dot4_us(lo0, qe[g].x, 0);
+                d = dot4_us(hi0, qo[g].x, d);
+                d = dot4_us(lo1, qe[g].y, d);
+                x[g] = (float) dot4_us(hi1, qo[g].y, d);
             }
             const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
             const int i = base + u * slots + slot;
             if (i < end && lane % EST_LPH == 0) {
-                rowScores[i] = (sm[u].x * dotq + sm[u].y * mySum) * invSqrt;
+                rowScores[i] = (sm[u].x * dotq + sm[u].y * mySum) * myScale * SCORE_SCALE;
             }
         }
     }
 }
 #else
-kernel void estimate_scores(global const float* q, global const uchar* codes, global const half* params,
-                            global const int* pageTables, int maxPages, global const int* cand,
-                            global const int* candCount, int cap, global float* scores, int blocksPerEntry,
-                            local float* qs) {
+kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
+                            global const half* params, global const int* pageTables, int maxPages,
+                            global const int* cand, global const int* candCount, int cap, global float* scores,
+                            int blocksPerEntry, local float* qs) {
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
-    load_group_query(qs, q, b, h);
+    // The group's query codes as floats, even channels then odd (matching low and high nibbles):
+    // qs[g * HEAD_DIM + k] = c_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = c_g[2k + 1]. Every product and
+    // partial sum below is an integer below 2^24, so exact.
+    global const char* qg = qcodes + query_index(b, h, 0) * HEAD_DIM;
+    for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
+        const int g = i / HEAD_DIM, c = i % HEAD_DIM;
+        qs[g * HEAD_DIM + (c % 2) * CODE_BYTES + c / 2] = (float) qg[i];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
     // qs[GQA_GROUP * HEAD_DIM + g] = sum_c q_g[c], for the min term of every score.
     if (lid < GQA_GROUP) {
         float sum = 0.0f;
@@ -117,7 +120,6 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
     const int n = candCount[e];
     const int2 share = block_range(n, block, blocksPerEntry);
     const int end = share.y;
-    const float invSqrt = 1.0f / sqrt((float) HEAD_DIM);
     for (int i = share.x + lid; i < end; i += get_local_size(0)) {
         const size_t tok = token_slot(pageTables + (size_t) b * maxPages, cand[(size_t) e * cap + i], h);
         global const uchar* code = codes + tok * CODE_BYTES;
@@ -148,8 +150,8 @@ kernel void estimate_scores(global const float* q, global const uchar* codes, gl
 #endif
         const float scale = vload_half(tok * 2, params), mn = vload_half(tok * 2 + 1, params);
         for (int g = 0; g < GQA_GROUP; g++) {
-            scores[((size_t) b * QUERY_HEADS + h * GQA_GROUP + g) * cap + i]
-                    = (scale * acc[g] + mn * qs[GQA_GROUP * HEAD_DIM + g]) * invSqrt;
+            scores[query_index(b, h, g) * cap + i]
+                    = (scale * acc[g] + mn * qs[GQA_GROUP * HEAD_DIM + g]) * qscales[query_index(b, h, g)] * SCORE_SCALE;
         }
     }
 }

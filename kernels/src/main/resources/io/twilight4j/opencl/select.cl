@@ -20,58 +20,62 @@ kernel void full_candidates(global const int* lengths, int cap, global int* cand
 }
 
 inline global const float* query_row(global const float* q, int b, int kvHead, int g) {
-    return q + ((size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g) * HEAD_DIM;
+    return q + query_index(b, kvHead, g) * HEAD_DIM;
 }
 
 // quest_page_scores: groupsPerEntry work-groups of QWG = QLANES * QSLOTS work-items per entry; group g
 //   of entry e scores pages [g * span, (g + 1) * span). Work-item (slot, lane) reads channels
 //   [QVEC lane, QVEC (lane + 1)) of a page's 8-bit min and max code rows (io.twilight4j.kv.PageBounds:
-//   value = min + (s + 128) * scale), so QLANES work-items read one page's rows together. With
-//   q+ = max(q, 0) and q- = min(q, 0) a head's bound is (min + 128 scale) sum(q) + scale (q- . s_min +
-//   q+ . s_max): the range is applied once per page, not per channel.
+//   value = min + (s + 128) * scale), so QLANES work-items read one page's rows together. The queries
+//   are the 8-bit rows of quantize_queries (q = c * qs). With c+ = max(c, 0) and c- = min(c, 0) a head's
+//   bound is qs ((min + 128 scale) sum(c) + scale (c- . s_min + c+ . s_max)), as the CPU's
+//   QuestSelector computes it: the dot products are exact integers, so both give the same bits.
 //   Local memory (portable variant): red, QLANES x (GQA_GROUP * QTILE + 1) floats (padded against bank
 //   conflicts), and GQA_GROUP floats of query sums.
 #define QLANES (HEAD_DIM / QVEC)
 #define QTILE (QSLOTS * QROWS)
 #define QHT (GQA_GROUP * QTILE)
-#if INLINE_PTX
-// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code rows with 8-byte loads;
-// each slot scores its own pages, QUNROLL at a time with all their loads issued first (page table ->
-// codes is a dependent chain), so the loop needs no barrier. With QSCATTER (GQA_GROUP a power of two
-// dividing QLANES) the group's partial sums are reduce-scattered over the lanes and the max over heads
-// taken by shuffles, else each head is summed by its own butterfly.
-#define QUNROLL 4
-// Signed codes as floats: s ^ 0x80 = s + 128 as an unsigned byte, then the exponent trick.
-inline float8 codes_to_float8(char8 c) {
-    return small_uint_to_float8(convert_uint8(as_uchar8(c) ^ (uchar8) (0x80))) - (float8) (128.0f);
-}
 
-kernel void quest_page_scores(global const float* q, global const char* boundCodes, global const half* boundParams,
-                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
-                              global float* rowScores, int groupsPerEntry, local float* unused) {
+#if INLINE_PTX
+// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code rows with 8-byte loads
+// and dot them with the query codes by 4-way byte dot products (dp4a: four multiply-adds in one
+// instruction, no conversion of the codes to float); each slot scores its own pages, QUNROLL at a time
+// with all their loads issued first (page table -> codes is a dependent chain), so the loop needs no
+// barrier. With QSCATTER (GQA_GROUP a power of two dividing QLANES) the group's partial sums are
+// reduce-scattered over the lanes and the max over heads taken by shuffles, else each head is summed by
+// its own butterfly. Partial sums are integers below 2^24: exact as floats in any order.
+#define QUNROLL 4
+
+kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const char* boundCodes,
+                              global const half* boundParams, global const int* pageTables, int maxPages,
+                              global const int* lengths, int rowLen, global float* rowScores, int groupsPerEntry,
+                              local float* unused) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int2 share = block_range(pages, part, groupsPerEntry);
     const int first = share.x, end = share.y;
-    float8 qn[GQA_GROUP], qp[GQA_GROUP];
-    float qsum[GQA_GROUP];
+    // This lane's 8 channels of each head's c- and c+, four bytes per int.
+    int2 qn[GQA_GROUP], qp[GQA_GROUP];
+    float qsum[GQA_GROUP], qscale[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const float8 x = vload8(lane, query_row(q, b, h, g));
-        qn[g] = fmin(x, 0.0f);
-        qp[g] = fmax(x, 0.0f);
-        float s = dot(x.lo, (float4) (1.0f)) + dot(x.hi, (float4) (1.0f));
+        const char8 c = vload8(lane, qcodes + query_index(b, h, g) * HEAD_DIM);
+        qn[g] = as_int2(min(c, (char8) (0)));
+        qp[g] = as_int2(max(c, (char8) (0)));
+        float s = (float) dot4_ss(as_int2(c).y, 0x01010101, dot4_ss(as_int2(c).x, 0x01010101, 0));
         for (int o = QLANES / 2; o > 0; o >>= 1) {
             s += shfl_xor(s, o);
         }
         qsum[g] = s;
+        qscale[g] = qscales[query_index(b, h, g)];
     }
 #if QSCATTER
     const int myHead = lane / (QLANES / GQA_GROUP);
-    float mySum = qsum[0];
+    float mySum = qsum[0], myScale = qscale[0];
     for (int g = 1; g < GQA_GROUP; g++) {
         mySum = g == myHead ? qsum[g] : mySum;
+        myScale = g == myHead ? qscale[g] : myScale;
     }
 #endif
     global const int* table = pageTables + (size_t) b * maxPages;
@@ -82,12 +86,12 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
         ent[u] = (size_t) table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
     }
     for (int base = first; base < end; base += QSLOTS * QUNROLL) {
-        char8 mnc[QUNROLL], mxc[QUNROLL];
+        int2 mnc[QUNROLL], mxc[QUNROLL];
         float2 range[QUNROLL];
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
-            mnc[u] = vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM);
-            mxc[u] = vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM + HEAD_DIM);
+            mnc[u] = as_int2(vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM));
+            mxc[u] = as_int2(vload8(lane, boundCodes + ent[u] * 2 * HEAD_DIM + HEAD_DIM));
             range[u] = vload_half2(ent[u], boundParams);
         }
         #pragma unroll
@@ -96,16 +100,17 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
         }
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
-            const float8 mn = codes_to_float8(mnc[u]), mx = codes_to_float8(mxc[u]);
             const float center = range[u].y + 128.0f * range[u].x;
             float x[GQA_GROUP];
             #pragma unroll
             for (int g = 0; g < GQA_GROUP; g++) {
-                const float8 t = qn[g] * mn + qp[g] * mx;
-                x[g] = dot(t.lo, (float4) (1.0f)) + dot(t.hi, (float4) (1.0f));
+                int d = dot4_ss(mnc[u].x, qn[g].x, 0);
+                d = dot4_ss(mnc[u].y, qn[g].y, d);
+                d = dot4_ss(mxc[u].x, qp[g].x, d);
+                x[g] = (float) dot4_ss(mxc[u].y, qp[g].y, d);
             }
 #if QSCATTER
-            float best = center * mySum + range[u].x * reduce_scatter(x, GQA_GROUP, QLANES, lane);
+            float best = myScale * (center * mySum + range[u].x * reduce_scatter(x, GQA_GROUP, QLANES, lane));
             for (int o = QLANES / GQA_GROUP; o < QLANES; o <<= 1) {
                 best = fmax(best, shfl_xor(best, o));
             }
@@ -116,7 +121,7 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
                 for (int o = QLANES / 2; o > 0; o >>= 1) {
                     s += shfl_xor(s, o);
                 }
-                best = fmax(best, center * qsum[g] + range[u].x * s);
+                best = fmax(best, qscale[g] * (center * qsum[g] + range[u].x * s));
             }
 #endif
             const int p = base + u * QSLOTS + slot;
@@ -125,9 +130,10 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
     }
 }
 #else
-kernel void quest_page_scores(global const float* q, global const char* boundCodes, global const half* boundParams,
-                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
-                              global float* rowScores, int groupsPerEntry, local float* red) {
+kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const char* boundCodes,
+                              global const half* boundParams, global const int* pageTables, int maxPages,
+                              global const int* lengths, int rowLen, global float* rowScores, int groupsPerEntry,
+                              local float* red) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
@@ -136,16 +142,17 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
     const int first = share.x, end = share.y;
     local float* qsum = red + QLANES * (QHT + 1);
     if (lid < GQA_GROUP) {
-        global const float* qr = query_row(q, b, h, lid);
-        float s = 0.0f;
+        global const char* qr = qcodes + query_index(b, h, lid) * HEAD_DIM;
+        int s = 0;
         for (int c = 0; c < HEAD_DIM; c++) {
             s += qr[c];
         }
-        qsum[lid] = s;
+        qsum[lid] = (float) s;
     }
+    // Codes as floats: every product and partial sum below is an integer below 2^24, so exact.
     float4 qn[GQA_GROUP], qp[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const float4 x = vload4(lane, query_row(q, b, h, g));
+        const float4 x = convert_float4(vload4(lane, qcodes + query_index(b, h, g) * HEAD_DIM));
         qn[g] = fmin(x, 0.0f);
         qp[g] = fmax(x, 0.0f);
     }
@@ -172,7 +179,7 @@ kernel void quest_page_scores(global const float* q, global const char* boundCod
                 for (int l = 0; l < QLANES; l++) {
                     s += red[l * (QHT + 1) + g * QTILE + j];
                 }
-                best = fmax(best, center * qsum[g] + range.x * s);
+                best = fmax(best, qscales[query_index(b, h, g)] * (center * qsum[g] + range.x * s));
             }
             if (base + j < end) {
                 rowScores[(size_t) e * rowLen + base + j] = best;

@@ -48,7 +48,7 @@ public class HotLoopBench {
             tokens = new int[s.ctx];
             count = quest(s, tokens);
             weights = new float[KvHeadState.GROUP * count];
-            Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, tokens, count, s.q, 0, KvHeadState.GROUP, s.scale,
+            Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, tokens, count, s.queryCodes, s.queryScales, 0, KvHeadState.GROUP, s.scale,
                     s.ws, weights, 0);
             Softmax.inPlace(weights, 0, count);
         }
@@ -74,8 +74,8 @@ public class HotLoopBench {
         QuestSelector quest = new QuestSelector(BUDGET_TOKENS);
         int pageTokens = s.cache.shape().pageTokens();
         float[] shared = new float[quest.sharedFloats(s.ctx, 1, pageTokens)];
-        quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), s.q, 0,
-                KvHeadState.GROUP, s.ws, shared);
+        quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), s.queryCodes,
+                s.queryScales, 0, KvHeadState.GROUP, s.ws, shared);
         return quest.select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0, KvHeadState.GROUP, s.ws, shared, out);
     }
 
@@ -83,7 +83,7 @@ public class HotLoopBench {
     @Benchmark
     public float int4Estimate(KvHeadState s, Candidates c) {
         float[] out = s.ws.scores;
-        Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, c.tokens, c.count, s.q, 0, KvHeadState.GROUP, s.scale,
+        Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, c.tokens, c.count, s.queryCodes, s.queryScales, 0, KvHeadState.GROUP, s.scale,
                 s.ws, out, 0);
         return out[0];
     }

@@ -4,6 +4,7 @@ import io.twilight4j.attention.Workspace;
 import io.twilight4j.bench.BenchConfig;
 import io.twilight4j.bench.SyntheticWorkload;
 import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.Int8Query;
 import io.twilight4j.policy.AttentionPolicy;
 import java.util.List;
 import org.openjdk.jmh.annotations.Level;
@@ -32,6 +33,9 @@ public class KvHeadState {
     public HostKvCache cache;
     public int[] pageTable;
     public float[] q;
+    /** q as the metadata scorers read it ({@link Int8Query}). */
+    public float[] queryCodes;
+    public float[] queryScales;
     public Workspace ws;
     public float[] m;
     public float[] d;
@@ -52,7 +56,12 @@ public class KvHeadState {
         m = new float[GROUP];
         d = new float[GROUP];
         o = new float[GROUP * DIM];
-        scale = (float) (1 / Math.sqrt(DIM));
+        scale = cache.shape().scoreScale();
+        queryCodes = new float[q.length];
+        queryScales = new float[GROUP];
+        for (int g = 0; g < GROUP; g++) {
+            queryScales[g] = Int8Query.quantize(q, g * DIM, DIM, queryCodes, g * DIM);
+        }
     }
 
     @TearDown(Level.Trial)

@@ -10,6 +10,7 @@ import io.twilight4j.backend.DecodeShape;
 import io.twilight4j.backend.StepInputs;
 import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.policy.GqaMode;
@@ -56,6 +57,9 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final int[] selectedCount;
     private final float[][] weights;
     private final float[] thresholds;
+    // Per query head of the batch: the 8-bit query the page scoring and the estimate read.
+    private final float[] queryCodes;
+    private final float[] queryScales;
     // Per attention entry (group mode: sequence x KV head; head mode: sequence x query head).
     private final int[][] headTokens;
     private final int[] attendCount;
@@ -86,7 +90,7 @@ final class CpuDecodeAttention implements DecodeAttention {
         this.dim = kv.headDim();
         this.kvHeads = kv.kvHeads();
         this.group = shape.queryHeads() / kvHeads;
-        this.scale = (float) (1 / Math.sqrt(dim));
+        this.scale = kv.scoreScale();
         this.selector = policy.isDense() ? null : Selector.of(policy);
         this.pruner = policy.prunes() ? new TwilightPruner(policy.topP()) : null;
         int maxContext = Math.min(shape.maxContext(), kv.capacityTokens());
@@ -112,6 +116,9 @@ final class CpuDecodeAttention implements DecodeAttention {
             weights[e] = new float[Math.max(1, group * maxCandidates)];
         }
         this.thresholds = new float[selectionEntries * group];
+        int queryRows = selector == null ? 0 : shape.maxBatch() * shape.queryHeads();
+        this.queryCodes = new float[queryRows * dim];
+        this.queryScales = new float[queryRows];
         boolean perHead = pruner != null && policy.gqaMode() == GqaMode.HEAD;
         // Dense attends a sequence's KV heads together (one entry per sequence, storage order).
         int attentionEntries = perHead ? shape.maxBatch() * shape.queryHeads() : selectionEntries;
@@ -145,6 +152,9 @@ final class CpuDecodeAttention implements DecodeAttention {
             // page scores): one parallel loop runs all three, so a step waits at one barrier for them,
             // not three (a preempted worker on a shared machine stalls every barrier).
             java.util.Arrays.fill(stageNanos, 0);
+            for (int r = 0; r < batch * shape.queryHeads(); r++) {
+                queryScales[r] = Int8Query.quantize(q, r * dim, dim, queryCodes, r * dim);
+            }
             int scoreItems = planPageScoring(batch);
             if (scoreItems > 0) {
                 // The one extra barrier: a KV head's ranking needs every page range of its sequence
@@ -194,8 +204,8 @@ final class CpuDecodeAttention implements DecodeAttention {
         int scored = selector.scoredPages(in.length(b), cache.shape().pageTokens());
         int from = (item - firstScoreItem[b]) * SCORE_ITEM_PAGES;
         int to = Math.min(scored, from + SCORE_ITEM_PAGES);
-        selector.scorePages(cache, layer, in.pageTable(b), in.length(b), from, to, q, b * shape.queryHeads() * dim,
-                group, ws, shared[b]);
+        selector.scorePages(cache, layer, in.pageTable(b), in.length(b), from, to, queryCodes, queryScales,
+                b * shape.queryHeads(), group, ws, shared[b]);
         stageNanos[nanosAt] += System.nanoTime() - t0;
     }
 
@@ -213,8 +223,8 @@ final class CpuDecodeAttention implements DecodeAttention {
         if (pruner == null) {
             return;
         }
-        Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], q, qOff, group, scale,
-                ws, weights[e], 0);
+        Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], queryCodes, queryScales,
+                qOff / dim, group, scale, ws, weights[e], 0);
         long t2 = System.nanoTime();
         stageNanos[nanosAt + 1] += t2 - t1;
         prune(e, ws);
