@@ -7,8 +7,9 @@
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's codes as floats, even channels then odd,
 //   and their sums). (NVIDIA variant: its own header below.)
 // top_p: one work-group (power of two) per (b, qh); softmax and the threshold bisection over the row,
-//   kept in local memory when ROW_LOCAL (cap floats), else read from global each pass. Writes the
-//   softmax weights back over the scores and the threshold lo to thr[eq]. Local: 3 * WG floats scratch.
+//   kept in registers when ROW_REGS, else in local memory when ROW_LOCAL (cap floats), else read from
+//   global each pass. Writes the softmax weights back over the scores and the threshold lo to thr[eq].
+//   Local: 3 * WG floats scratch.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
 //   Local memory: WG ints of scan scratch.
@@ -239,6 +240,63 @@ inline void top_reduce3(local float* scratch, float* s, float* a, float* b) {
 #define top_reduce3 group_reduce3
 #endif
 
+#if ROW_REGS
+// The row in registers: work-item lid holds candidates lid + j * WG for j < ROW_REGS (the host sets
+// ROW_REGS when cap <= ROW_REGS * WG), so the bisection passes read no memory at all. Each work-item
+// visits its candidates in the same order as the memory variant below: the same sums, the same bits.
+// Slots past the row hold -inf, which no comparison of a pass counts (lo >= 0).
+kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
+                  local float* rowLocal, local float* scratch) {
+    const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    const int e = (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
+    const int n = candCount[e];
+    global float* src = scores + (size_t) eq * cap;
+    float w[ROW_REGS];
+    float x = -INFINITY;
+    #pragma unroll
+    for (int j = 0; j < ROW_REGS; j++) {
+        const int i = lid + j * wg;
+        w[j] = i < n ? src[i] : -INFINITY;
+        x = fmax(x, w[j]);
+    }
+    const float smax = top_reduce(scratch, x, 1);
+    x = 0.0f;
+    #pragma unroll
+    for (int j = 0; j < ROW_REGS; j++) {
+        w[j] = lid + j * wg < n ? exp(w[j] - smax) : 0.0f;
+        x += w[j];
+    }
+    const float sum = top_reduce(scratch, x, 0);
+    x = 0.0f;
+    #pragma unroll
+    for (int j = 0; j < ROW_REGS; j++) {
+        w[j] = lid + j * wg < n ? w[j] / sum : -INFINITY;
+        x = fmax(x, w[j]);
+    }
+    const float wmax = top_reduce(scratch, x, 1);
+    float lo = 0.0f, hi = wmax;
+    if (p < 1.0f) { // p = 1 keeps every candidate with w > 0
+        for (int pass = 0; pass < 32; pass++) {
+            const float mid = (lo + hi) * 0.5f;
+            float s = 0.0f, a = INFINITY, bb = -INFINITY;
+            #pragma unroll
+            for (int j = 0; j < ROW_REGS; j++) {
+                if (w[j] > mid) s += w[j];
+                if (w[j] > lo) a = fmin(a, w[j]);
+                if (w[j] <= hi) bb = fmax(bb, w[j]);
+            }
+            top_reduce3(scratch, &s, &a, &bb);
+            if (bb - a <= 1e-6f * wmax) break;
+            if (s >= p) lo = mid; else hi = fmin(mid, bb);
+        }
+    }
+    #pragma unroll
+    for (int j = 0; j < ROW_REGS; j++) {
+        if (lid + j * wg < n) src[lid + j * wg] = w[j];
+    }
+    if (lid == 0) thr[eq] = lo;
+}
+#else
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
                   local float* rowLocal, local float* scratch) {
     const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
@@ -289,6 +347,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 #endif
     if (lid == 0) thr[eq] = lo;
 }
+#endif
 
 kernel void compact(global const float* weights, global const float* thr, global const int* cand,
                     global const int* candCount, int cap, int entriesPerSeq, global int* sets, global int* setCount,

@@ -2,18 +2,18 @@
 // bit): per row of HEAD_DIM floats, codes c = rint(q / s) in [-127, 127] and the scale s, the smallest
 // power of two with 127 s >= max|q| (0 when max|q| < 2^-100). Built from exponent bits, so the result
 // does not depend on how the device rounds a division.
-// quantize_queries: one work-item per row (b * QUERY_HEADS + query head); no local memory.
+// quantize_queries: one work-group of HEAD_DIM / 4 work-items per row (b * QUERY_HEADS + query head),
+//   four channels each. Local memory: HEAD_DIM / 4 floats (each work-item's largest magnitude).
 
-kernel void quantize_queries(global const float* q, int rows, global char* codes, global float* scales) {
-    const int r = get_global_id(0);
-    if (r >= rows) {
-        return;
-    }
-    global const float* x = q + (size_t) r * HEAD_DIM;
+kernel void quantize_queries(global const float* q, global char* codes, global float* scales, local float* part) {
+    const int r = get_group_id(0), lid = get_local_id(0);
+    const float4 x = vload4(lid, q + (size_t) r * HEAD_DIM);
+    const float4 a = fabs(x);
+    part[lid] = fmax(fmax(a.x, a.y), fmax(a.z, a.w));
+    barrier(CLK_LOCAL_MEM_FENCE);
     float amax = 0.0f;
-    for (int c = 0; c < HEAD_DIM; c += 4) {
-        const float4 v = fabs(vload4(0, x + c));
-        amax = fmax(amax, fmax(fmax(v.x, v.y), fmax(v.z, v.w)));
+    for (int i = 0; i < HEAD_DIM / 4; i++) {
+        amax = fmax(amax, part[i]);
     }
     float scale = 0.0f, inverse = 0.0f;
     if (amax >= as_float(27 << 23)) { // 2^-100: amax is a normal float
@@ -23,9 +23,8 @@ kernel void quantize_queries(global const float* q, int rows, global char* codes
         scale = as_float((e + 127) << 23);
         inverse = as_float((127 - e) << 23);
     }
-    global char* out = codes + (size_t) r * HEAD_DIM;
-    for (int c = 0; c < HEAD_DIM; c += 4) {
-        vstore4(convert_char4(rint(vload4(0, x + c) * inverse)), 0, out + c);
+    vstore4(convert_char4(rint(x * inverse)), lid, codes + (size_t) r * HEAD_DIM);
+    if (lid == 0) {
+        scales[r] = scale;
     }
-    scales[r] = scale;
 }

@@ -53,7 +53,7 @@ class OpenClQueryCodesTest extends OpenClTestSupport {
              ClBuffer codes = cl.buffer("codes", (long) rows * dim);
              ClBuffer scales = cl.buffer("scales", 4L * rows)) {
             cl.write(qBuf, 0, qHost);
-            kernel.arg(0, qBuf).arg(1, rows).arg(2, codes).arg(3, scales).launch((rows + 63) / 64, 64);
+            kernel.arg(0, qBuf).arg(1, codes).arg(2, scales).local(3, dim).launch(rows, dim / 4);
             cl.read(codes, 0, codesHost);
             cl.read(scales, 0, scalesHost);
             float[] expected = new float[dim];
