@@ -22,9 +22,6 @@ final class SparsePipeline implements AutoCloseable {
     record Sets(ClBuffer indices, ClBuffer counts, int entriesPerSeq) {
     }
 
-    /** Bytes per lane of the NVIDIA Quest scorer (8 or 16); a workbench knob, -Dtwilight4j.questVec. */
-    private static final int QUEST_PTX_VEC = Integer.getInteger("twilight4j.questVec", 8) == 16 ? 16 : 8;
-
     private final OpenClContext cl;
     private final OpenClKvCache cache;
     private final AttentionPolicy policy;
@@ -37,8 +34,6 @@ final class SparsePipeline implements AutoCloseable {
     private final boolean rowLocal;
     private final int[] candidates;
     private final long groupSize;
-    /** select_top's work-group: one group per entry, so few groups; a workbench knob, -Dtwilight4j.selectGroup. */
-    private final long selectGroup;
     private final int questSlots, questRows, questLanes;
 
     SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages, boolean fastPaths) {
@@ -78,16 +73,11 @@ final class SparsePipeline implements AutoCloseable {
         // Items per work-item in each tile of select_top's emission and compact's scan.
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
-        // Up to 32 weights per work-item, a top-p row lives in registers (B0 = 8192 at 256 work-items):
-        // on the H100 the bisection passes were bound by reading the row from local memory.
-        long plannedGroup = Long.highestOneBit(Math.min(256, cl.device().maxWorkGroup()));
-        int rowRegs = policy.prunes() && capacity <= 32 * plannedGroup ? (int) ((capacity + plannedGroup - 1) / plannedGroup) : 0;
-        defines.put("ROW_REGS", rowRegs);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
-        // work-items; the NVIDIA variant takes 8- or 16-byte loads (QUEST_PTX_VEC) and sums with warp shuffles.
+        // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles (16-byte loads
+        // were slower on the H100: 177 against 146 us at batch 16, 128k; bench/results/h100-2026-11-23-session3).
         boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 8 == 0 && 32 % (kv.headDim() / 8) == 0;
-        boolean wide = kv.headDim() % QUEST_PTX_VEC == 0 && 32 % (kv.headDim() / QUEST_PTX_VEC) == 0;
-        int vec = ptx ? (wide ? QUEST_PTX_VEC : 8) : 4;
+        int vec = ptx ? 8 : 4;
         this.questLanes = kv.headDim() / vec;
         this.questSlots = Math.max(1, 128 / questLanes);
         this.questRows = Math.max(1, 32 / questSlots);
@@ -121,7 +111,7 @@ final class SparsePipeline implements AutoCloseable {
             };
             selectKernel = policy.selector() == SelectorKind.FULL ? null : guard.add(cl.kernel(select, defines, "select_top"));
             estimate = policy.prunes() ? guard.add(cl.kernel(prune, defines, "estimate_scores")) : null;
-            ClKernel topPKernel = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
+            topP = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
             compact = policy.prunes() ? guard.add(cl.kernel(prune, defines, "compact")) : null;
             long limit = Long.MAX_VALUE;
             if (policy.selector() == SelectorKind.QUEST && scoreKernel.workGroupLimit() < (long) questLanes * questSlots) {
@@ -133,22 +123,12 @@ final class SparsePipeline implements AutoCloseable {
                         + " work-items per group, the kernel needs headDim / 4 = " + kv.headDim() / 4);
             }
             for (ClKernel k : new ClKernel[] {policy.selector() == SelectorKind.QUEST ? null : scoreKernel, selectKernel, estimate,
-                    topPKernel, compact}) {
+                    topP, compact}) {
                 if (k != null) {
                     limit = Math.min(limit, k.workGroupLimit());
                 }
             }
             groupSize = Long.highestOneBit(Math.min(256, limit));
-            if (rowRegs > 0 && (long) rowRegs * groupSize < capacity) {
-                // Work-groups came out smaller than planned: the row no longer fits the registers.
-                defines.put("ROW_REGS", 0);
-                topPKernel.close();
-                topPKernel = guard.add(cl.kernel(prune, defines, "top_p"));
-            }
-            topP = topPKernel;
-            long selectWanted = Math.max(groupSize, Integer.getInteger("twilight4j.selectGroup", 256));
-            selectGroup = selectKernel == null ? groupSize
-                    : Long.highestOneBit(Math.min(Math.min(selectWanted, 1024), selectKernel.workGroupLimit()));
             if (ptx && groupSize % 32 != 0) {
                 // The NVIDIA scans and reductions work a warp at a time.
                 throw new OpenClException("sparse pipeline: the device allows work-groups of " + groupSize
@@ -215,8 +195,8 @@ final class SparsePipeline implements AutoCloseable {
             boolean quest = policy.selector() == SelectorKind.QUEST;
             int k = quest ? Math.max(1, policy.budgetTokens() / kv.pageTokens()) : policy.budgetTokens();
             selectKernel.arg(0, rowScores).arg(1, rowLen).arg(2, lengths).arg(3, quest ? kv.pageTokens() : 1).arg(4, k)
-                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * selectGroup);
-            selectKernel.launch(entries, selectGroup, timer, StageTimer.SELECT);
+                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * groupSize);
+            selectKernel.launch(entries, groupSize, timer, StageTimer.SELECT);
         }
         if (!policy.prunes()) {
             readCounts(batch, false);

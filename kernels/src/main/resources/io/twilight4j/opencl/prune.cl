@@ -7,9 +7,9 @@
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's codes as floats, even channels then odd,
 //   and their sums). (NVIDIA variant: its own header below.)
 // top_p: one work-group (power of two) per (b, qh); softmax and the threshold bisection over the row,
-//   kept in registers when ROW_REGS, else in local memory when ROW_LOCAL (cap floats), else read from
-//   global each pass. Writes the softmax weights back over the scores and the threshold lo to thr[eq].
-//   Local: 3 * WG floats scratch.
+//   kept in local memory when ROW_LOCAL (cap floats; after a few passes only the weights inside the
+//   bracket, as the CPU's TopPThreshold does), else read from global each pass. Writes the softmax
+//   weights back over the scores and the threshold lo to thr[eq]. Local: 3 * WG floats scratch.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
 //   Local memory: WG ints of scan scratch.
@@ -41,7 +41,7 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
     int2 qe[GQA_GROUP], qo[GQA_GROUP];
     float qsum[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const char16 c = vload16(lane, qcodes + query_index(b, h, g) * HEAD_DIM);
+        const char16 c = as_char16(((global const int4*) (qcodes + query_index(b, h, g) * HEAD_DIM))[lane]);
         qe[g] = as_int2(c.even);
         qo[g] = as_int2(c.odd);
         const int s = dot4_ss(qe[g].x, 0x01010101, dot4_ss(qe[g].y, 0x01010101, 0));
@@ -65,7 +65,8 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
         float2 sm[EST_UNROLL];
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
-            v[u] = as_uint2(vload8(lane, codes + next[u] * CODE_BYTES));
+            // One 8-byte load through a typed pointer (vload8 promises only byte alignment).
+            v[u] = ((global const uint2*) (codes + next[u] * CODE_BYTES))[lane];
             sm[u] = vload_half2(next[u], params);
         }
         #pragma unroll
@@ -240,63 +241,32 @@ inline void top_reduce3(local float* scratch, float* s, float* a, float* b) {
 #define top_reduce3 group_reduce3
 #endif
 
-#if ROW_REGS
-// The row in registers: work-item lid holds candidates lid + j * WG for j < ROW_REGS (the host sets
-// ROW_REGS when cap <= ROW_REGS * WG), so the bisection passes read no memory at all. Each work-item
-// visits its candidates in the same order as the memory variant below: the same sums, the same bits.
-// Slots past the row hold -inf, which no comparison of a pass counts (lo >= 0).
-kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
-                  local float* rowLocal, local float* scratch) {
-    const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
-    const int e = (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
-    const int n = candCount[e];
-    global float* src = scores + (size_t) eq * cap;
-    float w[ROW_REGS];
-    float x = -INFINITY;
-    #pragma unroll
-    for (int j = 0; j < ROW_REGS; j++) {
-        const int i = lid + j * wg;
-        w[j] = i < n ? src[i] : -INFINITY;
-        x = fmax(x, w[j]);
+// Moves the weights in (lo, hi] of row[0..count) to its front (in order; a tile is read whole before
+// any of it is written, and writes land at or below the reads) and adds the mass of those above hi to
+// *above; returns how many were kept. Every work-item gets the same results.
+inline int compact_bracket(local float* row, int count, float lo, float hi, float* above, local float* scratch) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    int kept = 0;
+    float mass = 0.0f;
+    for (int base = 0; base < count; base += wg) {
+        const int i = base + lid;
+        const float w = i < count ? row[i] : 0.0f;
+        const int in = i < count && w > lo && w <= hi;
+        mass += i < count && w > hi ? w : 0.0f;
+        int total;
+        const int rank = group_scan((local int*) scratch, in, &total);
+        if (in) row[kept + rank] = w;
+        kept += total;
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const float smax = top_reduce(scratch, x, 1);
-    x = 0.0f;
-    #pragma unroll
-    for (int j = 0; j < ROW_REGS; j++) {
-        w[j] = lid + j * wg < n ? exp(w[j] - smax) : 0.0f;
-        x += w[j];
-    }
-    const float sum = top_reduce(scratch, x, 0);
-    x = 0.0f;
-    #pragma unroll
-    for (int j = 0; j < ROW_REGS; j++) {
-        w[j] = lid + j * wg < n ? w[j] / sum : -INFINITY;
-        x = fmax(x, w[j]);
-    }
-    const float wmax = top_reduce(scratch, x, 1);
-    float lo = 0.0f, hi = wmax;
-    if (p < 1.0f) { // p = 1 keeps every candidate with w > 0
-        for (int pass = 0; pass < 32; pass++) {
-            const float mid = (lo + hi) * 0.5f;
-            float s = 0.0f, a = INFINITY, bb = -INFINITY;
-            #pragma unroll
-            for (int j = 0; j < ROW_REGS; j++) {
-                if (w[j] > mid) s += w[j];
-                if (w[j] > lo) a = fmin(a, w[j]);
-                if (w[j] <= hi) bb = fmax(bb, w[j]);
-            }
-            top_reduce3(scratch, &s, &a, &bb);
-            if (bb - a <= 1e-6f * wmax) break;
-            if (s >= p) lo = mid; else hi = fmin(mid, bb);
-        }
-    }
-    #pragma unroll
-    for (int j = 0; j < ROW_REGS; j++) {
-        if (lid + j * wg < n) src[lid + j * wg] = w[j];
-    }
-    if (lid == 0) thr[eq] = lo;
+    *above += top_reduce(scratch, mass, 0);
+    return kept;
 }
-#else
+
+// Bisection passes over the whole row before the weights inside the bracket move to the front of the
+// local row: each pass halves the bracket, so after 6 the later passes read a few weights, not cap.
+#define COMPACT_AFTER 6
+
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
                   local float* rowLocal, local float* scratch) {
     const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
@@ -326,12 +296,24 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
         x = fmax(x, row[i]);
     }
     const float wmax = top_reduce(scratch, x, 1);
-    float lo = 0.0f, hi = wmax;
+#if ROW_LOCAL
+    // The softmax weights go back now: compaction below reorders the local row.
+    for (int i = lid; i < n; i += wg) src[i] = row[i];
+#endif
+    // f(x) = mass of the weights above x; invariant f(lo) >= p > f(hi). The row holds `count` weights
+    // and `above` is the mass above hi of the weights no longer in it.
+    float lo = 0.0f, hi = wmax, above = 0.0f;
+    int count = n;
     if (p < 1.0f) { // p = 1 keeps every candidate with w > 0
         for (int pass = 0; pass < 32; pass++) {
+#if ROW_LOCAL
+            if (pass == COMPACT_AFTER) {
+                count = compact_bracket(row, count, lo, hi, &above, scratch);
+            }
+#endif
             const float mid = (lo + hi) * 0.5f;
             float s = 0.0f, a = INFINITY, bb = -INFINITY;
-            for (int i = lid; i < n; i += wg) {
+            for (int i = lid; i < count; i += wg) {
                 const float w = row[i];
                 if (w > mid) s += w;
                 if (w > lo) a = fmin(a, w);
@@ -339,15 +321,11 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
             }
             top_reduce3(scratch, &s, &a, &bb);
             if (bb - a <= 1e-6f * wmax) break;
-            if (s >= p) lo = mid; else hi = fmin(mid, bb);
+            if (s + above >= p) lo = mid; else hi = fmin(mid, bb);
         }
     }
-#if ROW_LOCAL
-    for (int i = lid; i < n; i += wg) src[i] = row[i];
-#endif
     if (lid == 0) thr[eq] = lo;
 }
-#endif
 
 kernel void compact(global const float* weights, global const float* thr, global const int* cand,
                     global const int* candCount, int cap, int entriesPerSeq, global int* sets, global int* setCount,

@@ -37,34 +37,20 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 #define QHT (GQA_GROUP * QTILE)
 
 #if INLINE_PTX
-// NVIDIA variant: QLANES = HEAD_DIM / QVEC work-items of one warp read a page's code rows with QVEC-byte
-// loads and dot them with the query codes by 4-way byte dot products (dp4a: four multiply-adds in one
+// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code rows with 8-byte loads
+// and dot them with the query codes by 4-way byte dot products (dp4a: four multiply-adds in one
 // instruction, no conversion of the codes to float); each slot scores its own pages, QUNROLL at a time
 // with all their loads issued first (page table -> codes is a dependent chain), so the loop needs no
 // barrier. With QSCATTER (GQA_GROUP a power of two dividing QLANES) the group's partial sums are
 // reduce-scattered over the lanes and the max over heads taken by shuffles, else each head is summed by
 // its own butterfly. Partial sums are integers below 2^24: exact as floats in any order.
 #define QUNROLL 4
-// A lane's QVEC bytes of a code row as ints, and their 4-way dot products (QVEC 8 or 16).
-#if QVEC == 16
-#define QCHARS char16
-#define QWORDS int4
-#define qload(p) as_int4(vload16(lane, p))
-#define as_qwords as_int4
-#define as_qchars as_char16
-inline int quest_dot(int4 a, int4 b, int acc) {
-    return dot4_ss(a.w, b.w, dot4_ss(a.z, b.z, dot4_ss(a.y, b.y, dot4_ss(a.x, b.x, acc))));
-}
-#else
-#define QCHARS char8
-#define QWORDS int2
-#define qload(p) as_int2(vload8(lane, p))
-#define as_qwords as_int2
-#define as_qchars as_char8
+// A lane's 8 bytes of a code row as two ints (one 8-byte load through a typed pointer: rows start at
+// multiples of HEAD_DIM bytes, and vload8 promises only byte alignment), and their 4-way dot products.
+#define qload(p) (((global const int2*) (p))[lane])
 inline int quest_dot(int2 a, int2 b, int acc) {
     return dot4_ss(a.y, b.y, dot4_ss(a.x, b.x, acc));
 }
-#endif
 
 kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const char* boundCodes,
                               global const half* boundParams, global const int* pageTables, int maxPages,
@@ -76,14 +62,14 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int2 share = block_range(pages, part, groupsPerEntry);
     const int first = share.x, end = share.y;
-    // This lane's QVEC channels of each head's c- and c+, four bytes per int.
-    QWORDS qn[GQA_GROUP], qp[GQA_GROUP];
+    // This lane's 8 channels of each head's c- and c+, four bytes per int.
+    int2 qn[GQA_GROUP], qp[GQA_GROUP];
     float qsum[GQA_GROUP], qscale[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const QCHARS c = as_qchars(qload(qcodes + query_index(b, h, g) * HEAD_DIM));
-        qn[g] = as_qwords(min(c, (QCHARS) (0)));
-        qp[g] = as_qwords(max(c, (QCHARS) (0)));
-        float s = (float) quest_dot(as_qwords(c), (QWORDS) (0x01010101), 0);
+        const char8 c = as_char8(qload(qcodes + query_index(b, h, g) * HEAD_DIM));
+        qn[g] = as_int2(min(c, (char8) (0)));
+        qp[g] = as_int2(max(c, (char8) (0)));
+        float s = (float) quest_dot(as_int2(c), (int2) (0x01010101), 0);
         for (int o = QLANES / 2; o > 0; o >>= 1) {
             s += shfl_xor(s, o);
         }
@@ -106,7 +92,7 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
         ent[u] = (size_t) table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
     }
     for (int base = first; base < end; base += QSLOTS * QUNROLL) {
-        QWORDS mnc[QUNROLL], mxc[QUNROLL];
+        int2 mnc[QUNROLL], mxc[QUNROLL];
         float2 range[QUNROLL];
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {

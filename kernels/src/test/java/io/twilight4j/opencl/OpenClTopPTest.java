@@ -1,5 +1,6 @@
 package io.twilight4j.opencl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.twilight4j.backend.TopPReference;
@@ -7,6 +8,7 @@ import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.KvShape;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -15,9 +17,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.lwjgl.system.MemoryUtil;
 
 /**
- * The top_p kernel's three homes for a row (registers, local memory, global memory) give the same bits,
- * and their thresholds keep a minimal set of mass p (float64 reference). The plans pick one by the row
- * size; this runs all three on the same rows.
+ * The top_p kernel with the row in local memory (compacted to the bracket after a few passes) and in
+ * global memory (every pass over the whole row): the same softmax weights, the same kept sets, and each
+ * a minimal set of mass p (float64 reference). Plans pick one by the row size; this runs both.
  */
 class OpenClTopPTest extends OpenClTestSupport {
 
@@ -25,7 +27,7 @@ class OpenClTopPTest extends OpenClTestSupport {
 
     @ParameterizedTest(name = "p = {0}")
     @ValueSource(doubles = {0.5, 0.9, 0.95, 1.0})
-    void registerLocalAndGlobalRowsAgree(double p) {
+    void localAndGlobalRowsAgree(double p) {
         SplittableRandom rnd = new SplittableRandom(Double.doubleToLongBits(p));
         int rows = BATCH * QUERY_HEADS;
         int[] counts = new int[BATCH * KV_HEADS];
@@ -40,33 +42,31 @@ class OpenClTopPTest extends OpenClTestSupport {
                 scores[r * CAP + i] = rnd.nextInt(10) == 0 ? 1.25f : (float) (rnd.nextGaussian() * spread);
             }
         }
-        float[][] weights = new float[3][];
-        float[][] thresholds = new float[3][];
-        int[][] variants = {{(CAP + WG - 1) / WG, 0}, {0, 1}, {0, 0}}; // ROW_REGS, ROW_LOCAL
-        for (int v = 0; v < 3; v++) {
+        float[][] weights = new float[2][];
+        float[][] thresholds = new float[2][];
+        for (int v = 0; v < 2; v++) {
             weights[v] = new float[scores.length];
             thresholds[v] = new float[rows];
-            run(variants[v][0], variants[v][1], scores, counts, (float) p, weights[v], thresholds[v]);
+            run(1 - v, scores, counts, (float) p, weights[v], thresholds[v]);
         }
-        for (int v = 1; v < 3; v++) {
-            for (int r = 0; r < rows; r++) {
-                assertEquals(thresholds[0][r], thresholds[v][r], "variant " + v + " row " + r + " threshold");
-            }
-            for (int i = 0; i < scores.length; i++) {
-                assertEquals(weights[0][i], weights[v][i], "variant " + v + " weight " + i);
-            }
+        for (int i = 0; i < scores.length; i++) {
+            assertEquals(weights[0][i], weights[1][i], "weight " + i);
         }
         for (int r = 0; r < rows; r++) {
             int n = counts[(r / QUERY_HEADS) * KV_HEADS + (r % QUERY_HEADS) / GROUP];
             double[] exact = softmax(scores, r * CAP, n);
-            int[] kept = new int[n];
-            int k = 0;
-            for (int i = 0; i < n; i++) {
-                if (weights[0][r * CAP + i] > thresholds[0][r]) {
-                    kept[k++] = i;
+            int[][] kept = new int[2][n];
+            int[] k = new int[2];
+            for (int v = 0; v < 2; v++) {
+                for (int i = 0; i < n; i++) {
+                    if (weights[v][r * CAP + i] > thresholds[v][r]) {
+                        kept[v][k[v]++] = i;
+                    }
                 }
+                TopPReference.assertMinimalTopP(exact, kept[v], k[v], p, "top_p row " + r + " (" + n + " candidates), "
+                        + (v == 0 ? "local" : "global") + " row");
             }
-            TopPReference.assertMinimalTopP(exact, kept, k, p, "top_p row " + r + " (" + n + " candidates)");
+            assertArrayEquals(Arrays.copyOf(kept[0], k[0]), Arrays.copyOf(kept[1], k[1]), "row " + r + ": local and global kept sets");
         }
     }
 
@@ -87,14 +87,13 @@ class OpenClTopPTest extends OpenClTestSupport {
         return w;
     }
 
-    private static void run(int rowRegs, int rowLocal, float[] scores, int[] counts, float p, float[] weights, float[] thr) {
+    private static void run(int rowLocal, float[] scores, int[] counts, float p, float[] weights, float[] thr) {
         Map<String, Integer> d = new LinkedHashMap<>(new KvLayout(new KvShape(1, KV_HEADS, 64, 16, 1, 0)).kernelDefines());
         d.put("QUERY_HEADS", QUERY_HEADS);
         d.put("GQA_GROUP", GROUP);
         d.put("HEADS_PER_ENTRY", GROUP);
         d.put("SCAN_RUN", 4);
         d.put("ROW_LOCAL", rowLocal);
-        d.put("ROW_REGS", rowRegs);
         d.put("INLINE_PTX", 0);
         d.put("EST_SHUFFLE", 0);
         d.put("EST_LANES", 4);
