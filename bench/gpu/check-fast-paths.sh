@@ -8,7 +8,7 @@ clang=$(command -v clang-15 || command -v clang || true)
 [ -n "$clang" ] || { echo "check-fast-paths: no clang found" >&2; exit 2; }
 src=$(dirname "$0")/../../kernels/src/main/resources/io/twilight4j/opencl
 defs="-Dasm=__asm__ -DKV_HEADS=8 -DHEAD_DIM=128 -DPAGE_TOKENS=16 -DLABEL_CHANNELS=16 -DCODE_BYTES=64 -DLABEL_BYTES=4 -DSCORE_SCALE_BITS=1035273459
- -DQUERY_HEADS=32 -DGQA_GROUP=4 -DHEADS_PER_ENTRY=4 -DSCAN_RUN=4 -DROW_LOCAL=1 -DQVEC=8 -DQSLOTS=8 -DQROWS=4
+ -DQUERY_HEADS=32 -DGQA_GROUP=4 -DHEADS_PER_ENTRY=4 -DSCAN_RUN=4 -DROW_LOCAL=1 -DSELECT_LOCAL=1 -DQVEC=8 -DQSLOTS=8 -DQROWS=4
  -DINLINE_PTX=1 -DQSCATTER=1 -DEST_SHUFFLE=1 -DEST_LANES=8 -DEST_UNROLL=4
  -DATT_SHUFFLE=1 -DATT_VEC=8 -DATT_UNROLL=2 -DROWS=2 -DSLOTS=16 -DATT_WG=256"
 tmp=$(mktemp --suffix=.cl)

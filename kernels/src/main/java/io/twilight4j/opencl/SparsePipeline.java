@@ -22,6 +22,9 @@ final class SparsePipeline implements AutoCloseable {
     record Sets(ClBuffer indices, ClBuffer counts, int entriesPerSeq) {
     }
 
+    /** top_p's reduction scratch: five floats per work-item (at most 256), or two buffers of 5 x 32. */
+    private static final long TOP_P_SCRATCH_BYTES = 4L * Math.max(5 * 256, 2 * 5 * 32);
+
     private final OpenClContext cl;
     private final OpenClKvCache cache;
     private final AttentionPolicy policy;
@@ -32,6 +35,7 @@ final class SparsePipeline implements AutoCloseable {
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
     private final boolean rowLocal;
+    private final boolean selectLocal;
     private final int[] candidates;
     private final long groupSize;
     private final int questSlots, questRows, questLanes;
@@ -62,10 +66,10 @@ final class SparsePipeline implements AutoCloseable {
         boolean perHead = policy.prunes() && policy.gqaMode() == GqaMode.HEAD;
         this.setsPerSeq = perHead ? queryHeads : kv.kvHeads();
         int headsPerEntry = perHead ? 1 : gqa;
-        // A top-p row stays in local memory when it fits beside the reduction scratch (12 bytes per
-        // work-item, at most 256): B0 = 8192 fits the 48 KiB of NVIDIA GPUs, and the bisection passes
-        // then never go back to global memory (TWILIGHT.md section 4).
-        this.rowLocal = 4L * capacity + 12L * 256 <= cl.device().localMemBytes();
+        // A top-p row stays in local memory when it fits beside the reduction scratch: B0 = 8192 fits
+        // the 48 KiB of NVIDIA GPUs, and the search passes then never go back to global memory
+        // (TWILIGHT.md section 4).
+        this.rowLocal = 4L * capacity + TOP_P_SCRATCH_BYTES <= cl.device().localMemBytes();
         Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
@@ -73,6 +77,10 @@ final class SparsePipeline implements AutoCloseable {
         // Items per work-item in each tile of select_top's emission and compact's scan.
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
+        // Quest's page scores (8191 at 128k) fit local memory: select_top then reads them from global
+        // memory once, not in each of its five passes. DS and oracle rows (every token) stay global.
+        this.selectLocal = policy.selector() == SelectorKind.QUEST && 4L * (rowLen + 256 + 256 + 64) <= cl.device().localMemBytes();
+        defines.put("SELECT_LOCAL", selectLocal ? 1 : 0);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
         // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles (16-byte loads
         // were slower on the H100: 177 against 146 us at batch 16, 128k; bench/results/h100-2026-11-23-session3).
@@ -195,7 +203,8 @@ final class SparsePipeline implements AutoCloseable {
             boolean quest = policy.selector() == SelectorKind.QUEST;
             int k = quest ? Math.max(1, policy.budgetTokens() / kv.pageTokens()) : policy.budgetTokens();
             selectKernel.arg(0, rowScores).arg(1, rowLen).arg(2, lengths).arg(3, quest ? kv.pageTokens() : 1).arg(4, k)
-                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * groupSize);
+                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * groupSize)
+                    .local(10, selectLocal ? 4L * rowLen : 4);
             selectKernel.launch(entries, groupSize, timer, StageTimer.SELECT);
         }
         if (!policy.prunes()) {
@@ -209,7 +218,7 @@ final class SparsePipeline implements AutoCloseable {
                 .local(11, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .local(5, rowLocal ? 4L * capacity : 4).local(6, 12 * groupSize);
+                .local(5, rowLocal ? 4L * capacity : 4).local(6, TOP_P_SCRATCH_BYTES);
         topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);
         compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
                 .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);

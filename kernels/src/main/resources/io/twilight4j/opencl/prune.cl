@@ -6,10 +6,10 @@
 //   bits as the CPU's Int4Estimator.
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's codes as floats, even channels then odd,
 //   and their sums). (NVIDIA variant: its own header below.)
-// top_p: one work-group (power of two) per (b, qh); softmax and the threshold bisection over the row,
-//   kept in local memory when ROW_LOCAL (cap floats; after a few passes only the weights inside the
-//   bracket, as the CPU's TopPThreshold does), else read from global each pass. Writes the softmax
-//   weights back over the scores and the threshold lo to thr[eq]. Local: 3 * WG floats scratch.
+// top_p: one work-group (power of two) per (b, qh); softmax and the threshold search (the bracket cut
+//   in four per pass) over the row, kept in local memory when ROW_LOCAL (cap floats), else read from
+//   global each pass. Writes the softmax weights back over the scores and the threshold lo to thr[eq].
+//   Local: max(5 * WG, 320) floats scratch.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
 //   Local memory: WG ints of scan scratch.
@@ -160,28 +160,31 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
 
 #endif
 
-// Sum of s, min of a and max of b over the work-group in one tree (a third of the barriers of three
-// separate reductions). scratch holds 3 * WG floats.
-inline void group_reduce3(local float* scratch, float* s, float* a, float* b) {
+// Sums of s[0..3), min of a and max of b over the work-group in one tree (a fifth of the barriers of
+// five separate reductions). scratch holds 5 * WG floats; parity is for the NVIDIA variant's buffers.
+inline void group_reduce5(local float* scratch, int parity, float* s, float* a, float* b) {
     const int lid = get_local_id(0), n = get_local_size(0);
-    local float* ss = scratch;
-    local float* as = scratch + n;
-    local float* bs = scratch + 2 * n;
-    ss[lid] = *s;
-    as[lid] = *a;
-    bs[lid] = *b;
+    for (int k = 0; k < 3; k++) {
+        scratch[k * n + lid] = s[k];
+    }
+    scratch[3 * n + lid] = *a;
+    scratch[4 * n + lid] = *b;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int half_n = n / 2; half_n > 0; half_n >>= 1) {
         if (lid < half_n) {
-            ss[lid] += ss[lid + half_n];
-            as[lid] = fmin(as[lid], as[lid + half_n]);
-            bs[lid] = fmax(bs[lid], bs[lid + half_n]);
+            for (int k = 0; k < 3; k++) {
+                scratch[k * n + lid] += scratch[k * n + lid + half_n];
+            }
+            scratch[3 * n + lid] = fmin(scratch[3 * n + lid], scratch[3 * n + lid + half_n]);
+            scratch[4 * n + lid] = fmax(scratch[4 * n + lid], scratch[4 * n + lid + half_n]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    *s = ss[0];
-    *a = as[0];
-    *b = bs[0];
+    for (int k = 0; k < 3; k++) {
+        s[k] = scratch[k * n];
+    }
+    *a = scratch[3 * n];
+    *b = scratch[4 * n];
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
@@ -210,62 +213,43 @@ inline float top_reduce(local float* scratch, float x, int op) {
     return scratch[32];
 }
 
-inline void top_reduce3(local float* scratch, float* s, float* a, float* b) {
+// The bisection's reduction with one barrier: lane 0 of each warp posts its warp's five results to
+// buffer `parity` of scratch, and after the barrier every work-item combines the posts itself (in the
+// same order, so all get the same bits). Consecutive calls alternate the parity: a warp posting for
+// the next call has passed this call's barrier, so nobody still reads the buffer it writes.
+// scratch holds 2 * 5 * 32 floats.
+inline void top_reduce5(local float* scratch, int parity, float* s, float* a, float* b) {
     const int lid = get_local_id(0), warps = get_local_size(0) / 32;
-    const float ws = warp_op(*s, 0), wa = warp_op(*a, 2), wb = warp_op(*b, 1);
+    float x[5] = {warp_op(s[0], 0), warp_op(s[1], 0), warp_op(s[2], 0), warp_op(*a, 2), warp_op(*b, 1)};
+    local float* post = scratch + parity * 160;
     if (lid % 32 == 0) {
-        scratch[lid / 32] = ws;
-        scratch[32 + lid / 32] = wa;
-        scratch[64 + lid / 32] = wb;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid < 32) {
-        const float ys = warp_op(lid < warps ? scratch[lid] : 0.0f, 0);
-        const float ya = warp_op(lid < warps ? scratch[32 + lid] : INFINITY, 2);
-        const float yb = warp_op(lid < warps ? scratch[64 + lid] : -INFINITY, 1);
-        if (lid == 0) {
-            scratch[96] = ys;
-            scratch[97] = ya;
-            scratch[98] = yb;
+        for (int k = 0; k < 5; k++) {
+            post[k * 32 + lid / 32] = x[k];
         }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    *s = scratch[96];
-    *a = scratch[97];
-    *b = scratch[98];
-    // The next call writes scratch again: everyone must have read it first.
-    barrier(CLK_LOCAL_MEM_FENCE);
+    float y[5] = {0.0f, 0.0f, 0.0f, INFINITY, -INFINITY};
+    for (int w = 0; w < warps; w++) {
+        for (int k = 0; k < 3; k++) {
+            y[k] += post[k * 32 + w];
+        }
+        y[3] = fmin(y[3], post[96 + w]);
+        y[4] = fmax(y[4], post[128 + w]);
+    }
+    for (int k = 0; k < 3; k++) {
+        s[k] = y[k];
+    }
+    *a = y[3];
+    *b = y[4];
 }
 #else
 #define top_reduce group_reduce
-#define top_reduce3 group_reduce3
+#define top_reduce5 group_reduce5
 #endif
 
-// Moves the weights in (lo, hi] of row[0..count) to its front (in order; a tile is read whole before
-// any of it is written, and writes land at or below the reads) and adds the mass of those above hi to
-// *above; returns how many were kept. Every work-item gets the same results.
-inline int compact_bracket(local float* row, int count, float lo, float hi, float* above, local float* scratch) {
-    const int lid = get_local_id(0), wg = get_local_size(0);
-    int kept = 0;
-    float mass = 0.0f;
-    for (int base = 0; base < count; base += wg) {
-        const int i = base + lid;
-        const float w = i < count ? row[i] : 0.0f;
-        const int in = i < count && w > lo && w <= hi;
-        mass += i < count && w > hi ? w : 0.0f;
-        int total;
-        const int rank = group_scan((local int*) scratch, in, &total);
-        if (in) row[kept + rank] = w;
-        kept += total;
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    *above += top_reduce(scratch, mass, 0);
-    return kept;
-}
-
-// Bisection passes over the whole row before the weights inside the bracket move to the front of the
-// local row: each pass halves the bracket, so after 6 the later passes read a few weights, not cap.
-#define COMPACT_AFTER 6
+// The bracket shrinks to a quarter per pass: three thresholds at once, whose sums come from one
+// reduction (on the H100 the passes were bound by their reductions, not by reading the row).
+#define TOP_P_PASSES 16
 
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
                   local float* rowLocal, local float* scratch) {
@@ -296,34 +280,42 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
         x = fmax(x, row[i]);
     }
     const float wmax = top_reduce(scratch, x, 1);
-#if ROW_LOCAL
-    // The softmax weights go back now: compaction below reorders the local row.
-    for (int i = lid; i < n; i += wg) src[i] = row[i];
-#endif
-    // f(x) = mass of the weights above x; invariant f(lo) >= p > f(hi). The row holds `count` weights
-    // and `above` is the mass above hi of the weights no longer in it.
-    float lo = 0.0f, hi = wmax, above = 0.0f;
-    int count = n;
+    // f(x) = mass of the weights above x; invariant f(lo) >= p > f(hi). Each pass: the masses above
+    // the bracket's quartiles m[0..3), a = min{w > lo}, bb = max{w <= hi}; stop when the weights left
+    // in the bracket differ by at most 1e-6 wmax (TopPThreshold's tolerance).
+    float lo = 0.0f, hi = wmax;
     if (p < 1.0f) { // p = 1 keeps every candidate with w > 0
-        for (int pass = 0; pass < 32; pass++) {
-#if ROW_LOCAL
-            if (pass == COMPACT_AFTER) {
-                count = compact_bracket(row, count, lo, hi, &above, scratch);
-            }
-#endif
+        for (int pass = 0; pass < TOP_P_PASSES; pass++) {
             const float mid = (lo + hi) * 0.5f;
-            float s = 0.0f, a = INFINITY, bb = -INFINITY;
-            for (int i = lid; i < count; i += wg) {
+            const float m[3] = {(lo + mid) * 0.5f, mid, (mid + hi) * 0.5f};
+            float s[3] = {0.0f, 0.0f, 0.0f}, a = INFINITY, bb = -INFINITY;
+            for (int i = lid; i < n; i += wg) {
                 const float w = row[i];
-                if (w > mid) s += w;
+                s[0] += w > m[0] ? w : 0.0f;
+                s[1] += w > m[1] ? w : 0.0f;
+                s[2] += w > m[2] ? w : 0.0f;
                 if (w > lo) a = fmin(a, w);
                 if (w <= hi) bb = fmax(bb, w);
             }
-            top_reduce3(scratch, &s, &a, &bb);
+            top_reduce5(scratch, pass & 1, s, &a, &bb);
             if (bb - a <= 1e-6f * wmax) break;
-            if (s + above >= p) lo = mid; else hi = fmin(mid, bb);
+            // bb is the largest weight up to hi, so nothing lies in (bb, hi]: f(bb) = f(hi) < p.
+            if (s[2] >= p) {
+                lo = m[2];
+            } else if (s[1] >= p) {
+                lo = m[1];
+                hi = fmin(m[2], bb);
+            } else if (s[0] >= p) {
+                lo = m[0];
+                hi = fmin(m[1], bb);
+            } else {
+                hi = fmin(m[0], bb);
+            }
         }
     }
+#if ROW_LOCAL
+    for (int i = lid; i < n; i += wg) src[i] = row[i];
+#endif
     if (lid == 0) thr[eq] = lo;
 }
 

@@ -6,7 +6,7 @@
 // select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score in
 //   four 8-bit passes (256-bin local histogram, its digits scanned by the group), then ordered emission in
 //   tiles of SCAN_RUN items per work-item via group_scan.
-//   Local memory: WG ints of scan scratch + 256 bins.
+//   Local memory: WG ints of scan scratch + 256 bins, and with SELECT_LOCAL the row's rowLen order keys.
 
 kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
     const int e = get_group_id(0);
@@ -247,7 +247,8 @@ inline uint order_key(float f) {
 // Keeps the best k items (pages of `unit` tokens, or tokens when unit = 1) of each entry, all of them
 // when there are at most k; with forceLast the last item is always kept and counts toward k.
 kernel void select_top(global const float* rowScores, int rowLen, global const int* lengths, int unit, int k,
-                       int forceLast, int cap, global int* cand, global int* candCount, local int* scratch) {
+                       int forceLast, int cap, global int* cand, global int* candCount, local int* scratch,
+                       local uint* keysLocal) {
     const int e = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
     const int len = lengths[e / KV_HEADS];
     const int n = (len + unit - 1) / unit;
@@ -258,6 +259,14 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
     local int hist[256];
     local uint digitFound;
     local int wantLeft;
+#if SELECT_LOCAL
+    // The row's order keys read from global memory once, not once per radix pass and again to emit.
+    for (int i = lid; i < pool; i += wg) keysLocal[i] = order_key(row[i]);
+    barrier(CLK_LOCAL_MEM_FENCE);
+#define ROW_KEY(i) keysLocal[i]
+#else
+#define ROW_KEY(i) order_key(row[i])
+#endif
     uint thr = 0;
     int needEqual = 0;
     if (!all && want > 0) {
@@ -268,7 +277,7 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
             for (int i = lid; i < 256; i += wg) hist[i] = 0;
             barrier(CLK_LOCAL_MEM_FENCE);
             for (int i = lid; i < pool; i += wg) {
-                const uint key = order_key(row[i]);
+                const uint key = ROW_KEY(i);
                 if ((key & mask) == thr) atomic_inc(&hist[(key >> shift) & 255]);
             }
             barrier(CLK_LOCAL_MEM_FENCE);
@@ -307,7 +316,7 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
                 if (all || (forceLast && i == n - 1)) {
                     sel[j] = 1;
                 } else if (want > 0 && i < pool) {
-                    const uint key = order_key(row[i]);
+                    const uint key = ROW_KEY(i);
                     sel[j] = key > thr;
                     equal[j] = key == thr;
                 }
