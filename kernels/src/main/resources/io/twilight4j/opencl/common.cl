@@ -140,6 +140,14 @@ inline int dot4_us(uint a, int b, int c) {
     return r;
 }
 
+// The two fp16 values packed in bits (low half first, as vload_half2 reads them) as floats: one 4-byte
+// load by the caller and two conversions (NVIDIA inline PTX; vload_half2 promises only 2-byte alignment).
+inline float2 half2_bits_to_float2(uint bits) {
+    float lo, hi;
+    asm("{ .reg .b16 l, h; mov.b32 {l, h}, %2; cvt.f32.f16 %0, l; cvt.f32.f16 %1, h; }" : "=f"(lo), "=f"(hi) : "r"(bits));
+    return (float2) (lo, hi);
+}
+
 // Value of v held by warp lane srcLane (NVIDIA inline PTX); every lane of the warp must call it together.
 inline float shfl_idx(float v, int srcLane) {
     uint r;

@@ -67,7 +67,7 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
         for (int u = 0; u < EST_UNROLL; u++) {
             // One 8-byte load through a typed pointer (vload8 promises only byte alignment).
             v[u] = ((global const uint2*) (codes + next[u] * CODE_BYTES))[lane];
-            sm[u] = vload_half2(next[u], params);
+            sm[u] = half2_bits_to_float2(((global const uint*) params)[next[u]]);
         }
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
@@ -249,7 +249,9 @@ inline void top_reduce5(local float* scratch, int parity, float* s, float* a, fl
 
 // The bracket shrinks to a quarter per pass: three thresholds at once, whose sums come from one
 // reduction (on the H100 the passes were bound by their reductions, not by reading the row).
+#ifndef TOP_P_PASSES
 #define TOP_P_PASSES 16
+#endif
 
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
                   local float* rowLocal, local float* scratch) {
@@ -269,14 +271,19 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     const float smax = top_reduce(scratch, x, 1);
     x = 0.0f;
     for (int i = lid; i < n; i += wg) {
+#if NATIVE_EXP
+        const float w = native_exp(row[i] - smax);
+#else
         const float w = exp(row[i] - smax);
+#endif
         row[i] = w;
         x += w;
     }
-    const float sum = top_reduce(scratch, x, 0);
+    // One division, then products (as the CPU's Softmax).
+    const float inv = 1.0f / top_reduce(scratch, x, 0);
     x = 0.0f;
     for (int i = lid; i < n; i += wg) {
-        row[i] = row[i] / sum;
+        row[i] = row[i] * inv;
         x = fmax(x, row[i]);
     }
     const float wmax = top_reduce(scratch, x, 1);

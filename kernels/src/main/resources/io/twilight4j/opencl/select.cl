@@ -98,7 +98,7 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
         for (int u = 0; u < QUNROLL; u++) {
             mnc[u] = qload(boundCodes + ent[u] * 2 * HEAD_DIM);
             mxc[u] = qload(boundCodes + ent[u] * 2 * HEAD_DIM + HEAD_DIM);
-            range[u] = vload_half2(ent[u], boundParams);
+            range[u] = half2_bits_to_float2(((global const uint*) boundParams)[ent[u]]);
         }
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
