@@ -9,19 +9,20 @@ clang=$(command -v clang-15 || command -v clang || true)
 src=$(dirname "$0")/../../kernels/src/main/resources/io/twilight4j/opencl
 defs="-Dasm=__asm__ -DKV_HEADS=8 -DHEAD_DIM=128 -DPAGE_TOKENS=16 -DLABEL_CHANNELS=16 -DCODE_BYTES=64 -DLABEL_BYTES=4 -DSCORE_SCALE_BITS=1035273459
  -DQUERY_HEADS=32 -DGQA_GROUP=4 -DHEADS_PER_ENTRY=4 -DSCAN_RUN=4 -DROW_LOCAL=1 -DSELECT_LOCAL=1 -DQVEC=8 -DQSLOTS=8 -DQROWS=4
- -DINLINE_PTX=1 -DQSCATTER=1 -DEST_SHUFFLE=1 -DEST_LANES=8 -DEST_UNROLL=4
+ -DINLINE_PTX=1 -DEST_SHUFFLE=1 -DEST_LANES=8 -DEST_UNROLL=4
  -DATT_SHUFFLE=1 -DATT_VEC=8 -DATT_UNROLL=2 -DROWS=2 -DSLOTS=16 -DATT_WG=256"
 tmp=$(mktemp --suffix=.cl)
 trap 'rm -f "$tmp"' EXIT
 status=0
-for variant in query:0 select:0 prune:0 attention:0 attention:1; do
-  IFS=: read -r f dense <<< "$variant"
+# file:DENSE:QSCATTER
+for variant in query:0:1 select:0:1 select:0:0 prune:0:1 attention:0:1 attention:1:1; do
+  IFS=: read -r f dense scatter <<< "$variant"
   cat "$src/common.cl" "$src/$f.cl" > "$tmp"
   if "$clang" -x cl -cl-std=CL1.2 -target nvptx64-nvidia-nvcl -Xclang -finclude-default-header -fsyntax-only $defs \
-      -DDENSE="$dense" "$tmp"; then
-    echo "$f.cl (DENSE=$dense): NVIDIA variants OK"
+      -DDENSE="$dense" -DQSCATTER="$scatter" "$tmp"; then
+    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter): NVIDIA variants OK"
   else
-    echo "$f.cl (DENSE=$dense): errors above (line numbers count common.cl first)"; status=1
+    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter): errors above (line numbers count common.cl first)"; status=1
   fi
 done
 exit $status

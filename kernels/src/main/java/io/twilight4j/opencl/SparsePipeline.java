@@ -77,11 +77,6 @@ final class SparsePipeline implements AutoCloseable {
         // Items per work-item in each tile of select_top's emission and compact's scan.
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
-        // Workbench knobs for top_p (not for users): its pass limit and a native exp.
-        if (Integer.getInteger("twilight4j.topPPasses") != null) {
-            defines.put("TOP_P_PASSES", Integer.getInteger("twilight4j.topPPasses"));
-        }
-        defines.put("NATIVE_EXP", Boolean.getBoolean("twilight4j.nativeExp") ? 1 : 0);
         // Quest's page scores (8191 at 128k) fit local memory: select_top then reads them from global
         // memory once, not in each of its five passes. DS and oracle rows (every token) stay global.
         this.selectLocal = policy.selector() == SelectorKind.QUEST && 4L * (rowLen + 256 + 256 + 64) <= cl.device().localMemBytes();
