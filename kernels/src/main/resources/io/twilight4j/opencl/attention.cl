@@ -161,19 +161,17 @@ kernel void attend_partial(global const float* q, global const half* K, global c
             next[u] = attend_row(pageTable, sets, e, cap, start, base + (UNROLL + u) * SLOTS + slot, count, kvHead);
         }
 #endif
-        float sc[UNROLL], x[UNROLL * HEADS_PER_ENTRY];
+        float sc[UNROLL];
         float tileMax = mh;
         #pragma unroll
         for (int u = 0; u < UNROLL; u++) {
+            float x[HEADS_PER_ENTRY];
             #pragma unroll
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                x[u * HEADS_PER_ENTRY + g] = dotV(kr[u], qr[g]);
+                x[g] = dotV(kr[u], qr[g]);
             }
-        }
-        reduce_scatter_many(x, UNROLL, HEADS_PER_ENTRY, LANES, lane, sc);
-        #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            sc[u] = valid[u] ? sc[u] : -INFINITY;
+            const float full = reduce_scatter(x, HEADS_PER_ENTRY, LANES, lane);
+            sc[u] = valid[u] ? full : -INFINITY;
             tileMax = fmax(tileMax, sc[u]);
         }
         // A head that has seen no valid row yet keeps m = -inf: no -inf - -inf.

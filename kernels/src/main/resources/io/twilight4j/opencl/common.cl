@@ -104,42 +104,25 @@ inline float shfl_xor(float v, int laneMask) {
     return as_float(r);
 }
 
-// For each of `count` sets of `width` values, x[c * width + j], sums the set over `lanes` consecutive
-// lanes of a warp (lanes and width powers of two, width dividing lanes) and writes to out[c], in lane l,
-// the full sum of value l / (lanes / width): log2(width) halving exchanges, then a butterfly over the
-// lanes that share a value. The sets go through each round together: the shuffles are volatile asm,
-// kept in program order, so one set at a time would wait out every shuffle's latency. x is clobbered.
-inline void reduce_scatter_many(float* x, const int count, const int width, const int lanes, const int lane, float* out) {
+// Sums the `width` values x[0..width) over `lanes` consecutive lanes of a warp (lanes and width powers
+// of two, width dividing lanes) and returns in lane l the full sum of value l / (lanes / width): log2(width)
+// halving exchanges, then a butterfly over the lanes that share a value. x is clobbered.
+inline float reduce_scatter(float* x, const int width, const int lanes, const int lane) {
     #pragma unroll
     for (int w = width, o = lanes / 2; w > 1; w >>= 1, o >>= 1) {
         const bool upper = (lane & o) != 0;
         #pragma unroll
-        for (int c = 0; c < count; c++) {
-            #pragma unroll
-            for (int j = 0; j < w / 2; j++) {
-                const float keep = upper ? x[c * width + w / 2 + j] : x[c * width + j];
-                const float send = upper ? x[c * width + j] : x[c * width + w / 2 + j];
-                x[c * width + j] = keep + shfl_xor(send, o);
-            }
+        for (int j = 0; j < w / 2; j++) {
+            const float keep = upper ? x[w / 2 + j] : x[j];
+            const float send = upper ? x[j] : x[w / 2 + j];
+            x[j] = keep + shfl_xor(send, o);
         }
     }
-    #pragma unroll
-    for (int c = 0; c < count; c++) {
-        out[c] = x[c * width];
-    }
+    float r = x[0];
     #pragma unroll
     for (int o = lanes / width / 2; o > 0; o >>= 1) {
-        #pragma unroll
-        for (int c = 0; c < count; c++) {
-            out[c] += shfl_xor(out[c], o);
-        }
+        r += shfl_xor(r, o);
     }
-}
-
-// reduce_scatter_many of one set.
-inline float reduce_scatter(float* x, const int width, const int lanes, const int lane) {
-    float r;
-    reduce_scatter_many(x, 1, width, lanes, lane, &r);
     return r;
 }
 

@@ -74,25 +74,22 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
             const int i = base + (EST_UNROLL + u) * slots + slot;
             next[u] = token_slot(table, rowCand[i < end ? i : first], h);
         }
-        float x[EST_UNROLL * GQA_GROUP], dotq[EST_UNROLL];
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
             const uint lo0 = v[u].x & LOW_NIBBLES, hi0 = (v[u].x >> 4) & LOW_NIBBLES;
             const uint lo1 = v[u].y & LOW_NIBBLES, hi1 = (v[u].y >> 4) & LOW_NIBBLES;
+            float x[GQA_GROUP];
             #pragma unroll
             for (int g = 0; g < GQA_GROUP; g++) {
                 int d = dot4_us(lo0, qe[g].x, 0);
                 d = dot4_us(hi0, qo[g].x, d);
                 d = dot4_us(lo1, qe[g].y, d);
-                x[u * GQA_GROUP + g] = (float) dot4_us(hi1, qo[g].y, d);
+                x[g] = (float) dot4_us(hi1, qo[g].y, d);
             }
-        }
-        reduce_scatter_many(x, EST_UNROLL, GQA_GROUP, EST_LANES, lane, dotq);
-        #pragma unroll
-        for (int u = 0; u < EST_UNROLL; u++) {
+            const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
             const int i = base + u * slots + slot;
             if (i < end && lane % EST_LPH == 0) {
-                rowScores[i] = (sm[u].x * dotq[u] + sm[u].y * mySum) * myScale * SCORE_SCALE;
+                rowScores[i] = (sm[u].x * dotq + sm[u].y * mySum) * myScale * SCORE_SCALE;
             }
         }
     }
@@ -223,20 +220,7 @@ inline float top_reduce(local float* scratch, float x, int op) {
 // scratch holds 2 * 5 * 32 floats.
 inline void top_reduce5(local float* scratch, int parity, float* s, float* a, float* b) {
     const int lid = get_local_id(0), warps = get_local_size(0) / 32;
-    // The five butterflies round by round: the shuffles are volatile asm, kept in program order, so
-    // one value's rounds would otherwise wait on each other before the next value's start.
-    float x[5] = {s[0], s[1], s[2], *a, *b};
-    for (int o = 16; o > 0; o >>= 1) {
-        float y[5];
-        for (int k = 0; k < 5; k++) {
-            y[k] = shfl_xor(x[k], o);
-        }
-        x[0] += y[0];
-        x[1] += y[1];
-        x[2] += y[2];
-        x[3] = fmin(x[3], y[3]);
-        x[4] = fmax(x[4], y[4]);
-    }
+    float x[5] = {warp_op(s[0], 0), warp_op(s[1], 0), warp_op(s[2], 0), warp_op(*a, 2), warp_op(*b, 1)};
     local float* post = scratch + parity * 160;
     if (lid % 32 == 0) {
         for (int k = 0; k < 5; k++) {

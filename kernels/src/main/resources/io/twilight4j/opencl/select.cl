@@ -104,43 +104,31 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
         for (int u = 0; u < QUNROLL; u++) {
             ent[u] = (size_t) table[min(base + (QUNROLL + u) * QSLOTS + slot, end - 1)] * KV_HEADS + h;
         }
-        float x[QUNROLL * GQA_GROUP], best[QUNROLL];
-        #pragma unroll
-        for (int u = 0; u < QUNROLL; u++) {
-            #pragma unroll
-            for (int g = 0; g < GQA_GROUP; g++) {
-                x[u * GQA_GROUP + g] = (float) quest_dot(mxc[u], qp[g], quest_dot(mnc[u], qn[g], 0));
-            }
-        }
-#if QSCATTER
-        float dots[QUNROLL];
-        reduce_scatter_many(x, QUNROLL, GQA_GROUP, QLANES, lane, dots);
-        #pragma unroll
-        for (int u = 0; u < QUNROLL; u++) {
-            best[u] = myScale * ((range[u].y + 128.0f * range[u].x) * mySum + range[u].x * dots[u]);
-        }
-        for (int o = QLANES / GQA_GROUP; o < QLANES; o <<= 1) {
-            #pragma unroll
-            for (int u = 0; u < QUNROLL; u++) {
-                best[u] = fmax(best[u], shfl_xor(best[u], o));
-            }
-        }
-#else
-        float dots[QUNROLL * GQA_GROUP];
-        reduce_scatter_many(x, QUNROLL * GQA_GROUP, 1, QLANES, lane, dots);
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
             const float center = range[u].y + 128.0f * range[u].x;
-            best[u] = -INFINITY;
+            float x[GQA_GROUP];
+            #pragma unroll
             for (int g = 0; g < GQA_GROUP; g++) {
-                best[u] = fmax(best[u], qscale[g] * (center * qsum[g] + range[u].x * dots[u * GQA_GROUP + g]));
+                x[g] = (float) quest_dot(mxc[u], qp[g], quest_dot(mnc[u], qn[g], 0));
             }
-        }
+#if QSCATTER
+            float best = myScale * (center * mySum + range[u].x * reduce_scatter(x, GQA_GROUP, QLANES, lane));
+            for (int o = QLANES / GQA_GROUP; o < QLANES; o <<= 1) {
+                best = fmax(best, shfl_xor(best, o));
+            }
+#else
+            float best = -INFINITY;
+            for (int g = 0; g < GQA_GROUP; g++) {
+                float s = x[g];
+                for (int o = QLANES / 2; o > 0; o >>= 1) {
+                    s += shfl_xor(s, o);
+                }
+                best = fmax(best, qscale[g] * (center * qsum[g] + range[u].x * s));
+            }
 #endif
-        #pragma unroll
-        for (int u = 0; u < QUNROLL; u++) {
             const int p = base + u * QSLOTS + slot;
-            if (lane == 0 && p < end) rowScores[(size_t) e * rowLen + p] = best[u];
+            if (lane == 0 && p < end) rowScores[(size_t) e * rowLen + p] = best;
         }
     }
 }
