@@ -6,8 +6,8 @@ package io.twilight4j.kv;
  * only rank pages and estimate weights, and the 4-bit keys they read are far coarser than this, so an
  * 8-bit query costs them nothing in quality; in return every dot product with the integer key codes is
  * an exact integer. A GPU adds up those integers with 4-way byte dot-product instructions, and a CPU
- * with float arithmetic (integers below 2^24 add up exactly in any order), so both backends compute
- * bit-identical scores.
+ * with float arithmetic (integers below 2^24 add up exactly in any order): both backends get the same
+ * sums, and scale them with the same float operations in the same order.
  *
  * <p>The scale is the smallest power of two with 127 s >= max|q|: dividing by it is exact, so the
  * OpenCL kernel ({@code query.cl}) derives the same codes from exponent bits and no backend depends on

@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * and q the 8-bit query ({@link Int8Query}: q = c * qs). Since k^_i = code_i * scale + min, q.k^ =
  * qs * (scale * (c . code) + min * sum(c)): the codes are unpacked once per token and dotted with every
  * query head of the group. The dot products are sums of integers below 2^24, exact in float arithmetic
- * in any order, so this and the OpenCL kernel (integer dot-product instructions) give the same bits.
+ * in any order: the same sums the OpenCL kernel gets from integer dot-product instructions, scaled by
+ * the same float operations in the same order.
  */
 public final class Int4Estimator {
 

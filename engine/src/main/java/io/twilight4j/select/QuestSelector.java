@@ -69,8 +69,8 @@ public final class QuestSelector implements Selector {
      * shared[h * scoredPages + p] = the largest bound of KV head h's group over page p, for the 8-bit
      * queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
      * bound is min + (s + 128) * scale, a head's bound is qs * ((min + 128 scale) * sum(c) + scale *
-     * ([c- | c+] . [s_min | s_max])): one dot product of integers (exact in float arithmetic, so the
-     * OpenCL kernels' integer dot products give the same bits) with the page's code row. A block of
+     * ([c- | c+] . [s_min | s_max])): one dot product of integers (exact in float arithmetic, the same
+     * sum the OpenCL kernels' integer dot products get) with the page's code row. A block of
      * pages is scored per head with the attention kernel's tiled dot products; the block's codes are
      * read in storage order, all heads of a page at once.
      */

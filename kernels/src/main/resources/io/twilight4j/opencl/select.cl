@@ -29,7 +29,7 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 //   value = min + (s + 128) * scale), so QLANES work-items read one page's rows together. The queries
 //   are the 8-bit rows of quantize_queries (q = c * qs). With c+ = max(c, 0) and c- = min(c, 0) a head's
 //   bound is qs ((min + 128 scale) sum(c) + scale (c- . s_min + c+ . s_max)), as the CPU's
-//   QuestSelector computes it: the dot products are exact integers, so both give the same bits.
+//   QuestSelector computes it: the dot products are exact integers, the same sums on both.
 //   Local memory (portable variant): red, QLANES x (GQA_GROUP * QTILE + 1) floats (padded against bank
 //   conflicts), and GQA_GROUP floats of query sums.
 #define QLANES (HEAD_DIM / QVEC)
