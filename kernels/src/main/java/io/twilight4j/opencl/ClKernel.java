@@ -12,6 +12,12 @@ public final class ClKernel implements AutoCloseable {
     private final String name;
     private long handle;
     private final long workGroupLimit;
+    // What each argument was last set to (kind 0: not yet): a step sets most of them to the same buffers
+    // and sizes as the step before, and every clSetKernelArg is a native call (about 80 per step of the
+    // sparse pipeline).
+    private static final byte BUFFER = 1, INT = 2, FLOAT = 3, LOCAL = 4;
+    private byte[] lastKind = new byte[16];
+    private long[] lastValue = new long[16];
 
     ClKernel(OpenClContext cl, long handle, String name) {
         this.cl = cl;
@@ -32,26 +38,51 @@ public final class ClKernel implements AutoCloseable {
 
     /** Sets argument {@code i} to a buffer. */
     public ClKernel arg(int i, ClBuffer b) {
-        ClCheck.check(clSetKernelArg1p(handle, i, b.handle()), "clSetKernelArg(" + name + ", " + i + ", " + b.name() + ")");
+        if (!same(i, BUFFER, b.handle())) {
+            ClCheck.check(clSetKernelArg1p(handle, i, b.handle()), "clSetKernelArg(" + name + ", " + i + ", " + b.name() + ")");
+            remember(i, BUFFER, b.handle());
+        }
         return this;
     }
 
     /** Sets argument {@code i} to an int. */
     public ClKernel arg(int i, int v) {
-        ClCheck.check(clSetKernelArg1i(handle, i, v), "clSetKernelArg(" + name + ", " + i + ")");
+        if (!same(i, INT, v)) {
+            ClCheck.check(clSetKernelArg1i(handle, i, v), "clSetKernelArg(" + name + ", " + i + ")");
+            remember(i, INT, v);
+        }
         return this;
     }
 
     /** Sets argument {@code i} to a float. */
     public ClKernel arg(int i, float v) {
-        ClCheck.check(clSetKernelArg1f(handle, i, v), "clSetKernelArg(" + name + ", " + i + ")");
+        if (!same(i, FLOAT, Float.floatToRawIntBits(v))) {
+            ClCheck.check(clSetKernelArg1f(handle, i, v), "clSetKernelArg(" + name + ", " + i + ")");
+            remember(i, FLOAT, Float.floatToRawIntBits(v));
+        }
         return this;
     }
 
     /** Sets argument {@code i} to {@code bytes} of local memory. */
     public ClKernel local(int i, long bytes) {
-        ClCheck.check(clSetKernelArg(handle, i, bytes), "clSetKernelArg(" + name + ", " + i + ", local " + bytes + " bytes)");
+        if (!same(i, LOCAL, bytes)) {
+            ClCheck.check(clSetKernelArg(handle, i, bytes), "clSetKernelArg(" + name + ", " + i + ", local " + bytes + " bytes)");
+            remember(i, LOCAL, bytes);
+        }
         return this;
+    }
+
+    private boolean same(int i, byte kind, long value) {
+        return i < lastKind.length && lastKind[i] == kind && lastValue[i] == value;
+    }
+
+    private void remember(int i, byte kind, long value) {
+        if (i >= lastKind.length) {
+            lastKind = java.util.Arrays.copyOf(lastKind, i + 16);
+            lastValue = java.util.Arrays.copyOf(lastValue, i + 16);
+        }
+        lastKind[i] = kind;
+        lastValue[i] = value;
     }
 
     /** Enqueues {@code groups} work-groups of {@code groupSize} work-items (1-D). */
