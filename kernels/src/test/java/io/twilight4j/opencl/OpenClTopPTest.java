@@ -17,9 +17,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.lwjgl.system.MemoryUtil;
 
 /**
- * The top_p kernel with the row in local memory (compacted to the bracket after a few passes) and in
- * global memory (every pass over the whole row): the same softmax weights, the same kept sets, and each
- * a minimal set of mass p (float64 reference). Plans pick one by the row size; this runs both.
+ * The top_p kernel with the row in local memory and in global memory: the same softmax weights, the same
+ * kept sets, and each a minimal set of mass p (float64 reference). Plans pick one by the row size; this
+ * runs both.
  */
 class OpenClTopPTest extends OpenClTestSupport {
 
