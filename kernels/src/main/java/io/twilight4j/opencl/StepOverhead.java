@@ -41,6 +41,7 @@ public final class StepOverhead {
                             median(() -> plan.run(0, new int[] {seq}, q, out)));
                 }
             }
+            kernelFloor(cl, cache, q);
             try (ClBuffer buf = cl.buffer("probe", 4L * q.length)) {
                 FloatBuffer host = MemoryUtil.memAllocFloat(q.length);
                 try {
@@ -54,6 +55,45 @@ public final class StepOverhead {
                     MemoryUtil.memFree(host);
                 }
             }
+        }
+    }
+
+    /**
+     * The smallest device time a kernel event reports: quantize_queries on one row (one work-group of
+     * HEAD_DIM / 4 work-items, nothing to wait for), alone and twice back to back (first start to second
+     * end: the gap a dependent launch adds).
+     */
+    private static void kernelFloor(OpenClContext cl, OpenClKvCache cache, float[] q) {
+        java.util.Map<String, Integer> defines = new java.util.LinkedHashMap<>(cache.layout().kernelDefines());
+        defines.put("QUERY_HEADS", 32);
+        defines.put("GQA_GROUP", 32 / cache.shape().kvHeads());
+        int dim = cache.shape().headDim();
+        FloatBuffer host = MemoryUtil.memAllocFloat(q.length).put(q).flip();
+        try (ClKernel probe = cl.kernel("common.cl+query.cl", defines, "quantize_queries");
+             ClBuffer qb = cl.buffer("probe q", 4L * q.length);
+             ClBuffer codes = cl.buffer("probe codes", q.length);
+             ClBuffer scales = cl.buffer("probe scales", 4L * q.length / dim)) {
+            cl.write(qb, 0, host);
+            probe.arg(0, qb).arg(1, codes).arg(2, scales).local(3, dim);
+            StageTimer timer = new StageTimer();
+            long[] nanos = new long[4];
+            for (int launches : new int[] {1, 2}) {
+                double[] us = new double[200];
+                for (int i = -20; i < us.length; i++) {
+                    for (int l = 0; l < launches; l++) {
+                        probe.launch(1, dim / 4, timer, StageTimer.SELECT);
+                    }
+                    cl.finish();
+                    timer.collect(nanos);
+                    if (i >= 0) {
+                        us[i] = nanos[StageTimer.SELECT] / 1e3;
+                    }
+                }
+                Arrays.sort(us);
+                System.out.printf("  one-row kernel x %d, profiled first start to last end: %8.1f%n", launches, us[us.length / 2]);
+            }
+        } finally {
+            MemoryUtil.memFree(host);
         }
     }
 
