@@ -108,10 +108,8 @@ final class SparsePipeline implements AutoCloseable {
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
         try (Closer guard = new Closer()) {
-            // Quest's page scoring and the 4-bit estimate read the 8-bit queries (kv.Int8Query): the
-            // portable kernels from quantize_queries, the NVIDIA ones quantize their own rows (one launch
-            // fewer: each adds ~16 us of floor and gap on the H100).
-            boolean int8Query = policy.selector() == SelectorKind.QUEST && !ptx || policy.prunes() && !estShuffle;
+            // Quest's page scoring and the 4-bit estimate read the 8-bit queries (kv.Int8Query).
+            boolean int8Query = policy.selector() == SelectorKind.QUEST || policy.prunes();
             quantize = int8Query ? guard.add(cl.kernel("common.cl+query.cl", defines, "quantize_queries")) : null;
             scoreKernel = switch (policy.selector()) {
                 case FULL -> guard.add(cl.kernel(select, defines, "full_candidates"));
@@ -187,9 +185,9 @@ final class SparsePipeline implements AutoCloseable {
                 int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile,
                         (16 * cl.device().computeUnits() + entries - 1) / entries));
                 long lanes = questLanes;
-                scoreKernel.arg(0, q).arg(1, queryCodes).arg(2, queryScales).arg(3, buf.boundCodes()).arg(4, buf.boundParams())
-                        .arg(5, pageTables).arg(6, maxPages).arg(7, lengths).arg(8, rowLen).arg(9, rowScores).arg(10, perEntry)
-                        .local(11, 4L * (lanes * ((long) gqa * tile + 1) + gqa));
+                scoreKernel.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.boundCodes()).arg(3, buf.boundParams())
+                        .arg(4, pageTables).arg(5, maxPages).arg(6, lengths).arg(7, rowLen).arg(8, rowScores).arg(9, perEntry)
+                        .local(10, 4L * (lanes * ((long) gqa * tile + 1) + gqa));
                 scoreKernel.launch((long) entries * perEntry, lanes * questSlots, timer, StageTimer.SELECT);
             }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())
@@ -215,9 +213,9 @@ final class SparsePipeline implements AutoCloseable {
         }
         // Blocks of ~256 candidates per KV head, enough groups to fill the device.
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
-        estimate.arg(0, q).arg(1, queryCodes).arg(2, queryScales).arg(3, buf.codes()).arg(4, buf.params())
-                .arg(5, pageTables).arg(6, maxPages).arg(7, cand).arg(8, candCount).arg(9, capacity).arg(10, scores)
-                .arg(11, blocks).local(12, 4L * gqa * (kv.headDim() + 1));
+        estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
+                .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
+                .local(11, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, TOP_P_SCRATCH_BYTES);

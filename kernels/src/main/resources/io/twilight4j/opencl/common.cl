@@ -86,21 +86,6 @@ inline size_t query_index(int b, int kvHead, int g) {
     return (size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g;
 }
 
-// The 8-bit query scale of a row whose largest magnitude is amax (io.twilight4j.kv.Int8Query, bit for
-// bit): the smallest power of two s with 127 s >= amax, 0 below 2^-100; *inverse = 1 / s (0 with it).
-// Built from exponent bits, so it does not depend on how the device rounds a division.
-inline float int8_query_scale(float amax, float* inverse) {
-    if (!(amax >= as_float(27 << 23))) { // 2^-100: amax is a normal float
-        *inverse = 0.0f;
-        return 0.0f;
-    }
-    // amax lies in [2^x, 2^(x+1)); 127 * 2^(x-6) may hold it, 127 * 2^(x-5) always does.
-    const int x = ((as_int(amax) >> 23) & 0xff) - 127;
-    const int e = amax <= 127.0f * as_float((x - 6 + 127) << 23) ? x - 6 : x - 5;
-    *inverse = as_float((127 - e) << 23);
-    return as_float((e + 127) << 23);
-}
-
 // 1/sqrt(HEAD_DIM) exactly as the host computes it (KvShape.scoreScale), passed as its float bits.
 #define SCORE_SCALE as_float(SCORE_SCALE_BITS)
 

@@ -25,8 +25,8 @@
 // system idle. No local memory.
 #define EST_LPH (EST_LANES / GQA_GROUP)
 #define LOW_NIBBLES 0x0F0F0F0Fu
-kernel void estimate_scores(global const float* q, global const char* qcodes, global const float* qscales,
-                            global const uchar* codes, global const half* params, global const int* pageTables, int maxPages,
+kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
+                            global const half* params, global const int* pageTables, int maxPages,
                             global const int* cand, global const int* candCount, int cap, global float* scores,
                             int blocksPerEntry, local float* unused) {
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
@@ -37,28 +37,18 @@ kernel void estimate_scores(global const float* q, global const char* qcodes, gl
     const int first = share.x, end = share.y;
     const int myHead = lane / EST_LPH;
     // This lane's code bytes [8 lane, 8 lane + 8) hold channels [16 lane, 16 lane + 16), even ones in
-    // the low nibbles: each head's query codes split the same way stay in registers, four per int. The
-    // group quantizes its own query rows (as quantize_queries does, which then need not run): the
-    // EST_LANES lanes of a slot hold a whole row, so its largest magnitude comes from a butterfly.
+    // the low nibbles: each head's query codes split the same way stay in registers, four per int.
     int2 qe[GQA_GROUP], qo[GQA_GROUP];
-    float qsum[GQA_GROUP], myScale = 0.0f;
+    float qsum[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const float16 x = ((global const float16*) (q + query_index(b, h, g) * HEAD_DIM))[lane];
-        const float8 ax = fmax(fabs(x.lo), fabs(x.hi));
-        float amax = fmax(fmax(fmax(ax.s0, ax.s1), fmax(ax.s2, ax.s3)), fmax(fmax(ax.s4, ax.s5), fmax(ax.s6, ax.s7)));
-        for (int o = EST_LANES / 2; o > 0; o >>= 1) {
-            amax = fmax(amax, shfl_xor(amax, o));
-        }
-        float inverse;
-        const float scale = int8_query_scale(amax, &inverse);
-        myScale = g == myHead ? scale : myScale;
-        const char16 c = convert_char16(rint(x * inverse));
+        const char16 c = as_char16(((global const int4*) (qcodes + query_index(b, h, g) * HEAD_DIM))[lane]);
         qe[g] = as_int2(c.even);
         qo[g] = as_int2(c.odd);
         const int s = dot4_ss(qe[g].x, 0x01010101, dot4_ss(qe[g].y, 0x01010101, 0));
         qsum[g] = (float) dot4_ss(qo[g].x, 0x01010101, dot4_ss(qo[g].y, 0x01010101, s));
     }
     const float mySum = reduce_scatter(qsum, GQA_GROUP, EST_LANES, lane);
+    const float myScale = qscales[query_index(b, h, myHead)];
     global const int* table = pageTables + (size_t) b * maxPages;
     global const int* rowCand = cand + (size_t) e * cap;
     global float* rowScores = scores + query_index(b, h, myHead) * cap;
@@ -105,8 +95,8 @@ kernel void estimate_scores(global const float* q, global const char* qcodes, gl
     }
 }
 #else
-kernel void estimate_scores(global const float* q, global const char* qcodes, global const float* qscales,
-                            global const uchar* codes, global const half* params, global const int* pageTables, int maxPages,
+kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
+                            global const half* params, global const int* pageTables, int maxPages,
                             global const int* cand, global const int* candCount, int cap, global float* scores,
                             int blocksPerEntry, local float* qs) {
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;

@@ -52,8 +52,7 @@ inline int quest_dot(int2 a, int2 b, int acc) {
     return dot4_ss(a.y, b.y, dot4_ss(a.x, b.x, acc));
 }
 
-kernel void quest_page_scores(global const float* q, global const char* qcodes, global const float* qscales,
-                              global const char* boundCodes,
+kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const char* boundCodes,
                               global const half* boundParams, global const int* pageTables, int maxPages,
                               global const int* lengths, int rowLen, global float* rowScores, int groupsPerEntry,
                               local float* unused) {
@@ -63,21 +62,11 @@ kernel void quest_page_scores(global const float* q, global const char* qcodes, 
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int2 share = block_range(pages, part, groupsPerEntry);
     const int first = share.x, end = share.y;
-    // This lane's 8 channels of each head's c- and c+, four bytes per int. The group quantizes its own
-    // query rows (as quantize_queries does, which then need not run): the QLANES lanes of a slot hold a
-    // whole row, so its largest magnitude comes from a butterfly.
+    // This lane's 8 channels of each head's c- and c+, four bytes per int.
     int2 qn[GQA_GROUP], qp[GQA_GROUP];
     float qsum[GQA_GROUP], qscale[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const float8 x = ((global const float8*) (q + query_index(b, h, g) * HEAD_DIM))[lane];
-        const float8 ax = fabs(x);
-        float amax = fmax(fmax(fmax(ax.s0, ax.s1), fmax(ax.s2, ax.s3)), fmax(fmax(ax.s4, ax.s5), fmax(ax.s6, ax.s7)));
-        for (int o = QLANES / 2; o > 0; o >>= 1) {
-            amax = fmax(amax, shfl_xor(amax, o));
-        }
-        float inverse;
-        qscale[g] = int8_query_scale(amax, &inverse);
-        const char8 c = convert_char8(rint(x * inverse));
+        const char8 c = as_char8(qload(qcodes + query_index(b, h, g) * HEAD_DIM));
         qn[g] = as_int2(min(c, (char8) (0)));
         qp[g] = as_int2(max(c, (char8) (0)));
         float s = (float) quest_dot(as_int2(c), (int2) (0x01010101), 0);
@@ -85,6 +74,7 @@ kernel void quest_page_scores(global const float* q, global const char* qcodes, 
             s += shfl_xor(s, o);
         }
         qsum[g] = s;
+        qscale[g] = qscales[query_index(b, h, g)];
     }
 #if QSCATTER
     const int myHead = lane / (QLANES / GQA_GROUP);
@@ -143,8 +133,7 @@ kernel void quest_page_scores(global const float* q, global const char* qcodes, 
     }
 }
 #else
-kernel void quest_page_scores(global const float* q, global const char* qcodes, global const float* qscales,
-                              global const char* boundCodes,
+kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const char* boundCodes,
                               global const half* boundParams, global const int* pageTables, int maxPages,
                               global const int* lengths, int rowLen, global float* rowScores, int groupsPerEntry,
                               local float* red) {
