@@ -22,8 +22,8 @@ final class SparsePipeline implements AutoCloseable {
     record Sets(ClBuffer indices, ClBuffer counts, int entriesPerSeq) {
     }
 
-    /** top_p's reduction scratch: five floats per work-item (at most 256), or two buffers of 5 x 32. */
-    private static final long TOP_P_SCRATCH_BYTES = 4L * Math.max(5 * 256, 2 * 5 * 32);
+    /** top_p's reduction scratch: five floats per work-item (at most 256), or 64 + two buffers of 5 x 32. */
+    private static final long TOP_P_SCRATCH_BYTES = 4L * Math.max(5 * 256, 64 + 2 * 5 * 32);
 
     private final OpenClContext cl;
     private final OpenClKvCache cache;

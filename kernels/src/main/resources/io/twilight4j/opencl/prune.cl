@@ -3,13 +3,13 @@
 //   a contiguous block of the candidates; work-item per candidate, scoring it for every query head of the
 //   group (codes read once). The queries are the 8-bit rows of quantize_queries (q = c * qs), so a score
 //   is (scale * sum c_i code_i + min * sum c_i) * qs / sqrt(d) with exact integer dot products, the same
-//   bits as the CPU's Int4Estimator.
+//   sums as the CPU's Int4Estimator.
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's codes as floats, even channels then odd,
 //   and their sums). (NVIDIA variant: its own header below.)
 // top_p: one work-group (power of two) per (b, qh); softmax and the threshold search (the bracket cut
 //   in four per pass) over the row, kept in local memory when ROW_LOCAL (cap floats), else read from
 //   global each pass. Writes the softmax weights back over the scores and the threshold lo to thr[eq].
-//   Local: max(5 * WG, 320) floats scratch.
+//   Local: max(5 * WG, 384) floats scratch.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
 //   Local memory: WG ints of scan scratch.
@@ -216,12 +216,13 @@ inline float top_reduce(local float* scratch, float x, int op) {
 // The bisection's reduction with one barrier: lane 0 of each warp posts its warp's five results to
 // buffer `parity` of scratch, and after the barrier every work-item combines the posts itself (in the
 // same order, so all get the same bits). Consecutive calls alternate the parity: a warp posting for
-// the next call has passed this call's barrier, so nobody still reads the buffer it writes.
-// scratch holds 2 * 5 * 32 floats.
+// the next call has passed this call's barrier, so nobody still reads the buffer it writes. The
+// buffers start past top_reduce's 33 floats: its result may still be unread by a slow warp when a fast
+// one posts here. scratch holds 64 + 2 * 5 * 32 floats.
 inline void top_reduce5(local float* scratch, int parity, float* s, float* a, float* b) {
     const int lid = get_local_id(0), warps = get_local_size(0) / 32;
     float x[5] = {warp_op(s[0], 0), warp_op(s[1], 0), warp_op(s[2], 0), warp_op(*a, 2), warp_op(*b, 1)};
-    local float* post = scratch + parity * 160;
+    local float* post = scratch + 64 + parity * 160;
     if (lid % 32 == 0) {
         for (int k = 0; k < 5; k++) {
             post[k * 32 + lid / 32] = x[k];

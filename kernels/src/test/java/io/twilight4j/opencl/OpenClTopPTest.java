@@ -108,7 +108,7 @@ class OpenClTopPTest extends OpenClTestSupport {
              ClBuffer t = cl.buffer("thresholds", 4L * rows)) {
             cl.write(s, 0, scoreHost);
             cl.write(c, 0, countHost);
-            topP.arg(0, s).arg(1, c).arg(2, CAP).arg(3, p).arg(4, t).local(5, rowLocal == 1 ? 4L * CAP : 4).local(6, 4L * Math.max(5 * WG, 320))
+            topP.arg(0, s).arg(1, c).arg(2, CAP).arg(3, p).arg(4, t).local(5, rowLocal == 1 ? 4L * CAP : 4).local(6, 4L * Math.max(5 * WG, 64 + 320))
                     .launch(rows, WG);
             cl.read(s, 0, scoreHost.clear());
             cl.read(t, 0, thrHost);
