@@ -30,8 +30,8 @@ final class SparsePipeline implements AutoCloseable {
     private final AttentionPolicy policy;
     private final KvShape kv;
     private final int queryHeads, gqa, maxPages, capacity, rowLen, setsPerSeq;
-    private final ClKernel quantize, scoreKernel, selectKernel, estimate, topP;
-    private final ClBuffer queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount, entryDone;
+    private final ClKernel quantize, scoreKernel, selectKernel, estimate, topP, compact;
+    private final ClBuffer queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount;
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
     private final boolean rowLocal;
@@ -74,7 +74,7 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
-        // Items per work-item in each tile of select_top's emission and top_p's compaction scan.
+        // Items per work-item in each tile of select_top's emission and compact's scan.
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
         // Quest's page scores (8191 at 128k) fit local memory: select_top then reads them from global
@@ -120,6 +120,7 @@ final class SparsePipeline implements AutoCloseable {
             selectKernel = policy.selector() == SelectorKind.FULL ? null : guard.add(cl.kernel(select, defines, "select_top"));
             estimate = policy.prunes() ? guard.add(cl.kernel(prune, defines, "estimate_scores")) : null;
             topP = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
+            compact = policy.prunes() ? guard.add(cl.kernel(prune, defines, "compact")) : null;
             long limit = Long.MAX_VALUE;
             if (policy.selector() == SelectorKind.QUEST && scoreKernel.workGroupLimit() < (long) questLanes * questSlots) {
                 throw new OpenClException("quest_page_scores: the device runs at most " + scoreKernel.workGroupLimit()
@@ -130,7 +131,7 @@ final class SparsePipeline implements AutoCloseable {
                         + " work-items per group, the kernel needs headDim / 4 = " + kv.headDim() / 4);
             }
             for (ClKernel k : new ClKernel[] {policy.selector() == SelectorKind.QUEST ? null : scoreKernel, selectKernel, estimate,
-                    topP}) {
+                    topP, compact}) {
                 if (k != null) {
                     limit = Math.min(limit, k.workGroupLimit());
                 }
@@ -150,14 +151,6 @@ final class SparsePipeline implements AutoCloseable {
             thr = guard.add(cl.buffer("top-p thresholds", 4L * b * queryHeads));
             sets = guard.add(cl.buffer("token sets", 4L * (policy.prunes() ? (long) b * setsPerSeq * capacity : 1)));
             setCount = guard.add(cl.buffer("token set counts", 4L * b * setsPerSeq));
-            // Per set entry: how many of its top-p work-groups are done this step (zero between steps).
-            entryDone = guard.add(cl.buffer("top-p groups done", 4L * b * setsPerSeq));
-            IntBuffer zeros = MemoryUtil.memCallocInt(b * setsPerSeq);
-            try {
-                cl.write(entryDone, 0, zeros);
-            } finally {
-                MemoryUtil.memFree(zeros);
-            }
             guard.keep();
         }
         this.hostCounts = MemoryUtil.memAllocInt(b * Math.max(setsPerSeq, kv.kvHeads()));
@@ -224,11 +217,12 @@ final class SparsePipeline implements AutoCloseable {
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
                 .local(11, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
-        // top_p also compacts: the last of a set entry's work-groups writes the entry's token set.
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .arg(5, cand).arg(6, setsPerSeq).arg(7, sets).arg(8, setCount).arg(9, entryDone)
-                .local(10, rowLocal ? 4L * capacity : 4).local(11, TOP_P_SCRATCH_BYTES);
+                .local(5, rowLocal ? 4L * capacity : 4).local(6, TOP_P_SCRATCH_BYTES);
         topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);
+        compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
+                .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);
+        compact.launch((long) batch * setsPerSeq, groupSize, timer, StageTimer.TOP_P);
         readCounts(batch, true);
         return new Sets(sets, setCount, setsPerSeq);
     }
@@ -257,8 +251,8 @@ final class SparsePipeline implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {quantize, scoreKernel, selectKernel, estimate, topP,
-                queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount, entryDone}) {
+        for (AutoCloseable c : new AutoCloseable[] {quantize, scoreKernel, selectKernel, estimate, topP, compact,
+                queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount}) {
             Closer.closeQuietly(c);
         }
         MemoryUtil.memFree(hostCounts);

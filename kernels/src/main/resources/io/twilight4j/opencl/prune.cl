@@ -10,9 +10,9 @@
 //   in four per pass) over the row, kept in local memory when ROW_LOCAL (cap floats), else read from
 //   global each pass. Writes the softmax weights back over the scores and the threshold lo to thr[eq].
 //   Local: max(5 * WG, 384) floats scratch.
-//   The last of a set entry's groups then compacts it (compact_entry): set entries are (b, KV head) in
-//   GROUP mode, (b, query head) in HEAD mode; a candidate is kept when any of the entry's heads has
-//   w > thr (the GQA union), positions ascending.
+// compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
+//   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
+//   Local memory: WG ints of scan scratch.
 
 #if EST_SHUFFLE
 // NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES / 8
@@ -248,55 +248,12 @@ inline void top_reduce5(local float* scratch, int parity, float* s, float* a, fl
 #define top_reduce5 group_reduce5
 #endif
 
-// Writes set entry es: its candidates kept by any of its HEADS_PER_ENTRY heads (w > thr, the GQA union),
-// ascending. Called by the last top_p work-group of the entry: weights and thresholds of the other heads
-// come from other work-groups, so they are read through volatile pointers (not from a stale cache line).
-inline void compact_entry(int es, volatile global const float* weights, volatile global const float* thr,
-                          global const int* cand, global const int* candCount, int cap, int entriesPerSeq,
-                          global int* sets, global int* setCount, local int* scratch) {
-    const int lid = get_local_id(0), wg = get_local_size(0);
-    const int b = es / entriesPerSeq;
-    const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;
-    const int e = b * KV_HEADS + firstQ / GQA_GROUP;
-    const int n = candCount[e];
-    float t[HEADS_PER_ENTRY];
-    for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-        t[g] = thr[b * QUERY_HEADS + firstQ + g];
-    }
-    int emitted = 0;
-    // SCAN_RUN consecutive candidates per work-item and tile: a quarter of the scans (each a few
-    // barriers) for one entry's thousands of candidates, the group's only parallelism.
-    for (int base = 0; base < n; base += wg * SCAN_RUN) {
-        const int i0 = base + lid * SCAN_RUN;
-        int keep[SCAN_RUN];
-        int mine = 0;
-        for (int j = 0; j < SCAN_RUN; j++) {
-            const int i = i0 + j;
-            keep[j] = 0;
-            if (i < n) {
-                for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                    keep[j] |= weights[((size_t) b * QUERY_HEADS + firstQ + g) * cap + i] > t[g];
-                }
-            }
-            mine += keep[j];
-        }
-        int total;
-        int rank = group_scan(scratch, mine, &total);
-        for (int j = 0; j < SCAN_RUN; j++) {
-            if (keep[j]) sets[(size_t) es * cap + emitted + rank++] = cand[(size_t) e * cap + i0 + j];
-        }
-        emitted += total;
-    }
-    if (lid == 0) setCount[es] = emitted;
-}
-
 // The bracket shrinks to a quarter per pass: three thresholds at once, whose sums come from one
 // reduction (on the H100 the passes were bound by their reductions, not by reading the row).
 #define TOP_P_PASSES 16
 
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
-                  global const int* cand, int entriesPerSeq, global int* sets, global int* setCount,
-                  global int* entryDone, local float* rowLocal, local float* scratch) {
+                  local float* rowLocal, local float* scratch) {
     const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
     const int e = (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
     const int n = candCount[e];
@@ -364,22 +321,40 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     for (int i = lid; i < n; i += wg) src[i] = row[i];
 #endif
     if (lid == 0) thr[eq] = lo;
-    // The last of a set entry's HEADS_PER_ENTRY groups to get here compacts the entry (no separate
-    // launch, which costs ~16 us of floor and gap on the H100): each work-item's writes are fenced
-    // before the group counts itself done, and the last group resets the counter for the next step.
-    const int qh = eq % QUERY_HEADS, es = (eq / QUERY_HEADS) * entriesPerSeq + qh / HEADS_PER_ENTRY;
-    local int last;
-    mem_fence(CLK_GLOBAL_MEM_FENCE);
-    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
-    if (lid == 0) {
-        last = atomic_inc(&entryDone[es]) == HEADS_PER_ENTRY - 1;
-        if (last) entryDone[es] = 0;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (last) {
-        mem_fence(CLK_GLOBAL_MEM_FENCE);
-        compact_entry(es, scores, thr, cand, candCount, cap, entriesPerSeq, sets, setCount, (local int*) scratch);
-    }
 }
 
-
+kernel void compact(global const float* weights, global const float* thr, global const int* cand,
+                    global const int* candCount, int cap, int entriesPerSeq, global int* sets, global int* setCount,
+                    local int* scratch) {
+    const int es = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    const int b = es / entriesPerSeq;
+    const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;
+    const int e = b * KV_HEADS + firstQ / GQA_GROUP;
+    const int n = candCount[e];
+    int emitted = 0;
+    // SCAN_RUN consecutive candidates per work-item and tile: a quarter of the scans (each a few
+    // barriers) for one entry's thousands of candidates, the group's only parallelism.
+    for (int base = 0; base < n; base += wg * SCAN_RUN) {
+        const int i0 = base + lid * SCAN_RUN;
+        int keep[SCAN_RUN];
+        int mine = 0;
+        for (int j = 0; j < SCAN_RUN; j++) {
+            const int i = i0 + j;
+            keep[j] = 0;
+            if (i < n) {
+                for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+                    const int eq = b * QUERY_HEADS + firstQ + g;
+                    keep[j] |= weights[(size_t) eq * cap + i] > thr[eq];
+                }
+            }
+            mine += keep[j];
+        }
+        int total;
+        int rank = group_scan(scratch, mine, &total);
+        for (int j = 0; j < SCAN_RUN; j++) {
+            if (keep[j]) sets[(size_t) es * cap + emitted + rank++] = cand[(size_t) e * cap + i0 + j];
+        }
+        emitted += total;
+    }
+    if (lid == 0) setCount[es] = emitted;
+}
