@@ -1,5 +1,6 @@
 /**
  * The OpenCL backend: device discovery, one context and queue, the program cache, the device-resident
- * KV cache and the decode-attention pipeline (select, 4-bit estimate, top-p, sparse or dense attention).
+ * KV cache and the decode-attention pipeline (8-bit query, select, 4-bit estimate, top-p, sparse or dense
+ * attention).
  */
 package io.twilight4j.opencl;
