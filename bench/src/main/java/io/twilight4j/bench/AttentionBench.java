@@ -6,6 +6,7 @@ import io.twilight4j.backend.DecodeAttention;
 import io.twilight4j.backend.DecodeShape;
 import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.KvCache;
+import io.twilight4j.parallel.SteadyState;
 import io.twilight4j.policy.AttentionPolicy;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -93,9 +94,7 @@ public final class AttentionBench {
 
     /** Runs warm-up rounds until two consecutive round medians agree within {@link #STEADY}. */
     private static void warmUp(DecodeAttention plan, int[] seqs, float[] q, float[] out) {
-        long start = System.nanoTime();
-        double previous = Double.NaN;
-        while (System.nanoTime() - start < WARMUP_MAX_NANOS) {
+        SteadyState.warmUp(() -> {
             List<Double> round = new ArrayList<>();
             long roundStart = System.nanoTime();
             while (round.size() < WARMUP_ROUND_STEPS || System.nanoTime() - roundStart < WARMUP_ROUND_NANOS) {
@@ -103,12 +102,8 @@ public final class AttentionBench {
                 plan.run(0, seqs, q, out);
                 round.add((System.nanoTime() - t0) / 1e6);
             }
-            double m = median(round.stream().mapToDouble(Double::doubleValue).toArray());
-            if (Math.abs(m - previous) <= STEADY * previous && System.nanoTime() - start >= WARMUP_MIN_NANOS) {
-                return;
-            }
-            previous = m;
-        }
+            return median(round.stream().mapToDouble(Double::doubleValue).toArray());
+        }, STEADY, WARMUP_MIN_NANOS, WARMUP_MAX_NANOS, Integer.MAX_VALUE);
     }
 
     /** ||a - b|| / ||b|| in float64 over all heads. */

@@ -1,2 +1,5 @@
-/** The worker pool shared by the CPU attention pipeline and the model's matrix products. */
+/**
+ * The worker pool shared by the CPU attention pipeline and the model's matrix products, and what the
+ * benchmarks measure against it: the same-run streaming-read baseline and the warm-up to a steady state.
+ */
 package io.twilight4j.parallel;

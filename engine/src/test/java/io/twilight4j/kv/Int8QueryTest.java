@@ -3,29 +3,18 @@ package io.twilight4j.kv;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.twilight4j.backend.Int8QueryReference;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class Int8QueryTest {
-
-    /** The smallest power of two s with 127 s >= amax, by doubling and halving in float64. */
-    private static double referenceScale(double amax) {
-        double s = 1;
-        while (127 * s < amax) {
-            s *= 2;
-        }
-        while (127 * s / 2 >= amax) {
-            s /= 2;
-        }
-        return s;
-    }
 
     @Test
     void scaleIsTheSmallestPowerOfTwoThatHoldsTheLargestValue() {
         SplittableRandom rnd = new SplittableRandom(11);
         for (int i = 0; i < 20_000; i++) {
             float amax = (float) Math.scalb(1 + rnd.nextDouble(), rnd.nextInt(-99, 120));
-            assertEquals(referenceScale(amax), Int8Query.scaleFor(amax), "amax " + amax);
+            assertEquals(Int8QueryReference.scale(amax), Int8Query.scaleFor(amax), "amax " + amax);
         }
         // At the boundaries: exactly 127 * 2^k needs 2^k, the next float above it 2^(k+1).
         for (int k = -90; k < 110; k += 7) {
@@ -58,7 +47,7 @@ class Int8QueryTest {
             for (float x : q) {
                 amax = Math.max(amax, Math.abs(x));
             }
-            assertEquals(referenceScale(amax), scale);
+            assertEquals(Int8QueryReference.scale(amax), scale);
             int largest = 0;
             for (int c = 0; c < dim; c++) {
                 float code = codes[3 + c];

@@ -1,6 +1,7 @@
 package io.twilight4j.llama;
 
 import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.parallel.SteadyState;
 import io.twilight4j.parallel.StreamRead;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.tensor.RowPool;
@@ -40,24 +41,16 @@ public final class DecodeBenchmark {
                              int roundTokens, int maxRounds) {
         SplittableRandom rnd = new SplittableRandom(-1);
         int vocab = model.config().vocabSize();
-        double previous = Double.NaN;
-        int round = 0;
-        while (round < maxRounds) {
-            round++;
+        return SteadyState.warmUp(() -> {
             // A fresh decoder per round keeps the context (and so the attention work) the same.
             try (LlamaDecoder d = model.newDecoder(backend, policy, denseLayers, roundTokens)) {
                 long t0 = System.nanoTime();
                 for (int i = 0; i < roundTokens; i++) {
                     d.forward(rnd.nextInt(vocab));
                 }
-                double t = System.nanoTime() - t0;
-                if (Math.abs(t - previous) <= 0.03 * previous) {
-                    break;
-                }
-                previous = t;
+                return System.nanoTime() - t0;
             }
-        }
-        return round;
+        }, 0.03, 0, Long.MAX_VALUE, maxRounds);
     }
 
     /** Decodes {@code warmup + tokens} random tokens on {@code model} and measures the last {@code tokens}. */
