@@ -26,8 +26,13 @@ public final class TopPThreshold {
     private TopPThreshold() {
     }
 
-    /** Histogram buckets: a weight's float bits >>> 20 (sign 0, 8 exponent bits, 3 mantissa bits). */
-    static final int BUCKETS = 1 << 11;
+    /**
+     * A weight's histogram bucket is its float bits >>> BUCKET_SHIFT (sign 0, 8 exponent bits, 3 mantissa
+     * bits): 1/8 of an octave. The OpenCL top_p kernel buckets the same way.
+     */
+    public static final int BUCKET_SHIFT = 20;
+    /** Histogram buckets. */
+    static final int BUCKETS = 1 << (31 - BUCKET_SHIFT);
     /** Floats of scratch besides the n compacted weights: two interleaved histograms. */
     public static final int SCRATCH_EXTRA = 2 * BUCKETS;
 
@@ -51,12 +56,12 @@ public final class TopPThreshold {
         for (; i + 1 < n; i += 2) {
             float x = w[off + i];
             float y = w[off + i + 1];
-            scratch[h0 + (Float.floatToRawIntBits(x) >>> 20)] += x;
-            scratch[h1 + (Float.floatToRawIntBits(y) >>> 20)] += y;
+            scratch[h0 + (Float.floatToRawIntBits(x) >>> BUCKET_SHIFT)] += x;
+            scratch[h1 + (Float.floatToRawIntBits(y) >>> BUCKET_SHIFT)] += y;
             max = Math.max(max, Math.max(x, y));
         }
         for (; i < n; i++) {
-            scratch[h0 + (Float.floatToRawIntBits(w[off + i]) >>> 20)] += w[off + i];
+            scratch[h0 + (Float.floatToRawIntBits(w[off + i]) >>> BUCKET_SHIFT)] += w[off + i];
             max = Math.max(max, w[off + i]);
         }
         float cum = 0;
@@ -72,8 +77,8 @@ public final class TopPThreshold {
             return 0;
         }
         // f(top of bucket j) = mass of the buckets above < p <= f(top of bucket j - 1).
-        float lo = Float.intBitsToFloat((j << 20) - 1);
-        float hi = Float.intBitsToFloat(((j + 1) << 20) - 1);
+        float lo = Float.intBitsToFloat((j << BUCKET_SHIFT) - 1);
+        float hi = Float.intBitsToFloat(((j + 1) << BUCKET_SHIFT) - 1);
         float above = 0;
         int count = 0;
         for (i = 0; i < n; i++) {

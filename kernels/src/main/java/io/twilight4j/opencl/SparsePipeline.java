@@ -6,6 +6,7 @@ import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.policy.GqaMode;
 import io.twilight4j.policy.SelectorKind;
+import io.twilight4j.prune.TopPThreshold;
 import java.nio.IntBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,6 +25,8 @@ final class SparsePipeline implements AutoCloseable {
 
     /** top_p's reduction scratch: five floats per work-item (at most 256), or 64 + two buffers of 5 x 32. */
     private static final long TOP_P_SCRATCH_BYTES = 4L * Math.max(5 * 256, 64 + 2 * 5 * 32);
+    /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
+    private static final long TOP_P_HISTOGRAM_BYTES = 4L * (0x40000000 >> TopPThreshold.BUCKET_SHIFT);
 
     private final OpenClContext cl;
     private final OpenClKvCache cache;
@@ -69,7 +72,7 @@ final class SparsePipeline implements AutoCloseable {
         // A top-p row stays in local memory when it fits beside the reduction scratch: B0 = 8192 fits
         // the 48 KiB of NVIDIA GPUs, and the search passes then never go back to global memory
         // (TWILIGHT.md section 4).
-        this.rowLocal = 4L * capacity + TOP_P_SCRATCH_BYTES <= cl.device().localMemBytes();
+        this.rowLocal = 4L * capacity + TOP_P_SCRATCH_BYTES + TOP_P_HISTOGRAM_BYTES + 64 <= cl.device().localMemBytes();
         Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
@@ -77,6 +80,9 @@ final class SparsePipeline implements AutoCloseable {
         // Items per work-item in each tile of select_top's emission and compact's scan.
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
+        // top_p brackets the threshold with a histogram first and searches the weights inside the bracket.
+        defines.put("TOP_P_HISTOGRAM", Boolean.parseBoolean(System.getProperty("twilight4j.topPHistogram", "true")) ? 1 : 0);
+        defines.put("TOP_P_BUCKET_SHIFT", TopPThreshold.BUCKET_SHIFT);
         // Quest's page scores (8191 at 128k) fit local memory: select_top then reads them from global
         // memory once, not in each of its five passes. DS and oracle rows (every token) stay global.
         this.selectLocal = policy.selector() == SelectorKind.QUEST && 4L * (rowLen + 256 + 256 + 64) <= cl.device().localMemBytes();
@@ -218,7 +224,7 @@ final class SparsePipeline implements AutoCloseable {
                 .local(11, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .local(5, rowLocal ? 4L * capacity : 4).local(6, TOP_P_SCRATCH_BYTES);
+                .local(5, rowLocal ? 4L * capacity : 4).local(6, TOP_P_SCRATCH_BYTES).local(7, TOP_P_HISTOGRAM_BYTES);
         topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);
         compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
                 .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);

@@ -6,10 +6,12 @@
 //   sums as the CPU's Int4Estimator.
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's codes as floats, even channels then odd,
 //   and their sums). (NVIDIA variant: its own header below.)
-// top_p: one work-group (power of two) per (b, qh); softmax and the threshold search (the bracket cut
-//   in four per pass) over the row, kept in local memory when ROW_LOCAL (cap floats), else read from
-//   global each pass. Writes the softmax weights back over the scores and the threshold lo to thr[eq].
-//   Local: max(5 * WG, 384) floats scratch.
+// top_p: one work-group (power of two) per (b, qh); softmax, then the threshold search (the bracket cut
+//   in four per pass). With TOP_P_HISTOGRAM the search starts from the histogram bucket where the mass
+//   crosses p, over the weights inside it only when the row is in local memory (ROW_LOCAL, cap floats),
+//   else over the row (read from global each pass without ROW_LOCAL). Writes the softmax
+//   weights back over the scores and the threshold lo to thr[eq].
+//   Local: max(5 * WG, 384) floats scratch, TOP_P_BUCKETS uints of histogram.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
 //   Local memory: WG ints of scan scratch.
@@ -251,13 +253,124 @@ inline void top_reduce5(local float* scratch, int parity, float* s, float* a, fl
 // The bracket shrinks to a quarter per pass: three thresholds at once, whose sums come from one
 // reduction (on the H100 the passes were bound by their reductions, not by reading the row).
 #define TOP_P_PASSES 16
+// Histogram buckets (TopPThreshold.BUCKET_SHIFT): float bits >> TOP_P_BUCKET_SHIFT, 1/8 of an octave for
+// shift 20; softmax weights are below 2, so the buckets stop there. Masses are summed in fixed point
+// (2^30 per unit of mass: local integer atomics are OpenCL 1.2, float atomics are not).
+#define TOP_P_BUCKETS (0x40000000 >> TOP_P_BUCKET_SHIFT)
+#define TOP_P_FIXED 0x1p30f
+
+// The bisection over v[0..n) from the bracket (lo, hi], f(lo) >= p > f(hi), where `base` is the mass
+// above every v (the weights above hi that v leaves out). Each pass: the masses above the bracket's
+// quartiles m[0..3), a = min{w > lo}, bb = max{w <= hi}; stop when the weights left in the bracket differ
+// by at most 1e-6 wmax (TopPThreshold's tolerance). v holds every weight in (lo, hi] (the invariant keeps
+// one there), so a and bb are those of the whole row. Returns lo. One body for local and global rows.
+#define DEFINE_TOP_P_SEARCH(NAME, SPACE)                                                                   \
+inline float NAME(SPACE const float* v, int n, float base, float lo, float hi, float wmax, float p,        \
+                  local float* scratch, int* calls) {                                                      \
+    const int lid = get_local_id(0), wg = get_local_size(0);                                               \
+    for (int pass = 0; pass < TOP_P_PASSES; pass++) {                                                      \
+        const float mid = (lo + hi) * 0.5f;                                                                \
+        const float m[3] = {(lo + mid) * 0.5f, mid, (mid + hi) * 0.5f};                                    \
+        float s[3] = {0.0f, 0.0f, 0.0f}, a = INFINITY, bb = -INFINITY;                                     \
+        for (int i = lid; i < n; i += wg) {                                                                \
+            const float w = v[i];                                                                          \
+            s[0] += w > m[0] ? w : 0.0f;                                                                   \
+            s[1] += w > m[1] ? w : 0.0f;                                                                   \
+            s[2] += w > m[2] ? w : 0.0f;                                                                   \
+            if (w > lo) a = fmin(a, w);                                                                    \
+            if (w <= hi) bb = fmax(bb, w);                                                                 \
+        }                                                                                                  \
+        top_reduce5(scratch, (*calls)++ & 1, s, &a, &bb);                                                  \
+        if (bb - a <= 1e-6f * wmax) break;                                                                 \
+        /* bb is the largest weight up to hi, so nothing lies in (bb, hi]: f(bb) = f(hi) < p. */           \
+        if (s[2] + base >= p) {                                                                            \
+            lo = m[2];                                                                                     \
+        } else if (s[1] + base >= p) {                                                                     \
+            lo = m[1];                                                                                     \
+            hi = fmin(m[2], bb);                                                                           \
+        } else if (s[0] + base >= p) {                                                                     \
+            lo = m[0];                                                                                     \
+            hi = fmin(m[1], bb);                                                                           \
+        } else {                                                                                           \
+            hi = fmin(m[0], bb);                                                                           \
+        }                                                                                                  \
+    }                                                                                                      \
+    return lo;                                                                                             \
+}
+DEFINE_TOP_P_SEARCH(top_p_search_local, local)
+#if !ROW_LOCAL
+DEFINE_TOP_P_SEARCH(top_p_search_global, global)
+#endif
+
+// The bucket where the histogram's mass, summed from the top, reaches p: the buckets above it hold less
+// than p, it and those above at least p. -1 when no bucket does (p near 1 and fixed-point truncation).
+// Two levels of 32: runs of 32 buckets summed in parallel, then one work-item walks the runs and the
+// crossing run's buckets (no scan: a loop of barriers here multiplied PoCL's compile time).
+#define TOP_P_RUN 32
+#if TOP_P_BUCKETS % TOP_P_RUN != 0 || TOP_P_BUCKETS / TOP_P_RUN > 32
+#error "top_p: TOP_P_BUCKET_SHIFT must give 32 to 1024 buckets (the run sums stay below top_reduce's result)"
+#endif
+inline int top_p_bucket(local const uint* hist, float p, local float* scratch, local int* found) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    local uint* runs = (local uint*) scratch;
+    for (int r = lid; r < TOP_P_BUCKETS / TOP_P_RUN; r += wg) {
+        uint sum = 0;
+        for (int b = r * TOP_P_RUN; b < (r + 1) * TOP_P_RUN; b++) sum += hist[b];
+        runs[r] = sum;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        const uint need = (uint) (p * TOP_P_FIXED);
+        uint cum = 0;
+        int bucket = -1;
+        for (int r = TOP_P_BUCKETS / TOP_P_RUN - 1; r >= 0 && bucket < 0; r--) {
+            if (cum + runs[r] < need) {
+                cum += runs[r];
+                continue;
+            }
+            for (int b = (r + 1) * TOP_P_RUN - 1; b >= r * TOP_P_RUN; b--) {
+                cum += hist[b];
+                if (cum >= need) {
+                    bucket = b;
+                    break;
+                }
+            }
+        }
+        *found = bucket;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return *found;
+}
+
+// Exclusive prefix sum of `count` over the work-group, and its total, without a loop of barriers (a scan's
+// loop in top_p multiplied PoCL's compile time): every work-item sums the counts before its own, all
+// reading the same word at once.
+inline int flat_prefix(local int* scratch, int count, int* total) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    barrier(CLK_LOCAL_MEM_FENCE); // the NVIDIA top_reduce5 posts may still be read
+    scratch[lid] = count;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int before = 0, all = 0;
+    for (int i = 0; i < wg; i++) {
+        const int c = scratch[i];
+        before += i < lid ? c : 0;
+        all += c;
+    }
+    *total = all;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return before;
+}
 
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
-                  local float* rowLocal, local float* scratch) {
+                  local float* rowLocal, local float* scratch, local uint* hist) {
     const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
     const int e = (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
     const int n = candCount[e];
     global float* src = scores + (size_t) eq * cap;
+    local int found;
+#if TOP_P_HISTOGRAM
+    for (int i = lid; i < TOP_P_BUCKETS; i += wg) hist[i] = 0;
+#endif
 #if ROW_LOCAL
     local float* row = rowLocal;
     for (int i = lid; i < n; i += wg) row[i] = src[i];
@@ -277,46 +390,68 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     // One division, then products (as the CPU's Softmax).
     const float inv = 1.0f / top_reduce(scratch, x, 0);
     x = 0.0f;
+    const bool search = p < 1.0f; // p = 1 keeps every candidate with w > 0
     for (int i = lid; i < n; i += wg) {
-        row[i] = row[i] * inv;
-        x = fmax(x, row[i]);
+        const float w = row[i] * inv;
+        row[i] = w;
+        x = fmax(x, w);
+#if TOP_P_HISTOGRAM
+        if (search) atomic_add(&hist[min(as_uint(w) >> TOP_P_BUCKET_SHIFT, (uint) TOP_P_BUCKETS - 1)], (uint) (w * TOP_P_FIXED));
+#endif
     }
     const float wmax = top_reduce(scratch, x, 1);
-    // f(x) = mass of the weights above x; invariant f(lo) >= p > f(hi). Each pass: the masses above
-    // the bracket's quartiles m[0..3), a = min{w > lo}, bb = max{w <= hi}; stop when the weights left
-    // in the bracket differ by at most 1e-6 wmax (TopPThreshold's tolerance). (Dropping the weights that
-    // left the bracket from later passes measured no faster on the H100: the passes are not bound by
-    // reading the row.)
-    float lo = 0.0f, hi = wmax;
-    if (p < 1.0f) { // p = 1 keeps every candidate with w > 0
-        for (int pass = 0; pass < TOP_P_PASSES; pass++) {
-            const float mid = (lo + hi) * 0.5f;
-            const float m[3] = {(lo + mid) * 0.5f, mid, (mid + hi) * 0.5f};
-            float s[3] = {0.0f, 0.0f, 0.0f}, a = INFINITY, bb = -INFINITY;
-            for (int i = lid; i < n; i += wg) {
-                const float w = row[i];
-                s[0] += w > m[0] ? w : 0.0f;
-                s[1] += w > m[1] ? w : 0.0f;
-                s[2] += w > m[2] ? w : 0.0f;
-                if (w > lo) a = fmin(a, w);
-                if (w <= hi) bb = fmax(bb, w);
-            }
-            top_reduce5(scratch, pass & 1, s, &a, &bb);
-            if (bb - a <= 1e-6f * wmax) break;
-            // bb is the largest weight up to hi, so nothing lies in (bb, hi]: f(bb) = f(hi) < p.
-            if (s[2] >= p) {
-                lo = m[2];
-            } else if (s[1] >= p) {
-                lo = m[1];
-                hi = fmin(m[2], bb);
-            } else if (s[0] >= p) {
-                lo = m[0];
-                hi = fmin(m[1], bb);
-            } else {
-                hi = fmin(m[0], bb);
-            }
-        }
+    // The search's bracket (lo, hi], and whether it runs over the weights inside it (moved to the
+    // histogram's memory, `base` the mass above them) or over the whole row. Every barrier below is
+    // reached by the whole group unconditionally, and each search has one call site: PoCL replicates
+    // the code after a branch holding barriers, which took its compile time from seconds to minutes.
+    float lo = 0.0f, hi = wmax, base = 0.0f;
+    int count = search ? n : 0, calls = 0;
+    bool inBracket = false;
+#if TOP_P_HISTOGRAM
+    // As the CPU's TopPThreshold: the histogram's crossing bucket is a first bracket, checked with exact
+    // float sums (the fixed-point ones are truncated). A bracket that fails the check leaves the search
+    // to the whole row from (0, wmax]; one with more weights inside than the histogram's memory holds,
+    // to the whole row from the bracket.
+    const int j = top_p_bucket(hist, p, scratch, &found);
+    const float blo = as_float(((uint) max(j, 1) << TOP_P_BUCKET_SHIFT) - 1);
+    const float bhi = as_float(((uint) (max(j, 1) + 1) << TOP_P_BUCKET_SHIFT) - 1);
+    float s[3] = {0.0f, 0.0f, 0.0f}, a = INFINITY, bb = -INFINITY;
+    int mine = 0;
+    for (int i = lid; i < n; i += wg) {
+        const float w = row[i];
+        const bool inside = w > blo && w <= bhi;
+        s[0] += w > bhi ? w : 0.0f;
+        s[1] += inside ? w : 0.0f;
+        mine += inside;
     }
+    top_reduce5(scratch, calls++ & 1, s, &a, &bb);
+    const bool bracketed = search && j > 0 && s[0] < p && s[0] + s[1] >= p;
+    if (bracketed) {
+        lo = blo;
+        hi = bhi;
+    }
+#if ROW_LOCAL
+    int inside;
+    int at = flat_prefix((local int*) scratch, bracketed ? mine : 0, &inside);
+    inBracket = bracketed && inside <= TOP_P_BUCKETS;
+    if (inBracket) {
+        for (int i = lid; i < n; i += wg) {
+            const float w = row[i];
+            if (w > blo && w <= bhi) ((local float*) hist)[at++] = w;
+        }
+        count = inside;
+        base = s[0];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+#endif
+#if ROW_LOCAL
+    lo = top_p_search_local(inBracket ? (local float*) hist : row, count, base, lo, hi, wmax, p, scratch, &calls);
+#else
+    // A row in global memory is searched whole (from the histogram's bracket): the weights inside the
+    // bracket would need a second search in local memory, and a second call site (see above).
+    lo = top_p_search_global(row, count, base, lo, hi, wmax, p, scratch, &calls);
+#endif
 #if ROW_LOCAL
     for (int i = lid; i < n; i += wg) src[i] = row[i];
 #endif

@@ -2,32 +2,41 @@ package io.twilight4j.opencl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.twilight4j.backend.TopPReference;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.KvShape;
+import io.twilight4j.prune.TopPThreshold;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.lwjgl.system.MemoryUtil;
 
 /**
- * The top_p kernel with the row in local memory and in global memory: the same softmax weights, the same
- * kept sets, and each a minimal set of mass p (float64 reference). Plans pick one by the row size; this
- * runs both.
+ * The top_p kernel with the row in local memory and in global memory, and with its three searches: the
+ * whole row (no histogram), the weights inside the histogram's bracket (1/8-octave buckets), and the
+ * whole row from that bracket when more weights lie inside it than the histogram's memory holds (octave
+ * buckets: 128). Every variant gives the same softmax weights and the same kept sets, each a minimal set
+ * of mass p (float64 reference). Plans pick the row's place by its size and always bucket by 1/8 octave;
+ * this runs them all.
  */
 class OpenClTopPTest extends OpenClTestSupport {
 
     private static final int KV_HEADS = 2, GROUP = 2, QUERY_HEADS = 4, BATCH = 2, CAP = 1000, WG = 64;
 
+    /** (histogram on, bucket shift): no histogram, 1/8-octave buckets (what plans use), octave buckets. */
+    private static final int[][] SEARCHES = {{0, TopPThreshold.BUCKET_SHIFT}, {1, TopPThreshold.BUCKET_SHIFT}, {1, 23}};
+
     @ParameterizedTest(name = "p = {0}")
     @ValueSource(doubles = {0.5, 0.9, 0.95, 1.0})
-    void localAndGlobalRowsAgree(double p) {
+    void everySearchAndRowPlaceAgree(double p) {
         SplittableRandom rnd = new SplittableRandom(Double.doubleToLongBits(p));
         int rows = BATCH * QUERY_HEADS;
         int[] counts = new int[BATCH * KV_HEADS];
@@ -42,32 +51,82 @@ class OpenClTopPTest extends OpenClTestSupport {
                 scores[r * CAP + i] = rnd.nextInt(10) == 0 ? 1.25f : (float) (rnd.nextGaussian() * spread);
             }
         }
-        float[][] weights = new float[2][];
-        float[][] thresholds = new float[2][];
-        for (int v = 0; v < 2; v++) {
+        int variants = 2 * SEARCHES.length;
+        float[][] weights = new float[variants][];
+        float[][] thresholds = new float[variants][];
+        for (int v = 0; v < variants; v++) {
             weights[v] = new float[scores.length];
             thresholds[v] = new float[rows];
-            run(1 - v, scores, counts, (float) p, weights[v], thresholds[v]);
+            run(1 - v % 2, SEARCHES[v / 2], scores, counts, (float) p, weights[v], thresholds[v]);
         }
-        for (int i = 0; i < scores.length; i++) {
-            assertEquals(weights[0][i], weights[1][i], "weight " + i);
+        for (int v = 1; v < variants; v++) {
+            for (int i = 0; i < scores.length; i++) {
+                assertEquals(weights[0][i], weights[v][i], "weight " + i + ", " + describe(v));
+            }
         }
         for (int r = 0; r < rows; r++) {
             int n = counts[(r / QUERY_HEADS) * KV_HEADS + (r % QUERY_HEADS) / GROUP];
             double[] exact = softmax(scores, r * CAP, n);
-            int[][] kept = new int[2][n];
-            int[] k = new int[2];
-            for (int v = 0; v < 2; v++) {
+            int[][] kept = new int[variants][n];
+            int[] k = new int[variants];
+            for (int v = 0; v < variants; v++) {
                 for (int i = 0; i < n; i++) {
                     if (weights[v][r * CAP + i] > thresholds[v][r]) {
                         kept[v][k[v]++] = i;
                     }
                 }
-                TopPReference.assertMinimalTopP(exact, kept[v], k[v], p, "top_p row " + r + " (" + n + " candidates), "
-                        + (v == 0 ? "local" : "global") + " row");
+                TopPReference.assertMinimalTopP(exact, kept[v], k[v], p, "top_p row " + r + " (" + n + " candidates), " + describe(v));
+                assertArrayEquals(Arrays.copyOf(kept[0], k[0]), Arrays.copyOf(kept[v], k[v]),
+                        "row " + r + ": kept sets of " + describe(0) + " and " + describe(v));
             }
-            assertArrayEquals(Arrays.copyOf(kept[0], k[0]), Arrays.copyOf(kept[1], k[1]), "row " + r + ": local and global kept sets");
         }
+    }
+
+    /**
+     * The test data reaches each search: with octave buckets some rows' brackets hold more weights than
+     * the 128 buckets' memory (the whole-row search from the bracket), others fewer (the in-bracket search).
+     * Counted in float64 as the kernel brackets, so a change of the data cannot silently drop a path.
+     */
+    @Test
+    void dataReachesBothBracketSearches() {
+        SplittableRandom rnd = new SplittableRandom(Double.doubleToLongBits(0.9));
+        int fits = 0, overflows = 0;
+        for (int r = 0; r < 8; r++) {
+            double spread = 0.5 + 4 * r;
+            float[] s = new float[CAP];
+            for (int i = 0; i < CAP; i++) {
+                s[i] = rnd.nextInt(10) == 0 ? 1.25f : (float) (rnd.nextGaussian() * spread);
+            }
+            double[] w = softmax(s, 0, CAP);
+            int inside = weightsInCrossingBucket(w, 0.9, 23);
+            fits += inside > 0 && inside <= (0x40000000 >> 23) ? 1 : 0;
+            overflows += inside > (0x40000000 >> 23) ? 1 : 0;
+        }
+        assertTrue(fits > 0 && overflows > 0, "rows with the bracket fitting: " + fits + ", overflowing: " + overflows);
+    }
+
+    /** Weights in the bucket (float bits >>> shift) where the mass from the top reaches p. */
+    private static int weightsInCrossingBucket(double[] w, double p, int shift) {
+        double[] mass = new double[1 << (31 - shift)];
+        int[] count = new int[mass.length];
+        for (double x : w) {
+            int b = Float.floatToRawIntBits((float) x) >>> shift;
+            mass[b] += x;
+            count[b]++;
+        }
+        double cum = 0;
+        for (int b = mass.length - 1; b > 0; b--) {
+            cum += mass[b];
+            if (cum >= p) {
+                return count[b];
+            }
+        }
+        return 0;
+    }
+
+    private static String describe(int v) {
+        int[] search = SEARCHES[v / 2];
+        return (v % 2 == 0 ? "local" : "global") + " row, " + (search[0] == 0 ? "no histogram" : "bucket shift " + search[1]);
     }
 
     private static double[] softmax(float[] s, int off, int n) {
@@ -87,13 +146,15 @@ class OpenClTopPTest extends OpenClTestSupport {
         return w;
     }
 
-    private static void run(int rowLocal, float[] scores, int[] counts, float p, float[] weights, float[] thr) {
+    private static void run(int rowLocal, int[] search, float[] scores, int[] counts, float p, float[] weights, float[] thr) {
         Map<String, Integer> d = new LinkedHashMap<>(new KvLayout(new KvShape(1, KV_HEADS, 64, 16, 1, 0)).kernelDefines());
         d.put("QUERY_HEADS", QUERY_HEADS);
         d.put("GQA_GROUP", GROUP);
         d.put("HEADS_PER_ENTRY", GROUP);
         d.put("SCAN_RUN", 4);
         d.put("ROW_LOCAL", rowLocal);
+        d.put("TOP_P_HISTOGRAM", search[0]);
+        d.put("TOP_P_BUCKET_SHIFT", search[1]);
         d.put("INLINE_PTX", 0);
         d.put("EST_SHUFFLE", 0);
         d.put("EST_LANES", 4);
@@ -109,6 +170,7 @@ class OpenClTopPTest extends OpenClTestSupport {
             cl.write(s, 0, scoreHost);
             cl.write(c, 0, countHost);
             topP.arg(0, s).arg(1, c).arg(2, CAP).arg(3, p).arg(4, t).local(5, rowLocal == 1 ? 4L * CAP : 4).local(6, 4L * Math.max(5 * WG, 64 + 320))
+                    .local(7, 4L * (0x40000000 >> search[1]))
                     .launch(rows, WG);
             cl.read(s, 0, scoreHost.clear());
             cl.read(t, 0, thrHost);
