@@ -218,6 +218,33 @@ public abstract class BackendContractTest {
         }
     }
 
+    /** Every full page holds the same 16 keys, so every page bound ties: the budget is still filled exactly. */
+    @Test
+    void questWithEveryPageTiedTakesItsBudget() {
+        Workload w = new Workload(2, 2, 64, new int[] {200, 77}, 0, 31);
+        for (double[][][] seq : w.keys[0]) {
+            for (double[][] head : seq) {
+                for (int t = 16; t < head.length; t++) {
+                    head[t] = head[t % 16].clone();
+                }
+            }
+        }
+        int budget = 48;
+        try (KvCache cache = backend.createCache(w.shape, null);
+             DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("quest:" + budget), new DecodeShape(w.queryHeads, 2, 512))) {
+            w.writeTo(cache);
+            float[] q = w.queries(0, 32);
+            plan.run(0, w.seqs, q, new float[q.length]);
+            int[] set = new int[512];
+            for (int b = 0; b < 2; b++) {
+                for (int h = 0; h < 2; h++) {
+                    int n = plan.keptTokens(b, h * 2, set);
+                    QuestReference.assertBestPages(w, 0, b, h, q, budget, set, n, describe(w, "quest:" + budget) + ", tied pages");
+                }
+            }
+        }
+    }
+
     @Test
     void badInputIsRejectedWithTheValueNamed() {
         Workload w = new Workload(2, 2, 64, new int[] {40}, 0, 5);

@@ -87,6 +87,7 @@ final class SparsePipeline implements AutoCloseable {
         // memory once, not in each of its five passes. DS and oracle rows (every token) stay global.
         this.selectLocal = policy.selector() == SelectorKind.QUEST && 4L * (rowLen + 256 + 256 + 64) <= cl.device().localMemBytes();
         defines.put("SELECT_LOCAL", selectLocal ? 1 : 0);
+        defines.put("SELECT_PREFIX", Boolean.parseBoolean(System.getProperty("twilight4j.selectPrefix", "true")) ? 1 : 0);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
         // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles (16-byte loads
         // were slower on the H100: 177 against 146 us at batch 16, 128k; bench/results/h100-2026-11-23-session3).

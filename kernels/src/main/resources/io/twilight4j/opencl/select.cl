@@ -4,8 +4,8 @@
 // ds/oracle_scores: one work-group per entry, work-item per token, writing rowScores[e * rowLen + i];
 //   no local memory. quest_page_scores: see its own header below.
 // select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score in
-//   four 8-bit passes (256-bin local histogram, its digits scanned by the group), then ordered emission in
-//   tiles of SCAN_RUN items per work-item via group_scan.
+//   8-bit passes over the bits below those all keys share (256-bin local histogram, its digits scanned by
+//   the group), then ordered emission in tiles of SCAN_RUN items per work-item via group_scan.
 //   Local memory: WG ints of scan scratch + 256 bins, and with SELECT_LOCAL the row's rowLen order keys.
 
 kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
@@ -259,26 +259,53 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
     local int hist[256];
     local uint digitFound;
     local int wantLeft;
+    local uint lowest, highest;
+    if (lid == 0) {
+        lowest = UINT_MAX;
+        highest = 0;
+    }
 #if SELECT_LOCAL
     // The row's order keys read from global memory once, not once per radix pass and again to emit.
     for (int i = lid; i < pool; i += wg) keysLocal[i] = order_key(row[i]);
-    barrier(CLK_LOCAL_MEM_FENCE);
 #define ROW_KEY(i) keysLocal[i]
 #else
 #define ROW_KEY(i) order_key(row[i])
 #endif
+    barrier(CLK_LOCAL_MEM_FENCE);
     uint thr = 0;
     int needEqual = 0;
     if (!all && want > 0) {
-        // Radix select, 8 bits a pass from the top: thr becomes the want-th largest key.
-        uint mask = 0;
+        // The bits every key shares need no pass: scores of one row often share sign and exponent, and
+        // a pass over those bits sends every key to the same one or two bins (serialized atomics).
+        uint mn = UINT_MAX, mx = 0;
+        for (int i = lid; i < pool; i += wg) {
+            const uint key = ROW_KEY(i);
+            mn = min(mn, key);
+            mx = max(mx, key);
+        }
+        atomic_min(&lowest, mn);
+        atomic_max(&highest, mx);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const uint differ = lowest ^ highest;
+        // Radix select, 8 bits a pass from the highest bit where keys differ: thr becomes the want-th
+        // largest key. All keys equal: thr is that key, the first `want` are kept.
+        int top = differ == 0 ? -1 : 31 - (int) clz(differ);
+        uint mask = differ == 0 ? UINT_MAX : ~((2u << top) - 1u); // top = 31: 2u << 31 = 0, no shared bits
+        thr = lowest & mask;
+#if !SELECT_PREFIX
+        top = 31;
+        mask = 0;
+        thr = 0;
+#endif
         if (lid == 0) wantLeft = want;
-        for (int shift = 24; shift >= 0; shift -= 8) {
+        while (top >= 0) {
+            const int width = min(8, top + 1), shift = top + 1 - width;
+            const uint digits = (1u << width) - 1u;
             for (int i = lid; i < 256; i += wg) hist[i] = 0;
             barrier(CLK_LOCAL_MEM_FENCE);
             for (int i = lid; i < pool; i += wg) {
                 const uint key = ROW_KEY(i);
-                if ((key & mask) == thr) atomic_inc(&hist[(key >> shift) & 255]);
+                if ((key & mask) == thr) atomic_inc(&hist[(key >> shift) & digits]);
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             // The digit whose bucket holds the want-th largest key (digit 0 when the larger ones run out):
@@ -297,7 +324,8 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             thr |= digitFound << shift;
-            mask |= 255u << shift;
+            mask |= digits << shift;
+            top -= width;
         }
         needEqual = wantLeft; // ties at the cut: the first ones in position order
         barrier(CLK_LOCAL_MEM_FENCE);
