@@ -81,13 +81,12 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
         // top_p brackets the threshold with a histogram first and searches the weights inside the bracket.
-        defines.put("TOP_P_HISTOGRAM", Boolean.parseBoolean(System.getProperty("twilight4j.topPHistogram", "true")) ? 1 : 0);
+        defines.put("TOP_P_HISTOGRAM", 1);
         defines.put("TOP_P_BUCKET_SHIFT", TopPThreshold.BUCKET_SHIFT);
         // Quest's page scores (8191 at 128k) fit local memory: select_top then reads them from global
         // memory once, not in each of its five passes. DS and oracle rows (every token) stay global.
         this.selectLocal = policy.selector() == SelectorKind.QUEST && 4L * (rowLen + 256 + 256 + 64) <= cl.device().localMemBytes();
         defines.put("SELECT_LOCAL", selectLocal ? 1 : 0);
-        defines.put("SELECT_PREFIX", Boolean.parseBoolean(System.getProperty("twilight4j.selectPrefix", "true")) ? 1 : 0);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
         // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles (16-byte loads
         // were slower on the H100: 177 against 146 us at batch 16, 128k; bench/results/h100-2026-11-23-session3).

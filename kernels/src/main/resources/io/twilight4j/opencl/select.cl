@@ -292,11 +292,6 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
         int top = differ == 0 ? -1 : 31 - (int) clz(differ);
         uint mask = differ == 0 ? UINT_MAX : ~((2u << top) - 1u); // top = 31: 2u << 31 = 0, no shared bits
         thr = lowest & mask;
-#if !SELECT_PREFIX
-        top = 31;
-        mask = 0;
-        thr = 0;
-#endif
         if (lid == 0) wantLeft = want;
         while (top >= 0) {
             const int width = min(8, top + 1), shift = top + 1 - width;
