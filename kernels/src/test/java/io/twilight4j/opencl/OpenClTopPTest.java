@@ -14,7 +14,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.lwjgl.system.MemoryUtil;
@@ -37,20 +36,10 @@ class OpenClTopPTest extends OpenClTestSupport {
     @ParameterizedTest(name = "p = {0}")
     @ValueSource(doubles = {0.5, 0.9, 0.95, 1.0})
     void everySearchAndRowPlaceAgree(double p) {
-        SplittableRandom rnd = new SplittableRandom(Double.doubleToLongBits(p));
+        Data data = data(p);
+        int[] counts = data.counts();
+        float[] scores = data.scores();
         int rows = BATCH * QUERY_HEADS;
-        int[] counts = new int[BATCH * KV_HEADS];
-        for (int e = 0; e < counts.length; e++) {
-            counts[e] = e == 0 ? CAP : 1 + rnd.nextInt(CAP);
-        }
-        // Scores from sharp to flat, with ties: what the 4-bit estimate hands over.
-        float[] scores = new float[rows * CAP];
-        for (int r = 0; r < rows; r++) {
-            double spread = 0.5 + 4 * r;
-            for (int i = 0; i < CAP; i++) {
-                scores[r * CAP + i] = rnd.nextInt(10) == 0 ? 1.25f : (float) (rnd.nextGaussian() * spread);
-            }
-        }
         int variants = 2 * SEARCHES.length;
         float[][] weights = new float[variants][];
         float[][] thresholds = new float[variants][];
@@ -65,7 +54,7 @@ class OpenClTopPTest extends OpenClTestSupport {
             }
         }
         for (int r = 0; r < rows; r++) {
-            int n = counts[(r / QUERY_HEADS) * KV_HEADS + (r % QUERY_HEADS) / GROUP];
+            int n = rowLength(counts, r);
             double[] exact = softmax(scores, r * CAP, n);
             int[][] kept = new int[variants][n];
             int[] k = new int[variants];
@@ -82,25 +71,52 @@ class OpenClTopPTest extends OpenClTestSupport {
         }
     }
 
+    /** Candidate counts per entry (the first full) and scores per row, seeded by p. */
+    private record Data(int[] counts, float[] scores) {
+    }
+
+    private static Data data(double p) {
+        SplittableRandom rnd = new SplittableRandom(Double.doubleToLongBits(p));
+        int[] counts = new int[BATCH * KV_HEADS];
+        for (int e = 0; e < counts.length; e++) {
+            counts[e] = e == 0 ? CAP : 1 + rnd.nextInt(CAP);
+        }
+        // Scores from sharp to flat, with ties: what the 4-bit estimate hands over.
+        float[] scores = new float[BATCH * QUERY_HEADS * CAP];
+        for (int r = 0; r < BATCH * QUERY_HEADS; r++) {
+            double spread = 0.5 + 4 * r;
+            for (int i = 0; i < CAP; i++) {
+                scores[r * CAP + i] = rnd.nextInt(10) == 0 ? 1.25f : (float) (rnd.nextGaussian() * spread);
+            }
+        }
+        return new Data(counts, scores);
+    }
+
+    /** Candidates of top_p row r (its KV head's entry). */
+    private static int rowLength(int[] counts, int r) {
+        return counts[(r / QUERY_HEADS) * KV_HEADS + (r % QUERY_HEADS) / GROUP];
+    }
+
+    /** Buckets, and floats of histogram memory, for weights below 2. */
+    private static int buckets(int shift) {
+        return 0x40000000 >> shift;
+    }
+
     /**
      * The test data reaches each search: with octave buckets some rows' brackets hold more weights than
      * the 128 buckets' memory (the whole-row search from the bracket), others fewer (the in-bracket search).
-     * Counted in float64 as the kernel brackets, so a change of the data cannot silently drop a path.
+     * Counted in float64 on the data {@link #everySearchAndRowPlaceAgree} runs, as the kernel brackets, so a
+     * change of the data cannot silently drop a path.
      */
-    @Test
-    void dataReachesBothBracketSearches() {
-        SplittableRandom rnd = new SplittableRandom(Double.doubleToLongBits(0.9));
+    @ParameterizedTest(name = "p = {0}")
+    @ValueSource(doubles = {0.5, 0.9, 0.95})
+    void dataReachesBothBracketSearches(double p) {
+        Data data = data(p);
         int fits = 0, overflows = 0;
-        for (int r = 0; r < 8; r++) {
-            double spread = 0.5 + 4 * r;
-            float[] s = new float[CAP];
-            for (int i = 0; i < CAP; i++) {
-                s[i] = rnd.nextInt(10) == 0 ? 1.25f : (float) (rnd.nextGaussian() * spread);
-            }
-            double[] w = softmax(s, 0, CAP);
-            int inside = weightsInCrossingBucket(w, 0.9, 23);
-            fits += inside > 0 && inside <= (0x40000000 >> 23) ? 1 : 0;
-            overflows += inside > (0x40000000 >> 23) ? 1 : 0;
+        for (int r = 0; r < BATCH * QUERY_HEADS; r++) {
+            int inside = weightsInCrossingBucket(softmax(data.scores(), r * CAP, rowLength(data.counts(), r)), p, 23);
+            fits += inside > 0 && inside <= buckets(23) ? 1 : 0;
+            overflows += inside > buckets(23) ? 1 : 0;
         }
         assertTrue(fits > 0 && overflows > 0, "rows with the bracket fitting: " + fits + ", overflowing: " + overflows);
     }
@@ -170,7 +186,7 @@ class OpenClTopPTest extends OpenClTestSupport {
             cl.write(s, 0, scoreHost);
             cl.write(c, 0, countHost);
             topP.arg(0, s).arg(1, c).arg(2, CAP).arg(3, p).arg(4, t).local(5, rowLocal == 1 ? 4L * CAP : 4).local(6, 4L * Math.max(5 * WG, 64 + 320))
-                    .local(7, 4L * (0x40000000 >> search[1]))
+                    .local(7, 4L * buckets(search[1]))
                     .launch(rows, WG);
             cl.read(s, 0, scoreHost.clear());
             cl.read(t, 0, thrHost);
