@@ -69,9 +69,9 @@ final class SparsePipeline implements AutoCloseable {
         boolean perHead = policy.prunes() && policy.gqaMode() == GqaMode.HEAD;
         this.setsPerSeq = perHead ? queryHeads : kv.kvHeads();
         int headsPerEntry = perHead ? 1 : gqa;
-        // A top-p row stays in local memory when it fits beside the reduction scratch and the histogram: B0 = 8192 fits
-        // the 48 KiB of NVIDIA GPUs, and the search passes then never go back to global memory
-        // (TWILIGHT.md section 4).
+        // A top-p row stays in local memory when it fits beside the reduction scratch and the histogram:
+        // B0 = 8192 fits the 48 KiB of NVIDIA GPUs, and the search passes then never go back to global
+        // memory (TWILIGHT.md section 4).
         this.rowLocal = 4L * capacity + TOP_P_SCRATCH_BYTES + TOP_P_HISTOGRAM_BYTES + 64 <= cl.device().localMemBytes();
         Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
         defines.put("QUERY_HEADS", queryHeads);

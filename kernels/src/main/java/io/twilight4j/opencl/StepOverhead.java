@@ -5,6 +5,8 @@ import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.lwjgl.system.MemoryUtil;
 
@@ -64,7 +66,7 @@ public final class StepOverhead {
      * end: the gap a dependent launch adds).
      */
     private static void kernelFloor(OpenClContext cl, OpenClKvCache cache, float[] q) {
-        java.util.Map<String, Integer> defines = new java.util.LinkedHashMap<>(cache.layout().kernelDefines());
+        Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
         defines.put("QUERY_HEADS", 32);
         defines.put("GQA_GROUP", 32 / cache.shape().kvHeads());
         int dim = cache.shape().headDim();

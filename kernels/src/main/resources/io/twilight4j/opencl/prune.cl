@@ -417,7 +417,8 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     const float bhi = as_float(((uint) (max(j, 1) + 1) << TOP_P_BUCKET_SHIFT) - 1);
     float s[3] = {0.0f, 0.0f, 0.0f}, a = INFINITY, bb = -INFINITY;
     int mine = 0;
-    for (int i = lid; i < n; i += wg) {
+    // No crossing bucket (p = 1 leaves the histogram empty): nothing to sum, the reduction still runs.
+    for (int i = lid; i < (j > 0 ? n : 0); i += wg) {
         const float w = row[i];
         const bool inside = w > blo && w <= bhi;
         s[0] += w > bhi ? w : 0.0f;
