@@ -59,7 +59,7 @@ public final class HostKvCache implements KvCache {
         this.labelRow = new byte[Math.max(1, layout.labelBytesPerToken())];
         this.pageMin = new float[shape.headDim()];
         this.pageMax = new float[shape.headDim()];
-        this.boundRow = new byte[2 * shape.headDim()];
+        this.boundRow = new byte[PageBounds.codeBytes(shape.headDim())];
     }
 
     @Override
@@ -114,7 +114,7 @@ public final class HostKvCache implements KvCache {
                     pageMin[c] = mn;
                     pageMax[c] = mx;
                 }
-                // The 8-bit copy Quest reads follows the exact bounds on every append.
+                // The 4-bit copy Quest reads follows the exact bounds on every append.
                 int range = PageBounds.encode(pageMin, 0, pageMax, 0, d, boundRow, 0);
                 MemorySegment.copy(boundRow, 0, ly.boundCodes(), ValueLayout.JAVA_BYTE, layout.boundCodeOffset(page, h), boundRow.length);
                 putParams(ly.boundParams(), 2 * layout.boundParamOffset(page, h), range);

@@ -14,8 +14,9 @@ import java.util.Map;
  * int4 params    fp16  [page][kvHead][token][2] = (scale, min)  element offset {@link #paramOffset}
  * page bounds    fp16  [page][kvHead][2][headDim] = (min, max)  element offset {@link #boundsOffset};
  *                      exact, the state appends update
- * bound codes    s8    [page][kvHead][2][headDim] = (min, max)  byte offset {@link #boundCodeOffset};
- *                      8-bit copy Quest reads ({@link PageBounds})
+ * bound codes    u4    [page][kvHead][2 * headDim]            byte offset {@link #boundCodeOffset};
+ *                      4-bit copy Quest reads ({@link PageBounds}): min row's channels,
+ *                      then max row's, two codes per byte as the int4 codes
  * bound params   fp16  [page][kvHead][2] = (scale, min)         element offset {@link #boundParamOffset}
  * labels         u8    [page][kvHead][token][r/4]               2-bit codes, channel j at bits 2(j%4)
  * label params   fp16  [page][kvHead][token][2] = (scale, min)  same indexing as int4 params
@@ -54,12 +55,12 @@ public record KvLayout(KvShape shape) {
         return ((long) page * shape.kvHeads() + head) * 2L * shape.headDim();
     }
 
-    /** Byte offset of (page, head)'s 8-bit min codes; the max codes follow after headDim bytes. */
+    /** Byte offset of (page, head)'s 4-bit bound codes (min row, then max row, headDim bytes in all). */
     public long boundCodeOffset(int page, int head) {
-        return boundsOffset(page, head);
+        return ((long) page * shape.kvHeads() + head) * PageBounds.codeBytes(shape.headDim());
     }
 
-    /** Element offset of (page, head)'s 8-bit bound range (scale, min). */
+    /** Element offset of (page, head)'s 4-bit bound range (scale, min). */
     public long boundParamOffset(int page, int head) {
         return ((long) page * shape.kvHeads() + head) * 2L;
     }
@@ -99,9 +100,9 @@ public record KvLayout(KvShape shape) {
         return (long) shape.pages() * shape.kvHeads() * 2L * shape.headDim();
     }
 
-    /** Bytes of one layer's 8-bit bound codes (one byte per fp16 bound element). */
+    /** Bytes of one layer's 4-bit bound codes. */
     public long boundCodeBytes() {
-        return boundsElements();
+        return (long) shape.pages() * shape.kvHeads() * PageBounds.codeBytes(shape.headDim());
     }
 
     /** fp16 elements of one layer's bound ranges. */
@@ -127,6 +128,7 @@ public record KvLayout(KvShape shape) {
         d.put("LABEL_CHANNELS", shape.labelChannels());
         d.put("CODE_BYTES", codeBytesPerToken());
         d.put("LABEL_BYTES", labelBytesPerToken());
+        d.put("BOUND_LEVELS", PageBounds.LEVELS);
         d.put("SCORE_SCALE_BITS", Float.floatToRawIntBits(shape.scoreScale()));
         return d;
     }

@@ -1,37 +1,33 @@
 package io.twilight4j.kv;
 
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
-
 /**
- * Quest page bounds at 8 bits: what the Quest selector reads per (page, KV head) instead of the exact
- * fp16 min and max rows, half their bytes (the L/16 metadata term of TWILIGHT.md section 6 dominates
- * long contexts). One range per row pair, (scale, min) in fp16 as for the 4-bit keys; per channel a
- * signed byte s with value {@code min + (s + 128) * scale}, first the min row's codes, then the max
- * row's. Codes round outward (the min row down, the max row up), checked in float arithmetic as a
- * decoder computes, so the decoded box holds every key of the page and the Quest score stays an upper
- * bound of q.k; each side is at most one scale step wider than the exact bound. The OpenCL append
- * kernel encodes with the same float operations, so both caches store the same bytes.
+ * Quest page bounds at 4 bits: what the Quest selector reads per (page, KV head) instead of the exact
+ * fp16 min and max rows, a quarter of their bytes (the L/16 metadata term of TWILIGHT.md section 6
+ * dominates long contexts). One range per row pair, (scale, min) in fp16 as for the 4-bit keys; per
+ * channel an unsigned 4-bit code u with value {@code min + u * scale}. The row of 2 * dim codes (the min
+ * row's channels, then the max row's) is packed two per byte as the 4-bit keys are ({@link Nibbles}:
+ * code j in the low nibble of byte j / 2 when j is even), so a page's codes take dim bytes.
+ * Codes round outward (the min row down, the max row up), checked in float arithmetic as a decoder
+ * computes, so the decoded box holds every key of the page and the Quest score stays an upper bound of
+ * q.k; each side is at most one scale step wider than the exact bound. The OpenCL append kernel encodes
+ * with the same float operations, so both caches store the same bytes.
  */
 public final class PageBounds {
 
-    /** Largest unsigned code: codes 0..255 are stored as signed bytes code - 128. */
-    public static final int LEVELS = 255;
-
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    /** Largest code. */
+    public static final int LEVELS = 15;
 
     private PageBounds() {
     }
 
+    /** Bytes of one (page, KV head)'s codes: 2 * dim codes, two per byte. */
+    public static int codeBytes(int dim) {
+        return dim;
+    }
+
     /**
      * Encodes the exact bounds {@code min[minOff..+dim)} and {@code max[maxOff..+dim)} (fp16 values) into
-     * {@code codes[codeOff..+2*dim)}; returns the (scale, min) pair packed as fp16 bits,
+     * {@code codes[codeOff..+codeBytes(dim))}; returns the (scale, min) pair packed as fp16 bits,
      * scale in the high half.
      */
     public static int encode(float[] min, int minOff, float[] max, int maxOff, int dim, byte[] codes, int codeOff) {
@@ -41,9 +37,9 @@ public final class PageBounds {
             lo = Math.min(lo, min[minOff + c]);
             hi = Math.max(hi, max[maxOff + c]);
         }
-        // 254 steps, not 255: the top code then lies beyond hi by a step, whatever the rounding of the
-        // division, so every max code fits without a check of the range itself.
-        short scale16 = roundUpToHalf((hi - lo) / 254f);
+        // LEVELS - 1 steps, not LEVELS: the top code then lies beyond hi by a step, whatever the rounding
+        // of the division, so every max code fits without a check of the range itself.
+        short scale16 = roundUpToHalf((hi - lo) / (LEVELS - 1));
         float scale = Float.float16ToFloat(scale16);
         for (int c = 0; c < dim; c++) {
             int down = 0;
@@ -58,30 +54,15 @@ public final class PageBounds {
                     up++;
                 }
             }
-            codes[codeOff + c] = (byte) (down - 128);
-            codes[codeOff + dim + c] = (byte) (up - 128);
+            Nibbles.put(codes, codeOff, c, down);
+            Nibbles.put(codes, codeOff, dim + c, up);
         }
         return (scale16 & 0xffff) << 16 | (Float.floatToFloat16(lo) & 0xffff);
     }
 
-    /** The value of stored code {@code code} under range (scale, min). */
-    public static float decode(byte code, float scale, float min) {
-        return min + (code + 128) * scale;
-    }
-
-    /**
-     * Converts {@code n} stored codes at byte offset {@code byteOffset} of {@code seg} to floats (the
-     * signed values s, without range): a scorer applies (scale, min) once per page, not per channel.
-     */
-    public static void codesToFloat(MemorySegment seg, long byteOffset, float[] dst, int off, int n) {
-        int i = 0;
-        for (int bound = B.loopBound(n); i < bound; i += B.length()) {
-            ((FloatVector) ByteVector.fromMemorySegment(B, seg, byteOffset + i, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, off + i);
-        }
-        for (; i < n; i++) {
-            dst[off + i] = seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, byteOffset + i);
-        }
+    /** The value of code {@code code} under range (scale, min). */
+    public static float decode(int code, float scale, float min) {
+        return min + code * scale;
     }
 
     /** The scale of a packed pair. */

@@ -6,13 +6,7 @@ import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
-import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
+import io.twilight4j.kv.Nibbles;
 
 /**
  * Twilight's score estimate (the SpGEMV): q.k^ / sqrt(d) over the candidates, with k^ the 4-bit key
@@ -23,10 +17,6 @@ import jdk.incubator.vector.VectorSpecies;
  * the same float operations in the same order.
  */
 public final class Int4Estimator {
-
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
 
     private Int4Estimator() {
     }
@@ -45,16 +35,15 @@ public final class Int4Estimator {
         int half = dim / 2;
         int pageTokens = layout.shape().pageTokens();
         HostKvCache.Layer ly = cache.layer(layer);
-        // Query rows permuted to the order unpack writes the channels in.
+        // Query rows permuted to the order Nibbles.unpack writes the channels in.
         float[] qp = ws.queryScratch;
         float[] qSum = ws.corrections;
-        boolean wordWise = half % WORD_BYTES == 0;
         for (int g = 0; g < heads; g++) {
             float sum = 0;
             int qOff = (firstHead + g) * dim;
             for (int c = 0; c < dim; c++) {
                 sum += queryCodes[qOff + c];
-                qp[g * dim + (wordWise ? wordPosition(c) : nibblePosition(c, half))] = queryCodes[qOff + c];
+                qp[g * dim + Nibbles.position(c, half)] = queryCodes[qOff + c];
             }
             qSum[g] = sum;
         }
@@ -75,11 +64,7 @@ public final class Int4Estimator {
                     page = pageTable[logical];
                 }
                 int slot = pos - pageStart;
-                if (wordWise) {
-                    unpackWords(ly, layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
-                } else {
-                    unpack(ly, layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
-                }
+                Nibbles.unpack(ly.codes(), layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
                 long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
                 params[2 * t] = Fp16.get(ly.codeParams(), paramByte);
                 params[2 * t + 1] = Fp16.get(ly.codeParams(), paramByte + 2);
@@ -92,59 +77,6 @@ public final class Int4Estimator {
                     scores[row + t] = dot * queryScales[firstHead + g] * scoreScale;
                 }
             }
-        }
-    }
-
-    /** Code bytes per int-vector load of {@link #unpackWords}. */
-    private static final int WORD_BYTES = 4 * I.length();
-
-    /** Where {@link #unpack} writes channel c: even channels (low nibbles) first, then odd ones. */
-    private static int nibblePosition(int c, int half) {
-        return (c % 2) * half + c / 2;
-    }
-
-    /**
-     * Where {@link #unpackWords} writes channel c. A load of WORD_BYTES bytes holds channels base + 8L + j
-     * in nibble j of int lane L; shifting by 4j gives one vector per j, so channel base + 8L + j goes to
-     * base + j * lanes + L.
-     */
-    private static int wordPosition(int c) {
-        int lanes = I.length();
-        int base = c / (2 * WORD_BYTES) * (2 * WORD_BYTES);
-        int inWord = c - base;
-        return base + (inWord % 8) * lanes + inWord / 8;
-    }
-
-    /**
-     * One token's {@code half} code bytes as floats in {@link #wordPosition} order: one int-vector load
-     * per WORD_BYTES bytes and a shift, mask and convert per nibble, instead of widening bytes to ints.
-     */
-    private static void unpackWords(HostKvCache.Layer ly, long codeOff, float[] codes, int off, int half) {
-        int lanes = I.length();
-        for (int k = 0; k < half; k += WORD_BYTES) {
-            IntVector words = IntVector.fromMemorySegment(I, ly.codes(), codeOff + k, ByteOrder.LITTLE_ENDIAN);
-            int base = off + 2 * k;
-            for (int j = 0; j < 8; j++) {
-                ((FloatVector) words.lanewise(VectorOperators.LSHR, 4 * j).and(15).convert(VectorOperators.I2F, 0))
-                        .intoArray(codes, base + j * lanes);
-            }
-        }
-    }
-
-    /** One token's {@code half} code bytes as floats: low nibbles to {@code codes[off..]}, high nibbles after them. */
-    private static void unpack(HostKvCache.Layer ly, long codeOff, float[] codes, int off, int half) {
-        int bound = B.loopBound(half);
-        int c = 0;
-        for (; c < bound; c += B.length()) {
-            IntVector bytes = (IntVector) ByteVector.fromMemorySegment(B, ly.codes(), codeOff + c, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2I, I, 0);
-            ((FloatVector) bytes.and(15).convert(VectorOperators.I2F, 0)).intoArray(codes, off + c);
-            ((FloatVector) bytes.lanewise(VectorOperators.LSHR, 4).and(15).convert(VectorOperators.I2F, 0)).intoArray(codes, off + half + c);
-        }
-        for (; c < half; c++) {
-            int b = ly.codes().get(java.lang.foreign.ValueLayout.JAVA_BYTE, codeOff + c) & 0xff;
-            codes[off + c] = b & 15;
-            codes[off + half + c] = b >>> 4;
         }
     }
 }

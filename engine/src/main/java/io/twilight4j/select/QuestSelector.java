@@ -6,18 +6,19 @@ import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
+import io.twilight4j.kv.Nibbles;
 import io.twilight4j.kv.PageBounds;
 
 /**
  * Quest: ranks pages by sum_c max(q_c * min_c, q_c * max_c), an upper bound of q.k over the page
  * (TWILIGHT.md section 3), and takes the best pages up to B0 tokens. The last, partly filled page is
- * always taken and counts toward the budget. Scores come from the 8-bit copy of the bounds
+ * always taken and counts toward the budget. Scores come from the 4-bit copy of the bounds
  * ({@link PageBounds}: a box around the exact one, so still an upper bound), for all KV heads in one
  * pass ({@link #scorePages}): a page's [kvHead][min|max] code rows are contiguous.
  */
 public final class QuestSelector implements Selector {
 
-    /** Pages whose bound codes (all KV heads) are converted per block: 4 x 8 heads x 256 floats = 32 KiB. */
+    /** Pages whose bound codes (all KV heads) are unpacked per block: 4 x 8 heads x 256 floats = 32 KiB. */
     static final int BLOCK_PAGES = 4;
 
     private final int budgetTokens;
@@ -68,11 +69,11 @@ public final class QuestSelector implements Selector {
     /**
      * shared[h * scoredPages + p] = the largest bound of KV head h's group over page p, for the 8-bit
      * queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
-     * bound is min + (s + 128) * scale, a head's bound is qs * ((min + 128 scale) * sum(c) + scale *
-     * ([c- | c+] . [s_min | s_max])): one dot product of integers (exact in float arithmetic, the same
-     * sum the OpenCL kernels' integer dot products get) with the page's code row. A block of
-     * pages is scored per head with the attention kernel's tiled dot products; the block's codes are
-     * read in storage order, all heads of a page at once.
+     * bound is min + u * scale, a head's bound is qs * (min * sum(c) + scale * ([c- | c+] . [u_min | u_max])):
+     * one dot product of integers (exact in float arithmetic, the same sum the OpenCL kernels' integer
+     * dot products get) with the page's code row. A block of pages is unpacked ({@link Nibbles}) and
+     * scored per head with the attention kernel's tiled dot products; the block's codes are read in
+     * storage order, all heads of a page at once.
      */
     @Override
     public void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
@@ -82,6 +83,8 @@ public final class QuestSelector implements Selector {
         int kvHeads = layout.shape().kvHeads();
         int scored = scoredPages(length, layout.shape().pageTokens());
         int row = 2 * dim;
+        int bytes = PageBounds.codeBytes(dim);
+        // [c- | c+] per head, permuted to the order Nibbles.unpack writes [u_min | u_max] in.
         float[] split = ws.sequenceQuery;
         float[] qSum = ws.querySums;
         for (int g = 0; g < kvHeads * group; g++) {
@@ -89,8 +92,8 @@ public final class QuestSelector implements Selector {
             int qOff = (firstHead + g) * dim;
             for (int c = 0; c < dim; c++) {
                 float x = queryCodes[qOff + c];
-                split[g * row + c] = Math.min(x, 0f);
-                split[g * row + dim + c] = Math.max(x, 0f);
+                split[g * row + Nibbles.position(c, bytes)] = Math.min(x, 0f);
+                split[g * row + Nibbles.position(dim + c, bytes)] = Math.max(x, 0f);
                 sum += x;
             }
             qSum[g] = sum;
@@ -105,7 +108,7 @@ public final class QuestSelector implements Selector {
             for (int i = 0; i < m; i++) {
                 long page = layout.boundCodeOffset(pageTable[p0 + i], 0);
                 for (int h = 0; h < kvHeads; h++) {
-                    PageBounds.codesToFloat(ly.boundCodes(), page + (long) h * row, codes, (h * m + i) * row, row);
+                    Nibbles.unpack(ly.boundCodes(), page + (long) h * bytes, codes, (h * m + i) * row, bytes);
                 }
             }
             for (int h = 0; h < kvHeads; h++) {
@@ -113,10 +116,10 @@ public final class QuestSelector implements Selector {
                 for (int i = 0; i < m; i++) {
                     long range = 2 * layout.boundParamOffset(pageTable[p0 + i], h);
                     float scale = Fp16.get(ly.boundParams(), range);
-                    float center = Fp16.get(ly.boundParams(), range + 2) + 128 * scale;
+                    float min = Fp16.get(ly.boundParams(), range + 2);
                     float best = Float.NEGATIVE_INFINITY;
                     for (int g = 0; g < group; g++) {
-                        float bound = center * qSum[h * group + g] + scale * s[g * Workspace.BLOCK + i];
+                        float bound = min * qSum[h * group + g] + scale * s[g * Workspace.BLOCK + i];
                         best = Math.max(best, queryScales[firstHead + h * group + g] * bound);
                     }
                     shared[h * scored + p0 + i] = best;

@@ -2,11 +2,12 @@ package io.twilight4j.backend;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.twilight4j.kv.Nibbles;
 import io.twilight4j.kv.PageBounds;
 import java.util.Arrays;
 
 /**
- * Float64 Quest reference: exact page bounds from the keys, widened to the 8-bit box the cache stores
+ * Float64 Quest reference: exact page bounds from the keys, widened to the 4-bit box the cache stores
  * ({@link PageBounds}, tested on its own), scored for the 8-bit query ({@link Int8QueryReference}), the
  * group's max bound, best pages + the last.
  */
@@ -30,7 +31,7 @@ final class QuestReference {
                 mx[c] = (float) Math.max(mx[c], w.keys[layer][b][kvHead][t][c]);
             }
         }
-        byte[] codes = new byte[2 * dim];
+        byte[] codes = new byte[PageBounds.codeBytes(dim)];
         int range = PageBounds.encode(mn, 0, mx, 0, dim, codes, 0);
         double best = Double.NEGATIVE_INFINITY;
         for (int g = 0; g < group; g++) {
@@ -39,8 +40,8 @@ final class QuestReference {
             double s = 0;
             double exactMax = Double.NEGATIVE_INFINITY;
             for (int c = 0; c < dim; c++) {
-                double lo = PageBounds.decode(codes[c], PageBounds.scale(range), PageBounds.min(range));
-                double hi = PageBounds.decode(codes[dim + c], PageBounds.scale(range), PageBounds.min(range));
+                double lo = PageBounds.decode(Nibbles.get(codes, 0, c), PageBounds.scale(range), PageBounds.min(range));
+                double hi = PageBounds.decode(Nibbles.get(codes, 0, dim + c), PageBounds.scale(range), PageBounds.min(range));
                 s += Math.max(qq[c] * lo, qq[c] * hi);
             }
             for (int t = first; t < end; t++) {

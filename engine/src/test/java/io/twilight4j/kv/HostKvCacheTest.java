@@ -64,19 +64,19 @@ class HostKvCacheTest {
                         exactMin[c] = mn;
                         exactMax[c] = mx;
                     }
-                    // The 8-bit copy Quest reads is the encoding of the exact bounds, and its box bounds q.k.
-                    byte[] want = new byte[2 * dim];
+                    // The 4-bit copy Quest reads is the encoding of the exact bounds, and its box bounds q.k.
+                    byte[] want = new byte[PageBounds.codeBytes(dim)];
                     int range = PageBounds.encode(exactMin, 0, exactMax, 0, dim, want, 0);
                     long ro = 2 * layout.boundParamOffset(page, h);
                     assertEquals(PageBounds.scale(range), Fp16.get(ly.boundParams(), ro), "page " + p + " head " + h + " bound scale");
                     assertEquals(PageBounds.min(range), Fp16.get(ly.boundParams(), ro + 2), "page " + p + " head " + h + " bound min");
-                    for (int c = 0; c < 2 * dim; c++) {
+                    for (int c = 0; c < want.length; c++) {
                         byte got = ly.boundCodes().get(ValueLayout.JAVA_BYTE, layout.boundCodeOffset(page, h) + c);
                         assertEquals(want[c], got, "page " + p + " head " + h + " bound code " + c);
                     }
                     for (int c = 0; c < dim; c++) {
-                        double lo = PageBounds.decode(want[c], PageBounds.scale(range), PageBounds.min(range));
-                        double hi = PageBounds.decode(want[dim + c], PageBounds.scale(range), PageBounds.min(range));
+                        double lo = PageBounds.decode(Nibbles.get(want, 0, c), PageBounds.scale(range), PageBounds.min(range));
+                        double hi = PageBounds.decode(Nibbles.get(want, 0, dim + c), PageBounds.scale(range), PageBounds.min(range));
                         bound += Math.max(q[c] * lo, q[c] * hi);
                     }
                     for (int t = p * pageTokens; t < Math.min(tokens, (p + 1) * pageTokens); t++) {

@@ -87,10 +87,11 @@ final class SparsePipeline implements AutoCloseable {
         // memory once, not in each of its five passes. DS and oracle rows (every token) stay global.
         this.selectLocal = policy.selector() == SelectorKind.QUEST && 4L * (rowLen + 256 + 256 + 64) <= cl.device().localMemBytes();
         defines.put("SELECT_LOCAL", selectLocal ? 1 : 0);
-        // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code rows together, ~128
-        // work-items; the NVIDIA variant takes 8-byte loads and sums with warp shuffles (16-byte loads
-        // were slower on the H100: 177 against 146 us at batch 16, 128k; bench/results/h100-2026-11-23-session3).
-        boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 8 == 0 && 32 % (kv.headDim() / 8) == 0;
+        // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code row (HEAD_DIM bytes) together,
+        // ~128 work-items; the NVIDIA variant takes 8-byte loads (16 codes, all of the min row or all of the
+        // max row: HEAD_DIM % 16 == 0) and sums with warp shuffles (16-byte loads were slower on the H100
+        // with 8-bit bounds: 177 against 146 us at batch 16, 128k; bench/results/h100-2026-11-23-session3).
+        boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 16 == 0 && 32 % (kv.headDim() / 8) == 0;
         int vec = ptx ? 8 : 4;
         this.questLanes = kv.headDim() / vec;
         this.questSlots = Math.max(1, 128 / questLanes);

@@ -3,16 +3,16 @@
 // LABEL_CHANNELS, CODE_BYTES, LABEL_BYTES come from KvLayout.kernelDefines()).
 // Work-items: one work-group per KV head (group id = head), HEAD_DIM work-items, item c owns channel c.
 // Tokens are walked in order inside the group, so a page's bounds are updated without races and a
-// page's first token resets them; the page's 8-bit bound copy is re-encoded after each token, with
+// page's first token resets them; the page's 4-bit bound copy is re-encoded after each token, with
 // the float operations of io.twilight4j.kv.PageBounds.encode (same bytes as the host cache).
-// Local memory: 3 * HEAD_DIM + 6 floats.
+// Local memory: 3 * HEAD_DIM + 6 floats, 2 * HEAD_DIM bytes (the bound codes before packing).
 // fp16 rounding goes through global memory (vstore_half then vload_half by the same work-item): OpenCL
 // C 1.2 without cl_khr_fp16 has no half variables.
 #pragma OPENCL FP_CONTRACT OFF
 
 kernel void kv_append(global const float* k, global const float* v, global const int* slots, int tokens,
                       global half* K, global half* V, global uchar* codes, global half* params,
-                      global half* bounds, global char* boundCodes, global half* boundParams,
+                      global half* bounds, global uchar* boundCodes, global half* boundParams,
                       global uchar* labels, global half* labelParams,
                       global const int* labelChannels, int labelBase) {
     const int h = get_group_id(0);
@@ -20,6 +20,7 @@ kernel void kv_append(global const float* k, global const float* v, global const
     local float row[HEAD_DIM];
     local float pageMin[HEAD_DIM], pageMax[HEAD_DIM];
     local float stat[6];
+    local uchar boundCode[2 * HEAD_DIM];
     for (int t = 0; t < tokens; t++) {
         const int slot = slots[t];
         const int page = slot / PAGE_TOKENS;
@@ -40,14 +41,14 @@ kernel void kv_append(global const float* k, global const float* v, global const
         pageMax[c] = hi;
         barrier(CLK_LOCAL_MEM_FENCE);
         if (c == 0) {
-            // The 8-bit bound range: 254 steps from the smallest min, the step rounded up to a half.
+            // The 4-bit bound range: BOUND_LEVELS - 1 steps from the smallest min, the step rounded up to a half.
             float plo = pageMin[0], phi = pageMax[0];
             for (int i = 1; i < HEAD_DIM; i++) {
                 plo = fmin(plo, pageMin[i]);
                 phi = fmax(phi, pageMax[i]);
             }
             const size_t r = ((size_t) page * KV_HEADS + h) * 2;
-            vstore_half_rtp((phi - plo) / 254.0f, r, boundParams);
+            vstore_half_rtp((phi - plo) / (float) (BOUND_LEVELS - 1), r, boundParams);
             vstore_half(plo, r + 1, boundParams);
             stat[4] = plo;
             stat[5] = vload_half(r, boundParams);
@@ -79,13 +80,13 @@ kernel void kv_append(global const float* k, global const float* v, global const
             const float plo = stat[4], scale = stat[5];
             int down = 0, up = 0;
             if (scale > 0.0f) {
-                down = clamp((int) floor((lo - plo) / scale), 0, 255);
+                down = clamp((int) floor((lo - plo) / scale), 0, BOUND_LEVELS);
                 while (down > 0 && plo + (float) down * scale > lo) down--;
-                up = clamp((int) ceil((hi - plo) / scale), 0, 255);
-                while (up < 255 && plo + (float) up * scale < hi) up++;
+                up = clamp((int) ceil((hi - plo) / scale), 0, BOUND_LEVELS);
+                while (up < BOUND_LEVELS && plo + (float) up * scale < hi) up++;
             }
-            boundCodes[b + c] = (char) (down - 128);
-            boundCodes[b + HEAD_DIM + c] = (char) (up - 128);
+            boundCode[c] = (uchar) down;
+            boundCode[HEAD_DIM + c] = (uchar) up;
         }
         if (c < HEAD_DIM / 2) {
             const float mn = stat[0];
@@ -108,5 +109,8 @@ kernel void kv_append(global const float* k, global const float* v, global const
         }
 #endif
         barrier(CLK_LOCAL_MEM_FENCE); // row and stat are rewritten by the next token
+        // Two bound codes per byte, code j in the low nibble when even (the next token's codes are
+        // written only after its first barrier).
+        boundCodes[((size_t) page * KV_HEADS + h) * HEAD_DIM + c] = (uchar) (boundCode[2 * c] | (boundCode[2 * c + 1] << 4));
     }
 }

@@ -24,12 +24,13 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 }
 
 // quest_page_scores: groupsPerEntry work-groups of QWG = QLANES * QSLOTS work-items per entry; group g
-//   of entry e scores pages [g * span, (g + 1) * span). Work-item (slot, lane) reads channels
-//   [QVEC lane, QVEC (lane + 1)) of a page's 8-bit min and max code rows (io.twilight4j.kv.PageBounds:
-//   value = min + (s + 128) * scale), so QLANES work-items read one page's rows together. The queries
-//   are the 8-bit rows of quantize_queries (q = c * qs). With c+ = max(c, 0) and c- = min(c, 0) a head's
-//   bound is qs ((min + 128 scale) sum(c) + scale (c- . s_min + c+ . s_max)), as the CPU's
-//   QuestSelector computes it: the dot products are exact integers, the same sums on both.
+//   of entry e scores pages [g * span, (g + 1) * span). A page's 4-bit bound codes are one row of
+//   2 * HEAD_DIM codes (io.twilight4j.kv.PageBounds: the min row's channels, then the max row's, value =
+//   min + u * scale, two codes per byte, code j in the low nibble when even), HEAD_DIM bytes: work-item
+//   (slot, lane) reads bytes [QVEC lane, QVEC (lane + 1)), so QLANES work-items read one page together.
+//   The queries are the 8-bit rows of quantize_queries (q = c * qs). With c+ = max(c, 0) and c- = min(c, 0)
+//   a head's bound is qs (min sum(c) + scale ([c- | c+] . [u_min | u_max])), as the CPU's QuestSelector
+//   computes it: the dot products are exact integers, the same sums on both.
 //   Local memory (portable variant): red, QLANES x (GQA_GROUP * QTILE + 1) floats (padded against bank
 //   conflicts), and GQA_GROUP floats of query sums.
 #define QLANES (HEAD_DIM / QVEC)
@@ -37,22 +38,26 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 #define QHT (GQA_GROUP * QTILE)
 
 #if INLINE_PTX
-// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code rows with 8-byte loads
-// and dot them with the query codes by 4-way byte dot products (dp4a: four multiply-adds in one
-// instruction, no conversion of the codes to float); each slot scores its own pages, QUNROLL at a time
-// with all their loads issued first (page table -> codes is a dependent chain), so the loop needs no
-// barrier. With QSCATTER (GQA_GROUP a power of two dividing QLANES) the group's partial sums are
-// reduce-scattered over the lanes and the max over heads taken by shuffles, else each head is summed by
-// its own butterfly. Partial sums are integers below 2^24: exact as floats in any order.
+// NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code row with 8-byte loads
+// (16 codes each: lanes below QLANES / 2 hold min codes, the others max codes; HEAD_DIM % 16 == 0) and
+// dot them with the matching c- or c+ query codes by 4-way byte dot products on the nibbles masked into
+// bytes (dp4a: four multiply-adds in one instruction, no conversion of the codes to float); each slot
+// scores its own pages, QUNROLL at a time with all their loads issued first (page table -> codes is a
+// dependent chain), so the loop needs no barrier. With QSCATTER (GQA_GROUP a power of two dividing
+// QLANES) the group's partial sums are reduce-scattered over the lanes and the max over heads taken by
+// shuffles, else each head is summed by its own butterfly. Partial sums are integers below 2^24: exact
+// as floats in any order.
 #define QUNROLL 4
-// A lane's 8 bytes of a code row as two ints (one 8-byte load through a typed pointer: rows start at
-// multiples of HEAD_DIM bytes, and vload8 promises only byte alignment), and their 4-way dot products.
-#define qload(p) (((global const int2*) (p))[lane])
-inline int quest_dot(int2 a, int2 b, int acc) {
-    return dot4_ss(a.y, b.y, dot4_ss(a.x, b.x, acc));
+#define LOW_NIBBLES 0x0F0F0F0Fu
+// dp4a of a lane's 16 codes (8 bytes, two per byte) with its 16 query codes, even (qe) and odd (qo) ones.
+inline int quest_dot(uint2 v, int2 qe, int2 qo) {
+    int d = dot4_us(v.x & LOW_NIBBLES, qe.x, 0);
+    d = dot4_us((v.x >> 4) & LOW_NIBBLES, qo.x, d);
+    d = dot4_us(v.y & LOW_NIBBLES, qe.y, d);
+    return dot4_us((v.y >> 4) & LOW_NIBBLES, qo.y, d);
 }
 
-kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const char* boundCodes,
+kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const uchar* boundCodes,
                               global const half* boundParams, global const int* pageTables, int maxPages,
                               global const int* lengths, int rowLen, global float* rowScores, int groupsPerEntry,
                               local float* unused) {
@@ -62,14 +67,19 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int2 share = block_range(pages, part, groupsPerEntry);
     const int first = share.x, end = share.y;
-    // This lane's 8 channels of each head's c- and c+, four bytes per int.
-    int2 qn[GQA_GROUP], qp[GQA_GROUP];
+    // This lane's 16 codes are channels [16 lane, 16 lane + 16) mod HEAD_DIM of the min row (first half
+    // of the lanes) or the max row: it dots them with c- or c+ of those channels, four bytes per int.
+    const bool maxLane = lane >= QLANES / 2;
+    int2 qe[GQA_GROUP], qo[GQA_GROUP];
     float qsum[GQA_GROUP], qscale[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const char8 c = as_char8(qload(qcodes + query_index(b, h, g) * HEAD_DIM));
-        qn[g] = as_int2(min(c, (char8) (0)));
-        qp[g] = as_int2(max(c, (char8) (0)));
-        float s = (float) quest_dot(as_int2(c), (int2) (0x01010101), 0);
+        const char16 c = as_char16(((global const int4*) (qcodes + query_index(b, h, g) * HEAD_DIM))[lane % (QLANES / 2)]);
+        const char16 signed_part = maxLane ? max(c, (char16) (0)) : min(c, (char16) (0));
+        qe[g] = as_int2(signed_part.even);
+        qo[g] = as_int2(signed_part.odd);
+        // sum(c) = sum(c-) + sum(c+): each lane adds its part.
+        float s = (float) dot4_ss(qe[g].x, 0x01010101, dot4_ss(qe[g].y, 0x01010101,
+                          dot4_ss(qo[g].x, 0x01010101, dot4_ss(qo[g].y, 0x01010101, 0))));
         for (int o = QLANES / 2; o > 0; o >>= 1) {
             s += shfl_xor(s, o);
         }
@@ -92,12 +102,13 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
         ent[u] = (size_t) table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
     }
     for (int base = first; base < end; base += QSLOTS * QUNROLL) {
-        int2 mnc[QUNROLL], mxc[QUNROLL];
+        uint2 v[QUNROLL];
         float2 range[QUNROLL];
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
-            mnc[u] = qload(boundCodes + ent[u] * 2 * HEAD_DIM);
-            mxc[u] = qload(boundCodes + ent[u] * 2 * HEAD_DIM + HEAD_DIM);
+            // One 8-byte load through a typed pointer (rows start at multiples of HEAD_DIM bytes, and
+            // vload8 promises only byte alignment).
+            v[u] = ((global const uint2*) (boundCodes + ent[u] * HEAD_DIM))[lane];
             range[u] = half2_bits_to_float2(((global const uint*) boundParams)[ent[u]]);
         }
         #pragma unroll
@@ -106,14 +117,13 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
         }
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
-            const float center = range[u].y + 128.0f * range[u].x;
             float x[GQA_GROUP];
             #pragma unroll
             for (int g = 0; g < GQA_GROUP; g++) {
-                x[g] = (float) quest_dot(mxc[u], qp[g], quest_dot(mnc[u], qn[g], 0));
+                x[g] = (float) quest_dot(v[u], qe[g], qo[g]);
             }
 #if QSCATTER
-            float best = myScale * (center * mySum + range[u].x * reduce_scatter(x, GQA_GROUP, QLANES, lane));
+            float best = myScale * (range[u].y * mySum + range[u].x * reduce_scatter(x, GQA_GROUP, QLANES, lane));
             for (int o = QLANES / GQA_GROUP; o < QLANES; o <<= 1) {
                 best = fmax(best, shfl_xor(best, o));
             }
@@ -124,7 +134,7 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
                 for (int o = QLANES / 2; o > 0; o >>= 1) {
                     s += shfl_xor(s, o);
                 }
-                best = fmax(best, qscale[g] * (center * qsum[g] + range[u].x * s));
+                best = fmax(best, qscale[g] * (range[u].y * qsum[g] + range[u].x * s));
             }
 #endif
             const int p = base + u * QSLOTS + slot;
@@ -133,7 +143,12 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
     }
 }
 #else
-kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const char* boundCodes,
+// Query code j of the [c- | c+] row: c- of channel j in the first half, c+ of channel j - HEAD_DIM after it.
+inline float split_query(global const char* qr, int j) {
+    return j < HEAD_DIM ? fmin((float) qr[j], 0.0f) : fmax((float) qr[j - HEAD_DIM], 0.0f);
+}
+
+kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const uchar* boundCodes,
                               global const half* boundParams, global const int* pageTables, int maxPages,
                               global const int* lengths, int rowLen, global float* rowScores, int groupsPerEntry,
                               local float* red) {
@@ -152,22 +167,23 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
         }
         qsum[lid] = (float) s;
     }
-    // Codes as floats: every product and partial sum below is an integer below 2^24, so exact.
-    float4 qn[GQA_GROUP], qp[GQA_GROUP];
+    // Codes as floats: every product and partial sum below is an integer below 2^24, so exact. This
+    // lane's bytes hold codes [2 QVEC lane, 2 QVEC (lane + 1)): the even ones meet qlo, the odd ones qhi.
+    float4 qlo[GQA_GROUP], qhi[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const float4 x = convert_float4(vload4(lane, qcodes + query_index(b, h, g) * HEAD_DIM));
-        qn[g] = fmin(x, 0.0f);
-        qp[g] = fmax(x, 0.0f);
+        global const char* qr = qcodes + query_index(b, h, g) * HEAD_DIM;
+        const int j = 2 * QVEC * lane;
+        qlo[g] = (float4) (split_query(qr, j), split_query(qr, j + 2), split_query(qr, j + 4), split_query(qr, j + 6));
+        qhi[g] = (float4) (split_query(qr, j + 1), split_query(qr, j + 3), split_query(qr, j + 5), split_query(qr, j + 7));
     }
     global const int* table = pageTables + (size_t) b * maxPages;
     for (int base = first; base < end; base += QTILE) {
         for (int r = 0; r < QROWS; r++) {
             const int p = min(base + slot + r * QSLOTS, end - 1); // past the end: recompute the last page
-            const size_t row = ((size_t) table[p] * KV_HEADS + h) * 2 * HEAD_DIM;
-            const float4 mn = convert_float4(vload4(lane, boundCodes + row));
-            const float4 mx = convert_float4(vload4(lane, boundCodes + row + HEAD_DIM));
+            const uchar4 v = vload4(lane, boundCodes + ((size_t) table[p] * KV_HEADS + h) * HEAD_DIM);
+            const float4 lo = convert_float4(v & (uchar4) (15)), hi = convert_float4(v >> (uchar4) (4));
             for (int g = 0; g < GQA_GROUP; g++) {
-                const float4 t = qn[g] * mn + qp[g] * mx;
+                const float4 t = qlo[g] * lo + qhi[g] * hi;
                 red[lane * (QHT + 1) + g * QTILE + slot + r * QSLOTS] = t.x + t.y + t.z + t.w;
             }
         }
@@ -175,14 +191,13 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
         for (int j = lid; j < QTILE; j += get_local_size(0)) {
             const int p = min(base + j, end - 1);
             const float2 range = vload_half2((size_t) table[p] * KV_HEADS + h, boundParams);
-            const float center = range.y + 128.0f * range.x;
             float best = -INFINITY;
             for (int g = 0; g < GQA_GROUP; g++) {
                 float s = 0.0f;
                 for (int l = 0; l < QLANES; l++) {
                     s += red[l * (QHT + 1) + g * QTILE + j];
                 }
-                best = fmax(best, qscales[query_index(b, h, g)] * (center * qsum[g] + range.x * s));
+                best = fmax(best, qscales[query_index(b, h, g)] * (range.y * qsum[g] + range.x * s));
             }
             if (base + j < end) {
                 rowScores[(size_t) e * rowLen + base + j] = best;

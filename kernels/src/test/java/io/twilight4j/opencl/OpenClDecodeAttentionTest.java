@@ -4,9 +4,13 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.twilight4j.backend.DecodeShape;
 import io.twilight4j.backend.StepStats;
+import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvShape;
+import io.twilight4j.kv.Nibbles;
+import io.twilight4j.kv.PageBounds;
 import io.twilight4j.policy.AttentionPolicy;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -116,7 +120,7 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         }
     }
 
-    /** Quest keeps the last page plus the best pages by the page bound; outputs equal exact attention over them. */
+    /** Quest keeps the last page plus the best pages by the bound of its 4-bit box; outputs equal exact attention over them. */
     @ParameterizedTest(name = "quest seed {0}: kvHeads {1}, queryHeads {2}")
     @CsvSource({"6, 1, 1", "7, 2, 8", "8, 1, 4"})
     void questMatchesReferenceSelection(long seed, int kvHeads, int queryHeads) {
@@ -132,19 +136,31 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
                 float[][] k = s.keys()[b];
                 int pages = (k.length + 15) / 16;
                 for (int h = 0; h < kvHeads; h++) {
+                    // Float64 scores of the 4-bit box the cache stores (PageBounds, tested on its own) for
+                    // the 8-bit query the kernels read (Int8Query): the ranking the kernels must reproduce.
                     double[] score = new double[pages];
                     for (int p = 0; p < pages; p++) {
+                        float[] mn = new float[d], mx = new float[d];
+                        Arrays.fill(mn, Float.POSITIVE_INFINITY);
+                        Arrays.fill(mx, Float.NEGATIVE_INFINITY);
+                        for (int c = 0; c < d; c++) {
+                            for (int t = p * 16; t < Math.min(k.length, p * 16 + 16); t++) {
+                                mn[c] = Math.min(mn[c], Fp16Reference.half(k[t][h * d + c]));
+                                mx[c] = Math.max(mx[c], Fp16Reference.half(k[t][h * d + c]));
+                            }
+                        }
+                        byte[] box = new byte[PageBounds.codeBytes(d)];
+                        int range = PageBounds.encode(mn, 0, mx, 0, d, box, 0);
                         score[p] = Double.NEGATIVE_INFINITY;
                         for (int qh = h * g; qh < (h + 1) * g; qh++) {
+                            float[] codes = new float[d];
+                            double qs = Int8Query.quantize(q, (b * queryHeads + qh) * d, d, codes, 0);
                             double sum = 0;
                             for (int c = 0; c < d; c++) {
-                                double mn = Double.POSITIVE_INFINITY, mx = Double.NEGATIVE_INFINITY;
-                                for (int t = p * 16; t < Math.min(k.length, p * 16 + 16); t++) {
-                                    mn = Math.min(mn, k[t][h * d + c]);
-                                    mx = Math.max(mx, k[t][h * d + c]);
-                                }
-                                double qc = q[(b * queryHeads + qh) * d + c];
-                                sum += Math.max(qc * mn, qc * mx);
+                                double lo = PageBounds.min(range) + (double) Nibbles.get(box, 0, c) * PageBounds.scale(range);
+                                double hi = PageBounds.min(range) + (double) Nibbles.get(box, 0, d + c) * PageBounds.scale(range);
+                                double qc = codes[c] * qs;
+                                sum += Math.max(qc * lo, qc * hi);
                             }
                             score[p] = Math.max(score[p], sum);
                         }

@@ -154,13 +154,13 @@ class OpenClKvCacheTest extends OpenClTestSupport {
                         assertEquals(mn[c], Float.float16ToFloat(bounds[bo + c]), "page min");
                         assertEquals(mx[c], Float.float16ToFloat(bounds[bo + d + c]), "page max");
                     }
-                    // The 8-bit copy: the same bytes as the host encoder writes.
-                    byte[] want = new byte[2 * d];
+                    // The 4-bit copy: the same bytes as the host encoder writes.
+                    byte[] want = new byte[PageBounds.codeBytes(d)];
                     int range = PageBounds.encode(mn, 0, mx, 0, d, want, 0);
                     int ro = (int) lay.boundParamOffset(page, h);
                     assertEquals(PageBounds.scale(range), Float.float16ToFloat(boundParams[ro]), "bound scale");
                     assertEquals(PageBounds.min(range), Float.float16ToFloat(boundParams[ro + 1]), "bound min");
-                    for (int c = 0; c < 2 * d; c++) {
+                    for (int c = 0; c < want.length; c++) {
                         assertEquals(want[c], boundCodes[(int) lay.boundCodeOffset(page, h) + c], "bound code " + c);
                     }
                 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A/B of two builds on the GPU machine (through the device tool, after ../shared/device/pack.sh): per-kernel
+# device times (-Dtwilight4j.kernelProfile=true) of `bench attention` for each shape, the baseline and the
+# build under test taking turns in one call, so their numbers compare like with like. .device/lib holds the
+# build under test (pack.sh); $BASE (default .device/base) holds only the baseline's project jars
+# (twilight4j-*.jar, e.g. from a `git worktree` of the baseline commit built with `mvn -DskipTests package`),
+# run against the same dependency jars. Output: $OUT/ab.txt.
+#   bash bench/gpu/ab-h100.sh "16:131072:8 16:32768:8"
+set -uo pipefail
+OUT=${OUT:-/tmp/twilight4j-out}
+mkdir -p "$OUT"
+shapes=${1:-"16:131072:8 16:32768:8"}
+policies=${POLICIES:-quest:8192+twilight:0.95}
+base=${BASE:-.device/base}
+rounds=${ROUNDS:-1}
+DEVICE_JAVA_ONLY=1 bash .device/run.sh
+[ -d /tmp/icd ] && export OCL_ICD_VENDORS=${OCL_ICD_VENDORS:-/tmp/icd}
+deps=$(ls .device/lib/*.jar | grep -v '/twilight4j-' | tr '\n' ':')
+bench() { # classpath batch ctx hkv
+  timeout 200 /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx100g \
+    -Dtwilight4j.kernelProfile=true -cp "$1" io.twilight4j.cli.Main bench attention --backend opencl \
+    --batch "$2" --ctx "$3" --hq 32 --hkv "$4" --dim 128 --policy "$policies" --iterations 30 --no-bandwidth 2>&1 \
+    | grep -v -e '^filling' -e WARNING
+}
+{
+  date -u
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+  echo "baseline: $(ls "$base" | tr '\n' ' ')"
+  bash .device/run.sh io.twilight4j.opencl.FastPathCheck 2>&1 | grep -v WARNING
+  for s in $shapes; do
+    IFS=: read -r b l h <<< "$s"
+    for r in $(seq "$rounds"); do
+      echo "== batch $b ctx $l hkv $h: baseline (round $r)"
+      bench "$base/*:$deps" "$b" "$l" "$h"
+      echo "== batch $b ctx $l hkv $h: under test (round $r)"
+      bench ".device/lib/*" "$b" "$l" "$h"
+    done
+  done
+} 2>&1 | tee "$OUT/ab.txt"
