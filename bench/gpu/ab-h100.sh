@@ -4,8 +4,9 @@
 # build under test taking turns in one call, so their numbers compare like with like. .device/lib holds the
 # build under test (pack.sh); $BASE (default .device/base) holds only the baseline's project jars
 # (twilight4j-*.jar, e.g. from a `git worktree` of the baseline commit built with `mvn -DskipTests package`),
-# run against the same dependency jars. Output: $OUT/ab.txt.
-#   bash bench/gpu/ab-h100.sh "16:131072:8 16:32768:8"
+# run against the same dependency jars. KNOBS (space-separated, each a comma-separated list of JVM -D options,
+# "-" for none) runs the build under test once per entry. Output: $OUT/ab.txt.
+#   KNOBS="- -Dtwilight4j.someKnob=2" bash bench/gpu/ab-h100.sh "16:131072:8 16:32768:8"
 set -uo pipefail
 OUT=${OUT:-/tmp/twilight4j-out}
 mkdir -p "$OUT"
@@ -13,12 +14,13 @@ shapes=${1:-"16:131072:8 16:32768:8"}
 policies=${POLICIES:-quest:8192+twilight:0.95}
 base=${BASE:-.device/base}
 rounds=${ROUNDS:-1}
+knobs=${KNOBS:--}
 DEVICE_JAVA_ONLY=1 bash .device/run.sh
 [ -d /tmp/icd ] && export OCL_ICD_VENDORS=${OCL_ICD_VENDORS:-/tmp/icd}
 deps=$(ls .device/lib/*.jar | grep -v '/twilight4j-' | tr '\n' ':')
-bench() { # classpath batch ctx hkv
+bench() { # classpath batch ctx hkv [-D options]
   timeout 200 /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx100g \
-    -Dtwilight4j.kernelProfile=true -cp "$1" io.twilight4j.cli.Main bench attention --backend opencl \
+    -Dtwilight4j.kernelProfile=true ${5:-} -cp "$1" io.twilight4j.cli.Main bench attention --backend opencl \
     --batch "$2" --ctx "$3" --hq 32 --hkv "$4" --dim 128 --policy "$policies" --iterations 30 --no-bandwidth 2>&1 \
     | grep -v -e '^filling' -e WARNING
 }
@@ -32,8 +34,12 @@ bench() { # classpath batch ctx hkv
     for r in $(seq "$rounds"); do
       echo "== batch $b ctx $l hkv $h: baseline (round $r)"
       bench "$base/*:$deps" "$b" "$l" "$h"
-      echo "== batch $b ctx $l hkv $h: under test (round $r)"
-      bench ".device/lib/*" "$b" "$l" "$h"
+      for k in $knobs; do
+        props=${k//,/ }
+        [ "$k" = "-" ] && props=""
+        echo "== batch $b ctx $l hkv $h: under test ${props:-(defaults)} (round $r)"
+        bench ".device/lib/*" "$b" "$l" "$h" "$props"
+      done
     done
   done
 } 2>&1 | tee "$OUT/ab.txt"
