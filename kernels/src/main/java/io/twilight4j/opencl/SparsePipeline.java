@@ -100,11 +100,6 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
         defines.put("INLINE_PTX", ptx ? 1 : 0);
-        // Temporary A/B knob (pages each Quest slot has in flight on NVIDIA; the kernel's default is 4).
-        Integer questUnroll = Integer.getInteger("twilight4j.questUnroll");
-        if (questUnroll != null) {
-            defines.put("QUNROLL", questUnroll);
-        }
         defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
         // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
