@@ -1,6 +1,6 @@
 // KV append: stores fp16 K/V of new tokens and, in the same pass, the metadata the selectors and the
 // pruner read (layout: io.twilight4j.kv.KvLayout; defines KV_HEADS, HEAD_DIM, PAGE_TOKENS,
-// LABEL_CHANNELS, CODE_BYTES, LABEL_BYTES come from KvLayout.kernelDefines()).
+// LABEL_CHANNELS, CODE_BYTES, LABEL_BYTES, BOUND_LEVELS come from KvLayout.kernelDefines()).
 // Work-items: one work-group per KV head (group id = head), HEAD_DIM work-items, item c owns channel c.
 // Tokens are walked in order inside the group, so a page's bounds are updated without races and a
 // page's first token resets them; the page's 4-bit bound copy is re-encoded after each token, with
