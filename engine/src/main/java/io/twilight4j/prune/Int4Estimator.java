@@ -7,6 +7,8 @@ import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Twilight's score estimate (the SpGEMV): q.k^ / sqrt(d) over the candidates, with k^ the 4-bit key
@@ -17,6 +19,8 @@ import io.twilight4j.kv.Nibbles;
  * the same float operations in the same order.
  */
 public final class Int4Estimator {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private Int4Estimator() {
     }
@@ -66,17 +70,34 @@ public final class Int4Estimator {
                 int slot = pos - pageStart;
                 Nibbles.unpack(ly.codes(), layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
                 long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
-                params[2 * t] = Fp16.get(ly.codeParams(), paramByte);
-                params[2 * t + 1] = Fp16.get(ly.codeParams(), paramByte + 2);
+                params[t] = Fp16.get(ly.codeParams(), paramByte);
+                params[Workspace.BLOCK + t] = Fp16.get(ly.codeParams(), paramByte + 2);
             }
             DecodeKernel.scores(qp, 0, heads, dim, codes, m, dots, 0, Workspace.BLOCK, 1f);
             for (int g = 0; g < heads; g++) {
-                int row = scoresOff + g * n + b;
-                for (int t = 0; t < m; t++) {
-                    float dot = params[2 * t] * dots[g * Workspace.BLOCK + t] + params[2 * t + 1] * qSum[g];
-                    scores[row + t] = dot * queryScales[firstHead + g] * scoreScale;
-                }
+                finish(dots, g * Workspace.BLOCK, params, m, qSum[g], queryScales[firstHead + g], scoreScale,
+                        scores, scoresOff + g * n + b);
             }
+        }
+    }
+
+    /**
+     * scores[out + t] = (scale_t * dot_t + min_t * qSum) * queryScale * scoreScale for the block's {@code m} tokens, with
+     * scale_t at {@code params[t]} and min_t at {@code params[BLOCK + t]}: lanes are tokens, the same
+     * float operations in the same order as the scalar tail and the OpenCL kernel.
+     */
+    private static void finish(float[] dots, int dotsOff, float[] params, int m, float qSum, float queryScale,
+                               float scoreScale, float[] scores, int out) {
+        int t = 0;
+        int bound = F.loopBound(m);
+        for (; t < bound; t += F.length()) {
+            FloatVector scale = FloatVector.fromArray(F, params, t);
+            FloatVector min = FloatVector.fromArray(F, params, Workspace.BLOCK + t);
+            scale.mul(FloatVector.fromArray(F, dots, dotsOff + t)).add(min.mul(qSum)).mul(queryScale).mul(scoreScale)
+                    .intoArray(scores, out + t);
+        }
+        for (; t < m; t++) {
+            scores[out + t] = (params[t] * dots[dotsOff + t] + params[Workspace.BLOCK + t] * qSum) * queryScale * scoreScale;
         }
     }
 }
