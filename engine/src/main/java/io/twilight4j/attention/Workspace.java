@@ -23,19 +23,22 @@ public final class Workspace {
     public final float[] scratch;
     /** Index scratch (selected pages). */
     public final int[] indices;
+    /** Byte offsets of a block's code rows (4-bit keys of BLOCK tokens, or bound codes of BLOCK pages). */
+    public final long[] rowOffsets = new long[BLOCK];
     /** Query rows permuted or gathered per head (4-bit estimation, label channels). */
     public final float[] queryScratch;
     /** Lookup tables (Double Sparsity label scores). */
     public final float[] table;
     /** All query heads of a sequence, split or permuted (page scoring for every KV head at once). */
     public final float[] sequenceQuery;
-    /** Page bound codes of a few pages, all KV heads, as floats (32 KiB at 8 heads of 128 channels). */
-    public final float[] pageBlock;
+    /** One code row as floats: a page's bound codes or a token's 4-bit key (where Nibbles.dots unpacks). */
+    public final float[] codeRow;
+    /** Page scoring's dot products of a block of pages, every KV head's query heads: [kvHead][g][BLOCK]. */
+    public final float[] pageDots;
+    /** Page scoring's (scale, min) of a block of pages: [kvHead][scale | min][BLOCK]. */
+    public final float[] pageParams;
     /** Sum of each query row of a sequence (page scoring's range term). */
     public final float[] querySums;
-
-    /** Pages of {@link #pageBlock}. */
-    private static final int BLOCK_PAGES = 4;
 
     /** Scratch for heads of {@code dim} channels, {@code groupHeads} query heads per entry, up to {@code maxScores} scores per head. */
     public Workspace(int dim, int groupHeads, int maxScores) {
@@ -54,7 +57,9 @@ public final class Workspace {
         this.queryScratch = new float[groupHeads * dim * 2];
         this.table = new float[groupHeads * (dim / 4) * 256];
         this.sequenceQuery = new float[kvHeads * groupHeads * dim * 2];
-        this.pageBlock = new float[BLOCK_PAGES * kvHeads * dim * 2];
+        this.codeRow = new float[2 * dim];
+        this.pageDots = new float[kvHeads * groupHeads * BLOCK];
+        this.pageParams = new float[2 * kvHeads * BLOCK];
         this.querySums = new float[kvHeads * groupHeads];
     }
 }

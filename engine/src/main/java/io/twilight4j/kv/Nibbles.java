@@ -54,6 +54,119 @@ public final class Nibbles {
         return base + (inWord % 8) * lanes + inWord / 8;
     }
 
+    /** Whether {@link #dots} reads rows of {@code bytes} bytes in place (else it unpacks them to {@code scratch}). */
+    public static boolean dotsInPlace(int bytes) {
+        return bytes % WORD_BYTES == 0;
+    }
+
+    /**
+     * Dot products of code rows with query rows: {@code s[sOff + g * sStride + r]} = sum_j code_j(row r) *
+     * {@code q[qOff + g * 2 * bytes + position(j, bytes)]} for heads g < {@code heads} and rows r < {@code n},
+     * row r being the {@code bytes} bytes at offset {@code rows[r]} of {@code seg}. Rows of whole words are
+     * dotted in place, two rows by up to four heads at a time: each nibble vector is converted in registers
+     * and meets the query vectors there, with no float row written and read back. Other rows are unpacked
+     * to {@code scratch} (2 * bytes floats) first. Sums are exact while they stay integers below 2^24.
+     */
+    public static void dots(MemorySegment seg, long[] rows, int n, int bytes, float[] q, int qOff, int heads,
+                            float[] s, int sOff, int sStride, float[] scratch) {
+        int row = 2 * bytes;
+        if (!dotsInPlace(bytes)) {
+            for (int r = 0; r < n; r++) {
+                unpack(seg, rows[r], scratch, 0, bytes);
+                for (int g = 0; g < heads; g++) {
+                    s[sOff + g * sStride + r] = dot(q, qOff + g * row, scratch, row);
+                }
+            }
+            return;
+        }
+        int g = 0;
+        int pairs = n & ~1;
+        for (; g + 4 <= heads; g += 4) {
+            for (int r = 0; r < pairs; r += 2) {
+                dots4(seg, rows[r], rows[r + 1], bytes, q, qOff + g * row, row, s, sOff + g * sStride + r, sStride);
+            }
+        }
+        // Heads past the last four, and the odd row's four-head groups, one (head, row) at a time.
+        for (int h = 0; h < heads; h++) {
+            for (int r = h < g ? pairs : 0; r < n; r++) {
+                s[sOff + h * sStride + r] = dot1(seg, rows[r], bytes, q, qOff + h * row);
+            }
+        }
+    }
+
+    /**
+     * Four heads (query rows {@code row} floats apart) by rows a and b: writes a's sums to
+     * {@code s[out + h * stride]} and b's to the next float.
+     */
+    private static void dots4(MemorySegment seg, long a, long b, int bytes, float[] q, int qOff, int row, float[] s,
+                              int out, int stride) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector b0 = a0;
+        FloatVector b1 = a0;
+        FloatVector b2 = a0;
+        FloatVector b3 = a0;
+        int lanes = I.length();
+        for (int k = 0; k < bytes; k += WORD_BYTES) {
+            IntVector wa = IntVector.fromMemorySegment(I, seg, a + k, ByteOrder.LITTLE_ENDIAN);
+            IntVector wb = IntVector.fromMemorySegment(I, seg, b + k, ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 8; i++) {
+                FloatVector x = nibbles(wa, i);
+                FloatVector y = nibbles(wb, i);
+                int c = qOff + 2 * k + i * lanes;
+                FloatVector q0 = FloatVector.fromArray(F, q, c);
+                a0 = x.fma(q0, a0);
+                b0 = y.fma(q0, b0);
+                FloatVector q1 = FloatVector.fromArray(F, q, c + row);
+                a1 = x.fma(q1, a1);
+                b1 = y.fma(q1, b1);
+                FloatVector q2 = FloatVector.fromArray(F, q, c + 2 * row);
+                a2 = x.fma(q2, a2);
+                b2 = y.fma(q2, b2);
+                FloatVector q3 = FloatVector.fromArray(F, q, c + 3 * row);
+                a3 = x.fma(q3, a3);
+                b3 = y.fma(q3, b3);
+            }
+        }
+        s[out] = a0.reduceLanes(VectorOperators.ADD);
+        s[out + stride] = a1.reduceLanes(VectorOperators.ADD);
+        s[out + 2 * stride] = a2.reduceLanes(VectorOperators.ADD);
+        s[out + 3 * stride] = a3.reduceLanes(VectorOperators.ADD);
+        s[out + 1] = b0.reduceLanes(VectorOperators.ADD);
+        s[out + stride + 1] = b1.reduceLanes(VectorOperators.ADD);
+        s[out + 2 * stride + 1] = b2.reduceLanes(VectorOperators.ADD);
+        s[out + 3 * stride + 1] = b3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One head by one row of whole words. */
+    private static float dot1(MemorySegment seg, long a, int bytes, float[] q, int qOff) {
+        FloatVector acc = FloatVector.zero(F);
+        int lanes = I.length();
+        for (int k = 0; k < bytes; k += WORD_BYTES) {
+            IntVector w = IntVector.fromMemorySegment(I, seg, a + k, ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 8; i++) {
+                acc = nibbles(w, i).fma(FloatVector.fromArray(F, q, qOff + 2 * k + i * lanes), acc);
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Nibble i of every int lane, as floats. */
+    private static FloatVector nibbles(IntVector words, int i) {
+        return (FloatVector) words.lanewise(VectorOperators.LSHR, 4 * i).and(15).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Plain dot product of n floats. */
+    private static float dot(float[] a, int aOff, float[] b, int n) {
+        float r = 0;
+        for (int c = 0; c < n; c++) {
+            r += a[aOff + c] * b[c];
+        }
+        return r;
+    }
+
     /**
      * The {@code 2 * bytes} codes at byte offset {@code off} of {@code seg} as floats, code j at
      * {@code dst[dstOff + position(j, bytes)]}. Whole words: one int-vector load per WORD_BYTES bytes
@@ -66,8 +179,7 @@ public final class Nibbles {
                 IntVector words = IntVector.fromMemorySegment(I, seg, off + k, ByteOrder.LITTLE_ENDIAN);
                 int base = dstOff + 2 * k;
                 for (int i = 0; i < 8; i++) {
-                    ((FloatVector) words.lanewise(VectorOperators.LSHR, 4 * i).and(15).convert(VectorOperators.I2F, 0))
-                            .intoArray(dst, base + i * lanes);
+                    nibbles(words, i).intoArray(dst, base + i * lanes);
                 }
             }
             return;

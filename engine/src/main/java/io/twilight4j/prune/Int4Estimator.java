@@ -1,6 +1,5 @@
 package io.twilight4j.prune;
 
-import io.twilight4j.attention.DecodeKernel;
 import io.twilight4j.attention.Workspace;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
@@ -13,8 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Twilight's score estimate (the SpGEMV): q.k^ / sqrt(d) over the candidates, with k^ the 4-bit key
  * and q the 8-bit query ({@link Int8Query}: q = c * qs). Since k^_i = code_i * scale + min, q.k^ =
- * qs * (scale * (c . code) + min * sum(c)): the codes are unpacked once per token and dotted with every
- * query head of the group. The dot products are sums of integers below 2^24, exact in float arithmetic
+ * qs * (scale * (c . code) + min * sum(c)): each token's codes are read once and dotted with every
+ * query head of the group ({@link Nibbles#dots}). The dot products are sums of integers below 2^24, exact in float arithmetic
  * in any order: the same sums the OpenCL kernel gets from integer dot-product instructions, scaled by
  * the same float operations in the same order.
  */
@@ -51,8 +50,8 @@ public final class Int4Estimator {
             }
             qSum[g] = sum;
         }
-        // A block of tokens is unpacked to float rows, then scored four heads at a time like attention.
-        float[] codes = ws.keyBlock;
+        // A block of tokens: its code rows located, then dotted in place with every head of the group.
+        long[] rows = ws.rowOffsets;
         float[] params = ws.valueBlock;
         float[] dots = ws.logits;
         for (int b = 0; b < n; b += Workspace.BLOCK) {
@@ -68,12 +67,12 @@ public final class Int4Estimator {
                     page = pageTable[logical];
                 }
                 int slot = pos - pageStart;
-                Nibbles.unpack(ly.codes(), layout.codeOffset(page, kvHead, slot), codes, t * dim, half);
+                rows[t] = layout.codeOffset(page, kvHead, slot);
                 long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
                 params[t] = Fp16.get(ly.codeParams(), paramByte);
                 params[Workspace.BLOCK + t] = Fp16.get(ly.codeParams(), paramByte + 2);
             }
-            DecodeKernel.scores(qp, 0, heads, dim, codes, m, dots, 0, Workspace.BLOCK, 1f);
+            Nibbles.dots(ly.codes(), rows, m, half, qp, 0, heads, dots, 0, Workspace.BLOCK, ws.codeRow);
             for (int g = 0; g < heads; g++) {
                 finish(dots, g * Workspace.BLOCK, params, m, qSum[g], queryScales[firstHead + g], scoreScale,
                         scores, scoresOff + g * n + b);

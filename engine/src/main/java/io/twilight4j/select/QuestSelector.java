@@ -1,6 +1,5 @@
 package io.twilight4j.select;
 
-import io.twilight4j.attention.DecodeKernel;
 import io.twilight4j.attention.Workspace;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
@@ -8,6 +7,8 @@ import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
 import io.twilight4j.kv.PageBounds;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Quest: ranks pages by sum_c max(q_c * min_c, q_c * max_c), an upper bound of q.k over the page
@@ -18,8 +19,7 @@ import io.twilight4j.kv.PageBounds;
  */
 public final class QuestSelector implements Selector {
 
-    /** Pages whose bound codes (all KV heads) are unpacked per block: 4 x 8 heads x 256 floats = 32 KiB. */
-    static final int BLOCK_PAGES = 4;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private final int budgetTokens;
 
@@ -71,9 +71,8 @@ public final class QuestSelector implements Selector {
      * queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
      * bound is min + u * scale, a head's bound is qs * (min * sum(c) + scale * ([c- | c+] . [u_min | u_max])):
      * one dot product of integers (exact in float arithmetic, the same sum the OpenCL kernels' integer
-     * dot products get) with the page's code row. A block of pages is unpacked ({@link Nibbles}) and
-     * scored per head with the attention kernel's tiled dot products; the block's codes are read in
-     * storage order, all heads of a page at once.
+     * dot products get) with the page's code row, read in place ({@link Nibbles#dots}) in storage order:
+     * two pages at a time, all their KV heads.
      */
     @Override
     public void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
@@ -99,32 +98,62 @@ public final class QuestSelector implements Selector {
             qSum[g] = sum;
         }
         HostKvCache.Layer ly = cache.layer(layer);
-        float[] codes = ws.pageBlock;
-        float[] s = ws.logits;
-        int perBlock = Math.min(BLOCK_PAGES, codes.length / (kvHeads * row));
-        for (int p0 = fromPage; p0 < toPage; p0 += perBlock) {
-            int m = Math.min(perBlock, toPage - p0);
-            // codes[(h * m + i) * row]: head h's rows of the block's pages are adjacent for the tile.
-            for (int i = 0; i < m; i++) {
-                long page = layout.boundCodeOffset(pageTable[p0 + i], 0);
+        long[] rows = ws.rowOffsets;
+        // dots[(h * group + g) * BLOCK + i]; params[2 * h * BLOCK + i] = scale, then min at + BLOCK.
+        float[] dots = ws.pageDots;
+        float[] params = ws.pageParams;
+        for (int p0 = fromPage; p0 < toPage; p0 += Workspace.BLOCK) {
+            int m = Math.min(Workspace.BLOCK, toPage - p0);
+            // Storage order: two pages at a time, all their KV heads' rows (adjacent in the cache).
+            for (int i = 0; i < m; i += 2) {
+                int n = Math.min(2, m - i);
                 for (int h = 0; h < kvHeads; h++) {
-                    Nibbles.unpack(ly.boundCodes(), page + (long) h * bytes, codes, (h * m + i) * row, bytes);
+                    for (int r = 0; r < n; r++) {
+                        int page = pageTable[p0 + i + r];
+                        rows[r] = layout.boundCodeOffset(page, h);
+                        long range = 2 * layout.boundParamOffset(page, h);
+                        params[2 * h * Workspace.BLOCK + i + r] = Fp16.get(ly.boundParams(), range);
+                        params[(2 * h + 1) * Workspace.BLOCK + i + r] = Fp16.get(ly.boundParams(), range + 2);
+                    }
+                    Nibbles.dots(ly.boundCodes(), rows, n, bytes, split, h * group * row, group, dots,
+                            h * group * Workspace.BLOCK + i, Workspace.BLOCK, ws.codeRow);
                 }
             }
             for (int h = 0; h < kvHeads; h++) {
-                DecodeKernel.scores(split, h * group * row, group, row, codes, h * m * row, m, s, 0, Workspace.BLOCK, 1f);
-                for (int i = 0; i < m; i++) {
-                    long range = 2 * layout.boundParamOffset(pageTable[p0 + i], h);
-                    float scale = Fp16.get(ly.boundParams(), range);
-                    float min = Fp16.get(ly.boundParams(), range + 2);
-                    float best = Float.NEGATIVE_INFINITY;
-                    for (int g = 0; g < group; g++) {
-                        float bound = min * qSum[h * group + g] + scale * s[g * Workspace.BLOCK + i];
-                        best = Math.max(best, queryScales[firstHead + h * group + g] * bound);
-                    }
-                    shared[h * scored + p0 + i] = best;
-                }
+                bounds(dots, h * group * Workspace.BLOCK, params, 2 * h * Workspace.BLOCK, m, qSum, queryScales,
+                        firstHead, h, group, shared, h * scored + p0);
             }
+        }
+    }
+
+    /**
+     * out[i] = max over the group's heads g of qs_g * (min_i * sum(c_g) + scale_i * dot_gi) for the block's
+     * {@code m} pages of KV head h (dot_gi at {@code dots[dotsOff + g * BLOCK + i]}, scale_i at
+     * {@code params[pOff + i]}, min_i at {@code params[pOff + BLOCK + i]}): lanes are pages, the same
+     * float operations as the OpenCL kernel.
+     */
+    private static void bounds(float[] dots, int dotsOff, float[] params, int pOff, int m, float[] qSum,
+                               float[] queryScales, int firstHead, int h, int group, float[] out, int outOff) {
+        int i = 0;
+        int bound = F.loopBound(m);
+        for (; i < bound; i += F.length()) {
+            FloatVector scale = FloatVector.fromArray(F, params, pOff + i);
+            FloatVector min = FloatVector.fromArray(F, params, pOff + Workspace.BLOCK + i);
+            FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int g = 0; g < group; g++) {
+                FloatVector dot = FloatVector.fromArray(F, dots, dotsOff + g * Workspace.BLOCK + i);
+                best = best.max(min.mul(qSum[h * group + g]).add(scale.mul(dot)).mul(queryScales[firstHead + h * group + g]));
+            }
+            best.intoArray(out, outOff + i);
+        }
+        for (; i < m; i++) {
+            float best = Float.NEGATIVE_INFINITY;
+            for (int g = 0; g < group; g++) {
+                float b = params[pOff + Workspace.BLOCK + i] * qSum[h * group + g]
+                        + params[pOff + i] * dots[dotsOff + g * Workspace.BLOCK + i];
+                best = Math.max(best, queryScales[firstHead + h * group + g] * b);
+            }
+            out[outOff + i] = best;
         }
     }
 

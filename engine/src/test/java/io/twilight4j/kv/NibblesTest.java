@@ -46,4 +46,55 @@ class NibblesTest {
             }
         }
     }
+
+    /**
+     * dots against a float64 sum over get(): rows at scattered odd offsets, every head count around the
+     * four-head tile (1..9) and row counts with and without an odd row, for rows dotted in place and
+     * rows that take the unpacking path.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {3, 16, 32, 64, 100, 128, 256})
+    void dotsEqualTheSumOverEveryCode(int bytes) {
+        SplittableRandom r = new SplittableRandom(31L * bytes);
+        int rowsTotal = 19;
+        byte[] packed = new byte[rowsTotal * bytes];
+        r.nextBytes(packed);
+        int row = 2 * bytes;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(packed.length + 7L * rowsTotal);
+            long[] offsets = new long[rowsTotal];
+            for (int i = 0; i < rowsTotal; i++) {
+                // Rows out of order, 7 bytes apart plus one row each.
+                int src = (i * 7) % rowsTotal;
+                offsets[i] = 3 + (long) src * (bytes + 7);
+                MemorySegment.copy(packed, i * bytes, seg, ValueLayout.JAVA_BYTE, offsets[i], bytes);
+            }
+            for (int heads = 1; heads <= 9; heads++) {
+                // Integer query codes as the scorers pass them (|c| <= 127): every sum is exact.
+                float[] q = new float[2 + heads * row];
+                for (int i = 0; i < q.length; i++) {
+                    q[i] = r.nextInt(255) - 127;
+                }
+                for (int n : new int[] {1, 2, 5, 16, rowsTotal}) {
+                    int stride = n + 3;
+                    float[] s = new float[1 + heads * stride];
+                    java.util.Arrays.fill(s, Float.NaN);
+                    Nibbles.dots(seg, offsets, n, bytes, q, 2, heads, s, 1, stride, new float[row]);
+                    for (int g = 0; g < heads; g++) {
+                        for (int i = 0; i < n; i++) {
+                            double want = 0;
+                            for (int j = 0; j < row; j++) {
+                                want += (double) Nibbles.get(packed, i * bytes, j) * q[2 + g * row + Nibbles.position(j, bytes)];
+                            }
+                            assertEquals(want, s[1 + g * stride + i], 0.0,
+                                    "head " + g + " of " + heads + ", row " + i + " of " + n + ", " + bytes + " bytes");
+                        }
+                        for (int i = n; i < stride && g * stride + i + 1 < s.length; i++) {
+                            assertEquals(Float.NaN, s[1 + g * stride + i], "wrote past row " + n + " of head " + g);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -42,9 +42,11 @@ public class HotLoopBench {
         int[] tokens;
         int count;
         float[] weights;
+        float[] pageScores;
 
         @Setup(Level.Trial)
         public void setUp(KvHeadState s) {
+            pageScores = new float[s.ctx];
             tokens = new int[s.ctx];
             count = quest(s, tokens);
             weights = new float[KvHeadState.GROUP * count];
@@ -67,6 +69,17 @@ public class HotLoopBench {
     @Benchmark
     public int questSelect(KvHeadState s, Candidates c) {
         return quest(s, c.tokens);
+    }
+
+    /** Quest's page scoring alone (the one KV head, its four query heads), without the ranking. */
+    @Benchmark
+    public float questScore(KvHeadState s, Candidates c) {
+        QuestSelector quest = new QuestSelector(BUDGET_TOKENS);
+        int pageTokens = s.cache.shape().pageTokens();
+        float[] shared = c.pageScores;
+        quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), s.queryCodes,
+                s.queryScales, 0, KvHeadState.GROUP, s.ws, shared);
+        return shared[0];
     }
 
     /** Quest's page scoring (the one KV head) and ranking, as the CPU backend runs them. */
