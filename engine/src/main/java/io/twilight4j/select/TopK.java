@@ -1,10 +1,10 @@
 package io.twilight4j.select;
 
 /**
- * Unsorted top-k: finds the k-th largest score by a radix select on the float bits (three counting
- * passes over the scores, no sort and no data-dependent branches: the quickselect it replaced
- * mispredicted about half its comparisons) and lists the k largest in ascending index order. Ties at
- * the cut go to the lower indices.
+ * Unsorted top-k: finds the k-th largest score by a radix select on the float bits (a counting pass
+ * over the scores, then two over the few in the chosen bucket; no sort and no data-dependent branches:
+ * the quickselect it replaced mispredicted about half its comparisons) and lists the k largest in
+ * ascending index order. Ties at the cut go to the lower indices.
  */
 public final class TopK {
 
@@ -49,39 +49,78 @@ public final class TopK {
     /** Interleaved counters: equal neighbours (scores cluster in few top digits) would chain their increments. */
     private static final int WAYS = 4;
     private static final ThreadLocal<int[]> COUNTS = ThreadLocal.withInitial(() -> new int[WAYS * ((1 << 11) + 1)]);
+    /** Order keys whose top digit is the k-th largest's: the later passes read only these. */
+    private static final ThreadLocal<int[]> KEYS = ThreadLocal.withInitial(() -> new int[1024]);
 
-    /** The k-th largest (1-based) of a[0..n): the order key's digits from the top, each pass counting only matches so far. */
+    /**
+     * The k-th largest (1-based) of a[0..n): the order key's digits from the top, each pass counting only
+     * matches so far. The first pass reads every score; the keys in its chosen bucket (a small share of
+     * the scores unless most are equal) are copied out, and the other passes count those only.
+     */
     static float kthLargest(float[] a, int n, int k) {
         int[] counts = COUNTS.get();
-        int prefix = 0;
-        int prefixMask = 0;
-        int left = k; // rank still to find among the values that match the prefix, from the top
-        for (int pass = 0; pass < SHIFTS.length; pass++) {
+        int bins = 1 << WIDTHS[0];
+        java.util.Arrays.fill(counts, 0, WAYS * bins, 0);
+        for (int i = 0; i < n; i++) {
+            counts[(i & (WAYS - 1)) * bins + (orderKey(a[i]) >>> SHIFTS[0])]++;
+        }
+        long picked = pick(counts, bins, k);
+        int digit = (int) (picked >>> 32);
+        int left = (int) picked; // rank still to find among the values that match the prefix, from the top
+        int inBucket = 0;
+        for (int w = 0; w < WAYS; w++) {
+            inBucket += counts[w * bins + digit];
+        }
+        int[] keys = KEYS.get();
+        if (keys.length <= inBucket) {
+            // One slot more: the copy below writes every key's slot before it knows whether to keep it.
+            keys = new int[Math.max(inBucket + 1, 2 * keys.length)];
+            KEYS.set(keys);
+        }
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            int key = orderKey(a[i]);
+            keys[m] = key;
+            m += (key >>> SHIFTS[0]) == digit ? 1 : 0;
+        }
+        int prefix = digit << SHIFTS[0];
+        int prefixMask = (bins - 1) << SHIFTS[0];
+        for (int pass = 1; pass < SHIFTS.length; pass++) {
             int shift = SHIFTS[pass];
-            int bins = 1 << WIDTHS[pass];
-            java.util.Arrays.fill(counts, 0, WAYS * (bins + 1), 0);
-            for (int i = 0; i < n; i++) {
-                int key = orderKey(a[i]);
-                // Non-matching keys count in a bin past the digit range, so the loop has no branch.
-                int bin = (key & prefixMask) == prefix ? (key >>> shift) & (bins - 1) : bins;
-                counts[(i & (WAYS - 1)) * (bins + 1) + bin]++;
-            }
-            int digit = bins - 1;
-            int here = 0;
-            for (; digit >= 0; digit--) {
-                here = 0;
-                for (int w = 0; w < WAYS; w++) {
-                    here += counts[w * (bins + 1) + digit];
+            bins = 1 << WIDTHS[pass];
+            java.util.Arrays.fill(counts, 0, WAYS * bins, 0);
+            for (int i = 0; i < m; i++) {
+                int key = keys[i];
+                if ((key & prefixMask) == prefix) {
+                    counts[(i & (WAYS - 1)) * bins + ((key >>> shift) & (bins - 1))]++;
                 }
-                if (here >= left || digit == 0) {
-                    break;
-                }
-                left -= here;
             }
-            prefix |= digit << shift;
+            picked = pick(counts, bins, left);
+            left = (int) picked;
+            prefix |= (int) (picked >>> 32) << shift;
             prefixMask |= (bins - 1) << shift;
         }
         return fromOrderKey(prefix);
+    }
+
+    /**
+     * The digit whose bucket holds the {@code left}-th largest key (digit 0 when the larger ones run
+     * out), in the high half, and the rank left inside that bucket, in the low half.
+     */
+    private static long pick(int[] counts, int bins, int left) {
+        int digit = bins - 1;
+        int here = 0;
+        for (; digit >= 0; digit--) {
+            here = 0;
+            for (int w = 0; w < WAYS; w++) {
+                here += counts[w * bins + digit];
+            }
+            if (here >= left || digit == 0) {
+                break;
+            }
+            left -= here;
+        }
+        return (long) digit << 32 | left;
     }
 
     /** Float order as unsigned int order of the bits (negative floats reversed, below the positive ones). */
