@@ -23,8 +23,10 @@ public final class Workspace {
     public final float[] scratch;
     /** Index scratch (selected pages). */
     public final int[] indices;
-    /** Byte offsets of a block's code rows (4-bit keys of BLOCK tokens, or bound codes of BLOCK pages). */
-    public final long[] rowOffsets = new long[BLOCK];
+    /** Byte offsets of code rows: two blocks of 4-bit keys (double-buffered), or two pages' bound codes. */
+    public final long[] rowOffsets = new long[2 * BLOCK];
+    /** (scale, min) of the 4-bit keys of two blocks of tokens: [block][scale | min][BLOCK]. */
+    public final float[] tokenParams = new float[4 * BLOCK];
     /** Query rows permuted or gathered per head (4-bit estimation, label channels). */
     public final float[] queryScratch;
     /** Lookup tables (Double Sparsity label scores). */

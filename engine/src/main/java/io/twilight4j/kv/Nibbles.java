@@ -62,17 +62,17 @@ public final class Nibbles {
     /**
      * Dot products of code rows with query rows: {@code s[sOff + g * sStride + r]} = sum_j code_j(row r) *
      * {@code q[qOff + g * 2 * bytes + position(j, bytes)]} for heads g < {@code heads} and rows r < {@code n},
-     * row r being the {@code bytes} bytes at offset {@code rows[r]} of {@code seg}. Rows of whole words are
+     * row r being the {@code bytes} bytes at offset {@code rows[rowsOff + r]} of {@code seg}. Rows of whole words are
      * dotted in place, two rows by up to four heads at a time: each nibble vector is converted in registers
      * and meets the query vectors there, with no float row written and read back. Other rows are unpacked
      * to {@code scratch} (2 * bytes floats) first. Sums are exact while they stay integers below 2^24.
      */
-    public static void dots(MemorySegment seg, long[] rows, int n, int bytes, float[] q, int qOff, int heads,
+    public static void dots(MemorySegment seg, long[] rows, int rowsOff, int n, int bytes, float[] q, int qOff, int heads,
                             float[] s, int sOff, int sStride, float[] scratch) {
         int row = 2 * bytes;
         if (!dotsInPlace(bytes)) {
             for (int r = 0; r < n; r++) {
-                unpack(seg, rows[r], scratch, 0, bytes);
+                unpack(seg, rows[rowsOff + r], scratch, 0, bytes);
                 for (int g = 0; g < heads; g++) {
                     s[sOff + g * sStride + r] = dot(q, qOff + g * row, scratch, row);
                 }
@@ -83,13 +83,13 @@ public final class Nibbles {
         int pairs = n & ~1;
         for (; g + 4 <= heads; g += 4) {
             for (int r = 0; r < pairs; r += 2) {
-                dots4(seg, rows[r], rows[r + 1], bytes, q, qOff + g * row, row, s, sOff + g * sStride + r, sStride);
+                dots4(seg, rows[rowsOff + r], rows[rowsOff + r + 1], bytes, q, qOff + g * row, row, s, sOff + g * sStride + r, sStride);
             }
         }
         // Heads past the last four, and the odd row's four-head groups, one (head, row) at a time.
         for (int h = 0; h < heads; h++) {
             for (int r = h < g ? pairs : 0; r < n; r++) {
-                s[sOff + h * sStride + r] = dot1(seg, rows[r], bytes, q, qOff + h * row);
+                s[sOff + h * sStride + r] = dot1(seg, rows[rowsOff + r], bytes, q, qOff + h * row);
             }
         }
     }

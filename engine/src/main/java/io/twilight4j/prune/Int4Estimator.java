@@ -6,6 +6,7 @@ import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -35,8 +36,7 @@ public final class Int4Estimator {
                                 Workspace ws, float[] scores, int scoresOff) {
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
-        int half = dim / 2;
-        int pageTokens = layout.shape().pageTokens();
+        int codeBytes = dim / 2;
         HostKvCache.Layer ly = cache.layer(layer);
         // Query rows permuted to the order Nibbles.unpack writes the channels in.
         float[] qp = ws.queryScratch;
@@ -46,57 +46,84 @@ public final class Int4Estimator {
             int qOff = (firstHead + g) * dim;
             for (int c = 0; c < dim; c++) {
                 sum += queryCodes[qOff + c];
-                qp[g * dim + Nibbles.position(c, half)] = queryCodes[qOff + c];
+                qp[g * dim + Nibbles.position(c, codeBytes)] = queryCodes[qOff + c];
             }
             qSum[g] = sum;
         }
-        // A block of tokens: its code rows located, then dotted in place with every head of the group.
+        // Blocks of tokens: each block's code rows and params are located (and their cache lines touched)
+        // one block ahead, so those misses are in flight while the block before is dotted with every
+        // head of the group. Rows and params are double-buffered: `at` = the block's half.
         long[] rows = ws.rowOffsets;
-        float[] params = ws.valueBlock;
+        float[] params = ws.tokenParams;
         float[] dots = ws.logits;
+        int touched = locate(ly, layout, pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), rows, params, 0);
         for (int b = 0; b < n; b += Workspace.BLOCK) {
             int m = Math.min(Workspace.BLOCK, n - b);
-            int pageStart = Integer.MIN_VALUE / 2;
-            int page = 0;
-            for (int t = 0; t < m; t++) {
-                int pos = tokens[b + t];
-                // Candidates come in runs of whole pages: divide only when the page changes.
-                if (pos - pageStart >= pageTokens || pos < pageStart) {
-                    int logical = pos / pageTokens;
-                    pageStart = logical * pageTokens;
-                    page = pageTable[logical];
-                }
-                int slot = pos - pageStart;
-                rows[t] = layout.codeOffset(page, kvHead, slot);
-                long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
-                params[t] = Fp16.get(ly.codeParams(), paramByte);
-                params[Workspace.BLOCK + t] = Fp16.get(ly.codeParams(), paramByte + 2);
+            int at = (b / Workspace.BLOCK) % 2 * Workspace.BLOCK;
+            if (b + m < n) {
+                touched += locate(ly, layout, pageTable, kvHead, tokens, b + m, Math.min(Workspace.BLOCK, n - b - m),
+                        rows, params, Workspace.BLOCK - at);
             }
-            Nibbles.dots(ly.codes(), rows, m, half, qp, 0, heads, dots, 0, Workspace.BLOCK, ws.codeRow);
+            Nibbles.dots(ly.codes(), rows, at, m, codeBytes, qp, 0, heads, dots, 0, Workspace.BLOCK, ws.codeRow);
             for (int g = 0; g < heads; g++) {
-                finish(dots, g * Workspace.BLOCK, params, m, qSum[g], queryScales[firstHead + g], scoreScale,
+                finish(dots, g * Workspace.BLOCK, params, 2 * at, m, qSum[g], queryScales[firstHead + g], scoreScale,
                         scores, scoresOff + g * n + b);
             }
         }
+        touchSink = touched;
+    }
+
+    /** Written so that {@link #locate}'s touch loads are not dead code; never read. */
+    private static int touchSink;
+
+    /**
+     * Byte offsets of the code rows of {@code tokens[from..from+m)} to {@code rows[at..]}, their scales to
+     * {@code params[2 * at..]} and mins to {@code params[2 * at + BLOCK..]}; loads one byte of each row
+     * (a cache line) and returns their sum.
+     */
+    private static int locate(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                              int from, int m, long[] rows, float[] params, int at) {
+        int pageTokens = layout.shape().pageTokens();
+        int pageStart = Integer.MIN_VALUE / 2;
+        int page = 0;
+        int sum = 0;
+        for (int t = 0; t < m; t++) {
+            int pos = tokens[from + t];
+            // Candidates come in runs of whole pages: divide only when the page changes.
+            if (pos - pageStart >= pageTokens || pos < pageStart) {
+                int logical = pos / pageTokens;
+                pageStart = logical * pageTokens;
+                page = pageTable[logical];
+            }
+            int slot = pos - pageStart;
+            long row = layout.codeOffset(page, kvHead, slot);
+            rows[at + t] = row;
+            sum += ly.codes().get(ValueLayout.JAVA_BYTE, row);
+            long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
+            params[2 * at + t] = Fp16.get(ly.codeParams(), paramByte);
+            params[2 * at + Workspace.BLOCK + t] = Fp16.get(ly.codeParams(), paramByte + 2);
+        }
+        return sum;
     }
 
     /**
      * scores[out + t] = (scale_t * dot_t + min_t * qSum) * queryScale * scoreScale for the block's {@code m} tokens, with
-     * scale_t at {@code params[t]} and min_t at {@code params[BLOCK + t]}: lanes are tokens, the same
+     * scale_t at {@code params[pOff + t]} and min_t at {@code params[pOff + BLOCK + t]}: lanes are tokens, the same
      * float operations in the same order as the scalar tail and the OpenCL kernel.
      */
-    private static void finish(float[] dots, int dotsOff, float[] params, int m, float qSum, float queryScale,
-                               float scoreScale, float[] scores, int out) {
+    private static void finish(float[] dots, int dotsOff, float[] params, int pOff, int m, float qSum,
+                               float queryScale, float scoreScale, float[] scores, int out) {
         int t = 0;
         int bound = F.loopBound(m);
         for (; t < bound; t += F.length()) {
-            FloatVector scale = FloatVector.fromArray(F, params, t);
-            FloatVector min = FloatVector.fromArray(F, params, Workspace.BLOCK + t);
+            FloatVector scale = FloatVector.fromArray(F, params, pOff + t);
+            FloatVector min = FloatVector.fromArray(F, params, pOff + Workspace.BLOCK + t);
             scale.mul(FloatVector.fromArray(F, dots, dotsOff + t)).add(min.mul(qSum)).mul(queryScale).mul(scoreScale)
                     .intoArray(scores, out + t);
         }
         for (; t < m; t++) {
-            scores[out + t] = (params[t] * dots[dotsOff + t] + params[Workspace.BLOCK + t] * qSum) * queryScale * scoreScale;
+            scores[out + t] = (params[pOff + t] * dots[dotsOff + t] + params[pOff + Workspace.BLOCK + t] * qSum)
+                    * queryScale * scoreScale;
         }
     }
 }

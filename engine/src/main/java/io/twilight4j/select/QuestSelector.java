@@ -115,7 +115,7 @@ public final class QuestSelector implements Selector {
                         params[2 * h * Workspace.BLOCK + i + r] = Fp16.get(ly.boundParams(), range);
                         params[(2 * h + 1) * Workspace.BLOCK + i + r] = Fp16.get(ly.boundParams(), range + 2);
                     }
-                    Nibbles.dots(ly.boundCodes(), rows, n, bytes, split, h * group * row, group, dots,
+                    Nibbles.dots(ly.boundCodes(), rows, 0, n, bytes, split, h * group * row, group, dots,
                             h * group * Workspace.BLOCK + i, Workspace.BLOCK, ws.codeRow);
                 }
             }

@@ -79,7 +79,7 @@ class NibblesTest {
                     int stride = n + 3;
                     float[] s = new float[1 + heads * stride];
                     java.util.Arrays.fill(s, Float.NaN);
-                    Nibbles.dots(seg, offsets, n, bytes, q, 2, heads, s, 1, stride, new float[row]);
+                    Nibbles.dots(seg, offsets, 0, n, bytes, q, 2, heads, s, 1, stride, new float[row]);
                     for (int g = 0; g < heads; g++) {
                         for (int i = 0; i < n; i++) {
                             double want = 0;
