@@ -9,7 +9,8 @@ class TopPThresholdTest {
 
     /** Softmax of random logits of varied sharpness and ties: the kept set is a minimal set of mass p. */
     @ParameterizedTest
-    @CsvSource({"1, 7, 0.5", "2, 100, 0.9", "3, 1000, 0.95", "4, 8192, 0.95", "5, 333, 0.99", "6, 50, 1", "7, 4096, 0.8"})
+    @CsvSource({"1, 7, 0.5", "2, 100, 0.9", "3, 1000, 0.95", "4, 8192, 0.95", "5, 333, 0.99", "6, 50, 1", "7, 4096, 0.8",
+            "8, 1, 0.9", "9, 2, 0.5", "10, 9001, 0.99", "11, 17, 0.3"})
     void keepsAMinimalSetOfMassP(long seed, int n, double p) {
         SplittableRandom r = new SplittableRandom(seed);
         for (int trial = 0; trial < 20; trial++) {
