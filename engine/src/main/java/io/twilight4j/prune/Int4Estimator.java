@@ -14,9 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Twilight's score estimate (the SpGEMV): q.k^ / sqrt(d) over the candidates, with k^ the 4-bit key
  * and q the 8-bit query ({@link Int8Query}: q = c * qs). Since k^_i = code_i * scale + min, q.k^ =
  * qs * (scale * (c . code) + min * sum(c)): each token's codes are read once and dotted with every
- * query head of the group ({@link Nibbles#dots}). The dot products are sums of integers below 2^24, exact in float arithmetic
- * in any order: the same sums the OpenCL kernel gets from integer dot-product instructions, scaled by
- * the same float operations in the same order.
+ * query head of the group ({@link Nibbles#dots}). The dot products are sums of integers below 2^24,
+ * exact in float arithmetic in any order: the same sums the OpenCL kernel gets from integer dot-product
+ * instructions, scaled by the same float operations in the same order.
  */
 public final class Int4Estimator {
 
@@ -38,7 +38,7 @@ public final class Int4Estimator {
         int dim = layout.shape().headDim();
         int codeBytes = dim / 2;
         HostKvCache.Layer ly = cache.layer(layer);
-        // Query rows permuted to the order Nibbles.unpack writes the channels in.
+        // Query rows permuted to the order Nibbles.dots meets the channels in (Nibbles.position).
         float[] qp = ws.queryScratch;
         float[] qSum = ws.corrections;
         for (int g = 0; g < heads; g++) {
@@ -107,9 +107,9 @@ public final class Int4Estimator {
     }
 
     /**
-     * scores[out + t] = (scale_t * dot_t + min_t * qSum) * queryScale * scoreScale for the block's {@code m} tokens, with
-     * scale_t at {@code params[pOff + t]} and min_t at {@code params[pOff + BLOCK + t]}: lanes are tokens, the same
-     * float operations in the same order as the scalar tail and the OpenCL kernel.
+     * scores[out + t] = (scale_t * dot_t + min_t * qSum) * queryScale * scoreScale for the block's {@code m}
+     * tokens, with scale_t at {@code params[pOff + t]} and min_t at {@code params[pOff + BLOCK + t]}: lanes
+     * are tokens, the same float operations in the same order as the scalar tail and the OpenCL kernel.
      */
     private static void finish(float[] dots, int dotsOff, float[] params, int pOff, int m, float qSum,
                                float queryScale, float scoreScale, float[] scores, int out) {

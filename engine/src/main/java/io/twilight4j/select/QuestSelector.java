@@ -142,7 +142,8 @@ public final class QuestSelector implements Selector {
             FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             for (int g = 0; g < group; g++) {
                 FloatVector dot = FloatVector.fromArray(F, dots, dotsOff + g * Workspace.BLOCK + i);
-                best = best.max(min.mul(qSum[h * group + g]).add(scale.mul(dot)).mul(queryScales[firstHead + h * group + g]));
+                FloatVector headBound = min.mul(qSum[h * group + g]).add(scale.mul(dot));
+                best = best.max(headBound.mul(queryScales[firstHead + h * group + g]));
             }
             best.intoArray(out, outOff + i);
         }

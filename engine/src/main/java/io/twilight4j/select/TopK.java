@@ -48,7 +48,7 @@ public final class TopK {
     private static final int[] WIDTHS = {11, 11, 10};
     /** Interleaved counters: equal neighbours (scores cluster in few top digits) would chain their increments. */
     private static final int WAYS = 4;
-    private static final ThreadLocal<int[]> COUNTS = ThreadLocal.withInitial(() -> new int[WAYS * ((1 << 11) + 1)]);
+    private static final ThreadLocal<int[]> COUNTS = ThreadLocal.withInitial(() -> new int[WAYS * (1 << 11)]);
     /** Order keys whose top digit is the k-th largest's: the later passes read only these. */
     private static final ThreadLocal<int[]> KEYS = ThreadLocal.withInitial(() -> new int[1024]);
 
