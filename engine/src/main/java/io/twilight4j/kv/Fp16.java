@@ -16,6 +16,7 @@ public final class Fp16 {
     public static final float MAX = 65504f;
 
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt PAIR = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Fp16() {
     }
@@ -30,6 +31,24 @@ public final class Fp16 {
     /** The half at byte offset {@code byteOffset}. */
     public static float get(MemorySegment seg, long byteOffset) {
         return Float.float16ToFloat(seg.get(HALF, byteOffset));
+    }
+
+    /**
+     * The two adjacent halves at byte offset {@code byteOffset} (a (scale, min) pair) in one load; split
+     * them with {@link #first} and {@link #second}.
+     */
+    public static int getPair(MemorySegment seg, long byteOffset) {
+        return seg.get(PAIR, byteOffset);
+    }
+
+    /** The first half of a {@link #getPair} pair. */
+    public static float first(int pair) {
+        return Float.float16ToFloat((short) pair);
+    }
+
+    /** The second half of a {@link #getPair} pair. */
+    public static float second(int pair) {
+        return Float.float16ToFloat((short) (pair >>> 16));
     }
 
     /** Stores {@code value} rounded to half at byte offset {@code byteOffset}. */

@@ -99,9 +99,9 @@ public final class Int4Estimator {
             long row = layout.codeOffset(page, kvHead, slot);
             rows[at + t] = row;
             sum += ly.codes().get(ValueLayout.JAVA_BYTE, row);
-            long paramByte = 2 * layout.paramOffset(page, kvHead, slot);
-            params[2 * at + t] = Fp16.get(ly.codeParams(), paramByte);
-            params[2 * at + Workspace.BLOCK + t] = Fp16.get(ly.codeParams(), paramByte + 2);
+            int pair = Fp16.getPair(ly.codeParams(), 2 * layout.paramOffset(page, kvHead, slot));
+            params[2 * at + t] = Fp16.first(pair);
+            params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
         }
         return sum;
     }

@@ -111,9 +111,9 @@ public final class QuestSelector implements Selector {
                     for (int r = 0; r < n; r++) {
                         int page = pageTable[p0 + i + r];
                         rows[r] = layout.boundCodeOffset(page, h);
-                        long range = 2 * layout.boundParamOffset(page, h);
-                        params[2 * h * Workspace.BLOCK + i + r] = Fp16.get(ly.boundParams(), range);
-                        params[(2 * h + 1) * Workspace.BLOCK + i + r] = Fp16.get(ly.boundParams(), range + 2);
+                        int pair = Fp16.getPair(ly.boundParams(), 2 * layout.boundParamOffset(page, h));
+                        params[2 * h * Workspace.BLOCK + i + r] = Fp16.first(pair);
+                        params[(2 * h + 1) * Workspace.BLOCK + i + r] = Fp16.second(pair);
                     }
                     Nibbles.dots(ly.boundCodes(), rows, 0, n, bytes, split, h * group * row, group, dots,
                             h * group * Workspace.BLOCK + i, Workspace.BLOCK, ws.codeRow);

@@ -29,4 +29,22 @@ class Fp16Test {
             }
         }
     }
+
+    /** A pair read in one load splits into the same two halves as two separate reads, at odd offsets too. */
+    @ParameterizedTest
+    @CsvSource({"0", "1", "3"})
+    void pairSplitsIntoTheTwoHalves(int offset) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(offset + 4L * 4096);
+            java.util.SplittableRandom r = new java.util.SplittableRandom(offset);
+            for (int i = 0; i < 4096; i++) {
+                long at = offset + 4L * i;
+                Fp16.put(seg, at, (float) (r.nextGaussian() * 100));
+                Fp16.put(seg, at + 2, (float) (r.nextGaussian() * 1e-3));
+                int pair = Fp16.getPair(seg, at);
+                assertEquals(Fp16.get(seg, at), Fp16.first(pair), "first of pair " + i);
+                assertEquals(Fp16.get(seg, at + 2), Fp16.second(pair), "second of pair " + i);
+            }
+        }
+    }
 }
