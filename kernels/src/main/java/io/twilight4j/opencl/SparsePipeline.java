@@ -100,8 +100,6 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
         defines.put("INLINE_PTX", ptx ? 1 : 0);
-        // TEMPORARY knob for one device A/B: pages each NVIDIA Quest slot has in flight (kernel default 4).
-        defines.put("QUNROLL", Integer.getInteger("twilight4j.questUnroll", 4));
         defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
         // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
@@ -211,13 +209,10 @@ final class SparsePipeline implements AutoCloseable {
         if (selectKernel != null) {
             boolean quest = policy.selector() == SelectorKind.QUEST;
             int k = quest ? Math.max(1, policy.budgetTokens() / kv.pageTokens()) : policy.budgetTokens();
-            // TEMPORARY knob for one device A/B: select_top's work-group size.
-            long selectGroup = Math.min(Long.highestOneBit(selectKernel.workGroupLimit()),
-                    Long.getLong("twilight4j.selectGroup", groupSize));
             selectKernel.arg(0, rowScores).arg(1, rowLen).arg(2, lengths).arg(3, quest ? kv.pageTokens() : 1).arg(4, k)
-                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * selectGroup)
+                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * groupSize)
                     .local(10, selectLocal ? 4L * rowLen : 4);
-            selectKernel.launch(entries, selectGroup, timer, StageTimer.SELECT);
+            selectKernel.launch(entries, groupSize, timer, StageTimer.SELECT);
         }
         if (!policy.prunes()) {
             readCounts(batch, false);
@@ -232,12 +227,9 @@ final class SparsePipeline implements AutoCloseable {
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, TOP_P_SCRATCH_BYTES).local(7, TOP_P_HISTOGRAM_BYTES);
         topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);
-        // TEMPORARY knob for one device A/B: compact's work-group size.
-        long compactGroup = Math.min(Long.highestOneBit(compact.workGroupLimit()),
-                Long.getLong("twilight4j.compactGroup", groupSize));
         compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
-                .arg(6, sets).arg(7, setCount).local(8, 4 * compactGroup);
-        compact.launch((long) batch * setsPerSeq, compactGroup, timer, StageTimer.TOP_P);
+                .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);
+        compact.launch((long) batch * setsPerSeq, groupSize, timer, StageTimer.TOP_P);
         readCounts(batch, true);
         return new Sets(sets, setCount, setsPerSeq);
     }

@@ -47,9 +47,7 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 // QLANES) the group's partial sums are reduce-scattered over the lanes and the max over heads taken by
 // shuffles, else each head is summed by its own butterfly. Partial sums are integers below 2^24: exact
 // as floats in any order.
-#ifndef QUNROLL
 #define QUNROLL 4
-#endif
 #define LOW_NIBBLES 0x0F0F0F0Fu
 // dp4a of a lane's 16 codes (8 bytes, two per byte) with its 16 query codes, even (qe) and odd (qo) ones.
 inline int quest_dot(uint2 v, int2 qe, int2 qo) {
