@@ -408,10 +408,10 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     int count = search ? n : 0, calls = 0;
     bool inBracket = false;
 #if TOP_P_HISTOGRAM
-    // As the CPU's TopPThreshold: the histogram's crossing bucket is a first bracket, checked with exact
-    // float sums (the fixed-point ones are truncated). A bracket that fails the check leaves the search
-    // to the whole row from (0, wmax]; one with more weights inside than the histogram's memory holds,
-    // to the whole row from the bracket.
+    // The crossing bucket is a first bracket, as in the CPU's TopPThreshold (which finds the same bucket
+    // by a search over bucket edges), checked with exact float sums (the fixed-point ones are truncated).
+    // A bracket that fails the check leaves the search to the whole row from (0, wmax]; one with more
+    // weights inside than the histogram's memory holds, to the whole row from the bracket.
     const int j = top_p_bucket(hist, p, scratch, &found);
     const float blo = as_float(((uint) max(j, 1) << TOP_P_BUCKET_SHIFT) - 1);
     const float bhi = as_float(((uint) (max(j, 1) + 1) << TOP_P_BUCKET_SHIFT) - 1);
