@@ -21,7 +21,9 @@ public final class Nibbles {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    /** Bytes as wide as the float lanes (their B2I conversion fills one int vector); none below 64 bits. */
+    private static final VectorSpecies<Byte> B = F.length() * 8 >= 64
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     /** Code bytes per int-vector load of the word-wise unpack. */
     private static final int WORD_BYTES = 4 * I.length();
@@ -184,7 +186,8 @@ public final class Nibbles {
             }
             return;
         }
-        int bound = B.loopBound(bytes);
+        // 128-bit float vectors (4 lanes) have no 32-bit byte vector: those rows go byte by byte.
+        int bound = B == null ? 0 : B.loopBound(bytes);
         int c = 0;
         for (; c < bound; c += B.length()) {
             IntVector b = (IntVector) ByteVector.fromMemorySegment(B, seg, off + c, ByteOrder.LITTLE_ENDIAN)
