@@ -191,6 +191,8 @@ final class SparsePipeline implements AutoCloseable {
                 int pages = (maxLen + kv.pageTokens() - 1) / kv.pageTokens();
                 int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile,
                         (16 * cl.device().computeUnits() + entries - 1) / entries));
+                // TEMPORARY knob for one device A/B: Quest work-groups per entry.
+                perEntry = Math.max(1, Math.min((pages + tile - 1) / tile, Integer.getInteger("twilight4j.questGroups", perEntry)));
                 long lanes = questLanes;
                 scoreKernel.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.boundCodes()).arg(3, buf.boundParams())
                         .arg(4, pageTables).arg(5, maxPages).arg(6, lengths).arg(7, rowLen).arg(8, rowScores).arg(9, perEntry)
@@ -220,6 +222,8 @@ final class SparsePipeline implements AutoCloseable {
         }
         // Blocks of ~256 candidates per KV head, enough groups to fill the device.
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
+        // TEMPORARY knob for one device A/B: estimate work-groups per entry.
+        blocks = Math.max(1, Math.min((capacity + 255) / 256, Integer.getInteger("twilight4j.estBlocks", blocks)));
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
                 .local(11, 4L * gqa * (kv.headDim() + 1));
