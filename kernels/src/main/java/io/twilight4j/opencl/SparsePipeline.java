@@ -182,17 +182,14 @@ final class SparsePipeline implements AutoCloseable {
         switch (policy.selector()) {
             case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount);
             case QUEST -> {
-                // Enough groups per entry to fill the device, each scoring at least one tile of pages.
+                // Groups per entry: one wave's worth over all entries, each scoring at least one tile of pages.
                 int tile = questSlots * questRows;
                 int maxLen = 0;
                 for (int i = 0; i < batch; i++) {
                     maxLen = Math.max(maxLen, lengthOf[i]);
                 }
                 int pages = (maxLen + kv.pageTokens() - 1) / kv.pageTokens();
-                int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile,
-                        (16 * cl.device().computeUnits() + entries - 1) / entries));
-                // TEMPORARY knob for one device A/B: Quest work-groups per entry.
-                perEntry = Math.max(1, Math.min((pages + tile - 1) / tile, Integer.getInteger("twilight4j.questGroups", perEntry)));
+                int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile, groupsPerEntry(entries)));
                 long lanes = questLanes;
                 scoreKernel.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.boundCodes()).arg(3, buf.boundParams())
                         .arg(4, pageTables).arg(5, maxPages).arg(6, lengths).arg(7, rowLen).arg(8, rowScores).arg(9, perEntry)
@@ -220,10 +217,8 @@ final class SparsePipeline implements AutoCloseable {
             readCounts(batch, false);
             return new Sets(cand, candCount, kv.kvHeads());
         }
-        // Blocks of ~256 candidates per KV head, enough groups to fill the device.
-        int blocks = Math.max(1, Math.min((capacity + 255) / 256, (16 * cl.device().computeUnits() + entries - 1) / entries));
-        // TEMPORARY knob for one device A/B: estimate work-groups per entry.
-        blocks = Math.max(1, Math.min((capacity + 255) / 256, Integer.getInteger("twilight4j.estBlocks", blocks)));
+        // Blocks of at least ~256 candidates per KV head, one wave's worth of groups over all entries.
+        int blocks = Math.max(1, Math.min((capacity + 255) / 256, groupsPerEntry(entries)));
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
                 .local(11, 4L * gqa * (kv.headDim() + 1));
@@ -236,6 +231,17 @@ final class SparsePipeline implements AutoCloseable {
         compact.launch((long) batch * setsPerSeq, groupSize, timer, StageTimer.TOP_P);
         readCounts(batch, true);
         return new Sets(sets, setCount, setsPerSeq);
+    }
+
+    /**
+     * Work-groups per (sequence, KV head) entry for the kernels that split an entry's pages or candidates:
+     * 8 per compute unit over all entries, rounded down. On the H100 (132 units) this was best or equal at
+     * batch 16 and 64 against the earlier 16 per unit rounded up (17 per entry at batch 16: quest 77 -> 74
+     * us, estimate 55.5 -> 49.5 us at 16 x 128k; bench/results/h100-2026-12-06/knobs-groups-per-entry.txt);
+     * 4, 6 and 12 per entry were slower, likely a partly filled last wave of resident groups.
+     */
+    private int groupsPerEntry(int entries) {
+        return Math.max(1, 8 * cl.device().computeUnits() / entries);
     }
 
     /** Enqueues reads of the small per-entry counts; {@link #recordCounts} uses them after the step's final sync. */
