@@ -182,7 +182,7 @@ final class SparsePipeline implements AutoCloseable {
         switch (policy.selector()) {
             case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount);
             case QUEST -> {
-                // Groups per entry: one wave's worth over all entries, each scoring at least one tile of pages.
+                // Groups per entry as groupsPerEntry says, each scoring at least one tile of pages.
                 int tile = questSlots * questRows;
                 int maxLen = 0;
                 for (int i = 0; i < batch; i++) {
@@ -217,7 +217,7 @@ final class SparsePipeline implements AutoCloseable {
             readCounts(batch, false);
             return new Sets(cand, candCount, kv.kvHeads());
         }
-        // Blocks of at least ~256 candidates per KV head, one wave's worth of groups over all entries.
+        // Blocks of at least ~256 candidates per KV head, as many as groupsPerEntry says.
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, groupsPerEntry(entries)));
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
