@@ -81,6 +81,26 @@ inline int2 block_range(int n, int block, int blocks) {
     return (int2) (first, min(n, first + span));
 }
 
+// Copies the n floats of a global row to local memory, COPY_BATCH loads in flight per work-item (a loop
+// of one load per iteration waits out the memory latency for every element it copies).
+#define COPY_BATCH 8
+inline void row_to_local(local float* dst, global const float* src, int n) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    for (int base = 0; base < n; base += COPY_BATCH * wg) {
+        float x[COPY_BATCH];
+        #pragma unroll
+        for (int j = 0; j < COPY_BATCH; j++) {
+            const int i = base + j * wg + lid;
+            x[j] = i < n ? src[i] : 0.0f;
+        }
+        #pragma unroll
+        for (int j = 0; j < COPY_BATCH; j++) {
+            const int i = base + j * wg + lid;
+            if (i < n) dst[i] = x[j];
+        }
+    }
+}
+
 // Row of query head g of KV head kvHead of sequence b among the batch's query rows (q, its 8-bit codes).
 inline size_t query_index(int b, int kvHead, int g) {
     return (size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g;
@@ -146,6 +166,12 @@ inline float2 half2_bits_to_float2(uint bits) {
     float lo, hi;
     asm("{ .reg .b16 l, h; mov.b32 {l, h}, %2; cvt.f32.f16 %0, l; cvt.f32.f16 %1, h; }" : "=f"(lo), "=f"(hi) : "r"(bits));
     return (float2) (lo, hi);
+}
+
+// Asks the L2 cache for the line holding p (NVIDIA inline PTX): a load issued later finds it there
+// instead of waiting out the memory's latency, with no register held while it is in flight.
+inline void prefetch_l2(global const void* p) {
+    asm volatile("prefetch.global.L2 [%0];" : : "l"(p));
 }
 
 // Value of v held by warp lane srcLane (NVIDIA inline PTX); every lane of the warp must call it together.

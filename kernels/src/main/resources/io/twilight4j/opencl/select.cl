@@ -95,11 +95,14 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
     }
 #endif
     global const int* table = pageTables + (size_t) b * maxPages;
-    // The next iteration's page-table entries are loaded while this one's codes arrive.
-    size_t ent[QUNROLL];
+    // Three iterations in flight: this one's codes are loaded, the next one's asked into L2 (no registers
+    // held while they come: 74.9 -> 68.1 us at batch 16, 128k on the H100), the page-table entries of the
+    // one after that loaded. Entries are (page, KV head) row indices, ints.
+    int ent[QUNROLL], nxt[QUNROLL];
     #pragma unroll
     for (int u = 0; u < QUNROLL; u++) {
-        ent[u] = (size_t) table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
+        ent[u] = table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
+        nxt[u] = table[max(0, min(first + (QUNROLL + u) * QSLOTS + slot, end - 1))] * KV_HEADS + h;
     }
     for (int base = first; base < end; base += QSLOTS * QUNROLL) {
         uint2 v[QUNROLL];
@@ -108,12 +111,15 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
         for (int u = 0; u < QUNROLL; u++) {
             // One 8-byte load through a typed pointer (rows start at multiples of HEAD_DIM bytes, and
             // vload8 promises only byte alignment).
-            v[u] = ((global const uint2*) (boundCodes + ent[u] * HEAD_DIM))[lane];
+            v[u] = ((global const uint2*) (boundCodes + (size_t) ent[u] * HEAD_DIM))[lane];
             range[u] = half2_bits_to_float2(((global const uint*) boundParams)[ent[u]]);
         }
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
-            ent[u] = (size_t) table[min(base + (QUNROLL + u) * QSLOTS + slot, end - 1)] * KV_HEADS + h;
+            prefetch_l2(boundCodes + (size_t) nxt[u] * HEAD_DIM + 8 * lane);
+            if (lane == 0) prefetch_l2(boundParams + 2 * (size_t) nxt[u]);
+            ent[u] = nxt[u];
+            nxt[u] = table[min(base + (2 * QUNROLL + u) * QSLOTS + slot, end - 1)] * KV_HEADS + h;
         }
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
@@ -281,7 +287,9 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
     }
 #if SELECT_LOCAL
     // The row's order keys read from global memory once, not once per radix pass and again to emit.
-    for (int i = lid; i < pool; i += wg) keysLocal[i] = order_key(row[i]);
+    row_to_local((local float*) keysLocal, row, pool);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int i = lid; i < pool; i += wg) keysLocal[i] = order_key(as_float(keysLocal[i]));
 #define ROW_KEY(i) keysLocal[i]
 #else
 #define ROW_KEY(i) order_key(row[i])
