@@ -391,27 +391,14 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     const float inv = 1.0f / top_reduce(scratch, x, 0);
     x = 0.0f;
     const bool search = p < 1.0f; // p = 1 keeps every candidate with w > 0
-    // A work-item sums its weights while they fall in one bucket and adds the run to the histogram when
-    // the bucket changes: a diffuse head's weights share a few buckets, and one atomic per weight on
-    // the same few words is serialized. Integer sums, so the histogram is the same in any order.
-    uint runBucket = 0, runMass = 0;
     for (int i = lid; i < n; i += wg) {
         const float w = row[i] * inv;
         row[i] = w;
         x = fmax(x, w);
 #if TOP_P_HISTOGRAM
-        const uint bucket = min(as_uint(w) >> TOP_P_BUCKET_SHIFT, (uint) TOP_P_BUCKETS - 1);
-        if (bucket != runBucket) {
-            if (search && runMass > 0) atomic_add(&hist[runBucket], runMass);
-            runBucket = bucket;
-            runMass = 0;
-        }
-        runMass += (uint) (w * TOP_P_FIXED);
+        if (search) atomic_add(&hist[min(as_uint(w) >> TOP_P_BUCKET_SHIFT, (uint) TOP_P_BUCKETS - 1)], (uint) (w * TOP_P_FIXED));
 #endif
     }
-#if TOP_P_HISTOGRAM
-    if (search && runMass > 0) atomic_add(&hist[runBucket], runMass);
-#endif
     const float wmax = top_reduce(scratch, x, 1);
     // The search's bracket (lo, hi], and whether it runs over the weights inside it (moved to the
     // histogram's memory, `base` the mass above them) or over the whole row. Every barrier below is

@@ -322,23 +322,10 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
             const uint digits = (1u << width) - 1u;
             for (int i = lid; i < 256; i += wg) hist[i] = 0;
             barrier(CLK_LOCAL_MEM_FENCE);
-            // Counted in runs of one digit per work-item, as top_p's histogram (serialized atomics on
-            // the few digits that close scores share).
-            uint runDigit = 0;
-            int run = 0;
             for (int i = lid; i < pool; i += wg) {
                 const uint key = ROW_KEY(i);
-                if ((key & mask) == thr) {
-                    const uint digit = (key >> shift) & digits;
-                    if (digit != runDigit) {
-                        if (run > 0) atomic_add(&hist[runDigit], run);
-                        runDigit = digit;
-                        run = 0;
-                    }
-                    run++;
-                }
+                if ((key & mask) == thr) atomic_inc(&hist[(key >> shift) & digits]);
             }
-            if (run > 0) atomic_add(&hist[runDigit], run);
             barrier(CLK_LOCAL_MEM_FENCE);
             // The digit whose bucket holds the want-th largest key (digit 0 when the larger ones run out):
             // digits largest first, wg at a time, a scan of their counts giving the keys in larger digits.
