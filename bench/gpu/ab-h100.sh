@@ -21,7 +21,7 @@ deps=$(ls .device/lib/*.jar | grep -v '/twilight4j-' | tr '\n' ':')
 bench() { # classpath batch ctx hkv [-D options]
   timeout 200 /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx100g \
     -Dtwilight4j.kernelProfile=true ${5:-} -cp "$1" io.twilight4j.cli.Main bench attention --backend opencl \
-    --batch "$2" --ctx "$3" --hq 32 --hkv "$4" --dim 128 --policy "$policies" --iterations 30 --no-bandwidth 2>&1 \
+    --batch "$2" --ctx "$3" --hq 32 --hkv "$4" --dim 128 --policy "$policies" --iterations 30 --no-bandwidth 2>&1 | tr '\r' '\n' \
     | grep -v -e '^filling' -e WARNING
 }
 {

@@ -22,7 +22,7 @@ knobs=${KNOBS:--}
       echo "== batch $b ctx $l hkv $h ${props:-(defaults)}"
       timeout 200 bash .device/run.sh -Xmx100g -Dtwilight4j.kernelProfile=true $props io.twilight4j.cli.Main \
         bench attention --backend opencl --batch "$b" --ctx "$l" --hq 32 --hkv "$h" --dim 128 \
-        --policy "$policies" --iterations 30 --no-bandwidth 2>&1 | grep -v -e '^filling' -e WARNING
+        --policy "$policies" --iterations 30 --no-bandwidth 2>&1 | tr '\r' '\n' | grep -v -e '^filling' -e WARNING
     done
   done
 } 2>&1 | tee "$OUT/profile.txt"

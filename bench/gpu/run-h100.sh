@@ -34,7 +34,7 @@ for s in $shapes; do
   IFS=: read -r b l h <<< "$s"
   echo "== batch $b ctx $l hkv $h" | tee -a "$OUT/log.txt"
   timeout 240 $java bench attention --backend opencl --batch "$b" --ctx "$l" --hq 32 --hkv "$h" --dim 128 \
-    --policy "$policies" --iterations 30 --no-bandwidth --json "$OUT/row.json" 2>&1 | grep -v '^filling' | tee -a "$OUT/log.txt"
+    --policy "$policies" --iterations 30 --no-bandwidth --json "$OUT/row.json" 2>&1 | tr '\r' '\n' | grep -v '^filling' | tee -a "$OUT/log.txt"
   [ -f "$OUT/row.json" ] && cat "$OUT/row.json" >> "$OUT/ours.jsonl" && rm -f "$OUT/row.json"
 done
 echo "done" | tee -a "$OUT/log.txt"

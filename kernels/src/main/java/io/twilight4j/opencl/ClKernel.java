@@ -104,6 +104,9 @@ public final class ClKernel implements AutoCloseable {
             if (timer != null) {
                 timer.add(stage, name, event.get(0));
             }
+            // Submitted now: NVIDIA's driver otherwise held the kernels enqueued after a step's first one
+            // (H100, batch 16, 128k: 11.5 us idle before Quest scoring, 3.7 us with this flush).
+            ClCheck.check(clFlush(cl.queue()), "clFlush(after " + name + ")");
         }
     }
 

@@ -142,6 +142,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, sets.indices(), sets.counts(),
                         sparse.capacity(), batch * sets.entriesPerSeq(), sets.entriesPerSeq(), sparse.capacity(),
                         out, stageTimer);
+                sparse.enqueueCountReads(batch);
                 lastSets = sets;
             }
             lastBatch = batch;

@@ -10,7 +10,6 @@ import io.twilight4j.prune.TopPThreshold;
 import java.nio.IntBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.lwjgl.system.MemoryUtil;
 
 /**
  * Select then prune on the device (TWILIGHT.md section 2): the base selector writes ascending
@@ -35,6 +34,7 @@ final class SparsePipeline implements AutoCloseable {
     private final int queryHeads, gqa, maxPages, capacity, rowLen, setsPerSeq;
     private final ClKernel quantize, scoreKernel, selectKernel, estimate, topP, compact;
     private final ClBuffer queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount;
+    private final PinnedHost pinnedCounts, pinnedCandidateCounts;
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
     private final boolean rowLocal;
@@ -158,10 +158,13 @@ final class SparsePipeline implements AutoCloseable {
             thr = guard.add(cl.buffer("top-p thresholds", 4L * b * queryHeads));
             sets = guard.add(cl.buffer("token sets", 4L * (policy.prunes() ? (long) b * setsPerSeq * capacity : 1)));
             setCount = guard.add(cl.buffer("token set counts", 4L * b * setsPerSeq));
+            // Pinned: a read into pageable memory goes through a staging copy the queue waits for.
+            pinnedCounts = guard.add(new PinnedHost(cl, "token set counts (host)", 4L * b * setsPerSeq));
+            pinnedCandidateCounts = guard.add(new PinnedHost(cl, "candidate counts (host)", 4L * b * kv.kvHeads()));
             guard.keep();
         }
-        this.hostCounts = MemoryUtil.memAllocInt(b * Math.max(setsPerSeq, kv.kvHeads()));
-        this.hostCandidateCounts = MemoryUtil.memAllocInt(b * kv.kvHeads());
+        this.hostCounts = pinnedCounts.bytes().asIntBuffer();
+        this.hostCandidateCounts = pinnedCandidateCounts.bytes().asIntBuffer();
         this.candidates = new int[b * kv.kvHeads()];
     }
 
@@ -214,7 +217,7 @@ final class SparsePipeline implements AutoCloseable {
             selectKernel.launch(entries, groupSize, timer, StageTimer.SELECT);
         }
         if (!policy.prunes()) {
-            readCounts(batch, false);
+            lastPruned = false;
             return new Sets(cand, candCount, kv.kvHeads());
         }
         // Blocks of at least ~256 candidates per KV head, as many as groupsPerEntry says.
@@ -229,7 +232,7 @@ final class SparsePipeline implements AutoCloseable {
         compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
                 .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);
         compact.launch((long) batch * setsPerSeq, groupSize, timer, StageTimer.TOP_P);
-        readCounts(batch, true);
+        lastPruned = true;
         return new Sets(sets, setCount, setsPerSeq);
     }
 
@@ -244,11 +247,14 @@ final class SparsePipeline implements AutoCloseable {
         return Math.max(1, 8 * cl.device().computeUnits() / entries);
     }
 
-    /** Enqueues reads of the small per-entry counts; {@link #recordCounts} uses them after the step's final sync. */
-    private void readCounts(int batch, boolean pruned) {
-        lastPruned = pruned;
+    /**
+     * Enqueues reads of the last {@link #run}'s small per-entry counts; {@link #recordCounts} uses them after
+     * the step's final sync. Called after the attention is enqueued: the queue is in order, and on the H100
+     * reads enqueued between the pruner and the attention left the device idle for ~100 us per step.
+     */
+    void enqueueCountReads(int batch) {
         cl.readAsync(candCount, 0, hostCandidateCounts.clear().limit(batch * kv.kvHeads()));
-        if (pruned) {
+        if (lastPruned) {
             cl.readAsync(setCount, 0, hostCounts.clear().limit(batch * setsPerSeq));
         }
     }
@@ -269,10 +275,9 @@ final class SparsePipeline implements AutoCloseable {
     @Override
     public void close() {
         for (AutoCloseable c : new AutoCloseable[] {quantize, scoreKernel, selectKernel, estimate, topP, compact,
-                queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount}) {
+                queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount, pinnedCounts,
+                pinnedCandidateCounts}) {
             Closer.closeQuietly(c);
         }
-        MemoryUtil.memFree(hostCounts);
-        MemoryUtil.memFree(hostCandidateCounts);
     }
 }

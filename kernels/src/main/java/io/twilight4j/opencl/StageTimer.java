@@ -50,6 +50,7 @@ final class StageTimer {
         java.util.Arrays.fill(last, 0);
         try (MemoryStack stack = MemoryStack.stackPush()) {
             LongBuffer t = stack.mallocLong(1);
+            long previousEnd = -1;
             for (int i = 0; i < count; i++) {
                 int s = stageOf[i];
                 long start = -1;
@@ -60,10 +61,13 @@ final class StageTimer {
                 if (clGetEventProfilingInfo(events[i], CL_PROFILING_COMMAND_END, t, null) == 0) {
                     last[s] = Math.max(last[s], t.get(0));
                     if (KERNEL_PROFILE && start >= 0) {
-                        long[] total = kernelTotals.computeIfAbsent(nameOf[i], k -> new long[2]);
+                        long[] total = kernelTotals.computeIfAbsent(nameOf[i], k -> new long[3]);
                         total[0] += t.get(0) - start;
                         total[1]++;
+                        // Idle time between the step's previous kernel and this one (host enqueue, launch).
+                        total[2] += previousEnd < 0 ? 0 : Math.max(0, start - previousEnd);
                     }
+                    previousEnd = t.get(0);
                 }
                 clReleaseEvent(events[i]);
             }
@@ -77,8 +81,8 @@ final class StageTimer {
     /** Mean device time per launch of each kernel seen so far, one line each (empty without {@link #KERNEL_PROFILE}). */
     String kernelTable() {
         StringBuilder sb = new StringBuilder();
-        kernelTotals.forEach((name, total) -> sb.append(String.format("  %-22s %8.1f us x %d launches%n",
-                name, total[0] / 1e3 / total[1], total[1])));
+        kernelTotals.forEach((name, total) -> sb.append(String.format("  %-22s %8.1f us x %d launches, %.1f us idle before%n",
+                name, total[0] / 1e3 / total[1], total[1], total[2] / 1e3 / total[1])));
         return sb.toString();
     }
 
