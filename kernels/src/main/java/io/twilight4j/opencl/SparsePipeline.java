@@ -115,9 +115,13 @@ final class SparsePipeline implements AutoCloseable {
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
         try (Closer guard = new Closer()) {
-            // Quest's page scoring and the 4-bit estimate read the 8-bit queries (kv.Int8Query).
+            // Quest's page scoring and the 4-bit estimate read the 8-bit queries (kv.Int8Query); Quest's
+            // scoring quantizes them itself (one launch fewer per step: on the H100 quantize_queries took
+            // ~4.4 us and left the device idle ~2.4 us before the next kernel), other selectors launch
+            // quantize_queries for the estimate.
             boolean int8Query = policy.selector() == SelectorKind.QUEST || policy.prunes();
-            quantize = int8Query ? guard.add(cl.kernel("common.cl+query.cl", defines, "quantize_queries")) : null;
+            quantize = int8Query && policy.selector() != SelectorKind.QUEST
+                    ? guard.add(cl.kernel("common.cl+query.cl", defines, "quantize_queries")) : null;
             scoreKernel = switch (policy.selector()) {
                 case FULL -> guard.add(cl.kernel(select, defines, "full_candidates"));
                 case QUEST -> guard.add(cl.kernel(select, defines, "quest_page_scores"));
@@ -194,9 +198,9 @@ final class SparsePipeline implements AutoCloseable {
                 int pages = (maxLen + kv.pageTokens() - 1) / kv.pageTokens();
                 int perEntry = Math.max(1, Math.min((pages + tile - 1) / tile, groupsPerEntry(entries)));
                 long lanes = questLanes;
-                scoreKernel.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.boundCodes()).arg(3, buf.boundParams())
-                        .arg(4, pageTables).arg(5, maxPages).arg(6, lengths).arg(7, rowLen).arg(8, rowScores).arg(9, perEntry)
-                        .local(10, 4L * (lanes * ((long) gqa * tile + 1) + gqa));
+                scoreKernel.arg(0, q).arg(1, queryCodes).arg(2, queryScales).arg(3, buf.boundCodes()).arg(4, buf.boundParams())
+                        .arg(5, pageTables).arg(6, maxPages).arg(7, lengths).arg(8, rowLen).arg(9, rowScores).arg(10, perEntry)
+                        .local(11, 4L * (lanes * ((long) gqa * tile + 1) + 2L * gqa) + (long) gqa * kv.headDim());
                 scoreKernel.launch((long) entries * perEntry, lanes * questSlots, timer, StageTimer.SELECT);
             }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())

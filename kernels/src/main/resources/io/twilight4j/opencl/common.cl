@@ -101,6 +101,19 @@ inline void row_to_local(local float* dst, global const float* src, int n) {
     }
 }
 
+// The 8-bit scale s of a query row whose largest magnitude is amax, and 1/s (io.twilight4j.kv.Int8Query,
+// bit for bit): the smallest power of two with 127 s >= amax, (0, 0) when amax < 2^-100. Built from
+// exponent bits, so the result does not depend on how the device rounds a division. Codes: rint(q / s).
+inline float2 query_scale(float amax) {
+    if (!(amax >= as_float(27 << 23))) { // 2^-100: below it amax may not be a normal float
+        return (float2) (0.0f, 0.0f);
+    }
+    // amax lies in [2^x, 2^(x+1)); 127 * 2^(x-6) may hold it, 127 * 2^(x-5) always does.
+    const int x = ((as_int(amax) >> 23) & 0xff) - 127;
+    const int e = amax <= 127.0f * as_float((x - 6 + 127) << 23) ? x - 6 : x - 5;
+    return (float2) (as_float((e + 127) << 23), as_float((127 - e) << 23));
+}
+
 // Row of query head g of KV head kvHead of sequence b among the batch's query rows (q, its 8-bit codes).
 inline size_t query_index(int b, int kvHead, int g) {
     return (size_t) b * QUERY_HEADS + kvHead * GQA_GROUP + g;

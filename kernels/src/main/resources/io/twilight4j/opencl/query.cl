@@ -15,16 +15,9 @@ kernel void quantize_queries(global const float* q, global char* codes, global f
     for (int i = 0; i < HEAD_DIM / 4; i++) {
         amax = fmax(amax, part[i]);
     }
-    float scale = 0.0f, inverse = 0.0f;
-    if (amax >= as_float(27 << 23)) { // 2^-100: amax is a normal float
-        // amax lies in [2^x, 2^(x+1)); 127 * 2^(x-6) may hold it, 127 * 2^(x-5) always does.
-        const int x = ((as_int(amax) >> 23) & 0xff) - 127;
-        const int e = amax <= 127.0f * as_float((x - 6 + 127) << 23) ? x - 6 : x - 5;
-        scale = as_float((e + 127) << 23);
-        inverse = as_float((127 - e) << 23);
-    }
-    vstore4(convert_char4(rint(x * inverse)), lid, codes + (size_t) r * HEAD_DIM);
+    const float2 si = query_scale(amax);
+    vstore4(convert_char4(rint(x * si.y)), lid, codes + (size_t) r * HEAD_DIM);
     if (lid == 0) {
-        scales[r] = scale;
+        scales[r] = si.x;
     }
 }

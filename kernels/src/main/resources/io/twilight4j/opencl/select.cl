@@ -57,10 +57,34 @@ inline int quest_dot(uint2 v, int2 qe, int2 qo) {
     return dot4_us((v.y >> 4) & LOW_NIBBLES, qo.y, d);
 }
 
-kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const uchar* boundCodes,
-                              global const half* boundParams, global const int* pageTables, int maxPages,
-                              global const int* lengths, int rowLen, global float* rowScores, int groupsPerEntry,
-                              local float* unused) {
+// The 16 codes of channels [16 chunk, 16 chunk + 16) of query row `row` (quantize_queries' arithmetic:
+// the row's largest magnitude is found by the QLANES / 2 lanes that hold its chunks, neighbours in the
+// warp), its scale into *scale. With `write` the lane stores them for the estimate, which reads the codes
+// after this kernel: Quest plans need no quantize_queries launch.
+inline char16 quantize_chunk(global const float* q, global char* qcodes, global float* qscales, size_t row, int chunk,
+                             bool write, float* scale) {
+    const float16 x = vload16(chunk, q + row * HEAD_DIM);
+    const float16 a = fabs(x);
+    const float8 a8 = fmax(a.lo, a.hi);
+    const float4 a4 = fmax(a8.lo, a8.hi);
+    float amax = fmax(fmax(a4.x, a4.y), fmax(a4.z, a4.w));
+    for (int o = QLANES / 4; o > 0; o >>= 1) {
+        amax = fmax(amax, shfl_xor(amax, o));
+    }
+    const float2 si = query_scale(amax);
+    const char16 c = convert_char16(rint(x * si.y));
+    if (write) {
+        vstore16(c, chunk, qcodes + row * HEAD_DIM);
+        if (chunk == 0) qscales[row] = si.x;
+    }
+    *scale = si.x;
+    return c;
+}
+
+kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
+                              global const uchar* boundCodes, global const half* boundParams,
+                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
+                              global float* rowScores, int groupsPerEntry, local float* unused) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
@@ -70,10 +94,12 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
     // This lane's 16 codes are channels [16 lane, 16 lane + 16) mod HEAD_DIM of the min row (first half
     // of the lanes) or the max row: it dots them with c- or c+ of those channels, four bytes per int.
     const bool maxLane = lane >= QLANES / 2;
+    const int chunk = lane % (QLANES / 2);
     int2 qe[GQA_GROUP], qo[GQA_GROUP];
     float qsum[GQA_GROUP], qscale[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const char16 c = as_char16(((global const int4*) (qcodes + query_index(b, h, g) * HEAD_DIM))[lane % (QLANES / 2)]);
+        const char16 c = quantize_chunk(q, qcodes, qscales, query_index(b, h, g), chunk, part == 0 && slot == 0 && !maxLane,
+                                        &qscale[g]);
         const char16 signed_part = maxLane ? max(c, (char16) (0)) : min(c, (char16) (0));
         qe[g] = as_int2(signed_part.even);
         qo[g] = as_int2(signed_part.odd);
@@ -84,7 +110,6 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
             s += shfl_xor(s, o);
         }
         qsum[g] = s;
-        qscale[g] = qscales[query_index(b, h, g)];
     }
 #if QSCATTER
     const int myHead = lane / (QLANES / GQA_GROUP);
@@ -150,34 +175,55 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
 }
 #else
 // Query code j of the [c- | c+] row: c- of channel j in the first half, c+ of channel j - HEAD_DIM after it.
-inline float split_query(global const char* qr, int j) {
+inline float split_query(local const char* qr, int j) {
     return j < HEAD_DIM ? fmin((float) qr[j], 0.0f) : fmax((float) qr[j - HEAD_DIM], 0.0f);
 }
 
-kernel void quest_page_scores(global const char* qcodes, global const float* qscales, global const uchar* boundCodes,
-                              global const half* boundParams, global const int* pageTables, int maxPages,
-                              global const int* lengths, int rowLen, global float* rowScores, int groupsPerEntry,
-                              local float* red) {
+kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
+                              global const uchar* boundCodes, global const half* boundParams,
+                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
+                              global float* rowScores, int groupsPerEntry, local float* red) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
     const int2 share = block_range(pages, part, groupsPerEntry);
     const int first = share.x, end = share.y;
+    // The group's queries quantized here (quantize_queries' arithmetic: Quest plans launch no separate
+    // kernel for them); the entry's first group stores the codes and scales for the estimate.
     local float* qsum = red + QLANES * (QHT + 1);
+    local float* qscale = qsum + GQA_GROUP;
+    local char* qloc = (local char*) (qscale + GQA_GROUP);
     if (lid < GQA_GROUP) {
-        global const char* qr = qcodes + query_index(b, h, lid) * HEAD_DIM;
+        global const float* qr = q + query_index(b, h, lid) * HEAD_DIM;
+        float amax = 0.0f;
+        for (int c = 0; c < HEAD_DIM; c++) {
+            amax = fmax(amax, fabs(qr[c]));
+        }
+        const float2 si = query_scale(amax);
         int s = 0;
         for (int c = 0; c < HEAD_DIM; c++) {
-            s += qr[c];
+            const char code = convert_char(rint(qr[c] * si.y));
+            qloc[lid * HEAD_DIM + c] = code;
+            s += code;
         }
         qsum[lid] = (float) s;
+        qscale[lid] = si.x;
+        if (part == 0) {
+            qscales[query_index(b, h, lid)] = si.x;
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (part == 0) {
+        for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
+            qcodes[query_index(b, h, 0) * HEAD_DIM + i] = qloc[i];
+        }
     }
     // Codes as floats: every product and partial sum below is an integer below 2^24, so exact. This
     // lane's bytes hold codes [2 QVEC lane, 2 QVEC (lane + 1)): the even ones meet qlo, the odd ones qhi.
     float4 qlo[GQA_GROUP], qhi[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        global const char* qr = qcodes + query_index(b, h, g) * HEAD_DIM;
+        local const char* qr = qloc + g * HEAD_DIM;
         const int j = 2 * QVEC * lane;
         qlo[g] = (float4) (split_query(qr, j), split_query(qr, j + 2), split_query(qr, j + 4), split_query(qr, j + 6));
         qhi[g] = (float4) (split_query(qr, j + 1), split_query(qr, j + 3), split_query(qr, j + 5), split_query(qr, j + 7));
@@ -203,7 +249,7 @@ kernel void quest_page_scores(global const char* qcodes, global const float* qsc
                 for (int l = 0; l < QLANES; l++) {
                     s += red[l * (QHT + 1) + g * QTILE + j];
                 }
-                best = fmax(best, qscales[query_index(b, h, g)] * (range.y * qsum[g] + range.x * s));
+                best = fmax(best, qscale[g] * (range.y * qsum[g] + range.x * s));
             }
             if (base + j < end) {
                 rowScores[(size_t) e * rowLen + base + j] = best;
