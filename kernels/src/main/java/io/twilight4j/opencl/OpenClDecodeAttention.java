@@ -203,6 +203,11 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         inputs.forget();
     }
 
+    /** The select-and-prune pipeline, null for dense plans (for tests). */
+    SparsePipeline sparsePipeline() {
+        return sparse;
+    }
+
     @Override
     public void recordStageTimes(boolean on) {
         timing = on;

@@ -172,6 +172,15 @@ final class SparsePipeline implements AutoCloseable {
         this.candidates = new int[b * kv.kvHeads()];
     }
 
+    /** The 8-bit query codes and scales of the last step (for tests: the estimate reads them). */
+    ClBuffer queryCodes() {
+        return queryCodes;
+    }
+
+    ClBuffer queryScales() {
+        return queryScales;
+    }
+
     /** Most tokens one set can hold. */
     int capacity() {
         return capacity;

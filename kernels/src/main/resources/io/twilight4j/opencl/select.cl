@@ -28,11 +28,12 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 //   2 * HEAD_DIM codes (io.twilight4j.kv.PageBounds: the min row's channels, then the max row's, value =
 //   min + u * scale, two codes per byte, code j in the low nibble when even), HEAD_DIM bytes: work-item
 //   (slot, lane) reads bytes [QVEC lane, QVEC (lane + 1)), so QLANES work-items read one page together.
-//   The queries are the 8-bit rows of quantize_queries (q = c * qs). With c+ = max(c, 0) and c- = min(c, 0)
-//   a head's bound is qs (min sum(c) + scale ([c- | c+] . [u_min | u_max])), as the CPU's QuestSelector
-//   computes it: the dot products are exact integers, the same sums on both.
+//   The kernel quantizes the float queries q to 8-bit rows (q = c * qs) with quantize_queries' arithmetic
+//   (query_scale) and the entry's first group stores them (qcodes, qscales) for the estimate. With
+//   c+ = max(c, 0) and c- = min(c, 0) a head's bound is qs (min sum(c) + scale ([c- | c+] . [u_min | u_max])),
+//   as the CPU's QuestSelector computes it: the dot products are exact integers, the same sums on both.
 //   Local memory (portable variant): red, QLANES x (GQA_GROUP * QTILE + 1) floats (padded against bank
-//   conflicts), and GQA_GROUP floats of query sums.
+//   conflicts), GQA_GROUP floats of query sums and of query scales, GQA_GROUP * HEAD_DIM bytes of codes.
 #define QLANES (HEAD_DIM / QVEC)
 #define QTILE (QSLOTS * QROWS)
 #define QHT (GQA_GROUP * QTILE)

@@ -120,6 +120,49 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         }
     }
 
+    /**
+     * Quest scoring quantizes the queries itself and stores them for the estimate: every row's codes and
+     * scale equal the host encoder's ({@link Int8Query}) bit for bit, rounding ties included.
+     */
+    @ParameterizedTest(name = "seed {0}: kvHeads {1}, queryHeads {2}, headDim {3}")
+    @CsvSource({"9, 2, 8, 64", "10, 1, 4, 64", "11, 2, 2, 12"})
+    void questScoringStoresTheHostQueryCodes(long seed, int kvHeads, int queryHeads, int d) {
+        Setup s = setup(seed, kvHeads, d);
+        try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache,
+                AttentionPolicy.parse("quest:48+twilight:0.9"), new DecodeShape(queryHeads, 4, 128), false, true)) {
+            SplittableRandom rnd = new SplittableRandom(seed);
+            int rows = 3 * queryHeads;
+            float[] q = new float[rows * d];
+            for (int r = 0; r < rows; r++) {
+                double magnitude = Math.scalb(1.0, rnd.nextInt(-30, 30));
+                for (int c = 0; c < d; c++) {
+                    // Every other row: the largest value 100 * magnitude pins the scale to magnitude, the
+                    // others lie halfway between two codes (ties to even on both sides).
+                    q[r * d + c] = (float) (r % 2 == 0 ? (c == 0 ? 100 : rnd.nextInt(-100, 100) + 0.5) * magnitude
+                            : rnd.nextGaussian() * magnitude);
+                }
+            }
+            plan.run(0, s.seqs(), q, new float[q.length]);
+            java.nio.ByteBuffer codes = org.lwjgl.system.MemoryUtil.memAlloc(rows * d);
+            java.nio.FloatBuffer scales = org.lwjgl.system.MemoryUtil.memAllocFloat(rows);
+            try {
+                cl.read(plan.sparsePipeline().queryCodes(), 0, codes);
+                cl.read(plan.sparsePipeline().queryScales(), 0, scales);
+                float[] expected = new float[d];
+                for (int r = 0; r < rows; r++) {
+                    float scale = Int8Query.quantize(q, r * d, d, expected, 0);
+                    assertEquals(scale, scales.get(r), "row " + r + " scale");
+                    for (int c = 0; c < d; c++) {
+                        assertEquals((int) expected[c], codes.get(r * d + c), "row " + r + " channel " + c);
+                    }
+                }
+            } finally {
+                org.lwjgl.system.MemoryUtil.memFree(codes);
+                org.lwjgl.system.MemoryUtil.memFree(scales);
+            }
+        }
+    }
+
     /** Quest keeps the last page plus the best pages by the bound of its 4-bit box; outputs equal exact attention over them. */
     @ParameterizedTest(name = "quest seed {0}: kvHeads {1}, queryHeads {2}")
     @CsvSource({"6, 1, 1", "7, 2, 8", "8, 1, 4"})
