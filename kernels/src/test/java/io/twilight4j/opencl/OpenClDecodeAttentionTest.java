@@ -9,12 +9,15 @@ import io.twilight4j.kv.KvShape;
 import io.twilight4j.kv.Nibbles;
 import io.twilight4j.kv.PageBounds;
 import io.twilight4j.policy.AttentionPolicy;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.lwjgl.system.MemoryUtil;
 
 /** Decode attention on the device against a float64 reference over the fp16-rounded K/V. */
 class OpenClDecodeAttentionTest extends OpenClTestSupport {
@@ -143,8 +146,8 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
                 }
             }
             plan.run(0, s.seqs(), q, new float[q.length]);
-            java.nio.ByteBuffer codes = org.lwjgl.system.MemoryUtil.memAlloc(rows * d);
-            java.nio.FloatBuffer scales = org.lwjgl.system.MemoryUtil.memAllocFloat(rows);
+            ByteBuffer codes = MemoryUtil.memAlloc(rows * d);
+            FloatBuffer scales = MemoryUtil.memAllocFloat(rows);
             try {
                 cl.read(plan.sparsePipeline().queryCodes(), 0, codes);
                 cl.read(plan.sparsePipeline().queryScales(), 0, scales);
@@ -157,8 +160,8 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
                     }
                 }
             } finally {
-                org.lwjgl.system.MemoryUtil.memFree(codes);
-                org.lwjgl.system.MemoryUtil.memFree(scales);
+                MemoryUtil.memFree(codes);
+                MemoryUtil.memFree(scales);
             }
         }
     }
