@@ -198,6 +198,53 @@ public abstract class BackendContractTest {
         }
     }
 
+    /**
+     * Twilight behind Quest: each head keeps, of Quest's candidates (a quest-only plan of the same budget),
+     * the smallest set whose estimated weights, softmaxed over those candidates, reach p. Checks the estimate
+     * a Quest plan runs (its query codes may come from another kernel than a full plan's).
+     */
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void questTwilightKeepsTheSmallestSetWithMassPOfQuestsCandidates(int kvHeads, int group, int dim, int[] lengths,
+                                                                      long seed) {
+        Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        int budget = 64;
+        double p = 0.9;
+        try (KvCache cache = backend.createCache(w.shape, null);
+             DecodeAttention quest = backend.plan(cache, AttentionPolicy.parse("quest:" + budget),
+                     new DecodeShape(w.queryHeads, lengths.length, 512));
+             DecodeAttention pruned = backend.plan(cache, AttentionPolicy.parse("quest:" + budget + "+twilight:" + p + ":head"),
+                     new DecodeShape(w.queryHeads, lengths.length, 512))) {
+            w.writeTo(cache);
+            float[] q = w.queries(1, seed + 11);
+            quest.run(1, w.seqs, q, new float[q.length]);
+            pruned.run(1, w.seqs, q, new float[q.length]);
+            int[] candidates = new int[512];
+            int[] set = new int[512];
+            for (int b = 0; b < lengths.length; b++) {
+                for (int qh = 0; qh < w.queryHeads; qh++) {
+                    int c = quest.keptTokens(b, qh, candidates);
+                    int n = pruned.keptTokens(b, qh, set);
+                    String what = describe(w, "quest:" + budget + "+twilight:" + p + ":head") + " slot " + b + " head " + qh;
+                    double[] all = Int4Reference.estimatedWeights(w, 1, b, qh, q);
+                    double z = 0;
+                    for (int i = 0; i < c; i++) {
+                        z += all[candidates[i]];
+                    }
+                    double[] weights = new double[all.length];
+                    for (int i = 0; i < c; i++) {
+                        weights[candidates[i]] = all[candidates[i]] / z;
+                    }
+                    for (int i = 0; i < n; i++) {
+                        assertTrue(Arrays.binarySearch(candidates, 0, c, set[i]) >= 0,
+                                what + ": kept token " + set[i] + " is not one of Quest's candidates");
+                    }
+                    TopPReference.assertMinimalTopP(weights, set, n, p, what);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("shapes")
     void questTakesTheBestPagesAndTheLastOne(int kvHeads, int group, int dim, int[] lengths, long seed) {
