@@ -120,7 +120,7 @@ final class SparsePipeline implements AutoCloseable {
             // ~4.4 us and left the device idle ~2.4 us before the next kernel), other selectors launch
             // quantize_queries for the estimate.
             boolean int8Query = policy.selector() == SelectorKind.QUEST || policy.prunes();
-            quantize = int8Query && policy.selector() != SelectorKind.QUEST
+            quantize = policy.prunes() && policy.selector() != SelectorKind.QUEST
                     ? guard.add(cl.kernel("common.cl+query.cl", defines, "quantize_queries")) : null;
             scoreKernel = switch (policy.selector()) {
                 case FULL -> guard.add(cl.kernel(select, defines, "full_candidates"));

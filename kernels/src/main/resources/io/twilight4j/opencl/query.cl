@@ -1,7 +1,6 @@
 // The 8-bit query rows the metadata scorers read (io.twilight4j.kv.Int8Query, same arithmetic bit for
-// bit): per row of HEAD_DIM floats, codes c = rint(q / s) in [-127, 127] and the scale s, the smallest
-// power of two with 127 s >= max|q| (0 when max|q| < 2^-100). Built from exponent bits, so the result
-// does not depend on how the device rounds a division.
+// bit): per row of HEAD_DIM floats, codes c = rint(q / s) in [-127, 127] and the scale s of query_scale
+// (common.cl). Quest plans do not launch this kernel: quest_page_scores quantizes its rows itself.
 // quantize_queries: one work-group of HEAD_DIM / 4 work-items per row (b * QUERY_HEADS + query head),
 //   four channels each. Local memory: HEAD_DIM / 4 floats (each work-item's largest magnitude).
 
