@@ -2,6 +2,7 @@ package io.twilight4j.opencl;
 
 import static org.lwjgl.opencl.CL10.*;
 
+import java.nio.LongBuffer;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 
@@ -12,6 +13,8 @@ public final class ClKernel implements AutoCloseable {
     private final String name;
     private long handle;
     private final long workGroupLimit;
+    private final long privateBytes;
+    private long lastGroups, lastGroupSize;
     // What each argument was last set to (kind 0: not yet): a step sets most of them to the same buffers
     // and sizes as the step before, and every clSetKernelArg is a native call (about 80 per step of the
     // sparse pipeline).
@@ -28,12 +31,21 @@ public final class ClKernel implements AutoCloseable {
             ClCheck.check(clGetKernelWorkGroupInfo(handle, cl.device().id(), CL_KERNEL_WORK_GROUP_SIZE, wg, null),
                     "clGetKernelWorkGroupInfo(" + name + ")");
             this.workGroupLimit = Math.min(wg.get(0), cl.device().maxWorkGroup());
+            LongBuffer priv = stack.mallocLong(1);
+            this.privateBytes = clGetKernelWorkGroupInfo(handle, cl.device().id(), org.lwjgl.opencl.CL11.CL_KERNEL_PRIVATE_MEM_SIZE, priv, null) == 0
+                    ? priv.get(0) : -1;
         }
     }
 
     /** Largest work-group this kernel may launch with on this device (CL_KERNEL_WORK_GROUP_SIZE). */
     public long workGroupLimit() {
         return workGroupLimit;
+    }
+
+    /** The kernel's name and its last launch's shape and limits, for the kernel profile. */
+    String describe() {
+        return String.format("%s [%d x %d, limit %d, private %d B]", name, lastGroups, lastGroupSize, workGroupLimit,
+                privateBytes);
     }
 
     /** Sets argument {@code i} to a buffer. */
@@ -101,8 +113,10 @@ public final class ClKernel implements AutoCloseable {
             PointerBuffer event = timer == null ? null : stack.mallocPointer(1);
             ClCheck.check(clEnqueueNDRangeKernel(cl.queue(), handle, 1, null, global, local, null, event),
                     "clEnqueueNDRangeKernel(" + name + ", " + groups + " x " + groupSize + ")");
+            lastGroups = groups;
+            lastGroupSize = groupSize;
             if (timer != null) {
-                timer.add(stage, name, event.get(0));
+                timer.add(stage, this, event.get(0));
             }
             // Submitted now: NVIDIA's driver otherwise held the kernels enqueued after a step's first one
             // (H100, batch 16, 128k: 11.5 us idle before Quest scoring, 3.7 us with this flush).

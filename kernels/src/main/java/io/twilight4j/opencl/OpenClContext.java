@@ -27,6 +27,13 @@ public final class OpenClContext implements AutoCloseable {
     /** CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT in CL_DEVICE_SINGLE_FP_CONFIG. */
     private static final long CORRECTLY_ROUNDED_DIVIDE = 1L << 7;
     private static final int CL_DEVICE_SINGLE_FP_CONFIG = 0x101B;
+    /**
+     * Extra compiler options for every program (system property {@code twilight4j.clBuildOptions}), e.g.
+     * NVIDIA's {@code -cl-nv-maxrregcount=64}: a workbench knob, the kernels are tested without it.
+     */
+    private static final String EXTRA_OPTIONS = System.getProperty("twilight4j.clBuildOptions", "").trim();
+    /** Whether each successful build's log is printed (system property {@code twilight4j.clBuildLog}). */
+    private static final boolean PRINT_BUILD_LOG = Boolean.getBoolean("twilight4j.clBuildLog");
 
     private final OpenClDevice device;
     private long context;
@@ -52,7 +59,8 @@ public final class OpenClContext implements AutoCloseable {
             boolean exactDivide = clGetDeviceInfo(device.id(), CL_DEVICE_SINGLE_FP_CONFIG, fp, null) == 0
                     && (fp.get(0) & CORRECTLY_ROUNDED_DIVIDE) != 0;
             // Exact division keeps 1/scale bit-identical to the CPU's, so 4-bit codes agree exactly.
-            baseOptions = "-cl-std=CL1.2" + (exactDivide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
+            baseOptions = "-cl-std=CL1.2" + (exactDivide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "")
+                    + (EXTRA_OPTIONS.isEmpty() ? "" : " " + EXTRA_OPTIONS);
         }
     }
 
@@ -103,6 +111,10 @@ public final class OpenClContext implements AutoCloseable {
                 clReleaseProgram(program);
                 throw new OpenClException("clBuildProgram(" + source + ", options '" + options + "') failed: "
                         + ClCheck.errorName(status) + " (" + status + "); build log:\n" + log);
+            }
+            if (PRINT_BUILD_LOG) {
+                // With NVIDIA's -cl-nv-verbose the log holds ptxas' registers and spills per kernel.
+                System.err.println("build log of " + source + " (" + options + "):\n" + buildLog(program).strip());
             }
             programs.put(key, program);
             return program;

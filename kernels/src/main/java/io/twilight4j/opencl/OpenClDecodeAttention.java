@@ -248,6 +248,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             System.err.printf("  host per call, us: checks %.1f, uploads %.1f, enqueue %.1f, read (waits for the kernels) %.1f, counts %.1f%n",
                     hostNanos[0] / 1e3 / calls, hostNanos[1] / 1e3 / calls, hostNanos[2] / 1e3 / calls,
                     hostNanos[3] / 1e3 / calls, hostNanos[4] / 1e3 / calls);
+            if (sparse != null) {
+                System.err.print(sparse.phaseTable());
+            }
         }
         attention.close();
         if (sparse != null) {

@@ -22,8 +22,8 @@ final class SparsePipeline implements AutoCloseable {
     record Sets(ClBuffer indices, ClBuffer counts, int entriesPerSeq) {
     }
 
-    /** top_p's reduction scratch: five floats per work-item (at most 256), or 64 + two buffers of 5 x 32. */
-    private static final long TOP_P_SCRATCH_BYTES = 4L * Math.max(5 * 256, 64 + 2 * 5 * 32);
+    /** Work-items per group the pipeline's kernels ask for (each gets at most its own limit). */
+    private static final int WANTED_GROUP = 256;
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
     private static final long TOP_P_HISTOGRAM_BYTES = 4L * (0x40000000 >> TopPThreshold.BUCKET_SHIFT);
 
@@ -39,9 +39,13 @@ final class SparsePipeline implements AutoCloseable {
     private boolean lastPruned;
     private final boolean rowLocal;
     private final boolean selectLocal;
+    private final boolean keptLocal;
     private final int[] candidates;
-    private final long groupSize;
+    /** Work-items per group of each kernel (Quest scoring's come from its lanes and slots). */
+    private final long scoreGroup, selectGroup, estimateGroup, topPGroup, compactGroup;
     private final int questSlots, questRows, questLanes;
+    private final boolean inlinePtx;
+    private final PhaseTimes phases;
 
     SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages, boolean fastPaths) {
         this.cl = cache.context();
@@ -72,12 +76,18 @@ final class SparsePipeline implements AutoCloseable {
         // A top-p row stays in local memory when it fits beside the reduction scratch and the histogram:
         // B0 = 8192 fits the 48 KiB of NVIDIA GPUs, and the search passes then never go back to global
         // memory (TWILIGHT.md section 4).
-        this.rowLocal = 4L * capacity + TOP_P_SCRATCH_BYTES + TOP_P_HISTOGRAM_BYTES + 64 <= cl.device().localMemBytes();
+        boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 16 == 0 && 32 % (kv.headDim() / 8) == 0;
+        // 256 work-items per group: NVIDIA's driver reports 256 as every kernel's limit on the H100
+        // (CL_KERNEL_WORK_GROUP_SIZE, even at 32 registers); past it (forced, for a test) top_p at 512
+        // and 1024 was slower, select_top and compact 1-3 us faster
+        // (bench/results/h100-2026-12-06-session3/knobs-group-sizes.txt).
+        int topPWanted = WANTED_GROUP, selectWanted = WANTED_GROUP;
+        this.rowLocal = 4L * capacity + topPScratchBytes(topPWanted, ptx) + TOP_P_HISTOGRAM_BYTES + 64 <= cl.device().localMemBytes();
         Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
-        // Items per work-item in each tile of select_top's emission and compact's scan.
+        // Items per work-item in each tile of select_top's emission.
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
         // top_p brackets the threshold with a histogram first and searches the weights inside the bracket.
@@ -85,13 +95,19 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("TOP_P_BUCKET_SHIFT", TopPThreshold.BUCKET_SHIFT);
         // Quest's page scores (8191 at 128k) fit local memory: select_top then reads them from global
         // memory once, not in each of its five passes. DS and oracle rows (every token) stay global.
-        this.selectLocal = policy.selector() == SelectorKind.QUEST && 4L * (rowLen + 256 + 256 + 64) <= cl.device().localMemBytes();
+        this.selectLocal = policy.selector() == SelectorKind.QUEST
+                && 4L * (rowLen + selectWanted + 256 + 64 + questPages) <= cl.device().localMemBytes();
         defines.put("SELECT_LOCAL", selectLocal ? 1 : 0);
+        // Quest's kept page numbers (budget / page tokens) wait in local memory to be expanded to tokens
+        // by the whole work-group, where they fit beside the rest.
+        this.keptLocal = policy.selector() == SelectorKind.QUEST
+                && 4L * ((selectLocal ? rowLen : 0) + selectWanted + 256 + 64 + questPages) <= cl.device().localMemBytes();
+        defines.put("KEPT_LOCAL", keptLocal ? 1 : 0);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code row (HEAD_DIM bytes) together,
         // ~128 work-items; the NVIDIA variant takes 8-byte loads (16 codes, all of the min row or all of the
         // max row: HEAD_DIM % 16 == 0) and sums with warp shuffles (16-byte loads were slower on the H100
         // with 8-bit bounds: 177 against 146 us at batch 16, 128k; bench/results/h100-2026-11-23-session3).
-        boolean ptx = fastPaths && cl.device().inlinePtx() && kv.headDim() % 16 == 0 && 32 % (kv.headDim() / 8) == 0;
+        this.inlinePtx = ptx;
         int vec = ptx ? 8 : 4;
         this.questLanes = kv.headDim() / vec;
         this.questSlots = Math.max(1, 128 / questLanes);
@@ -100,6 +116,7 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
         defines.put("INLINE_PTX", ptx ? 1 : 0);
+        defines.put("PHASE_TIMES", PhaseTimes.ENABLED && ptx ? 1 : 0);
         defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
         // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
@@ -132,7 +149,6 @@ final class SparsePipeline implements AutoCloseable {
             estimate = policy.prunes() ? guard.add(cl.kernel(prune, defines, "estimate_scores")) : null;
             topP = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
             compact = policy.prunes() ? guard.add(cl.kernel(prune, defines, "compact")) : null;
-            long limit = Long.MAX_VALUE;
             if (policy.selector() == SelectorKind.QUEST && scoreKernel.workGroupLimit() < (long) questLanes * questSlots) {
                 throw new OpenClException("quest_page_scores: the device runs at most " + scoreKernel.workGroupLimit()
                         + " work-items per group, the kernel needs " + (long) questLanes * questSlots);
@@ -141,18 +157,11 @@ final class SparsePipeline implements AutoCloseable {
                 throw new OpenClException("quantize_queries: the device runs at most " + quantize.workGroupLimit()
                         + " work-items per group, the kernel needs headDim / 4 = " + kv.headDim() / 4);
             }
-            for (ClKernel k : new ClKernel[] {policy.selector() == SelectorKind.QUEST ? null : scoreKernel, selectKernel, estimate,
-                    topP, compact}) {
-                if (k != null) {
-                    limit = Math.min(limit, k.workGroupLimit());
-                }
-            }
-            groupSize = Long.highestOneBit(Math.min(256, limit));
-            if (ptx && groupSize % 32 != 0) {
-                // The NVIDIA scans and reductions work a warp at a time.
-                throw new OpenClException("sparse pipeline: the device allows work-groups of " + groupSize
-                        + " work-items, the NVIDIA fast path needs whole warps of 32; plan with fast paths off");
-            }
+            scoreGroup = groupSize(policy.selector() == SelectorKind.QUEST ? null : scoreKernel, WANTED_GROUP, ptx);
+            selectGroup = groupSize(selectKernel, selectWanted, ptx);
+            estimateGroup = groupSize(estimate, WANTED_GROUP, ptx);
+            topPGroup = groupSize(topP, topPWanted, ptx);
+            compactGroup = groupSize(compact, WANTED_GROUP, ptx);
             queryCodes = guard.add(cl.buffer("query codes", int8Query ? (long) b * queryHeads * kv.headDim() : 1));
             queryScales = guard.add(cl.buffer("query scales", int8Query ? 4L * b * queryHeads : 4));
             cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));
@@ -165,11 +174,44 @@ final class SparsePipeline implements AutoCloseable {
             // Pinned: a read into pageable memory goes through a staging copy the queue waits for.
             pinnedCounts = guard.add(new PinnedHost(cl, "token set counts (host)", 4L * b * setsPerSeq));
             pinnedCandidateCounts = guard.add(new PinnedHost(cl, "candidate counts (host)", 4L * b * kv.kvHeads()));
+            phases = guard.add(new PhaseTimes(cl));
+            if (PhaseTimes.ENABLED && ptx) {
+                if (selectKernel != null) phases.attach(selectKernel, 12, b * kv.kvHeads());
+                if (topP != null) phases.attach(topP, 8, b * queryHeads);
+                if (compact != null) phases.attach(compact, 9, b * setsPerSeq);
+            }
             guard.keep();
         }
         this.hostCounts = pinnedCounts.bytes().asIntBuffer();
         this.hostCandidateCounts = pinnedCandidateCounts.bytes().asIntBuffer();
         this.candidates = new int[b * kv.kvHeads()];
+    }
+
+    /** Work-items per group of {@code kernel}: the largest power of two up to {@code wanted} it allows (0 without it). */
+    private static long groupSize(ClKernel kernel, int wanted, boolean ptx) {
+        if (kernel == null) {
+            return 0;
+        }
+        long size = Long.highestOneBit(Math.max(1, Math.min(wanted, kernel.workGroupLimit())));
+        if (ptx && size % 32 != 0) {
+            // The NVIDIA scans and reductions work a warp at a time.
+            throw new OpenClException(kernel.describe() + ": the device allows work-groups of " + size
+                    + " work-items, the NVIDIA fast path needs whole warps of 32; plan with fast paths off");
+        }
+        return size;
+    }
+
+    /**
+     * top_p's reduction scratch for work-groups of {@code size}: the portable variant's five floats per
+     * work-item, the NVIDIA one's 64 + two buffers of 5 x 32; at least one int per work-item (flat_prefix).
+     */
+    private static long topPScratchBytes(long size, boolean ptx) {
+        return 4L * Math.max(ptx ? size : 5 * size, 64 + 2 * 5 * 32);
+    }
+
+    /** Phase cycles of the last step's kernels (empty unless {@link PhaseTimes#ENABLED} on NVIDIA). */
+    String phaseTable() {
+        return phases.table();
     }
 
     /** The 8-bit query codes and scales of the last step (for tests: the estimate reads them). */
@@ -219,15 +261,15 @@ final class SparsePipeline implements AutoCloseable {
                     .arg(5, rowLen).arg(6, rowScores);
         }
         if (policy.selector() != SelectorKind.QUEST) {
-            scoreKernel.launch(entries, groupSize, timer, StageTimer.SELECT);
+            scoreKernel.launch(entries, scoreGroup, timer, StageTimer.SELECT);
         }
         if (selectKernel != null) {
             boolean quest = policy.selector() == SelectorKind.QUEST;
             int k = quest ? Math.max(1, policy.budgetTokens() / kv.pageTokens()) : policy.budgetTokens();
             selectKernel.arg(0, rowScores).arg(1, rowLen).arg(2, lengths).arg(3, quest ? kv.pageTokens() : 1).arg(4, k)
-                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * groupSize)
-                    .local(10, selectLocal ? 4L * rowLen : 4);
-            selectKernel.launch(entries, groupSize, timer, StageTimer.SELECT);
+                    .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * selectGroup)
+                    .local(10, selectLocal ? 4L * rowLen : 4).local(11, keptLocal ? 4L * k : 4);
+            selectKernel.launch(entries, selectGroup, timer, StageTimer.SELECT);
         }
         if (!policy.prunes()) {
             lastPruned = false;
@@ -238,13 +280,13 @@ final class SparsePipeline implements AutoCloseable {
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
                 .local(11, 4L * gqa * (kv.headDim() + 1));
-        estimate.launch((long) entries * blocks, groupSize, timer, StageTimer.ESTIMATE);
+        estimate.launch((long) entries * blocks, estimateGroup, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .local(5, rowLocal ? 4L * capacity : 4).local(6, TOP_P_SCRATCH_BYTES).local(7, TOP_P_HISTOGRAM_BYTES);
-        topP.launch((long) batch * queryHeads, groupSize, timer, StageTimer.TOP_P);
+                .local(5, rowLocal ? 4L * capacity : 4).local(6, topPScratchBytes(topPGroup, inlinePtx)).local(7, TOP_P_HISTOGRAM_BYTES);
+        topP.launch((long) batch * queryHeads, topPGroup, timer, StageTimer.TOP_P);
         compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
-                .arg(6, sets).arg(7, setCount).local(8, 4 * groupSize);
-        compact.launch((long) batch * setsPerSeq, groupSize, timer, StageTimer.TOP_P);
+                .arg(6, sets).arg(7, setCount).local(8, 4 * compactGroup);
+        compact.launch((long) batch * setsPerSeq, compactGroup, timer, StageTimer.TOP_P);
         lastPruned = true;
         return new Sets(sets, setCount, setsPerSeq);
     }
@@ -289,7 +331,7 @@ final class SparsePipeline implements AutoCloseable {
     public void close() {
         for (AutoCloseable c : new AutoCloseable[] {quantize, scoreKernel, selectKernel, estimate, topP, compact,
                 queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount, pinnedCounts,
-                pinnedCandidateCounts}) {
+                pinnedCandidateCounts, phases}) {
             Closer.closeQuietly(c);
         }
     }

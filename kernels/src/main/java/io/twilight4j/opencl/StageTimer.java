@@ -26,21 +26,21 @@ final class StageTimer {
     private static final int MAX_EVENTS = 32;
     private final long[] events = new long[MAX_EVENTS];
     private final int[] stageOf = new int[MAX_EVENTS];
-    private final String[] nameOf = new String[MAX_EVENTS];
-    /** kernel name -> {total nanoseconds, launches}, when {@link #KERNEL_PROFILE}. */
-    private final java.util.Map<String, long[]> kernelTotals = new java.util.LinkedHashMap<>();
+    private final ClKernel[] kernelOf = new ClKernel[MAX_EVENTS];
+    /** kernel -> {total nanoseconds, launches, idle nanoseconds before}, when {@link #KERNEL_PROFILE}. */
+    private final java.util.Map<ClKernel, long[]> kernelTotals = new java.util.LinkedHashMap<>();
     private int count;
     private final long[] first = new long[4];
     private final long[] last = new long[4];
 
     /** Records kernel event {@code event} as part of {@code stage}; the timer releases it. */
-    void add(int stage, String kernel, long event) {
+    void add(int stage, ClKernel kernel, long event) {
         if (count == MAX_EVENTS) {
             clReleaseEvent(event);
             return;
         }
         stageOf[count] = stage;
-        nameOf[count] = kernel;
+        kernelOf[count] = kernel;
         events[count++] = event;
     }
 
@@ -61,7 +61,7 @@ final class StageTimer {
                 if (clGetEventProfilingInfo(events[i], CL_PROFILING_COMMAND_END, t, null) == 0) {
                     last[s] = Math.max(last[s], t.get(0));
                     if (KERNEL_PROFILE && start >= 0) {
-                        long[] total = kernelTotals.computeIfAbsent(nameOf[i], k -> new long[3]);
+                        long[] total = kernelTotals.computeIfAbsent(kernelOf[i], k -> new long[3]);
                         total[0] += t.get(0) - start;
                         total[1]++;
                         // Idle time between the step's previous kernel and this one (host enqueue, launch).
@@ -81,8 +81,8 @@ final class StageTimer {
     /** Mean device time per launch of each kernel seen so far, one line each (empty without {@link #KERNEL_PROFILE}). */
     String kernelTable() {
         StringBuilder sb = new StringBuilder();
-        kernelTotals.forEach((name, total) -> sb.append(String.format("  %-22s %8.1f us x %d launches, %.1f us idle before%n",
-                name, total[0] / 1e3 / total[1], total[1], total[2] / 1e3 / total[1])));
+        kernelTotals.forEach((kernel, total) -> sb.append(String.format("  %-22s %8.1f us x %d launches, %.1f us idle before%n",
+                kernel.describe(), total[0] / 1e3 / total[1], total[1], total[2] / 1e3 / total[1])));
         return sb.toString();
     }
 

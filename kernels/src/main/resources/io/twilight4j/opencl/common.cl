@@ -2,6 +2,19 @@
 // power-of-two size; scratch is WG ints/floats of local memory.
 #pragma OPENCL FP_CONTRACT OFF
 
+#if PHASE_TIMES && INLINE_PTX
+// Workbench (system property twilight4j.phaseTimes, NVIDIA only): work-item 0 of each work-group stores
+// its SM's cycle counter at mark k in phaseTimes[group * PHASE_SLOTS + k]; the host prints the mean
+// cycles between consecutive marks. Marks sit after barriers, where the whole group has arrived.
+#define PHASE_SLOTS 16
+#define PHASE_PARAM , global ulong* phaseTimes
+#define PHASE_MARK(k) do { if (get_local_id(0) == 0) { ulong t_; asm volatile("mov.u64 %0, %%clock64;" : "=l"(t_)); \
+        phaseTimes[get_group_id(0) * PHASE_SLOTS + (k)] = t_; } } while (0)
+#else
+#define PHASE_PARAM
+#define PHASE_MARK(k)
+#endif
+
 #if INLINE_PTX
 // Value of x held by the lane `delta` below this one (own value in the lowest lanes); NVIDIA inline PTX,
 // every lane of the warp calls it together.
@@ -82,23 +95,27 @@ inline int2 block_range(int n, int block, int blocks) {
 }
 
 // Copies the n floats of a global row to local memory, COPY_BATCH loads in flight per work-item (a loop
-// of one load per iteration waits out the memory latency for every element it copies).
+// of one load per iteration waits out the memory latency for every element it copies). Returns the
+// largest value this work-item copied (-INFINITY for none).
 #define COPY_BATCH 8
-inline void row_to_local(local float* dst, global const float* src, int n) {
+inline float row_to_local(local float* dst, global const float* src, int n) {
     const int lid = get_local_id(0), wg = get_local_size(0);
+    float m = -INFINITY;
     for (int base = 0; base < n; base += COPY_BATCH * wg) {
         float x[COPY_BATCH];
         #pragma unroll
         for (int j = 0; j < COPY_BATCH; j++) {
             const int i = base + j * wg + lid;
-            x[j] = i < n ? src[i] : 0.0f;
+            x[j] = i < n ? src[i] : -INFINITY;
         }
         #pragma unroll
         for (int j = 0; j < COPY_BATCH; j++) {
             const int i = base + j * wg + lid;
             if (i < n) dst[i] = x[j];
+            m = fmax(m, x[j]);
         }
     }
+    return m;
 }
 
 // The 8-bit scale s of a query row whose largest magnitude is amax, and 1/s (io.twilight4j.kv.Int8Query,
@@ -185,6 +202,20 @@ inline float2 half2_bits_to_float2(uint bits) {
 // instead of waiting out the memory's latency, with no register held while it is in flight.
 inline void prefetch_l2(global const void* p) {
     asm volatile("prefetch.global.L2 [%0];" : : "l"(p));
+}
+
+// Integer butterfly exchange and read of lane srcLane (NVIDIA inline PTX), for integer sums and indices:
+// no trip through a float (a small integer's bits are a denormal).
+inline int shfl_xor_int(int v, int laneMask) {
+    int r;
+    asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(v), "r"(laneMask));
+    return r;
+}
+
+inline int shfl_idx_int(int v, int srcLane) {
+    int r;
+    asm volatile("shfl.sync.idx.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(v), "r"(srcLane));
+    return r;
 }
 
 // Value of v held by warp lane srcLane (NVIDIA inline PTX); every lane of the warp must call it together.

@@ -13,7 +13,8 @@
 //   weights back over the scores and the threshold lo to thr[eq].
 //   Local: max(5 * WG, 384) floats scratch, TOP_P_BUCKETS uints of histogram.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
-//   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
+//   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions
+//   (32 consecutive candidates per work-item and chunk of 32 WG).
 //   Local memory: WG ints of scan scratch.
 
 #if EST_SHUFFLE
@@ -310,6 +311,59 @@ DEFINE_TOP_P_SEARCH(top_p_search_global, global)
 #if TOP_P_BUCKETS % TOP_P_RUN != 0 || TOP_P_BUCKETS / TOP_P_RUN > 32
 #error "top_p: TOP_P_BUCKET_SHIFT must give 32 to 1024 buckets (the run sums stay below top_reduce's result)"
 #endif
+#if INLINE_PTX
+inline uint warp_inclusive_sum(uint x, int lane) {
+    for (int o = 1; o < 32; o <<= 1) {
+        const uint y = (uint) shfl_up_int((int) x, o);
+        if (lane >= o) x += y;
+    }
+    return x;
+}
+
+inline int warp_min_int(int x) {
+    for (int o = 16; o > 0; o >>= 1) x = min(x, shfl_xor_int(x, o));
+    return x;
+}
+
+// NVIDIA variant of the walk below: warp 0 takes the runs' and then the crossing run's buckets 32 at a
+// time, from the top, by prefix sums over its lanes (the same integer sums, so the same bucket), where one
+// work-item's serial walk took ~8k cycles of top_p on the H100.
+inline int top_p_bucket(local const uint* hist, float p, local float* scratch, local int* found) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    local uint* runs = (local uint*) scratch;
+    // Work-item t sums buckets [4t, 4t + 4) and the 8 work-items of a run combine by shuffles: a work-item
+    // summing its run's 32 words alone read them 32 ways bank-conflicted.
+    for (int base = 0; base < TOP_P_BUCKETS; base += 4 * wg) {
+        const int t = base / 4 + lid;
+        const uint4 h = 4 * t < TOP_P_BUCKETS ? vload4(t, hist) : (uint4) (0);
+        int sum = (int) (h.x + h.y + h.z + h.w);
+        sum += shfl_xor_int(sum, 1);
+        sum += shfl_xor_int(sum, 2);
+        sum += shfl_xor_int(sum, 4);
+        if (t % 8 == 0 && 4 * t < TOP_P_BUCKETS) runs[4 * t / TOP_P_RUN] = (uint) sum;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid < 32) {
+        const uint need = (uint) (p * TOP_P_FIXED);
+        const int nRuns = TOP_P_BUCKETS / TOP_P_RUN;
+        // Lane l: run nRuns - 1 - l (from the top), the mass of it and the runs above.
+        const uint v = lid < nRuns ? runs[nRuns - 1 - lid] : 0;
+        const uint cum = warp_inclusive_sum(v, lid);
+        const int l = warp_min_int(cum >= need && lid < nRuns ? lid : 32);
+        int bucket = -1;
+        if (l < 32) {
+            const uint before = (uint) shfl_idx_int((int) (cum - v), l);
+            const int top = (nRuns - l) * TOP_P_RUN - 1; // the crossing run's highest bucket
+            const uint c = before + warp_inclusive_sum(hist[top - lid], lid);
+            const int m = warp_min_int(c >= need ? lid : 32);
+            bucket = m < 32 ? top - m : -1;
+        }
+        if (lid == 0) *found = bucket;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return *found;
+}
+#else
 inline int top_p_bucket(local const uint* hist, float p, local float* scratch, local int* found) {
     const int lid = get_local_id(0), wg = get_local_size(0);
     local uint* runs = (local uint*) scratch;
@@ -341,10 +395,16 @@ inline int top_p_bucket(local const uint* hist, float p, local float* scratch, l
     barrier(CLK_LOCAL_MEM_FENCE);
     return *found;
 }
+#endif
 
 // Exclusive prefix sum of `count` over the work-group, and its total, without a loop of barriers (a scan's
 // loop in top_p multiplied PoCL's compile time): every work-item sums the counts before its own, all
 // reading the same word at once.
+#if INLINE_PTX
+// The NVIDIA group_scan has no loop of barriers (its loops are shuffles); flat_prefix's 256 reads per
+// work-item took ~10k cycles of top_p on the H100.
+#define flat_prefix group_scan
+#else
 inline int flat_prefix(local int* scratch, int count, int* total) {
     const int lid = get_local_id(0), wg = get_local_size(0);
     barrier(CLK_LOCAL_MEM_FENCE); // the NVIDIA top_reduce5 posts may still be read
@@ -360,10 +420,12 @@ inline int flat_prefix(local int* scratch, int count, int* total) {
     barrier(CLK_LOCAL_MEM_FENCE);
     return before;
 }
+#endif
 
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
-                  local float* rowLocal, local float* scratch, local uint* hist) {
+                  local float* rowLocal, local float* scratch, local uint* hist PHASE_PARAM) {
     const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    PHASE_MARK(0);
     const int e = (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
     const int n = candCount[e];
     global float* src = scores + (size_t) eq * cap;
@@ -373,14 +435,16 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 #endif
 #if ROW_LOCAL
     local float* row = rowLocal;
-    row_to_local(row, src, n);
+    float x = row_to_local(row, src, n); // the copy's loads give this work-item's maximum too
     barrier(CLK_LOCAL_MEM_FENCE);
+    PHASE_MARK(1);
 #else
     global float* row = src;
-#endif
     float x = -INFINITY;
     for (int i = lid; i < n; i += wg) x = fmax(x, row[i]);
+#endif
     const float smax = top_reduce(scratch, x, 1);
+    PHASE_MARK(2);
     x = 0.0f;
     for (int i = lid; i < n; i += wg) {
         const float w = exp(row[i] - smax);
@@ -389,17 +453,20 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     }
     // One division, then products (as the CPU's Softmax).
     const float inv = 1.0f / top_reduce(scratch, x, 0);
-    x = 0.0f;
+    PHASE_MARK(3);
     const bool search = p < 1.0f; // p = 1 keeps every candidate with w > 0
     for (int i = lid; i < n; i += wg) {
         const float w = row[i] * inv;
         row[i] = w;
-        x = fmax(x, w);
 #if TOP_P_HISTOGRAM
         if (search) atomic_add(&hist[min(as_uint(w) >> TOP_P_BUCKET_SHIFT, (uint) TOP_P_BUCKETS - 1)], (uint) (w * TOP_P_FIXED));
 #endif
     }
-    const float wmax = top_reduce(scratch, x, 1);
+    // The largest weight is the largest score's exp(0) = 1 times inv: no reduction needed (one that
+    // returned a hair less would only tighten the search's tolerance, and hi = inv still bounds the row).
+    const float wmax = n > 0 ? inv : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE); // the histogram is complete before its walk reads it
+    PHASE_MARK(4);
     // The search's bracket (lo, hi], and whether it runs over the weights inside it (moved to the
     // histogram's memory, `base` the mass above them) or over the whole row. Every barrier below is
     // reached by the whole group unconditionally, and each search has one call site: PoCL replicates
@@ -413,6 +480,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     // A bracket that fails the check leaves the search to the whole row from (0, wmax]; one with more
     // weights inside than the histogram's memory holds, to the whole row from the bracket.
     const int j = top_p_bucket(hist, p, scratch, &found);
+    PHASE_MARK(5);
     const float blo = as_float(((uint) max(j, 1) << TOP_P_BUCKET_SHIFT) - 1);
     const float bhi = as_float(((uint) (max(j, 1) + 1) << TOP_P_BUCKET_SHIFT) - 1);
     float s[3] = {0.0f, 0.0f, 0.0f}, a = INFINITY, bb = -INFINITY;
@@ -426,6 +494,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
         mine += inside;
     }
     top_reduce5(scratch, calls++ & 1, s, &a, &bb);
+    PHASE_MARK(6);
     const bool bracketed = search && j > 0 && s[0] < p && s[0] + s[1] >= p;
     if (bracketed) {
         lo = blo;
@@ -444,6 +513,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
         base = s[0];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+    PHASE_MARK(7);
 #endif
 #endif
 #if ROW_LOCAL
@@ -453,47 +523,49 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     // bracket would need a second search in local memory, and a second call site (see above).
     lo = top_p_search_global(row, count, base, lo, hi, wmax, p, scratch, &calls);
 #endif
+    PHASE_MARK(8);
 #if ROW_LOCAL
     for (int i = lid; i < n; i += wg) src[i] = row[i];
 #endif
+    PHASE_MARK(9);
     if (lid == 0) thr[eq] = lo;
 }
 
 kernel void compact(global const float* weights, global const float* thr, global const int* cand,
                     global const int* candCount, int cap, int entriesPerSeq, global int* sets, global int* setCount,
-                    local int* scratch) {
+                    local int* scratch PHASE_PARAM) {
     const int es = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    PHASE_MARK(0);
     const int b = es / entriesPerSeq;
     const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;
     const int e = b * KV_HEADS + firstQ / GQA_GROUP;
     const int n = candCount[e];
     int emitted = 0;
-    // SCAN_RUN consecutive candidates per work-item and tile: a quarter of the scans (each a few
-    // barriers) for one entry's thousands of candidates, the group's only parallelism.
-    for (int base = 0; base < n; base += wg * SCAN_RUN) {
-        const int i0 = base + lid * SCAN_RUN;
-        // The positions are read with the weights, before the scan, not after it: one memory round trip per
-        // tile instead of two (on the H100 22.3 -> 13.2 us at batch 16, 128k).
-        int keep[SCAN_RUN], pos[SCAN_RUN];
-        int mine = 0;
-        for (int j = 0; j < SCAN_RUN; j++) {
-            const int i = i0 + j;
-            keep[j] = 0;
-            if (i < n) {
-                for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                    const int eq = b * QUERY_HEADS + firstQ + g;
-                    keep[j] |= weights[(size_t) eq * cap + i] > thr[eq];
-                }
+    // 32 consecutive candidates per work-item and chunk, their keep flags one bit each: all of a chunk's
+    // weight loads are in flight before its one scan (tiles of 4 candidates per work-item, a memory round
+    // trip and a scan each, took ~17k cycles for 8192 candidates on the H100). The GQA union: a candidate
+    // stays when any of the entry's heads has w > thr.
+    for (int base = 0; base < n; base += wg * 32) {
+        const int i0 = base + lid * 32;
+        uint keep = 0;
+        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+            const int eq = b * QUERY_HEADS + firstQ + g;
+            const float t = thr[eq];
+            global const float* w = weights + (size_t) eq * cap + i0;
+            #pragma unroll
+            for (int j = 0; j < 32; j++) {
+                if (i0 + j < n && w[j] > t) keep |= 1u << j;
             }
-            pos[j] = i < n ? cand[(size_t) e * cap + i] : 0;
-            mine += keep[j];
         }
         int total;
-        int rank = group_scan(scratch, mine, &total);
-        for (int j = 0; j < SCAN_RUN; j++) {
-            if (keep[j]) sets[(size_t) es * cap + emitted + rank++] = pos[j];
+        const int rank = group_scan(scratch, (int) popcount(keep), &total);
+        global int* out = sets + (size_t) es * cap + emitted + rank;
+        global const int* pos = cand + (size_t) e * cap + i0;
+        for (int j = 0; keep != 0; j++, keep >>= 1) {
+            if (keep & 1u) *out++ = pos[j];
         }
         emitted += total;
     }
+    PHASE_MARK(1);
     if (lid == 0) setCount[es] = emitted;
 }

@@ -6,7 +6,8 @@
 // select_top: one work-group (power-of-two size) per entry; radix select of the k-th largest score in
 //   8-bit passes over the bits below those all keys share (256-bin local histogram, its digits scanned by
 //   the group), then ordered emission in tiles of SCAN_RUN items per work-item via group_scan.
-//   Local memory: WG ints of scan scratch + 256 bins, and with SELECT_LOCAL the row's rowLen order keys.
+//   Local memory: WG ints of scan scratch + 256 bins, with SELECT_LOCAL the row's rowLen order keys, and
+//   with KEPT_LOCAL (pages, unit > 1) the k kept page numbers, expanded to tokens at the end.
 
 kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
     const int e = get_group_id(0);
@@ -316,8 +317,9 @@ inline uint order_key(float f) {
 // when there are at most k; with forceLast the last item is always kept and counts toward k.
 kernel void select_top(global const float* rowScores, int rowLen, global const int* lengths, int unit, int k,
                        int forceLast, int cap, global int* cand, global int* candCount, local int* scratch,
-                       local uint* keysLocal) {
+                       local uint* keysLocal, local int* kept PHASE_PARAM) {
     const int e = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    PHASE_MARK(0);
     const int len = lengths[e / KV_HEADS];
     const int n = (len + unit - 1) / unit;
     const int pool = forceLast ? n - 1 : n;
@@ -342,6 +344,7 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
 #define ROW_KEY(i) order_key(row[i])
 #endif
     barrier(CLK_LOCAL_MEM_FENCE);
+    PHASE_MARK(1);
     uint thr = 0;
     int needEqual = 0;
     if (!all && want > 0) {
@@ -357,6 +360,8 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
         atomic_min(&lowest, mn);
         atomic_max(&highest, mx);
         barrier(CLK_LOCAL_MEM_FENCE);
+        PHASE_MARK(2);
+        int pass = 0;
         const uint differ = lowest ^ highest;
         // Radix select, 8 bits a pass from the highest bit where keys differ: thr becomes the want-th
         // largest key. All keys equal: thr is that key, the first `want` are kept.
@@ -392,10 +397,12 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
             thr |= digitFound << shift;
             mask |= digits << shift;
             top -= width;
+            PHASE_MARK(3 + pass++);
         }
         needEqual = wantLeft; // ties at the cut: the first ones in position order
         barrier(CLK_LOCAL_MEM_FENCE);
     }
+    PHASE_MARK(7);
     int emitted = 0, equalSeen = 0;
     // SCAN_RUN consecutive items per work-item and tile: a quarter of the scans for thousands of pages.
     for (int base = 0; base < n; base += wg * SCAN_RUN) {
@@ -431,16 +438,29 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
         int rank = emitted + group_scan(scratch, mySel, &selTotal);
         for (int j = 0; j < SCAN_RUN; j++) {
             if (sel[j]) {
-                // Every kept item but the sequence's last is a full unit, so item rank r starts at r * unit.
-                const int first = (i0 + j) * unit, count = min(unit, len - first);
-                for (int t = 0; t < count; t++) {
-                    cand[(size_t) e * cap + rank * unit + t] = first + t;
+                if (KEPT_LOCAL && unit > 1) {
+                    kept[rank] = i0 + j;
+                } else {
+                    // Every kept item but the sequence's last is a full unit: item rank r starts at r * unit.
+                    const int first = (i0 + j) * unit, count = min(unit, len - first);
+                    for (int t = 0; t < count; t++) {
+                        cand[(size_t) e * cap + rank * unit + t] = first + t;
+                    }
                 }
                 rank++;
             }
         }
         emitted += selTotal;
     }
+    // With KEPT_LOCAL, pages become tokens a token per work-item, so consecutive work-items store
+    // consecutive words (one work-item storing its page's tokens in a loop took 35k of the kernel's 44k
+    // cycles on the H100 at batch 16, 32k). Kept token t lies in page kept[t / unit].
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int t = lid; t < (KEPT_LOCAL && unit > 1 ? emitted * unit : 0); t += wg) {
+        const int pos = kept[t / unit] * unit + t % unit;
+        if (pos < len) cand[(size_t) e * cap + t] = pos;
+    }
+    PHASE_MARK(8);
     if (lid == 0) {
         const int lastCount = len - (n - 1) * unit;
         const bool lastKept = all || forceLast;

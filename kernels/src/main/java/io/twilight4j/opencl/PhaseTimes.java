@@ -1,0 +1,84 @@
+package io.twilight4j.opencl;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.LongBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Workbench aid (system property {@code twilight4j.phaseTimes=true}, NVIDIA fast paths only): kernels built
+ * with PHASE_TIMES store the SM cycle counter at their PHASE_MARK points (common.cl), one row of
+ * {@link #SLOTS} per work-group, into a buffer passed as their last argument; {@link #table()} prints the
+ * mean cycles between consecutive marks over the groups of each kernel's last launch. Which phase of a
+ * latency-bound kernel costs, without a profiler on the device.
+ */
+final class PhaseTimes implements AutoCloseable {
+
+    /** Whether kernels are built with phase marks. */
+    static final boolean ENABLED = Boolean.getBoolean("twilight4j.phaseTimes");
+    /** Marks per work-group (PHASE_SLOTS in common.cl). */
+    static final int SLOTS = 16;
+
+    private final OpenClContext cl;
+    private final Map<ClKernel, ClBuffer> buffers = new LinkedHashMap<>();
+    private final Map<ClKernel, Integer> groups = new LinkedHashMap<>();
+
+    PhaseTimes(OpenClContext cl) {
+        this.cl = cl;
+    }
+
+    /** Passes {@code kernel} a buffer for {@code maxGroups} work-groups' marks as argument {@code arg}. */
+    void attach(ClKernel kernel, int arg, int maxGroups) {
+        ClBuffer b = buffers.computeIfAbsent(kernel, k -> {
+            ClBuffer created = cl.buffer("phase times", 8L * SLOTS * maxGroups);
+            cl.write(created, 0, ByteBuffer.allocateDirect(8 * SLOTS * maxGroups).order(ByteOrder.nativeOrder()));
+            return created;
+        });
+        groups.put(kernel, maxGroups);
+        kernel.arg(arg, b);
+    }
+
+    /** Mean cycles between consecutive marks of each attached kernel (marks never reached are skipped). */
+    String table() {
+        StringBuilder sb = new StringBuilder();
+        buffers.forEach((kernel, buffer) -> {
+            int n = groups.get(kernel);
+            ByteBuffer bytes = ByteBuffer.allocateDirect(8 * SLOTS * n).order(ByteOrder.nativeOrder());
+            cl.read(buffer, 0, bytes);
+            LongBuffer t = bytes.asLongBuffer();
+            double[] sum = new double[SLOTS];
+            int[] count = new int[SLOTS];
+            long total = 0;
+            for (int g = 0; g < n; g++) {
+                int previous = -1;
+                for (int k = 0; k < SLOTS; k++) {
+                    long v = t.get(g * SLOTS + k);
+                    if (v == 0) {
+                        continue;
+                    }
+                    if (previous >= 0 && v >= t.get(g * SLOTS + previous)) {
+                        sum[k] += v - t.get(g * SLOTS + previous);
+                        count[k]++;
+                    }
+                    previous = k;
+                }
+                total++;
+            }
+            sb.append("  phases of ").append(kernel.describe()).append(", mean cycles over ").append(total).append(" groups:");
+            for (int k = 0; k < SLOTS; k++) {
+                if (count[k] > 0) {
+                    sb.append(String.format(" ->%d %.0f", k, sum[k] / count[k]));
+                }
+            }
+            sb.append('\n');
+        });
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        buffers.values().forEach(ClBuffer::close);
+        buffers.clear();
+    }
+}
