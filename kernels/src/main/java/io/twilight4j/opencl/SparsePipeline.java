@@ -87,7 +87,7 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
-        // Items per work-item in each tile of select_top's emission.
+        // Items per work-item in each tile of select_top's emission and compact's scan.
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
         // top_p brackets the threshold with a histogram first and searches the weights inside the bracket.
