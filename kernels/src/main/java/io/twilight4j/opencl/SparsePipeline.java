@@ -81,8 +81,7 @@ final class SparsePipeline implements AutoCloseable {
         // (CL_KERNEL_WORK_GROUP_SIZE, even at 32 registers); past it (forced, for a test) top_p at 512
         // and 1024 was slower, select_top and compact 1-3 us faster
         // (bench/results/h100-2026-12-06-session3/knobs-group-sizes.txt).
-        int topPWanted = WANTED_GROUP, selectWanted = WANTED_GROUP;
-        this.rowLocal = 4L * capacity + topPScratchBytes(topPWanted, ptx) + TOP_P_HISTOGRAM_BYTES + 64 <= cl.device().localMemBytes();
+        this.rowLocal = 4L * capacity + topPScratchBytes(WANTED_GROUP, ptx) + TOP_P_HISTOGRAM_BYTES + 64 <= cl.device().localMemBytes();
         Map<String, Integer> defines = new LinkedHashMap<>(cache.layout().kernelDefines());
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
@@ -96,12 +95,12 @@ final class SparsePipeline implements AutoCloseable {
         // Quest's page scores (8191 at 128k) fit local memory: select_top then reads them from global
         // memory once, not in each of its five passes. DS and oracle rows (every token) stay global.
         this.selectLocal = policy.selector() == SelectorKind.QUEST
-                && 4L * (rowLen + selectWanted + 256 + 64 + questPages) <= cl.device().localMemBytes();
+                && 4L * (rowLen + WANTED_GROUP + 256 + 64) <= cl.device().localMemBytes();
         defines.put("SELECT_LOCAL", selectLocal ? 1 : 0);
         // Quest's kept page numbers (budget / page tokens) wait in local memory to be expanded to tokens
         // by the whole work-group, where they fit beside the rest.
         this.keptLocal = policy.selector() == SelectorKind.QUEST
-                && 4L * ((selectLocal ? rowLen : 0) + selectWanted + 256 + 64 + questPages) <= cl.device().localMemBytes();
+                && 4L * ((selectLocal ? rowLen : 0) + WANTED_GROUP + 256 + 64 + questPages) <= cl.device().localMemBytes();
         defines.put("KEPT_LOCAL", keptLocal ? 1 : 0);
         // Quest page scoring: HEAD_DIM / vec lanes read one page's bound code row (HEAD_DIM bytes) together,
         // ~128 work-items; the NVIDIA variant takes 8-byte loads (16 codes, all of the min row or all of the
@@ -158,9 +157,9 @@ final class SparsePipeline implements AutoCloseable {
                         + " work-items per group, the kernel needs headDim / 4 = " + kv.headDim() / 4);
             }
             scoreGroup = groupSize(policy.selector() == SelectorKind.QUEST ? null : scoreKernel, WANTED_GROUP, ptx);
-            selectGroup = groupSize(selectKernel, selectWanted, ptx);
+            selectGroup = groupSize(selectKernel, WANTED_GROUP, ptx);
             estimateGroup = groupSize(estimate, WANTED_GROUP, ptx);
-            topPGroup = groupSize(topP, topPWanted, ptx);
+            topPGroup = groupSize(topP, WANTED_GROUP, ptx);
             compactGroup = groupSize(compact, WANTED_GROUP, ptx);
             queryCodes = guard.add(cl.buffer("query codes", int8Query ? (long) b * queryHeads * kv.headDim() : 1));
             queryScales = guard.add(cl.buffer("query scales", int8Query ? 4L * b * queryHeads : 4));
