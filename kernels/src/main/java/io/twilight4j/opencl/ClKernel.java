@@ -14,6 +14,7 @@ public final class ClKernel implements AutoCloseable {
     private long handle;
     private final long workGroupLimit;
     private final long privateBytes;
+    private final int argCount;
     private long lastGroups, lastGroupSize;
     // What each argument was last set to (kind 0: not yet): a step sets most of them to the same buffers
     // and sizes as the step before, and every clSetKernelArg is a native call (about 80 per step of the
@@ -31,6 +32,9 @@ public final class ClKernel implements AutoCloseable {
             ClCheck.check(clGetKernelWorkGroupInfo(handle, cl.device().id(), CL_KERNEL_WORK_GROUP_SIZE, wg, null),
                     "clGetKernelWorkGroupInfo(" + name + ")");
             this.workGroupLimit = Math.min(wg.get(0), cl.device().maxWorkGroup());
+            java.nio.IntBuffer args = stack.mallocInt(1);
+            ClCheck.check(clGetKernelInfo(handle, CL_KERNEL_NUM_ARGS, args, null), "clGetKernelInfo(" + name + ")");
+            this.argCount = args.get(0);
             LongBuffer priv = stack.mallocLong(1);
             this.privateBytes = clGetKernelWorkGroupInfo(handle, cl.device().id(), org.lwjgl.opencl.CL11.CL_KERNEL_PRIVATE_MEM_SIZE, priv, null) == 0
                     ? priv.get(0) : -1;
@@ -40,6 +44,11 @@ public final class ClKernel implements AutoCloseable {
     /** Largest work-group this kernel may launch with on this device (CL_KERNEL_WORK_GROUP_SIZE). */
     public long workGroupLimit() {
         return workGroupLimit;
+    }
+
+    /** The number of arguments the kernel declares. */
+    int argCount() {
+        return argCount;
     }
 
     /** The kernel's name and its last launch's shape and limits, for the kernel profile. */

@@ -28,15 +28,15 @@ final class PhaseTimes implements AutoCloseable {
         this.cl = cl;
     }
 
-    /** Passes {@code kernel} a buffer for {@code maxGroups} work-groups' marks as argument {@code arg}. */
-    void attach(ClKernel kernel, int arg, int maxGroups) {
+    /** Passes {@code kernel} a buffer for {@code maxGroups} work-groups' marks as its last argument. */
+    void attach(ClKernel kernel, int maxGroups) {
         ClBuffer b = buffers.computeIfAbsent(kernel, k -> {
             ClBuffer created = cl.buffer("phase times", 8L * SLOTS * maxGroups);
             cl.write(created, 0, ByteBuffer.allocateDirect(8 * SLOTS * maxGroups).order(ByteOrder.nativeOrder()));
             return created;
         });
         groups.put(kernel, maxGroups);
-        kernel.arg(arg, b);
+        kernel.arg(kernel.argCount() - 1, b);
     }
 
     /** Mean cycles between consecutive marks of each attached kernel (marks never reached are skipped). */
@@ -49,7 +49,6 @@ final class PhaseTimes implements AutoCloseable {
             LongBuffer t = bytes.asLongBuffer();
             double[] sum = new double[SLOTS];
             int[] count = new int[SLOTS];
-            long total = 0;
             for (int g = 0; g < n; g++) {
                 int previous = -1;
                 for (int k = 0; k < SLOTS; k++) {
@@ -57,15 +56,15 @@ final class PhaseTimes implements AutoCloseable {
                     if (v == 0) {
                         continue;
                     }
-                    if (previous >= 0 && v >= t.get(g * SLOTS + previous)) {
-                        sum[k] += v - t.get(g * SLOTS + previous);
+                    long before = previous >= 0 ? t.get(g * SLOTS + previous) : Long.MAX_VALUE;
+                    if (v >= before) {
+                        sum[k] += v - before;
                         count[k]++;
                     }
                     previous = k;
                 }
-                total++;
             }
-            sb.append("  phases of ").append(kernel.describe()).append(", mean cycles over ").append(total).append(" groups:");
+            sb.append("  phases of ").append(kernel.describe()).append(", mean cycles over ").append(n).append(" groups:");
             for (int k = 0; k < SLOTS; k++) {
                 if (count[k] > 0) {
                     sb.append(String.format(" ->%d %.0f", k, sum[k] / count[k]));

@@ -44,7 +44,8 @@ final class SparsePipeline implements AutoCloseable {
     /** Work-items per group of each kernel (Quest scoring's come from its lanes and slots). */
     private final long scoreGroup, selectGroup, estimateGroup, topPGroup, compactGroup;
     private final int questSlots, questRows, questLanes;
-    private final boolean inlinePtx;
+    /** top_p's local reduction scratch in bytes, for its work-group size. */
+    private final long topPScratch;
     private final PhaseTimes phases;
 
     SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages, boolean fastPaths) {
@@ -106,7 +107,6 @@ final class SparsePipeline implements AutoCloseable {
         // ~128 work-items; the NVIDIA variant takes 8-byte loads (16 codes, all of the min row or all of the
         // max row: HEAD_DIM % 16 == 0) and sums with warp shuffles (16-byte loads were slower on the H100
         // with 8-bit bounds: 177 against 146 us at batch 16, 128k; bench/results/h100-2026-11-23-session3).
-        this.inlinePtx = ptx;
         int vec = ptx ? 8 : 4;
         this.questLanes = kv.headDim() / vec;
         this.questSlots = Math.max(1, 128 / questLanes);
@@ -156,11 +156,12 @@ final class SparsePipeline implements AutoCloseable {
                 throw new OpenClException("quantize_queries: the device runs at most " + quantize.workGroupLimit()
                         + " work-items per group, the kernel needs headDim / 4 = " + kv.headDim() / 4);
             }
-            scoreGroup = groupSize(policy.selector() == SelectorKind.QUEST ? null : scoreKernel, WANTED_GROUP, ptx);
-            selectGroup = groupSize(selectKernel, WANTED_GROUP, ptx);
-            estimateGroup = groupSize(estimate, WANTED_GROUP, ptx);
-            topPGroup = groupSize(topP, WANTED_GROUP, ptx);
-            compactGroup = groupSize(compact, WANTED_GROUP, ptx);
+            scoreGroup = groupSize(policy.selector() == SelectorKind.QUEST ? null : scoreKernel, ptx);
+            selectGroup = groupSize(selectKernel, ptx);
+            estimateGroup = groupSize(estimate, ptx);
+            topPGroup = groupSize(topP, ptx);
+            compactGroup = groupSize(compact, ptx);
+            topPScratch = topPScratchBytes(topPGroup, ptx);
             queryCodes = guard.add(cl.buffer("query codes", int8Query ? (long) b * queryHeads * kv.headDim() : 1));
             queryScales = guard.add(cl.buffer("query scales", int8Query ? 4L * b * queryHeads : 4));
             cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));
@@ -175,9 +176,9 @@ final class SparsePipeline implements AutoCloseable {
             pinnedCandidateCounts = guard.add(new PinnedHost(cl, "candidate counts (host)", 4L * b * kv.kvHeads()));
             phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && ptx) {
-                if (selectKernel != null) phases.attach(selectKernel, 12, b * kv.kvHeads());
-                if (topP != null) phases.attach(topP, 8, b * queryHeads);
-                if (compact != null) phases.attach(compact, 9, b * setsPerSeq);
+                if (selectKernel != null) phases.attach(selectKernel, b * kv.kvHeads());
+                if (topP != null) phases.attach(topP, b * queryHeads);
+                if (compact != null) phases.attach(compact, b * setsPerSeq);
             }
             guard.keep();
         }
@@ -186,12 +187,12 @@ final class SparsePipeline implements AutoCloseable {
         this.candidates = new int[b * kv.kvHeads()];
     }
 
-    /** Work-items per group of {@code kernel}: the largest power of two up to {@code wanted} it allows (0 without it). */
-    private static long groupSize(ClKernel kernel, int wanted, boolean ptx) {
+    /** Work-items per group of {@code kernel}: the largest power of two up to {@link #WANTED_GROUP} it allows (0 without it). */
+    private static long groupSize(ClKernel kernel, boolean ptx) {
         if (kernel == null) {
             return 0;
         }
-        long size = Long.highestOneBit(Math.max(1, Math.min(wanted, kernel.workGroupLimit())));
+        long size = Long.highestOneBit(Math.max(1, Math.min(WANTED_GROUP, kernel.workGroupLimit())));
         if (ptx && size % 32 != 0) {
             // The NVIDIA scans and reductions work a warp at a time.
             throw new OpenClException(kernel.describe() + ": the device allows work-groups of " + size
@@ -281,7 +282,7 @@ final class SparsePipeline implements AutoCloseable {
                 .local(11, 4L * gqa * (kv.headDim() + 1));
         estimate.launch((long) entries * blocks, estimateGroup, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .local(5, rowLocal ? 4L * capacity : 4).local(6, topPScratchBytes(topPGroup, inlinePtx)).local(7, TOP_P_HISTOGRAM_BYTES);
+                .local(5, rowLocal ? 4L * capacity : 4).local(6, topPScratch).local(7, TOP_P_HISTOGRAM_BYTES);
         topP.launch((long) batch * queryHeads, topPGroup, timer, StageTimer.TOP_P);
         compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
                 .arg(6, sets).arg(7, setCount).local(8, 4 * compactGroup);

@@ -24,24 +24,25 @@ inline int shfl_up_int(int x, int delta) {
     return r;
 }
 
+// Inclusive prefix sum of x over the lanes of a warp (lane = this work-item's lane); every lane calls it.
+inline int warp_inclusive_sum(int x, int lane) {
+    for (int o = 1; o < 32; o <<= 1) {
+        const int y = shfl_up_int(x, o);
+        if (lane >= o) x += y;
+    }
+    return x;
+}
+
 // Exclusive prefix sum of flag over the work-group; *total gets the group's sum. NVIDIA variant: warps
 // scan with shuffles and one warp scans the warps' totals (three barriers instead of 2 log2(WG) + 1).
 // Needs a work-group of whole warps, at most 32 of them.
 inline int group_scan(local int* scratch, int flag, int* total) {
     const int lid = get_local_id(0), lane = lid % 32, warp = lid / 32, warps = get_local_size(0) / 32;
-    int x = flag;
-    for (int o = 1; o < 32; o <<= 1) {
-        const int y = shfl_up_int(x, o);
-        if (lane >= o) x += y;
-    }
+    const int x = warp_inclusive_sum(flag, lane);
     if (lane == 31) scratch[warp] = x;
     barrier(CLK_LOCAL_MEM_FENCE);
     if (warp == 0) {
-        int w = lane < warps ? scratch[lane] : 0;
-        for (int o = 1; o < 32; o <<= 1) {
-            const int y = shfl_up_int(w, o);
-            if (lane >= o) w += y;
-        }
+        const int w = warp_inclusive_sum(lane < warps ? scratch[lane] : 0, lane);
         if (lane < warps) scratch[lane] = w;
     }
     barrier(CLK_LOCAL_MEM_FENCE);

@@ -311,14 +311,6 @@ DEFINE_TOP_P_SEARCH(top_p_search_global, global)
 #error "top_p: TOP_P_BUCKET_SHIFT must give 32 to 1024 buckets (the run sums stay below top_reduce's result)"
 #endif
 #if INLINE_PTX
-inline uint warp_inclusive_sum(uint x, int lane) {
-    for (int o = 1; o < 32; o <<= 1) {
-        const uint y = (uint) shfl_up_int((int) x, o);
-        if (lane >= o) x += y;
-    }
-    return x;
-}
-
 inline int warp_min_int(int x) {
     for (int o = 16; o > 0; o >>= 1) x = min(x, shfl_xor_int(x, o));
     return x;
@@ -347,13 +339,14 @@ inline int top_p_bucket(local const uint* hist, float p, local float* scratch, l
         const int nRuns = TOP_P_BUCKETS / TOP_P_RUN;
         // Lane l: run nRuns - 1 - l (from the top), the mass of it and the runs above.
         const uint v = lid < nRuns ? runs[nRuns - 1 - lid] : 0;
-        const uint cum = warp_inclusive_sum(v, lid);
+        // The fixed-point masses sum to about 2^30 (a mass of ~1): as ints they stay below 2^31.
+        const uint cum = (uint) warp_inclusive_sum((int) v, lid);
         const int l = warp_min_int(cum >= need && lid < nRuns ? lid : 32);
         int bucket = -1;
         if (l < 32) {
             const uint before = (uint) shfl_idx_int((int) (cum - v), l);
             const int top = (nRuns - l) * TOP_P_RUN - 1; // the crossing run's highest bucket
-            const uint c = before + warp_inclusive_sum(hist[top - lid], lid);
+            const uint c = before + (uint) warp_inclusive_sum((int) hist[top - lid], lid);
             const int m = warp_min_int(c >= need ? lid : 32);
             bucket = m < 32 ? top - m : -1;
         }
