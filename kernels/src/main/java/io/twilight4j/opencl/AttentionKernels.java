@@ -10,13 +10,19 @@ import java.util.Map;
  */
 final class AttentionKernels implements AutoCloseable {
 
-    /** Smallest chunk: below this the merge costs more than the split gains. */
+    /** Smallest dense chunk: below this the merge costs more than the split gains. */
     private static final int MIN_CHUNK_TOKENS = 128;
+    // TEMPORARY knobs for the H100 sweep of the sparse work list.
+    private static final int SPARSE_CHUNK_TOKENS = Integer.getInteger("twilight4j.sparseChunk", 128);
+    private static final int SPARSE_MAX_CHUNKS = Integer.getInteger("twilight4j.sparseMaxChunks", 64);
+    private static final int SPARSE_GROUPS_PER_UNIT = Integer.getInteger("twilight4j.sparseGroupsPerUnit", 4);
+    private static final int SPARSE_ROWS_IN_FLIGHT = Integer.getInteger("twilight4j.sparseRows", 2);
     /** Rows of a tile: each work-item keeps this many K/V loads in flight. */
     private static final int TILE_ROWS = 64;
 
     private final ClKernel partial;
     private final ClKernel merge;
+    private final boolean dense;
     private final int headsPerEntry;
     private final int headDim;
     private final int tile;
@@ -38,6 +44,7 @@ final class AttentionKernels implements AutoCloseable {
                      boolean dense, int maxEntries, int headsPerEntry, int maxTokens, boolean fastPath,
                      AttentionTuning tuning) {
         this.headsPerEntry = headsPerEntry;
+        this.dense = dense;
         this.headDim = layoutDefines.get("HEAD_DIM");
         // Work-item (slot, lane): HEAD_DIM / vec lanes read one row together (vec channels each), about
         // 128 work-items per group, and a tile of about TILE_ROWS rows.
@@ -60,7 +67,7 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         defines.put("DENSE", dense ? 1 : 0);
         defines.put("SLOTS", slots);
-        defines.put("ATT_UNROLL", tuning.rowsInFlight());
+        defines.put("ATT_UNROLL", dense ? tuning.rowsInFlight() : SPARSE_ROWS_IN_FLIGHT);
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);
@@ -73,16 +80,23 @@ final class AttentionKernels implements AutoCloseable {
                     + " work-items per group, the kernel needs " + groupSize);
         }
         this.redFloats = Math.max((long) lanes * (headsPerEntry * tile + 1), (long) slots * headsPerEntry * (headDim + 2));
-        long local = 4 * (redFloats + 2L * headsPerEntry * tile);
+        long local = 4 * (redFloats + 2L * headsPerEntry * tile + (dense ? 1 : maxEntries));
         if (local > cl.device().localMemBytes()) {
             throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "
                     + cl.device().localMemBytes());
         }
-        this.targetGroups = tuning.groupsPerUnit() * cl.device().computeUnits();
-        this.maxChunks = Math.max(1, Math.min(ceilDiv(maxTokens, MIN_CHUNK_TOKENS), targetGroups));
         this.mergeGroupSize = Math.min(headDim, merge.workGroupLimit());
-        // run() keeps entries x chunks <= min(entries x maxChunks, targetGroups + entries).
-        long states = (long) headsPerEntry * Math.min((long) maxEntries * maxChunks, (long) targetGroups + maxEntries);
+        long states;
+        if (dense) {
+            this.targetGroups = tuning.groupsPerUnit() * cl.device().computeUnits();
+            this.maxChunks = Math.max(1, Math.min(ceilDiv(maxTokens, MIN_CHUNK_TOKENS), targetGroups));
+            // run() keeps entries x chunks <= min(entries x maxChunks, targetGroups + entries).
+            states = (long) headsPerEntry * Math.min((long) maxEntries * maxChunks, (long) targetGroups + maxEntries);
+        } else {
+            this.targetGroups = SPARSE_GROUPS_PER_UNIT * cl.device().computeUnits();
+            this.maxChunks = Math.max(1, Math.min(ceilDiv(maxTokens, SPARSE_CHUNK_TOKENS), SPARSE_MAX_CHUNKS));
+            states = (long) headsPerEntry * maxEntries * maxChunks;
+        }
         this.pm = cl.buffer("attention partial max", 4 * states);
         this.pd = cl.buffer("attention partial sum", 4 * states);
         this.po = cl.buffer("attention partial output", 4 * states * headDim);
@@ -95,18 +109,30 @@ final class AttentionKernels implements AutoCloseable {
     void run(ClBuffer q, ClBuffer k, ClBuffer v, ClBuffer pageTables, int maxPages, ClBuffer lengths,
              ClBuffer sets, ClBuffer setCount, int cap, int entries, int entriesPerSeq, int maxTokens,
              ClBuffer out, StageTimer timer) {
-        // Equal chunks of the longest entry, about targetGroups groups in all; a shorter entry's
-        // surplus chunks exit at once.
-        int chunks = Math.max(1, Math.min(maxChunks, Math.min(ceilDiv(targetGroups, entries),
-                ceilDiv(maxTokens, MIN_CHUNK_TOKENS))));
-        int chunk = ceilDiv(ceilDiv(maxTokens, chunks), tile) * tile;
-        chunks = Math.max(1, ceilDiv(maxTokens, chunk));
+        int chunk, chunks;
+        long groups;
+        if (dense) {
+            // Equal chunks of the longest entry, about targetGroups groups in all; a shorter entry's
+            // surplus chunks exit at once.
+            chunks = Math.max(1, Math.min(maxChunks, Math.min(ceilDiv(targetGroups, entries),
+                    ceilDiv(maxTokens, MIN_CHUNK_TOKENS))));
+            chunk = ceilDiv(ceilDiv(maxTokens, chunks), tile) * tile;
+            chunks = Math.max(1, ceilDiv(maxTokens, chunk));
+            groups = (long) entries * chunks;
+        } else {
+            // The set sizes are on the device: the groups share out the chunks the kernel cuts from them.
+            chunk = SPARSE_CHUNK_TOKENS;
+            chunks = maxChunks;
+            groups = Math.min((long) entries * chunks, targetGroups);
+        }
         partial.arg(0, q).arg(1, k).arg(2, v).arg(3, pageTables).arg(4, maxPages).arg(5, lengths).arg(6, sets)
-                .arg(7, setCount).arg(8, cap).arg(9, entriesPerSeq).arg(10, chunk).arg(11, chunks)
-                .arg(12, pm).arg(13, pd).arg(14, po)
-                .local(15, 4 * redFloats).local(16, 4L * headsPerEntry * tile).local(17, 4L * headsPerEntry * tile);
-        partial.launch((long) entries * chunks, groupSize, timer, StageTimer.ATTENTION);
-        merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, entriesPerSeq).arg(4, chunks).arg(5, out);
+                .arg(7, setCount).arg(8, cap).arg(9, entries).arg(10, entriesPerSeq).arg(11, chunk).arg(12, chunks)
+                .arg(13, pm).arg(14, pd).arg(15, po)
+                .local(16, 4 * redFloats).local(17, 4L * headsPerEntry * tile).local(18, 4L * headsPerEntry * tile)
+                .local(19, dense ? 4 : 4L * entries);
+        partial.launch(groups, groupSize, timer, StageTimer.ATTENTION);
+        merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)
+                .arg(7, out);
         merge.launch((long) entries * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
     }
 

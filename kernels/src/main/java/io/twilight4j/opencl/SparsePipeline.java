@@ -24,6 +24,8 @@ final class SparsePipeline implements AutoCloseable {
 
     /** Work-items per group the pipeline's kernels ask for (each gets at most its own limit). */
     private static final int WANTED_GROUP = 256;
+    // TEMPORARY knob for the H100 sweep: code bytes per lane of the NVIDIA estimate (8 or 16).
+    private static final int EST_LANE_BYTES = Integer.getInteger("twilight4j.estLaneBytes", 8);
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
     private static final long TOP_P_HISTOGRAM_BYTES = 4L * (0x40000000 >> TopPThreshold.BUCKET_SHIFT);
 
@@ -119,11 +121,13 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
         // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
-        int estLanes = kv.headDim() / 2 / 8;
-        boolean estShuffle = ptx && kv.headDim() % 16 == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
+        int estLaneBytes = EST_LANE_BYTES;
+        int estLanes = kv.headDim() / 2 / estLaneBytes;
+        boolean estShuffle = ptx && (kv.headDim() / 2) % estLaneBytes == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
                 && Integer.bitCount(gqa) == 1 && estLanes % gqa == 0;
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
         defines.put("EST_LANES", Math.max(1, estLanes));
+        defines.put("EST_LANE_BYTES", estLaneBytes);
         // Candidates each slot has in flight: on the H100 4 took the estimate from 214 to 121 us at batch
         // 16, 128k; 8, fewer groups, 16 lanes per candidate changed nothing (bench/results/h100-2026-11-23-session2).
         defines.put("EST_UNROLL", 4);
@@ -177,6 +181,7 @@ final class SparsePipeline implements AutoCloseable {
             phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && ptx) {
                 if (selectKernel != null) phases.attach(selectKernel, b * kv.kvHeads());
+                if (estimate != null) phases.attach(estimate, Math.max(b * kv.kvHeads(), 8 * cl.device().computeUnits()));
                 if (topP != null) phases.attach(topP, b * queryHeads);
                 if (compact != null) phases.attach(compact, b * setsPerSeq);
             }

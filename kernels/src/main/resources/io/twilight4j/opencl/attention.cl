@@ -3,15 +3,22 @@
 // entries read ascending positions from sets[e * cap ...], count setCount[e]. Each entry serves
 // HEADS_PER_ENTRY query heads starting at firstQ (the whole GQA group, or one head in HEAD mode),
 // so each K/V row is loaded once for the group.
-// attend_partial: one work-group of ATT_WG = LANES * SLOTS work-items per (entry, chunk): group id =
-//   entry * chunksPerEntry + chunk; the chunk covers set items [chunk * chunkTokens, +chunkTokens).
+// attend_partial: work-groups of ATT_WG = LANES * SLOTS work-items, each running attend_chunk on chunks
+//   of entries. DENSE: group id = entry * chunksPerEntry + chunk, the chunk covers
+//   [chunk * chunkTokens, +chunkTokens) (the host knows the lengths). Sparse (head-balanced: the set
+//   sizes exist only on the device, and differ by 10x and more between heads): an entry of n tokens is
+//   cut into sparse_chunks(n) near-equal chunks of at least chunkTokens tokens (at most chunksPerEntry),
+//   every group builds the prefix sums of the entries' chunk counts in local memory, and the groups
+//   take the list's chunks in turn (group g: chunks g, g + groups, ...), so the work per group follows
+//   the tokens actually kept, not the sets' capacity.
 //   Work-item (slot, lane) owns channels [VEC lane, VEC lane + VEC) of rows slot, slot + SLOTS, ... of each
 //   tile of TILE = SLOTS * ROWS rows: a row of K or V is read by LANES consecutive work-items (one
 //   coalesced 2 * HEAD_DIM-byte read; VEC = ATT_VEC). Partial dot products are summed across lanes in local memory.
 //   Local memory: red (LANES x (HEADS_PER_ENTRY * TILE + 1) floats, padded against bank conflicts),
 //   scores and probs (HEADS_PER_ENTRY * TILE floats each); red also holds the final
-//   SLOTS * HEADS_PER_ENTRY * HEAD_DIM accumulator sums, so it is sized for the larger of the two.
-//   Writes the partial state (m, d, o) per (entry, head, chunk); empty chunks write m = -inf, d = 0.
+//   SLOTS * HEADS_PER_ENTRY * HEAD_DIM accumulator sums, so it is sized for the larger of the two;
+//   sparse: prefix (entries ints).
+//   Writes the partial state (m, d, o) per (entry, head, chunk); empty dense chunks write m = -inf, d = 0.
 // attend_merge: one work-group per (entry, head), work-item c per channel; merges the chunks by
 //   log-sum-exp and writes out[b][q][c] (0 when the set is empty).
 #pragma OPENCL FP_CONTRACT OFF
@@ -41,29 +48,28 @@
 #define TILE (SLOTS * ROWS)
 #define HT (HEADS_PER_ENTRY * TILE)
 
-// The chunk a work-group of attend_partial covers: group id = entry * chunksPerEntry + chunk.
+// The chunk of entry e that covers its items [start, start + count); its partial states live at
+// stateBase + head * chunksPerEntry.
 typedef struct {
     int e, b, firstQ, kvHead, start, count;
     size_t stateBase;
 } Chunk;
 
-inline Chunk chunk_of(global const int* lengths, global const int* setCount, int entriesPerSeq, int chunkTokens,
-                      int chunksPerEntry) {
+inline Chunk chunk_at(int e, int chunk, int start, int count, int entriesPerSeq, int chunksPerEntry) {
     Chunk c;
-    const int gid = get_group_id(0), chunk = gid % chunksPerEntry;
-    c.e = gid / chunksPerEntry;
-    c.b = c.e / entriesPerSeq;
-    c.firstQ = (c.e % entriesPerSeq) * HEADS_PER_ENTRY;
+    c.e = e;
+    c.b = e / entriesPerSeq;
+    c.firstQ = (e % entriesPerSeq) * HEADS_PER_ENTRY;
     c.kvHead = c.firstQ / GQA_GROUP;
-#if DENSE
-    const int n = lengths[c.b];
-#else
-    const int n = setCount[c.e];
-#endif
-    c.start = chunk * chunkTokens;
-    c.count = clamp(n - c.start, 0, chunkTokens);
-    c.stateBase = ((size_t) c.e * HEADS_PER_ENTRY) * chunksPerEntry + chunk;
+    c.start = start;
+    c.count = count;
+    c.stateBase = ((size_t) e * HEADS_PER_ENTRY) * chunksPerEntry + chunk;
     return c;
+}
+
+// Chunks of a sparse entry of n tokens: one per chunkTokens tokens, at most maxChunks (0 when empty).
+inline int sparse_chunks(int n, int chunkTokens, int maxChunks) {
+    return min(maxChunks, (n + chunkTokens - 1) / chunkTokens);
 }
 
 // An empty chunk's partial states: m = -inf, d = 0 (the merge skips them).
@@ -111,21 +117,15 @@ inline float8 row_halves8(global const half* row, int chunk) {
 #define load_rowV(lane, row) row_halves8(row, lane)
 #endif
 
-kernel void attend_partial(global const float* q, global const half* K, global const half* V,
-                           global const int* pageTables, int maxPages, global const int* lengths,
-                           global const int* sets, global const int* setCount, int cap,
-                           int entriesPerSeq, int chunkTokens, int chunksPerEntry,
-                           global float* pm, global float* pd, global float* po,
-                           local float* red, local float* unusedScores, local float* unusedProbs) {
+// Attention of chunk ch (count >= 1) into its partial states; every work-item of the group calls it.
+inline void attend_chunk(const Chunk ch, global const float* q, global const half* K, global const half* V,
+                         global const int* pageTables, int maxPages, global const int* sets, int cap,
+                         int chunksPerEntry, global float* pm, global float* pd, global float* po,
+                         local float* red, local float* scores, local float* probs) {
     const int lid = get_local_id(0);
     const int lane = lid % LANES, slot = lid / LANES;
-    const Chunk ch = chunk_of(lengths, setCount, entriesPerSeq, chunkTokens, chunksPerEntry);
     const int e = ch.e, b = ch.b, firstQ = ch.firstQ, kvHead = ch.kvHead, start = ch.start, count = ch.count;
     const size_t stateBase = ch.stateBase;
-    if (count == 0) {
-        write_empty(stateBase, chunksPerEntry, pm, pd);
-        return;
-    }
     const float scale = rsqrt((float) HEAD_DIM);
     global const int* pageTable = pageTables + (size_t) b * maxPages;
     floatV qr[HEADS_PER_ENTRY], acc[HEADS_PER_ENTRY];
@@ -249,23 +249,18 @@ kernel void attend_partial(global const float* q, global const half* K, global c
             pd[stateBase + (size_t) g * chunksPerEntry] = dd;
         }
     }
+    barrier(CLK_LOCAL_MEM_FENCE); // red is reused by the group's next chunk
 }
 #else
-kernel void attend_partial(global const float* q, global const half* K, global const half* V,
-                           global const int* pageTables, int maxPages, global const int* lengths,
-                           global const int* sets, global const int* setCount, int cap,
-                           int entriesPerSeq, int chunkTokens, int chunksPerEntry,
-                           global float* pm, global float* pd, global float* po,
-                           local float* red, local float* scores, local float* probs) {
+// Attention of chunk ch (count >= 1) into its partial states; every work-item of the group calls it.
+inline void attend_chunk(const Chunk ch, global const float* q, global const half* K, global const half* V,
+                         global const int* pageTables, int maxPages, global const int* sets, int cap,
+                         int chunksPerEntry, global float* pm, global float* pd, global float* po,
+                         local float* red, local float* scores, local float* probs) {
     const int lid = get_local_id(0);
     const int lane = lid % LANES, slot = lid / LANES;
-    const Chunk ch = chunk_of(lengths, setCount, entriesPerSeq, chunkTokens, chunksPerEntry);
     const int e = ch.e, b = ch.b, firstQ = ch.firstQ, kvHead = ch.kvHead, start = ch.start, count = ch.count;
     const size_t stateBase = ch.stateBase;
-    if (count == 0) {
-        write_empty(stateBase, chunksPerEntry, pm, pd);
-        return;
-    }
     const float scale = rsqrt((float) HEAD_DIM);
     global const int* pageTable = pageTables + (size_t) b * maxPages;
     floatV qr[HEADS_PER_ENTRY], acc[HEADS_PER_ENTRY];
@@ -354,24 +349,76 @@ kernel void attend_partial(global const float* q, global const half* K, global c
             pd[stateBase + (size_t) g * chunksPerEntry] = d[g];
         }
     }
+    barrier(CLK_LOCAL_MEM_FENCE); // red is reused by the group's next chunk
 }
 
 #endif
 
+kernel void attend_partial(global const float* q, global const half* K, global const half* V,
+                           global const int* pageTables, int maxPages, global const int* lengths,
+                           global const int* sets, global const int* setCount, int cap, int entries,
+                           int entriesPerSeq, int chunkTokens, int chunksPerEntry,
+                           global float* pm, global float* pd, global float* po,
+                           local float* red, local float* scores, local float* probs, local int* prefix) {
+#if DENSE
+    const int gid = get_group_id(0), e = gid / chunksPerEntry, chunk = gid % chunksPerEntry;
+    const int start = chunk * chunkTokens;
+    const Chunk ch = chunk_at(e, chunk, start, clamp(lengths[e / entriesPerSeq] - start, 0, chunkTokens),
+                              entriesPerSeq, chunksPerEntry);
+    if (ch.count == 0) {
+        write_empty(ch.stateBase, chunksPerEntry, pm, pd);
+        return;
+    }
+    attend_chunk(ch, q, K, V, pageTables, maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs);
+#else
+    // prefix[e]: chunks of the entries before e; chunks: all of them.
+    int chunks = 0;
+    for (int base = 0; base < entries; base += ATT_WG) {
+        const int i = base + get_local_id(0);
+        const int k = i < entries ? sparse_chunks(setCount[i], chunkTokens, chunksPerEntry) : 0;
+        int total;
+        const int before = group_scan((local int*) red, k, &total);
+        if (i < entries) prefix[i] = chunks + before;
+        chunks += total;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int item = get_group_id(0); item < chunks; item += get_num_groups(0)) {
+        // The entry of this chunk: the last e with prefix[e] <= item (entries of no chunks share their
+        // successor's prefix and come before it).
+        int e = 0;
+        for (int hi = entries - 1; e < hi;) {
+            const int mid = (e + hi + 1) / 2;
+            if (prefix[mid] <= item) e = mid; else hi = mid - 1;
+        }
+        const int n = setCount[e], k = sparse_chunks(n, chunkTokens, chunksPerEntry), chunk = item - prefix[e];
+        // Near-equal chunks, none empty (k <= n).
+        const int start = (int) ((long) chunk * n / k), end = (int) ((long) (chunk + 1) * n / k);
+        attend_chunk(chunk_at(e, chunk, start, end - start, entriesPerSeq, chunksPerEntry), q, K, V, pageTables,
+                     maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs);
+    }
+#endif
+}
+
 kernel void attend_merge(global const float* pm, global const float* pd, global const float* po,
-                         int entriesPerSeq, int chunksPerEntry, global float* out) {
+                         global const int* setCount, int entriesPerSeq, int chunkTokens, int chunksPerEntry,
+                         global float* out) {
     const int eg = get_group_id(0);
     const int e = eg / HEADS_PER_ENTRY, g = eg % HEADS_PER_ENTRY;
     const int b = e / entriesPerSeq;
     const int qHead = (e % entriesPerSeq) * HEADS_PER_ENTRY + g;
     const size_t base = (size_t) eg * chunksPerEntry;
+#if DENSE
+    const int chunks = chunksPerEntry;
+#else
+    const int chunks = sparse_chunks(setCount[e], chunkTokens, chunksPerEntry);
+#endif
     float m = -INFINITY;
-    for (int k = 0; k < chunksPerEntry; k++) {
+    for (int k = 0; k < chunks; k++) {
         m = fmax(m, pm[base + k]);
     }
     for (int c = get_local_id(0); c < HEAD_DIM; c += get_local_size(0)) {
         float d = 0.0f, o = 0.0f;
-        for (int k = 0; k < chunksPerEntry; k++) {
+        for (int k = 0; k < chunks; k++) {
             const float dk = pd[base + k];
             if (dk > 0.0f) { // empty chunks hold m = -inf: skipping them avoids -inf - -inf
                 const float f = exp(pm[base + k] - m);

@@ -17,20 +17,31 @@
 //   Local memory: WG ints of scan scratch.
 
 #if EST_SHUFFLE
-// NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES / 8
-// work-items read one candidate's codes together (8 bytes each, one coalesced 64-byte read for
-// d = 128) and dot them with their 16 channels of each head's query codes by 4-way byte dot products
-// (dp4a on the nibbles masked into bytes: no conversion to float); the per-head partial dots are
-// reduce-scattered over the lanes, so lane l ends with the score of head l / (EST_LANES / GQA_GROUP).
+// NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES /
+// EST_LANE_BYTES work-items read one candidate's codes together (EST_LANE_BYTES = 8 or 16 bytes each, one
+// coalesced 64-byte read for d = 128) and dot them with their 2 * EST_LANE_BYTES channels of each head's
+// query codes by 4-way byte dot products (dp4a on the nibbles masked into bytes: no conversion to float);
+// the per-head partial dots are reduce-scattered over the lanes, so lane l ends with the score of head
+// l / (EST_LANES / GQA_GROUP).
 // Each slot issues the loads of EST_UNROLL candidates before using any: the chain candidate -> page
 // table -> codes is three dependent reads, and one candidate in flight per slot leaves the memory
 // system idle. No local memory.
 #define EST_LPH (EST_LANES / GQA_GROUP)
+#define EST_WORDS (EST_LANE_BYTES / 4)
 #define LOW_NIBBLES 0x0F0F0F0Fu
+// Lane ln's EST_WORDS code words of the candidate at token slot tok, into dst[0..EST_WORDS).
+#if EST_WORDS == 4
+#define load_code_words(dst, tok, ln) do { const uint4 r_ = ((global const uint4*) (codes + (tok) * CODE_BYTES))[ln]; \
+        (dst)[0] = r_.x; (dst)[1] = r_.y; (dst)[2] = r_.z; (dst)[3] = r_.w; } while (0)
+#else
+#define load_code_words(dst, tok, ln) do { const uint2 r_ = ((global const uint2*) (codes + (tok) * CODE_BYTES))[ln]; \
+        (dst)[0] = r_.x; (dst)[1] = r_.y; } while (0)
+#endif
 kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
                             global const half* params, global const int* pageTables, int maxPages,
                             global const int* cand, global const int* candCount, int cap, global float* scores,
-                            int blocksPerEntry, local float* unused) {
+                            int blocksPerEntry, local float* unused PHASE_PARAM) {
+    PHASE_MARK(0);
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
     const int lane = lid % EST_LANES, slot = lid / EST_LANES, slots = get_local_size(0) / EST_LANES;
@@ -38,22 +49,33 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
     const int2 share = block_range(n, block, blocksPerEntry);
     const int first = share.x, end = share.y;
     const int myHead = lane / EST_LPH;
-    // This lane's code bytes [8 lane, 8 lane + 8) hold channels [16 lane, 16 lane + 16), even ones in
-    // the low nibbles: each head's query codes split the same way stay in registers, four per int.
-    int2 qe[GQA_GROUP], qo[GQA_GROUP];
+    // This lane's code bytes [EST_LANE_BYTES lane, +EST_LANE_BYTES) hold channels [2 EST_LANE_BYTES lane,
+    // +2 EST_LANE_BYTES), even ones in the low nibbles: code word k holds four even channels in its low
+    // nibbles and the four odd ones after them in its high nibbles. Each head's query codes split the same
+    // way stay in registers, four per int: qe[g][k] and qo[g][k] pair with word k.
+    int qe[GQA_GROUP][EST_WORDS], qo[GQA_GROUP][EST_WORDS];
     float qsum[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const char16 c = as_char16(((global const int4*) (qcodes + query_index(b, h, g) * HEAD_DIM))[lane]);
-        qe[g] = as_int2(c.even);
-        qo[g] = as_int2(c.odd);
-        const int s = dot4_ss(qe[g].x, 0x01010101, dot4_ss(qe[g].y, 0x01010101, 0));
-        qsum[g] = (float) dot4_ss(qo[g].x, 0x01010101, dot4_ss(qo[g].y, 0x01010101, s));
+        int s = 0;
+        #pragma unroll
+        for (int k = 0; k < EST_WORDS / 2; k++) {
+            const char16 c = as_char16(((global const int4*) (qcodes + query_index(b, h, g) * HEAD_DIM))[lane * (EST_WORDS / 2) + k]);
+            const int2 ev = as_int2(c.even), od = as_int2(c.odd);
+            qe[g][2 * k] = ev.x;
+            qe[g][2 * k + 1] = ev.y;
+            qo[g][2 * k] = od.x;
+            qo[g][2 * k + 1] = od.y;
+            s = dot4_ss(ev.x, 0x01010101, dot4_ss(ev.y, 0x01010101, s));
+            s = dot4_ss(od.x, 0x01010101, dot4_ss(od.y, 0x01010101, s));
+        }
+        qsum[g] = (float) s;
     }
     const float mySum = reduce_scatter(qsum, GQA_GROUP, EST_LANES, lane);
     const float myScale = qscales[query_index(b, h, myHead)];
     global const int* table = pageTables + (size_t) b * maxPages;
     global const int* rowCand = cand + (size_t) e * cap;
     global float* rowScores = scores + query_index(b, h, myHead) * cap;
+    PHASE_MARK(1);
     // Every slot runs the same number of iterations: shuffles need the whole warp. The next
     // iteration's token slots (candidate, then page table) are loaded while this one's codes arrive.
     size_t next[EST_UNROLL];
@@ -63,12 +85,12 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
         next[u] = first < end ? token_slot(table, rowCand[i < end ? i : first], h) : 0;
     }
     for (int base = first; base < end; base += slots * EST_UNROLL) {
-        uint2 v[EST_UNROLL];
+        uint v[EST_UNROLL][EST_WORDS];
         float2 sm[EST_UNROLL];
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
-            // One 8-byte load through a typed pointer (vload8 promises only byte alignment).
-            v[u] = ((global const uint2*) (codes + next[u] * CODE_BYTES))[lane];
+            // Loads through a typed pointer (vload8 promises only byte alignment).
+            load_code_words(v[u], next[u], lane);
             sm[u] = half2_bits_to_float2(((global const uint*) params)[next[u]]);
         }
         #pragma unroll
@@ -78,15 +100,16 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
         }
         #pragma unroll
         for (int u = 0; u < EST_UNROLL; u++) {
-            const uint lo0 = v[u].x & LOW_NIBBLES, hi0 = (v[u].x >> 4) & LOW_NIBBLES;
-            const uint lo1 = v[u].y & LOW_NIBBLES, hi1 = (v[u].y >> 4) & LOW_NIBBLES;
             float x[GQA_GROUP];
             #pragma unroll
             for (int g = 0; g < GQA_GROUP; g++) {
-                int d = dot4_us(lo0, qe[g].x, 0);
-                d = dot4_us(hi0, qo[g].x, d);
-                d = dot4_us(lo1, qe[g].y, d);
-                x[g] = (float) dot4_us(hi1, qo[g].y, d);
+                int d = 0;
+                #pragma unroll
+                for (int k = 0; k < EST_WORDS; k++) {
+                    d = dot4_us(v[u][k] & LOW_NIBBLES, qe[g][k], d);
+                    d = dot4_us((v[u][k] >> 4) & LOW_NIBBLES, qo[g][k], d);
+                }
+                x[g] = (float) d;
             }
             const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
             const int i = base + u * slots + slot;
@@ -95,12 +118,13 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
             }
         }
     }
+    PHASE_MARK(2);
 }
 #else
 kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
                             global const half* params, global const int* pageTables, int maxPages,
                             global const int* cand, global const int* candCount, int cap, global float* scores,
-                            int blocksPerEntry, local float* qs) {
+                            int blocksPerEntry, local float* qs PHASE_PARAM) {
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
     // The group's query codes as floats, even channels then odd (matching low and high nibbles):
