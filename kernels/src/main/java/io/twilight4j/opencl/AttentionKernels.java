@@ -13,10 +13,11 @@ final class AttentionKernels implements AutoCloseable {
     /** Smallest dense chunk: below this the merge costs more than the split gains. */
     private static final int MIN_CHUNK_TOKENS = 128;
     // TEMPORARY knobs for the H100 sweep of the sparse work list.
-    private static final int SPARSE_CHUNK_TOKENS = Integer.getInteger("twilight4j.sparseChunk", 128);
+    private static final int SPARSE_CHUNK_TOKENS = Integer.getInteger("twilight4j.sparseChunk", 256);
     private static final int SPARSE_MAX_CHUNKS = Integer.getInteger("twilight4j.sparseMaxChunks", 64);
     private static final int SPARSE_GROUPS_PER_UNIT = Integer.getInteger("twilight4j.sparseGroupsPerUnit", 4);
     private static final int SPARSE_ROWS_IN_FLIGHT = Integer.getInteger("twilight4j.sparseRows", 2);
+    private static final int SPARSE_STAGE = Integer.getInteger("twilight4j.attStage", 512);
     /** Rows of a tile: each work-item keeps this many K/V loads in flight. */
     private static final int TILE_ROWS = 64;
 
@@ -31,6 +32,7 @@ final class AttentionKernels implements AutoCloseable {
     private final long groupSize;
     private final long mergeGroupSize;
     private final long redFloats;
+    private final long scoreFloats;
     private final ClBuffer pm, pd, po;
 
     /**
@@ -72,6 +74,7 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);
         defines.put("ATT_SHUFFLE", shuffle ? 1 : 0);
+        defines.put("ATT_STAGE", SPARSE_STAGE);
         defines.put("INLINE_PTX", shuffle ? 1 : 0);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");
         this.merge = cl.kernel("common.cl+attention.cl", defines, "attend_merge");
@@ -80,7 +83,9 @@ final class AttentionKernels implements AutoCloseable {
                     + " work-items per group, the kernel needs " + groupSize);
         }
         this.redFloats = Math.max((long) lanes * (headsPerEntry * tile + 1), (long) slots * headsPerEntry * (headDim + 2));
-        long local = 4 * (redFloats + 2L * headsPerEntry * tile + (dense ? 1 : maxEntries));
+        // The NVIDIA variant keeps a sparse chunk's staged token slots where the portable one keeps scores.
+        this.scoreFloats = shuffle && !dense ? Math.max((long) headsPerEntry * tile, SPARSE_STAGE) : (long) headsPerEntry * tile;
+        long local = 4 * (redFloats + scoreFloats + (long) headsPerEntry * tile + (dense ? 1 : maxEntries));
         if (local > cl.device().localMemBytes()) {
             throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "
                     + cl.device().localMemBytes());
@@ -128,7 +133,7 @@ final class AttentionKernels implements AutoCloseable {
         partial.arg(0, q).arg(1, k).arg(2, v).arg(3, pageTables).arg(4, maxPages).arg(5, lengths).arg(6, sets)
                 .arg(7, setCount).arg(8, cap).arg(9, entries).arg(10, entriesPerSeq).arg(11, chunk).arg(12, chunks)
                 .arg(13, pm).arg(14, pd).arg(15, po)
-                .local(16, 4 * redFloats).local(17, 4L * headsPerEntry * tile).local(18, 4L * headsPerEntry * tile)
+                .local(16, 4 * redFloats).local(17, 4 * scoreFloats).local(18, 4L * headsPerEntry * tile)
                 .local(19, dense ? 4 : 4L * entries);
         partial.launch(groups, groupSize, timer, StageTimer.ATTENTION);
         merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)

@@ -26,6 +26,8 @@ final class SparsePipeline implements AutoCloseable {
     private static final int WANTED_GROUP = 256;
     // TEMPORARY knob for the H100 sweep: code bytes per lane of the NVIDIA estimate (8 or 16).
     private static final int EST_LANE_BYTES = Integer.getInteger("twilight4j.estLaneBytes", 8);
+    private static final int EST_STAGE = Integer.getInteger("twilight4j.estStage", 1024);
+    private static final int EST_UNROLL = Integer.getInteger("twilight4j.estUnroll", 4);
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
     private static final long TOP_P_HISTOGRAM_BYTES = 4L * (0x40000000 >> TopPThreshold.BUCKET_SHIFT);
 
@@ -130,7 +132,8 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("EST_LANE_BYTES", estLaneBytes);
         // Candidates each slot has in flight: on the H100 4 took the estimate from 214 to 121 us at batch
         // 16, 128k; 8, fewer groups, 16 lanes per candidate changed nothing (bench/results/h100-2026-11-23-session2).
-        defines.put("EST_UNROLL", 4);
+        defines.put("EST_UNROLL", EST_UNROLL);
+        defines.put("EST_STAGE", EST_STAGE);
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
@@ -284,7 +287,7 @@ final class SparsePipeline implements AutoCloseable {
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, groupsPerEntry(entries)));
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
-                .local(11, 4L * gqa * (kv.headDim() + 1));
+                .local(11, 4L * Math.max(gqa * (kv.headDim() + 1), EST_STAGE));
         estimate.launch((long) entries * blocks, estimateGroup, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, topPScratch).local(7, TOP_P_HISTOGRAM_BYTES);

@@ -145,71 +145,74 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
     const int myHead = lane / LANES_PER_HEAD;
     const int segment = (lid % 32) - lane; // first warp lane of this slot
     float mh = -INFINITY, dh = 0.0f;
-#if !DENSE
-    // Sparse sets: the next iteration's row offsets (set index -> page table -> row, dependent reads)
-    // are loaded while this iteration's K and V rows arrive (sparse attention 74 -> 64 us at batch 16,
-    // 128k on the H100; dense rows, one read from their offsets, ran 9% slower with it, so not there).
-    size_t next[UNROLL];
-    #pragma unroll
-    for (int u = 0; u < UNROLL; u++) {
-        next[u] = attend_row(pageTable, sets, e, cap, start, u * SLOTS + slot, count, kvHead);
-    }
-#endif
-    for (int base = 0; base < count; base += SLOTS * UNROLL) {
-        floatV kr[UNROLL], vr[UNROLL];
-        bool valid[UNROLL];
-        // All UNROLL rows' loads are issued before any arithmetic: more bytes in flight per work-item.
-        #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            valid[u] = base + u * SLOTS + slot < count;
+    // Sparse sets: the rows' token slots go ATT_STAGE at a time into local memory first (stage_token_slots;
+    // loading the next iteration's set index -> page table -> row chain during this one's K and V took
+    // sparse attention at batch 16, 128k on the H100 from 74 to 64 us, but left each iteration waiting on
+    // that chain). The NVIDIA variant has no use for `scores`: it holds the slots.
 #if DENSE
-            const size_t row = attend_row(pageTable, sets, e, cap, start, base + u * SLOTS + slot, count, kvHead);
+    const int stage = count;
 #else
-            const size_t row = next[u];
+    const int stage = ATT_STAGE;
+    local uint* staged = (local uint*) scores;
 #endif
-            kr[u] = load_rowV(lane, K + row);
-            vr[u] = load_rowV(lane, V + row);
-        }
+    for (int t0 = 0; t0 < count; t0 += stage) {
+        const int tn = min(count - t0, stage);
 #if !DENSE
-        #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            next[u] = attend_row(pageTable, sets, e, cap, start, base + (UNROLL + u) * SLOTS + slot, count, kvHead);
-        }
+        barrier(CLK_LOCAL_MEM_FENCE); // the previous stage's slots are read
+        stage_token_slots(staged, sets + (size_t) e * cap + start + t0, tn, pageTable, kvHead);
+        barrier(CLK_LOCAL_MEM_FENCE);
 #endif
-        float sc[UNROLL];
-        float tileMax = mh;
-        #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            float x[HEADS_PER_ENTRY];
-            #pragma unroll
-            for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                x[g] = dotV(kr[u], qr[g]);
-            }
-            const float full = reduce_scatter(x, HEADS_PER_ENTRY, LANES, lane);
-            sc[u] = valid[u] ? full : -INFINITY;
-            tileMax = fmax(tileMax, sc[u]);
-        }
-        // A head that has seen no valid row yet keeps m = -inf: no -inf - -inf.
-        const float corr = tileMax == -INFINITY ? 1.0f : exp(mh - tileMax);
-        float pr[UNROLL];
-        float sum = dh * corr;
-        #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            pr[u] = valid[u] ? exp(sc[u] - tileMax) : 0.0f;
-            sum += pr[u];
-        }
-        dh = sum;
-        mh = tileMax;
-        #pragma unroll
-        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-            const int src = segment + g * LANES_PER_HEAD;
-            floatV a = acc[g] * shfl_idx(corr, src);
-            // mad: one fused multiply-add where the device has it (FP_CONTRACT is off in these sources).
+        for (int base = 0; base < tn; base += SLOTS * UNROLL) {
+            floatV kr[UNROLL], vr[UNROLL];
+            bool valid[UNROLL];
+            // All UNROLL rows' loads are issued before any arithmetic: more bytes in flight per work-item.
             #pragma unroll
             for (int u = 0; u < UNROLL; u++) {
-                a = mad((floatV) (shfl_idx(pr[u], src)), vr[u], a);
+                const int i = base + u * SLOTS + slot;
+                valid[u] = i < tn;
+#if DENSE
+                const size_t row = attend_row(pageTable, sets, e, cap, start, i, count, kvHead);
+#else
+                const size_t row = (size_t) staged[valid[u] ? i : 0] * HEAD_DIM;
+#endif
+                kr[u] = load_rowV(lane, K + row);
+                vr[u] = load_rowV(lane, V + row);
             }
-            acc[g] = a;
+            float sc[UNROLL];
+            float tileMax = mh;
+            #pragma unroll
+            for (int u = 0; u < UNROLL; u++) {
+                float x[HEADS_PER_ENTRY];
+                #pragma unroll
+                for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+                    x[g] = dotV(kr[u], qr[g]);
+                }
+                const float full = reduce_scatter(x, HEADS_PER_ENTRY, LANES, lane);
+                sc[u] = valid[u] ? full : -INFINITY;
+                tileMax = fmax(tileMax, sc[u]);
+            }
+            // A head that has seen no valid row yet keeps m = -inf: no -inf - -inf.
+            const float corr = tileMax == -INFINITY ? 1.0f : exp(mh - tileMax);
+            float pr[UNROLL];
+            float sum = dh * corr;
+            #pragma unroll
+            for (int u = 0; u < UNROLL; u++) {
+                pr[u] = valid[u] ? exp(sc[u] - tileMax) : 0.0f;
+                sum += pr[u];
+            }
+            dh = sum;
+            mh = tileMax;
+            #pragma unroll
+            for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+                const int src = segment + g * LANES_PER_HEAD;
+                floatV a = acc[g] * shfl_idx(corr, src);
+                // mad: one fused multiply-add where the device has it (FP_CONTRACT is off in these sources).
+                #pragma unroll
+                for (int u = 0; u < UNROLL; u++) {
+                    a = mad((floatV) (shfl_idx(pr[u], src)), vr[u], a);
+                }
+                acc[g] = a;
+            }
         }
     }
     for (int g = 0; g < HEADS_PER_ENTRY; g++) {

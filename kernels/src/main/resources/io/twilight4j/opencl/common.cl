@@ -146,6 +146,28 @@ inline size_t token_slot(global const int* pageTable, int pos, int kvHead) {
     return ((size_t) page * KV_HEADS + kvHead) * PAGE_TOKENS + pos % PAGE_TOKENS;
 }
 
+// Token slots of positions[0..n) of one sequence (its page table) and KV head, into dst[0..n): the
+// work-group resolves them STAGE_BATCH per work-item with all loads in flight, so a loop over the slots
+// afterwards waits on one memory round trip per step instead of the chain position -> page table -> row.
+#define STAGE_BATCH 4
+inline void stage_token_slots(local uint* dst, global const int* positions, int n, global const int* pageTable,
+                              int kvHead) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    for (int base = 0; base < n; base += STAGE_BATCH * wg) {
+        int pos[STAGE_BATCH];
+        #pragma unroll
+        for (int j = 0; j < STAGE_BATCH; j++) {
+            const int i = base + j * wg + lid;
+            pos[j] = i < n ? positions[i] : 0;
+        }
+        #pragma unroll
+        for (int j = 0; j < STAGE_BATCH; j++) {
+            const int i = base + j * wg + lid;
+            if (i < n) dst[i] = (uint) token_slot(pageTable, pos[j], kvHead);
+        }
+    }
+}
+
 #if INLINE_PTX
 // Butterfly exchange within a warp (NVIDIA inline PTX; the host defines INLINE_PTX only where it
 // builds). Every lane of the warp must call it together.

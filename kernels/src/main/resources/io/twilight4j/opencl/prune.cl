@@ -23,9 +23,10 @@
 // query codes by 4-way byte dot products (dp4a on the nibbles masked into bytes: no conversion to float);
 // the per-head partial dots are reduce-scattered over the lanes, so lane l ends with the score of head
 // l / (EST_LANES / GQA_GROUP).
-// Each slot issues the loads of EST_UNROLL candidates before using any: the chain candidate -> page
-// table -> codes is three dependent reads, and one candidate in flight per slot leaves the memory
-// system idle. No local memory.
+// The group's candidates go EST_STAGE at a time: their token slots are resolved into local memory first
+// (stage_token_slots: the chain candidate -> page table held every step of the loop up by two memory
+// round trips), then each slot issues the code loads of EST_UNROLL candidates before using any.
+// Local memory: EST_STAGE uints.
 #define EST_LPH (EST_LANES / GQA_GROUP)
 #define EST_WORDS (EST_LANE_BYTES / 4)
 #define LOW_NIBBLES 0x0F0F0F0Fu
@@ -40,7 +41,7 @@
 kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
                             global const half* params, global const int* pageTables, int maxPages,
                             global const int* cand, global const int* candCount, int cap, global float* scores,
-                            int blocksPerEntry, local float* unused PHASE_PARAM) {
+                            int blocksPerEntry, local float* stagedSlots PHASE_PARAM) {
     PHASE_MARK(0);
     const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
@@ -75,46 +76,44 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
     global const int* table = pageTables + (size_t) b * maxPages;
     global const int* rowCand = cand + (size_t) e * cap;
     global float* rowScores = scores + query_index(b, h, myHead) * cap;
+    local uint* staged = (local uint*) stagedSlots;
     PHASE_MARK(1);
-    // Every slot runs the same number of iterations: shuffles need the whole warp. The next
-    // iteration's token slots (candidate, then page table) are loaded while this one's codes arrive.
-    size_t next[EST_UNROLL];
-    #pragma unroll
-    for (int u = 0; u < EST_UNROLL; u++) {
-        const int i = first + u * slots + slot;
-        next[u] = first < end ? token_slot(table, rowCand[i < end ? i : first], h) : 0;
-    }
-    for (int base = first; base < end; base += slots * EST_UNROLL) {
-        uint v[EST_UNROLL][EST_WORDS];
-        float2 sm[EST_UNROLL];
-        #pragma unroll
-        for (int u = 0; u < EST_UNROLL; u++) {
-            // Loads through a typed pointer (vload8 promises only byte alignment).
-            load_code_words(v[u], next[u], lane);
-            sm[u] = half2_bits_to_float2(((global const uint*) params)[next[u]]);
-        }
-        #pragma unroll
-        for (int u = 0; u < EST_UNROLL; u++) {
-            const int i = base + (EST_UNROLL + u) * slots + slot;
-            next[u] = token_slot(table, rowCand[i < end ? i : first], h);
-        }
-        #pragma unroll
-        for (int u = 0; u < EST_UNROLL; u++) {
-            float x[GQA_GROUP];
+    for (int t0 = first; t0 < end; t0 += EST_STAGE) {
+        const int tn = min(end - t0, EST_STAGE);
+        barrier(CLK_LOCAL_MEM_FENCE); // the previous stage's slots are read
+        stage_token_slots(staged, rowCand + t0, tn, table, h);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        // Every slot runs the same number of iterations (shuffles need the whole warp); candidates past
+        // the stage's end read its first one's codes and store nothing.
+        for (int base = 0; base < tn; base += slots * EST_UNROLL) {
+            uint v[EST_UNROLL][EST_WORDS];
+            float2 sm[EST_UNROLL];
             #pragma unroll
-            for (int g = 0; g < GQA_GROUP; g++) {
-                int d = 0;
-                #pragma unroll
-                for (int k = 0; k < EST_WORDS; k++) {
-                    d = dot4_us(v[u][k] & LOW_NIBBLES, qe[g][k], d);
-                    d = dot4_us((v[u][k] >> 4) & LOW_NIBBLES, qo[g][k], d);
-                }
-                x[g] = (float) d;
+            for (int u = 0; u < EST_UNROLL; u++) {
+                const int i = base + u * slots + slot;
+                const size_t tok = staged[i < tn ? i : 0];
+                // Loads through a typed pointer (vload8 promises only byte alignment).
+                load_code_words(v[u], tok, lane);
+                sm[u] = half2_bits_to_float2(((global const uint*) params)[tok]);
             }
-            const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
-            const int i = base + u * slots + slot;
-            if (i < end && lane % EST_LPH == 0) {
-                rowScores[i] = (sm[u].x * dotq + sm[u].y * mySum) * myScale * SCORE_SCALE;
+            #pragma unroll
+            for (int u = 0; u < EST_UNROLL; u++) {
+                float x[GQA_GROUP];
+                #pragma unroll
+                for (int g = 0; g < GQA_GROUP; g++) {
+                    int d = 0;
+                    #pragma unroll
+                    for (int k = 0; k < EST_WORDS; k++) {
+                        d = dot4_us(v[u][k] & LOW_NIBBLES, qe[g][k], d);
+                        d = dot4_us((v[u][k] >> 4) & LOW_NIBBLES, qo[g][k], d);
+                    }
+                    x[g] = (float) d;
+                }
+                const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
+                const int i = base + u * slots + slot;
+                if (i < tn && lane % EST_LPH == 0) {
+                    rowScores[t0 + i] = (sm[u].x * dotq + sm[u].y * mySum) * myScale * SCORE_SCALE;
+                }
             }
         }
     }
