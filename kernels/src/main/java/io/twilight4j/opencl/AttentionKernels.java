@@ -75,6 +75,8 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("ATT_VEC", vec);
         defines.put("ATT_SHUFFLE", shuffle ? 1 : 0);
         defines.put("ATT_STAGE", SPARSE_STAGE);
+        defines.put("ATT_PREFETCH", Integer.getInteger("twilight4j.attPrefetch", 0));
+        defines.put("ATT_RAW", Integer.getInteger("twilight4j.attRaw", 0));
         defines.put("INLINE_PTX", shuffle ? 1 : 0);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");
         this.merge = cl.kernel("common.cl+attention.cl", defines, "attend_merge");

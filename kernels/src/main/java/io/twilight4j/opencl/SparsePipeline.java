@@ -27,7 +27,7 @@ final class SparsePipeline implements AutoCloseable {
     // TEMPORARY knob for the H100 sweep: code bytes per lane of the NVIDIA estimate (8 or 16).
     private static final int EST_LANE_BYTES = Integer.getInteger("twilight4j.estLaneBytes", 8);
     private static final int EST_STAGE = Integer.getInteger("twilight4j.estStage", 1024);
-    private static final int EST_UNROLL = Integer.getInteger("twilight4j.estUnroll", 4);
+    private static final int EST_UNROLL = Integer.getInteger("twilight4j.estUnroll", 8);
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
     private static final long TOP_P_HISTOGRAM_BYTES = 4L * (0x40000000 >> TopPThreshold.BUCKET_SHIFT);
 
@@ -134,6 +134,7 @@ final class SparsePipeline implements AutoCloseable {
         // 16, 128k; 8, fewer groups, 16 lanes per candidate changed nothing (bench/results/h100-2026-11-23-session2).
         defines.put("EST_UNROLL", EST_UNROLL);
         defines.put("EST_STAGE", EST_STAGE);
+        defines.put("EST_PREFETCH", Integer.getInteger("twilight4j.estPrefetch", 0));
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
