@@ -34,6 +34,7 @@ final class AttentionKernels implements AutoCloseable {
     private final long redFloats;
     private final long scoreFloats;
     private final ClBuffer pm, pd, po;
+    private final PhaseTimes phases;
 
     /**
      * @param maxEntries    most (sequence, set) entries in one step
@@ -78,6 +79,7 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("ATT_PREFETCH", Integer.getInteger("twilight4j.attPrefetch", 0));
         defines.put("ATT_RAW", Integer.getInteger("twilight4j.attRaw", 0));
         defines.put("INLINE_PTX", shuffle ? 1 : 0);
+        defines.put("PHASE_TIMES", PhaseTimes.ENABLED && shuffle && !dense ? 1 : 0);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");
         this.merge = cl.kernel("common.cl+attention.cl", defines, "attend_merge");
         if (partial.workGroupLimit() < groupSize) {
@@ -107,6 +109,10 @@ final class AttentionKernels implements AutoCloseable {
         this.pm = cl.buffer("attention partial max", 4 * states);
         this.pd = cl.buffer("attention partial sum", 4 * states);
         this.po = cl.buffer("attention partial output", 4 * states * headDim);
+        this.phases = new PhaseTimes(cl);
+        if (PhaseTimes.ENABLED && shuffle && !dense) {
+            phases.attach(partial, targetGroups);
+        }
     }
 
     /**
@@ -147,8 +153,14 @@ final class AttentionKernels implements AutoCloseable {
         return (int) ((a + b - 1) / b);
     }
 
+    /** Phase cycles of the last sparse launch (empty unless {@link PhaseTimes#ENABLED} on NVIDIA). */
+    String phaseTable() {
+        return phases.table();
+    }
+
     @Override
     public void close() {
+        phases.close();
         partial.close();
         merge.close();
         pm.close();

@@ -250,6 +250,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                     hostNanos[3] / 1e3 / calls, hostNanos[4] / 1e3 / calls);
             if (sparse != null) {
                 System.err.print(sparse.phaseTable());
+                System.err.print(attention.phaseTable());
             }
         }
         attention.close();

@@ -132,7 +132,7 @@ inline float8 row_halves8(global const half* row, int chunk) {
 inline void attend_chunk(const Chunk ch, global const float* q, global const half* K, global const half* V,
                          global const int* pageTables, int maxPages, global const int* sets, int cap,
                          int chunksPerEntry, global float* pm, global float* pd, global float* po,
-                         local float* red, local float* scores, local float* probs) {
+                         local float* red, local float* scores, local float* probs, int mark PHASE_PARAM) {
     const int lid = get_local_id(0);
     const int lane = lid % LANES, slot = lid / LANES;
     const int e = ch.e, b = ch.b, firstQ = ch.firstQ, kvHead = ch.kvHead, start = ch.start, count = ch.count;
@@ -172,6 +172,7 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
         barrier(CLK_LOCAL_MEM_FENCE); // the previous stage's slots are read
         stage_token_slots(staged, sets + (size_t) e * cap + start + t0, tn, pageTable, kvHead);
         barrier(CLK_LOCAL_MEM_FENCE);
+        if (t0 == 0 && mark >= 0) PHASE_MARK(mark);
 #if ATT_PREFETCH
         for (int i = lid; i < tn; i += ATT_WG) {
             const size_t row = (size_t) staged[i] * HEAD_DIM;
@@ -241,6 +242,7 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
             }
         }
     }
+    if (mark >= 0) PHASE_MARK(mark + 1);
     for (int g = 0; g < HEADS_PER_ENTRY; g++) {
         m[g] = shfl_idx(mh, segment + g * LANES_PER_HEAD);
         d[g] = shfl_idx(dh, segment + g * LANES_PER_HEAD);
@@ -279,13 +281,14 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
         }
     }
     barrier(CLK_LOCAL_MEM_FENCE); // red is reused by the group's next chunk
+    if (mark >= 0) PHASE_MARK(mark + 2);
 }
 #else
 // Attention of chunk ch (count >= 1) into its partial states; every work-item of the group calls it.
 inline void attend_chunk(const Chunk ch, global const float* q, global const half* K, global const half* V,
                          global const int* pageTables, int maxPages, global const int* sets, int cap,
                          int chunksPerEntry, global float* pm, global float* pd, global float* po,
-                         local float* red, local float* scores, local float* probs) {
+                         local float* red, local float* scores, local float* probs, int mark PHASE_PARAM) {
     const int lid = get_local_id(0);
     const int lane = lid % LANES, slot = lid / LANES;
     const int e = ch.e, b = ch.b, firstQ = ch.firstQ, kvHead = ch.kvHead, start = ch.start, count = ch.count;
@@ -388,7 +391,8 @@ kernel void attend_partial(global const float* q, global const half* K, global c
                            global const int* sets, global const int* setCount, int cap, int entries,
                            int entriesPerSeq, int chunkTokens, int chunksPerEntry,
                            global float* pm, global float* pd, global float* po,
-                           local float* red, local float* scores, local float* probs, local int* prefix) {
+                           local float* red, local float* scores, local float* probs, local int* prefix PHASE_PARAM) {
+    PHASE_MARK(0);
 #if DENSE
     const int gid = get_group_id(0), e = gid / chunksPerEntry, chunk = gid % chunksPerEntry;
     const int start = chunk * chunkTokens;
@@ -398,7 +402,7 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         write_empty(ch.stateBase, chunksPerEntry, pm, pd);
         return;
     }
-    attend_chunk(ch, q, K, V, pageTables, maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs);
+    attend_chunk(ch, q, K, V, pageTables, maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs, -1 PHASE_ARG);
 #else
     // prefix[e]: chunks of the entries before e; chunks: all of them.
     int chunks = 0;
@@ -411,7 +415,10 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         chunks += total;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int item = get_group_id(0); item < chunks; item += get_num_groups(0)) {
+    PHASE_MARK(1);
+    // Workbench marks (PHASE_TIMES): after the stage, the loop and the merge of each of the first four chunks.
+    int mark = 2;
+    for (int item = get_group_id(0); item < chunks; item += get_num_groups(0), mark += 3) {
         // The entry of this chunk: the last e with prefix[e] <= item (entries of no chunks share their
         // successor's prefix and come before it).
         int e = 0;
@@ -423,7 +430,7 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         // Near-equal chunks, none empty (k <= n).
         const int start = (int) ((long) chunk * n / k), end = (int) ((long) (chunk + 1) * n / k);
         attend_chunk(chunk_at(e, chunk, start, end - start, entriesPerSeq, chunksPerEntry), q, K, V, pageTables,
-                     maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs);
+                     maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs, mark < 14 ? mark : -1 PHASE_ARG);
     }
 #endif
 }

@@ -8,10 +8,12 @@
 // cycles between consecutive marks. Marks sit after barriers, where the whole group has arrived.
 #define PHASE_SLOTS 16
 #define PHASE_PARAM , global ulong* phaseTimes
+#define PHASE_ARG , phaseTimes
 #define PHASE_MARK(k) do { if (get_local_id(0) == 0) { ulong t_; asm volatile("mov.u64 %0, %%clock64;" : "=l"(t_)); \
         phaseTimes[get_group_id(0) * PHASE_SLOTS + (k)] = t_; } } while (0)
 #else
 #define PHASE_PARAM
+#define PHASE_ARG
 #define PHASE_MARK(k)
 #endif
 
