@@ -60,7 +60,7 @@ final class AttentionKernels implements AutoCloseable {
                 && Integer.bitCount(headsPerEntry) == 1 && shuffleLanes % headsPerEntry == 0;
         int vec = shuffle ? shuffleVec : portableVec;
         int lanes = headDim / vec;
-        int slots = Math.max(1, tuning.groupThreads() / lanes);
+        int slots = Math.max(1, (dense ? tuning.groupThreads() : Integer.getInteger("twilight4j.sparseThreads", 256)) / lanes);
         int rows = Math.max(1, TILE_ROWS / slots);
         this.tile = slots * rows;
         this.groupSize = (long) lanes * slots;

@@ -166,7 +166,7 @@ final class SparsePipeline implements AutoCloseable {
             }
             scoreGroup = groupSize(policy.selector() == SelectorKind.QUEST ? null : scoreKernel, ptx);
             selectGroup = groupSize(selectKernel, ptx);
-            estimateGroup = groupSize(estimate, ptx);
+            estimateGroup = Math.min(groupSize(estimate, ptx), Integer.getInteger("twilight4j.estGroup", 256));
             topPGroup = groupSize(topP, ptx);
             compactGroup = groupSize(compact, ptx);
             topPScratch = topPScratchBytes(topPGroup, ptx);
