@@ -29,6 +29,8 @@ bench() { # classpath batch ctx hkv [-D options]
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
   echo "baseline: $(ls "$base" | tr '\n' ' ')"
   bash .device/run.sh io.twilight4j.opencl.FastPathCheck 2>&1 | grep -v WARNING
+  # Again with stages of 64 token slots: its small shapes then walk several stages of the staged loops.
+  bash .device/run.sh -Dtwilight4j.stageTokens=64 io.twilight4j.opencl.FastPathCheck 2>&1 | grep -v WARNING
   for s in $shapes; do
     IFS=: read -r b l h <<< "$s"
     for r in $(seq "$rounds"); do

@@ -12,12 +12,15 @@ final class AttentionKernels implements AutoCloseable {
 
     /** Smallest dense chunk: below this the merge costs more than the split gains. */
     private static final int MIN_CHUNK_TOKENS = 128;
-    // TEMPORARY knobs for the H100 sweep of the sparse work list.
-    private static final int SPARSE_CHUNK_TOKENS = Integer.getInteger("twilight4j.sparseChunk", 256);
-    private static final int SPARSE_MAX_CHUNKS = Integer.getInteger("twilight4j.sparseMaxChunks", 64);
-    private static final int SPARSE_GROUPS_PER_UNIT = Integer.getInteger("twilight4j.sparseGroupsPerUnit", 4);
-    private static final int SPARSE_ROWS_IN_FLIGHT = Integer.getInteger("twilight4j.sparseRows", 2);
-    private static final int SPARSE_STAGE = Integer.getInteger("twilight4j.attStage", 512);
+    // Sparse sets: chunks of at least 256 tokens (at most 64 per set), 4 groups of 128 work-items per compute
+    // unit sharing them out. On the H100 at batch 16, 32k (attention 52.3 us with one chunk per group sized for
+    // the sets' capacity): 39.9 us; chunks of 128 / 512 tokens 47.5 / 49.0 us; groups of 256 work-items 47.4 us.
+    // At 128k the same launch took 57.6 us against 53.4 us (chunks of 512: 52.2 us, but 49.0 us at 32k):
+    // bench/results/h100-2026-12-06-session5/ab-group-sizes-*.txt.
+    private static final int SPARSE_CHUNK_TOKENS = 256;
+    private static final int SPARSE_MAX_CHUNKS = 64;
+    private static final int SPARSE_GROUPS_PER_UNIT = 4;
+    private static final int SPARSE_GROUP_THREADS = 128;
     /** Rows of a tile: each work-item keeps this many K/V loads in flight. */
     private static final int TILE_ROWS = 64;
 
@@ -60,7 +63,7 @@ final class AttentionKernels implements AutoCloseable {
                 && Integer.bitCount(headsPerEntry) == 1 && shuffleLanes % headsPerEntry == 0;
         int vec = shuffle ? shuffleVec : portableVec;
         int lanes = headDim / vec;
-        int slots = Math.max(1, (dense ? tuning.groupThreads() : Integer.getInteger("twilight4j.sparseThreads", 256)) / lanes);
+        int slots = Math.max(1, (dense ? tuning.groupThreads() : SPARSE_GROUP_THREADS) / lanes);
         int rows = Math.max(1, TILE_ROWS / slots);
         this.tile = slots * rows;
         this.groupSize = (long) lanes * slots;
@@ -70,14 +73,12 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         defines.put("DENSE", dense ? 1 : 0);
         defines.put("SLOTS", slots);
-        defines.put("ATT_UNROLL", dense ? tuning.rowsInFlight() : SPARSE_ROWS_IN_FLIGHT);
+        defines.put("ATT_UNROLL", tuning.rowsInFlight());
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);
         defines.put("ATT_SHUFFLE", shuffle ? 1 : 0);
-        defines.put("ATT_STAGE", SPARSE_STAGE);
-        defines.put("ATT_PREFETCH", Integer.getInteger("twilight4j.attPrefetch", 0));
-        defines.put("ATT_RAW", Integer.getInteger("twilight4j.attRaw", 0));
+        defines.put("ATT_STAGE", StageSizes.ATTENTION);
         defines.put("INLINE_PTX", shuffle ? 1 : 0);
         defines.put("PHASE_TIMES", PhaseTimes.ENABLED && shuffle && !dense ? 1 : 0);
         this.partial = cl.kernel("common.cl+attention.cl", defines, "attend_partial");
@@ -88,7 +89,7 @@ final class AttentionKernels implements AutoCloseable {
         }
         this.redFloats = Math.max((long) lanes * (headsPerEntry * tile + 1), (long) slots * headsPerEntry * (headDim + 2));
         // The NVIDIA variant keeps a sparse chunk's staged token slots where the portable one keeps scores.
-        this.scoreFloats = shuffle && !dense ? Math.max((long) headsPerEntry * tile, SPARSE_STAGE) : (long) headsPerEntry * tile;
+        this.scoreFloats = shuffle && !dense ? Math.max((long) headsPerEntry * tile, StageSizes.ATTENTION) : (long) headsPerEntry * tile;
         long local = 4 * (redFloats + scoreFloats + (long) headsPerEntry * tile + (dense ? 1 : maxEntries));
         if (local > cl.device().localMemBytes()) {
             throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "

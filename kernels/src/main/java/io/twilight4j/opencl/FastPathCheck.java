@@ -11,6 +11,7 @@ import java.util.SplittableRandom;
  * Checks a device's fast-path kernels against their portable variants on the same seeded data:
  * CI has no device with fast paths (PoCL builds only the portable ones), so the GPU run calls this.
  * Prints one line per policy with the largest output difference and exits non-zero past tolerance.
+ * bench/gpu/ab-h100.sh runs it twice, the second time with {@code -Dtwilight4j.stageTokens=64} ({@link StageSizes}).
  *   java ... io.twilight4j.opencl.FastPathCheck [device]
  */
 public final class FastPathCheck {

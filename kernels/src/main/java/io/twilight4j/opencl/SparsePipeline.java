@@ -24,10 +24,14 @@ final class SparsePipeline implements AutoCloseable {
 
     /** Work-items per group the pipeline's kernels ask for (each gets at most its own limit). */
     private static final int WANTED_GROUP = 256;
-    // TEMPORARY knob for the H100 sweep: code bytes per lane of the NVIDIA estimate (8 or 16).
-    private static final int EST_LANE_BYTES = Integer.getInteger("twilight4j.estLaneBytes", 8);
-    private static final int EST_STAGE = Integer.getInteger("twilight4j.estStage", 1024);
-    private static final int EST_UNROLL = Integer.getInteger("twilight4j.estUnroll", 8);
+    /**
+     * The NVIDIA estimate's code bytes per work-item (8: 8 work-items per candidate at d = 128) and candidates
+     * each slot has in flight. On the H100 at batch 16, 32k with the token slots staged in local memory
+     * (49.6 us before): 8 in flight 41.3 us, 4 46.5 us, 16 48.5 us; 16-byte lanes 48.3 us (4 in flight)
+     * (bench/results/h100-2026-12-06-session5/ab-staged-knobs-32k.txt, ab-prefetch-raw-knobs-32k.txt).
+     */
+    private static final int EST_LANE_BYTES = 8;
+    private static final int EST_UNROLL = 8;
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
     private static final long TOP_P_HISTOGRAM_BYTES = 4L * (0x40000000 >> TopPThreshold.BUCKET_SHIFT);
 
@@ -123,18 +127,16 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
         // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
-        int estLaneBytes = EST_LANE_BYTES;
-        int estLanes = kv.headDim() / 2 / estLaneBytes;
-        boolean estShuffle = ptx && (kv.headDim() / 2) % estLaneBytes == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
+        int estLanes = kv.headDim() / 2 / EST_LANE_BYTES;
+        boolean estShuffle = ptx && (kv.headDim() / 2) % EST_LANE_BYTES == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
                 && Integer.bitCount(gqa) == 1 && estLanes % gqa == 0;
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
         defines.put("EST_LANES", Math.max(1, estLanes));
-        defines.put("EST_LANE_BYTES", estLaneBytes);
+        defines.put("EST_LANE_BYTES", EST_LANE_BYTES);
         // Candidates each slot has in flight: on the H100 4 took the estimate from 214 to 121 us at batch
         // 16, 128k; 8, fewer groups, 16 lanes per candidate changed nothing (bench/results/h100-2026-11-23-session2).
         defines.put("EST_UNROLL", EST_UNROLL);
-        defines.put("EST_STAGE", EST_STAGE);
-        defines.put("EST_PREFETCH", Integer.getInteger("twilight4j.estPrefetch", 0));
+        defines.put("EST_STAGE", StageSizes.ESTIMATE);
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
@@ -166,7 +168,7 @@ final class SparsePipeline implements AutoCloseable {
             }
             scoreGroup = groupSize(policy.selector() == SelectorKind.QUEST ? null : scoreKernel, ptx);
             selectGroup = groupSize(selectKernel, ptx);
-            estimateGroup = Math.min(groupSize(estimate, ptx), Integer.getInteger("twilight4j.estGroup", 256));
+            estimateGroup = groupSize(estimate, ptx);
             topPGroup = groupSize(topP, ptx);
             compactGroup = groupSize(compact, ptx);
             topPScratch = topPScratchBytes(topPGroup, ptx);
@@ -288,7 +290,7 @@ final class SparsePipeline implements AutoCloseable {
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, groupsPerEntry(entries)));
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
-                .local(11, 4L * Math.max(gqa * (kv.headDim() + 1), EST_STAGE));
+                .local(11, 4L * Math.max(gqa * (kv.headDim() + 1), StageSizes.ESTIMATE));
         estimate.launch((long) entries * blocks, estimateGroup, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, topPScratch).local(7, TOP_P_HISTOGRAM_BYTES);

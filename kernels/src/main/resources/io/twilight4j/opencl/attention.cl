@@ -116,17 +116,6 @@ inline float8 row_halves8(global const half* row, int chunk) {
 #else
 #define load_rowV(lane, row) row_halves8(row, lane)
 #endif
-// ATT_RAW: rows in flight stay packed halves (4 registers per 8 channels instead of 8) until used.
-#if ATT_RAW && ATT_VEC == 8
-#define rowT uint4
-#define load_raw(lane, row) (((global const uint4*) (row))[lane])
-#define to_floatV(r) ((float8) (half2_bits_to_float2((r).x), half2_bits_to_float2((r).y), half2_bits_to_float2((r).z), \
-                                half2_bits_to_float2((r).w)))
-#else
-#define rowT floatV
-#define load_raw(lane, row) load_rowV(lane, row)
-#define to_floatV(r) (r)
-#endif
 
 // Attention of chunk ch (count >= 1) into its partial states; every work-item of the group calls it.
 inline void attend_chunk(const Chunk ch, global const float* q, global const half* K, global const half* V,
@@ -173,18 +162,9 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
         stage_token_slots(staged, sets + (size_t) e * cap + start + t0, tn, pageTable, kvHead);
         barrier(CLK_LOCAL_MEM_FENCE);
         if (t0 == 0 && mark >= 0) PHASE_MARK(mark);
-#if ATT_PREFETCH
-        for (int i = lid; i < tn; i += ATT_WG) {
-            const size_t row = (size_t) staged[i] * HEAD_DIM;
-            for (int o = 0; o < HEAD_DIM; o += 64) {
-                prefetch_l2(K + row + o);
-                prefetch_l2(V + row + o);
-            }
-        }
-#endif
 #endif
         for (int base = 0; base < tn; base += SLOTS * UNROLL) {
-            rowT kr[UNROLL], vr[UNROLL];
+            floatV kr[UNROLL], vr[UNROLL];
             bool valid[UNROLL];
             // All UNROLL rows' loads are issued before any arithmetic: more bytes in flight per work-item.
             #pragma unroll
@@ -196,18 +176,17 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
 #else
                 const size_t row = (size_t) staged[valid[u] ? i : 0] * HEAD_DIM;
 #endif
-                kr[u] = load_raw(lane, K + row);
-                vr[u] = load_raw(lane, V + row);
+                kr[u] = load_rowV(lane, K + row);
+                vr[u] = load_rowV(lane, V + row);
             }
             float sc[UNROLL];
             float tileMax = mh;
             #pragma unroll
             for (int u = 0; u < UNROLL; u++) {
                 float x[HEADS_PER_ENTRY];
-                const floatV k = to_floatV(kr[u]);
                 #pragma unroll
                 for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                    x[g] = dotV(k, qr[g]);
+                    x[g] = dotV(kr[u], qr[g]);
                 }
                 const float full = reduce_scatter(x, HEADS_PER_ENTRY, LANES, lane);
                 sc[u] = valid[u] ? full : -INFINITY;
@@ -224,11 +203,6 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
             }
             dh = sum;
             mh = tileMax;
-            floatV vf[UNROLL];
-            #pragma unroll
-            for (int u = 0; u < UNROLL; u++) {
-                vf[u] = to_floatV(vr[u]);
-            }
             #pragma unroll
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
                 const int src = segment + g * LANES_PER_HEAD;
@@ -236,7 +210,7 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
                 // mad: one fused multiply-add where the device has it (FP_CONTRACT is off in these sources).
                 #pragma unroll
                 for (int u = 0; u < UNROLL; u++) {
-                    a = mad((floatV) (shfl_idx(pr[u], src)), vf[u], a);
+                    a = mad((floatV) (shfl_idx(pr[u], src)), vr[u], a);
                 }
                 acc[g] = a;
             }

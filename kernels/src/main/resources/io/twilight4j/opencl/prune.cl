@@ -83,13 +83,6 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
         barrier(CLK_LOCAL_MEM_FENCE); // the previous stage's slots are read
         stage_token_slots(staged, rowCand + t0, tn, table, h);
         barrier(CLK_LOCAL_MEM_FENCE);
-#if EST_PREFETCH
-        for (int i = lid; i < tn; i += get_local_size(0)) {
-            const size_t tok = staged[i];
-            prefetch_l2(codes + tok * CODE_BYTES);
-            prefetch_l2(((global const uint*) params) + tok);
-        }
-#endif
         // Every slot runs the same number of iterations (shuffles need the whole warp); candidates past
         // the stage's end read its first one's codes and store nothing.
         for (int base = 0; base < tn; base += slots * EST_UNROLL) {
