@@ -17,7 +17,9 @@ import org.lwjgl.system.MemoryUtil;
  * device and the groups share them out, so this feeds it sets of every kind of size directly (empty, one
  * token, either side of a chunk's 256 tokens, whole sequences) for more entries than a work-group has
  * work-items (the prefix sums then take several blocks), and compares every output row with attention over
- * the same positions in float64 (an empty set's row is 0).
+ * the same positions in float64 (an empty set's row is 0). One plan runs two rounds of different sets: the
+ * kernel's per-entry counters of finished chunks must be back at 0 after each launch, and every output row
+ * must be written each time (the output buffer holds NaN before each launch).
  */
 class OpenClSparseAttentionTest extends OpenClTestSupport {
 
@@ -36,12 +38,17 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
         int headsPerEntry = perHead ? 1 : GQA;
         int entries = batch * setsPerSeq;
         int cap = MAX_LEN;
-        int[][] sets = new int[entries][];
+        int[][][] rounds = new int[2][entries][];
         int[] special = {0, 1, 255, 256, 257, 512, 513};
-        for (int e = 0; e < entries; e++) {
-            int len = lengths[e / setsPerSeq];
-            int n = Math.min(len, e < special.length ? special[e] : e % 5 == 0 ? len : r.nextInt(len + 1));
-            sets[e] = randomSubset(r, len, n);
+        for (int[][] sets : rounds) {
+            for (int e = 0; e < entries; e++) {
+                int len = lengths[e / setsPerSeq];
+                int n = Math.min(len, e < special.length ? special[e] : e % 5 == 0 ? len : r.nextInt(len + 1));
+                sets[e] = randomSubset(r, len, n);
+            }
+            int t = special[0]; // the second round moves the special sizes to other entries
+            System.arraycopy(special, 1, special, 0, special.length - 1);
+            special[special.length - 1] = t;
         }
         float[][] k = new float[batch][], v = new float[batch][];
         float[] q = new float[batch * QUERY_HEADS * DIM];
@@ -60,30 +67,31 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
                 cache.write(0, seq, 0, k[b], v[b], lengths[b]);
                 cache.pager().copyPageTable(seq, pageTables, b * maxPages);
             }
-            float[] out = run(cache, q, lengths, pageTables, maxPages, sets, cap, setsPerSeq, headsPerEntry);
-            for (int e = 0; e < entries; e++) {
-                int b = e / setsPerSeq;
-                for (int g = 0; g < headsPerEntry; g++) {
-                    int qh = (e % setsPerSeq) * headsPerEntry + g;
-                    double[] expected = reference(q, b, qh, k[b], v[b], sets[e]);
-                    for (int c = 0; c < DIM; c++) {
-                        assertEquals(expected[c], out[(b * QUERY_HEADS + qh) * DIM + c], 2e-4,
-                                "entry " + e + " (" + sets[e].length + " tokens), query head " + qh + ", channel " + c);
+            float[][] outs = run(cache, q, lengths, pageTables, maxPages, rounds, cap, setsPerSeq, headsPerEntry);
+            for (int round = 0; round < rounds.length; round++) {
+                int[][] sets = rounds[round];
+                float[] out = outs[round];
+                for (int e = 0; e < entries; e++) {
+                    int b = e / setsPerSeq;
+                    for (int g = 0; g < headsPerEntry; g++) {
+                        int qh = (e % setsPerSeq) * headsPerEntry + g;
+                        double[] expected = reference(q, b, qh, k[b], v[b], sets[e]);
+                        for (int c = 0; c < DIM; c++) {
+                            assertEquals(expected[c], out[(b * QUERY_HEADS + qh) * DIM + c], 2e-4, "round " + round
+                                    + ", entry " + e + " (" + sets[e].length + " tokens), query head " + qh + ", channel " + c);
+                        }
                     }
                 }
             }
         }
     }
 
-    private static float[] run(OpenClKvCache cache, float[] q, int[] lengths, int[] pageTables, int maxPages, int[][] sets,
-                               int cap, int setsPerSeq, int headsPerEntry) {
-        int entries = sets.length;
+    /** Each round's outputs, the rounds run one after the other by one plan. */
+    private static float[][] run(OpenClKvCache cache, float[] q, int[] lengths, int[] pageTables, int maxPages,
+                                 int[][][] rounds, int cap, int setsPerSeq, int headsPerEntry) {
+        int entries = rounds[0].length;
         int[] flat = new int[entries * cap];
         int[] counts = new int[entries];
-        for (int e = 0; e < entries; e++) {
-            System.arraycopy(sets[e], 0, flat, e * cap, sets[e].length);
-            counts[e] = sets[e].length;
-        }
         FloatBuffer qHost = MemoryUtil.memAllocFloat(q.length).put(q).flip();
         FloatBuffer outHost = MemoryUtil.memAllocFloat(q.length);
         IntBuffer ints = MemoryUtil.memAllocInt(flat.length + pageTables.length + lengths.length + counts.length);
@@ -96,17 +104,26 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
              ClBuffer tableBuf = cl.buffer("page tables", 4L * pageTables.length);
              ClBuffer lengthBuf = cl.buffer("lengths", 4L * lengths.length)) {
             cl.write(qBuf, 0, qHost);
-            cl.write(setBuf, 0, ints.clear().put(flat).flip());
-            cl.write(countBuf, 0, ints.clear().put(counts).flip());
             cl.write(tableBuf, 0, ints.clear().put(pageTables).flip());
             cl.write(lengthBuf, 0, ints.clear().put(lengths).flip());
             OpenClKvCache.LayerBuffers layer = cache.layer(0);
-            attention.run(qBuf, layer.k(), layer.v(), tableBuf, maxPages, lengthBuf, setBuf, countBuf, cap, entries,
-                    setsPerSeq, cap, outBuf, null);
-            cl.read(outBuf, 0, outHost);
-            float[] out = new float[q.length];
-            outHost.get(out);
-            return out;
+            float[][] outs = new float[rounds.length][q.length];
+            float[] nan = new float[q.length];
+            Arrays.fill(nan, Float.NaN);
+            for (int round = 0; round < rounds.length; round++) {
+                for (int e = 0; e < entries; e++) {
+                    System.arraycopy(rounds[round][e], 0, flat, e * cap, rounds[round][e].length);
+                    counts[e] = rounds[round][e].length;
+                }
+                cl.write(setBuf, 0, ints.clear().put(flat).flip());
+                cl.write(countBuf, 0, ints.clear().put(counts).flip());
+                cl.write(outBuf, 0, outHost.clear().put(nan).flip());
+                attention.run(qBuf, layer.k(), layer.v(), tableBuf, maxPages, lengthBuf, setBuf, countBuf, cap, entries,
+                        setsPerSeq, cap, outBuf, null);
+                cl.read(outBuf, 0, outHost.clear());
+                outHost.get(outs[round]);
+            }
+            return outs;
         } finally {
             MemoryUtil.memFree(qHost);
             MemoryUtil.memFree(outHost);
