@@ -1,6 +1,5 @@
 package io.twilight4j.opencl;
 
-import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -37,7 +36,7 @@ final class AttentionKernels implements AutoCloseable {
     private final long mergeGroupSize;
     private final long redFloats;
     private final long scoreFloats;
-    private final ClBuffer pm, pd, po, done;
+    private final ClBuffer pm, pd, po;
     private final PhaseTimes phases;
 
     /**
@@ -85,8 +84,7 @@ final class AttentionKernels implements AutoCloseable {
         // Everything allocated so far is released if a later allocation or kernel build fails.
         try (Closer guard = new Closer()) {
             this.partial = guard.add(cl.kernel("common.cl+attention.cl", defines, "attend_partial"));
-            // Sparse launches merge their chunks in attend_partial (the last group of each entry).
-            this.merge = dense ? guard.add(cl.kernel("common.cl+attention.cl", defines, "attend_merge")) : null;
+            this.merge = guard.add(cl.kernel("common.cl+attention.cl", defines, "attend_merge"));
             if (partial.workGroupLimit() < groupSize) {
                 throw new OpenClException("attend_partial: the device runs at most " + partial.workGroupLimit()
                         + " work-items per group, the kernel needs " + groupSize);
@@ -94,12 +92,12 @@ final class AttentionKernels implements AutoCloseable {
             this.redFloats = Math.max((long) lanes * (headsPerEntry * tile + 1), (long) slots * headsPerEntry * (headDim + 2));
             // The NVIDIA variant keeps a sparse chunk's staged token slots where the portable one keeps scores.
             this.scoreFloats = shuffle && !dense ? Math.max((long) headsPerEntry * tile, StageSizes.ATTENTION) : (long) headsPerEntry * tile;
-            long local = 4 * (redFloats + scoreFloats + (long) headsPerEntry * tile + (dense ? 1 : maxEntries + 1));
+            long local = 4 * (redFloats + scoreFloats + (long) headsPerEntry * tile + (dense ? 1 : maxEntries));
             if (local > cl.device().localMemBytes()) {
                 throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "
                         + cl.device().localMemBytes());
             }
-            this.mergeGroupSize = dense ? Math.min(headDim, merge.workGroupLimit()) : 0;
+            this.mergeGroupSize = Math.min(headDim, merge.workGroupLimit());
             long states;
             if (dense) {
                 this.targetGroups = tuning.groupsPerUnit() * cl.device().computeUnits();
@@ -114,10 +112,6 @@ final class AttentionKernels implements AutoCloseable {
             this.pm = guard.add(cl.buffer("attention partial max", 4 * states));
             this.pd = guard.add(cl.buffer("attention partial sum", 4 * states));
             this.po = guard.add(cl.buffer("attention partial output", 4 * states * headDim));
-            // Chunks finished per sparse entry: zero between launches (the merging group resets its entry's).
-            int counters = dense ? 1 : maxEntries;
-            this.done = guard.add(cl.buffer("attention chunks done", 4L * counters));
-            cl.write(done, 0, ByteBuffer.allocateDirect(4 * counters));
             this.phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && shuffle && !dense) {
                 phases.attach(partial, targetGroups);
@@ -151,14 +145,13 @@ final class AttentionKernels implements AutoCloseable {
         }
         partial.arg(0, q).arg(1, k).arg(2, v).arg(3, pageTables).arg(4, maxPages).arg(5, lengths).arg(6, sets)
                 .arg(7, setCount).arg(8, cap).arg(9, entries).arg(10, entriesPerSeq).arg(11, chunk).arg(12, chunks)
-                .arg(13, pm).arg(14, pd).arg(15, po).arg(16, done).arg(17, out)
-                .local(18, 4 * redFloats).local(19, 4 * scoreFloats).local(20, 4L * headsPerEntry * tile)
-                .local(21, dense ? 4 : 4L * (entries + 1));
+                .arg(13, pm).arg(14, pd).arg(15, po)
+                .local(16, 4 * redFloats).local(17, 4 * scoreFloats).local(18, 4L * headsPerEntry * tile)
+                .local(19, dense ? 4 : 4L * entries);
         partial.launch(groups, groupSize, timer, StageTimer.ATTENTION);
-        if (dense) {
-            merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, entriesPerSeq).arg(4, chunks).arg(5, out);
-            merge.launch((long) entries * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
-        }
+        merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)
+                .arg(7, out);
+        merge.launch((long) entries * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
     }
 
     private static int ceilDiv(long a, long b) {
@@ -172,7 +165,7 @@ final class AttentionKernels implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {phases, partial, merge, pm, pd, po, done}) {
+        for (AutoCloseable c : new AutoCloseable[] {phases, partial, merge, pm, pd, po}) {
             Closer.closeQuietly(c);
         }
     }

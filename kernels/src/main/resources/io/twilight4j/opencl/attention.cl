@@ -19,10 +19,8 @@
 //   SLOTS * HEADS_PER_ENTRY * HEAD_DIM accumulator sums, so it is sized for the larger of the two;
 //   sparse: prefix (entries ints).
 //   Writes the partial state (m, d, o) per (entry, head, chunk); empty dense chunks write m = -inf, d = 0.
-//   Sparse: the group that finishes an entry's last chunk (a counter per entry, done[e], back to 0 after)
-//   merges the entry's chunks and writes its output rows; groups write the rows of empty sets (0).
-// attend_merge (DENSE only): one work-group per (entry, head), work-item c per channel; merges the chunks by
-//   log-sum-exp and writes out[b][q][c].
+// attend_merge: one work-group per (entry, head), work-item c per channel; merges the chunks by
+//   log-sum-exp and writes out[b][q][c] (0 when the set is empty).
 #pragma OPENCL FP_CONTRACT OFF
 
 // Each work-item reads VEC channels of a row: 8 (16-byte loads) when HEAD_DIM allows, else 4; the
@@ -362,38 +360,11 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
 
 #endif
 
-// Output channel c of the (entry, head) whose chunk states start at base: the chunks merged by log-sum-exp,
-// 0 when none holds weight (empty chunks hold m = -inf, d = 0: skipping them avoids -inf - -inf). QUAL is
-// volatile where the states were written by other groups of the same launch (past the non-coherent L1).
-#define DEFINE_MERGED_OUTPUT(NAME, QUAL)                                                                   \
-inline float NAME(QUAL global const float* pm, QUAL global const float* pd, QUAL global const float* po,  \
-                  size_t base, int chunks, int c) {                                                         \
-    float m = -INFINITY;                                                                                   \
-    for (int k = 0; k < chunks; k++) {                                                                     \
-        m = fmax(m, pm[base + k]);                                                                         \
-    }                                                                                                      \
-    float d = 0.0f, o = 0.0f;                                                                              \
-    for (int k = 0; k < chunks; k++) {                                                                     \
-        const float dk = pd[base + k];                                                                     \
-        if (dk > 0.0f) {                                                                                   \
-            const float f = exp(pm[base + k] - m);                                                         \
-            d += dk * f;                                                                                   \
-            o += po[(base + k) * HEAD_DIM + c] * f;                                                        \
-        }                                                                                                  \
-    }                                                                                                      \
-    return d > 0.0f ? o / d : 0.0f;                                                                        \
-}
-#if DENSE
-DEFINE_MERGED_OUTPUT(merged_output, )
-#else
-DEFINE_MERGED_OUTPUT(merged_output, volatile)
-#endif
-
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,
                            global const int* sets, global const int* setCount, int cap, int entries,
                            int entriesPerSeq, int chunkTokens, int chunksPerEntry,
-                           global float* pm, global float* pd, global float* po, global int* done, global float* out,
+                           global float* pm, global float* pd, global float* po,
                            local float* red, local float* scores, local float* probs, local int* prefix PHASE_PARAM) {
     PHASE_MARK(0);
 #if DENSE
@@ -418,17 +389,6 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         chunks += total;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    local int* last = prefix + entries;
-    const int lid = get_local_id(0);
-    // Empty sets have no chunk to merge: their rows are 0 (a group for each).
-    for (int e = get_group_id(0); e < entries; e += get_num_groups(0)) {
-        if (prefix[e] == (e + 1 < entries ? prefix[e + 1] : chunks)) {
-            for (int j = lid; j < HEADS_PER_ENTRY * HEAD_DIM; j += ATT_WG) {
-                const int b = e / entriesPerSeq, qHead = (e % entriesPerSeq) * HEADS_PER_ENTRY + j / HEAD_DIM;
-                out[((size_t) b * QUERY_HEADS + qHead) * HEAD_DIM + j % HEAD_DIM] = 0.0f;
-            }
-        }
-    }
     PHASE_MARK(1);
     // Workbench marks (PHASE_TIMES): after the stage, the loop and the merge of each of the first four chunks.
     int mark = 2;
@@ -443,41 +403,39 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         const int n = setCount[e], k = sparse_chunks(n, chunkTokens, chunksPerEntry), chunk = item - prefix[e];
         // Near-equal chunks, none empty (k <= n).
         const int start = (int) ((long) chunk * n / k), end = (int) ((long) (chunk + 1) * n / k);
-        const Chunk ch = chunk_at(e, chunk, start, end - start, entriesPerSeq, chunksPerEntry);
-        attend_chunk(ch, q, K, V, pageTables, maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs,
-                     mark < 14 ? mark : -1 PHASE_ARG);
-        // The entry's last chunk to finish merges them all (one launch a step fewer): every work-item's
-        // states are visible device-wide before the group counts itself done.
-        device_fence();
-        barrier(CLK_GLOBAL_MEM_FENCE);
-        if (lid == 0) {
-            *last = atomic_inc(done + e) == k - 1;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (*last) {
-            device_fence();
-            if (lid == 0) done[e] = 0; // no other group counts this entry again in this launch
-            const size_t base = (size_t) e * HEADS_PER_ENTRY * chunksPerEntry;
-            for (int j = lid; j < HEADS_PER_ENTRY * HEAD_DIM; j += ATT_WG) {
-                const int g = j / HEAD_DIM, c = j % HEAD_DIM;
-                out[((size_t) ch.b * QUERY_HEADS + ch.firstQ + g) * HEAD_DIM + c]
-                        = merged_output(pm, pd, po, base + (size_t) g * chunksPerEntry, k, c);
-            }
-        }
+        attend_chunk(chunk_at(e, chunk, start, end - start, entriesPerSeq, chunksPerEntry), q, K, V, pageTables,
+                     maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs, mark < 14 ? mark : -1 PHASE_ARG);
     }
 #endif
 }
 
-#if DENSE
 kernel void attend_merge(global const float* pm, global const float* pd, global const float* po,
-                         int entriesPerSeq, int chunksPerEntry, global float* out) {
+                         global const int* setCount, int entriesPerSeq, int chunkTokens, int chunksPerEntry,
+                         global float* out) {
     const int eg = get_group_id(0);
     const int e = eg / HEADS_PER_ENTRY, g = eg % HEADS_PER_ENTRY;
     const int b = e / entriesPerSeq;
     const int qHead = (e % entriesPerSeq) * HEADS_PER_ENTRY + g;
+    const size_t base = (size_t) eg * chunksPerEntry;
+#if DENSE
+    const int chunks = chunksPerEntry;
+#else
+    const int chunks = sparse_chunks(setCount[e], chunkTokens, chunksPerEntry);
+#endif
+    float m = -INFINITY;
+    for (int k = 0; k < chunks; k++) {
+        m = fmax(m, pm[base + k]);
+    }
     for (int c = get_local_id(0); c < HEAD_DIM; c += get_local_size(0)) {
-        out[((size_t) b * QUERY_HEADS + qHead) * HEAD_DIM + c] = merged_output(pm, pd, po, (size_t) eg * chunksPerEntry,
-                                                                               chunksPerEntry, c);
+        float d = 0.0f, o = 0.0f;
+        for (int k = 0; k < chunks; k++) {
+            const float dk = pd[base + k];
+            if (dk > 0.0f) { // empty chunks hold m = -inf: skipping them avoids -inf - -inf
+                const float f = exp(pm[base + k] - m);
+                d += dk * f;
+                o += po[(base + k) * HEAD_DIM + c] * f;
+            }
+        }
+        out[((size_t) b * QUERY_HEADS + qHead) * HEAD_DIM + c] = d > 0.0f ? o / d : 0.0f;
     }
 }
-#endif

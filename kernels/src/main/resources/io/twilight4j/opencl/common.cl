@@ -148,17 +148,6 @@ inline size_t token_slot(global const int* pageTable, int pos, int kvHead) {
     return ((size_t) page * KV_HEADS + kvHead) * PAGE_TOKENS + pos % PAGE_TOKENS;
 }
 
-// Makes this work-item's earlier global writes visible to every work-group of the device before its later
-// memory operations (a group that finds itself the last of several then reads what the others wrote).
-// OpenCL 1.2's mem_fence names no scope past the work-group; NVIDIA: membar.gl.
-inline void device_fence(void) {
-#if INLINE_PTX
-    asm volatile("membar.gl;" ::: "memory");
-#else
-    mem_fence(CLK_GLOBAL_MEM_FENCE);
-#endif
-}
-
 // Token slots of positions[0..n) of one sequence (its page table) and KV head, into dst[0..n): the
 // work-group resolves them STAGE_BATCH per work-item with all loads in flight, so a loop over the slots
 // afterwards waits on one memory round trip per step instead of the chain position -> page table -> row.

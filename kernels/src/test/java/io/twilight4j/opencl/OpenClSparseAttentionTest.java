@@ -17,9 +17,8 @@ import org.lwjgl.system.MemoryUtil;
  * device and the groups share them out, so this feeds it sets of every kind of size directly (empty, one
  * token, either side of a chunk's 256 tokens, whole sequences) for more entries than a work-group has
  * work-items (the prefix sums then take several blocks), and compares every output row with attention over
- * the same positions in float64 (an empty set's row is 0). One plan runs two rounds of different sets: the
- * kernel's per-entry counters of finished chunks must be back at 0 after each launch, and every output row
- * must be written each time (the output buffer holds NaN before each launch).
+ * the same positions in float64 (an empty set's row is 0). One plan runs two rounds of different sets, and
+ * every output row must be written each time (the output buffer holds NaN before each launch).
  */
 class OpenClSparseAttentionTest extends OpenClTestSupport {
 
