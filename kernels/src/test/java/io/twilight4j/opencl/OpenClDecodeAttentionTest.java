@@ -86,14 +86,6 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         return o;
     }
 
-    private static float[] randomQ(SplittableRandom rnd, int n) {
-        float[] q = new float[n];
-        for (int i = 0; i < n; i++) {
-            q[i] = (float) rnd.nextGaussian();
-        }
-        return q;
-    }
-
     @ParameterizedTest(name = "{0} seed {1}: kvHeads {2}, queryHeads {3}, headDim {4}")
     @CsvSource({"dense, 1, 2, 2, 64", "dense, 2, 2, 8, 64", "dense, 3, 1, 4, 12",
             "full+twilight:1, 4, 2, 8, 64", "full+twilight:1:head, 5, 1, 2, 12"})
@@ -102,7 +94,7 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.parse(policy),
                 new DecodeShape(queryHeads, 4, 128), false, true)) {
             SplittableRandom rnd = new SplittableRandom(seed * 31);
-            float[] q = randomQ(rnd, 3 * queryHeads * headDim);
+            float[] q = gaussian(rnd, 3 * queryHeads * headDim);
             float[] out = new float[q.length];
             StepStats stats = plan.run(0, s.seqs(), q, out);
             int g = queryHeads / kvHeads;
@@ -174,7 +166,7 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         Setup s = setup(seed, kvHeads, d);
         try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.parse("quest:" + budget),
                 new DecodeShape(queryHeads, 4, 128), false, true)) {
-            float[] q = randomQ(new SplittableRandom(seed), 3 * queryHeads * d);
+            float[] q = gaussian(new SplittableRandom(seed), 3 * queryHeads * d);
             float[] out = new float[q.length];
             StepStats stats = plan.run(0, s.seqs(), q, out);
             int g = queryHeads / kvHeads;

@@ -175,12 +175,4 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
         Arrays.sort(chosen);
         return chosen;
     }
-
-    private static float[] gaussian(SplittableRandom r, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) r.nextGaussian();
-        }
-        return x;
-    }
 }

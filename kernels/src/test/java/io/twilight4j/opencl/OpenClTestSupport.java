@@ -3,6 +3,7 @@ package io.twilight4j.opencl;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -25,6 +26,15 @@ abstract class OpenClTestSupport {
             assumeTrue(false, why);
         }
         cl = new OpenClContext(OpenClDevice.choose(null));
+    }
+
+    /** n standard normal floats. */
+    static float[] gaussian(SplittableRandom r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        return x;
     }
 
     @AfterAll
