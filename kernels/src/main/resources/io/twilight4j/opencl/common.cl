@@ -98,13 +98,33 @@ inline int2 block_range(int n, int block, int blocks) {
 }
 
 // Copies the n floats of a global row to local memory, COPY_BATCH loads in flight per work-item (a loop
-// of one load per iteration waits out the memory latency for every element it copies). Returns the
-// largest value this work-item copied (-INFINITY for none).
+// of one load per iteration waits out the memory latency for every element it copies), 16-byte loads
+// and stores where both rows start on 16-byte boundaries (typed: vload4 promises only 4-byte alignment).
+// Returns the largest value this work-item copied (-INFINITY for none).
 #define COPY_BATCH 8
 inline float row_to_local(local float* dst, global const float* src, int n) {
     const int lid = get_local_id(0), wg = get_local_size(0);
     float m = -INFINITY;
-    for (int base = 0; base < n; base += COPY_BATCH * wg) {
+    int from = 0;
+    if ((((size_t) src) & 15) == 0 && (((size_t) dst) & 15) == 0) {
+        const int n4 = n / 4;
+        for (int base = 0; base < n4; base += COPY_BATCH * wg) {
+            float4 x[COPY_BATCH];
+            #pragma unroll
+            for (int j = 0; j < COPY_BATCH; j++) {
+                const int i = base + j * wg + lid;
+                x[j] = i < n4 ? ((global const float4*) src)[i] : (float4) (-INFINITY);
+            }
+            #pragma unroll
+            for (int j = 0; j < COPY_BATCH; j++) {
+                const int i = base + j * wg + lid;
+                if (i < n4) ((local float4*) dst)[i] = x[j];
+                m = fmax(m, fmax(fmax(x[j].x, x[j].y), fmax(x[j].z, x[j].w)));
+            }
+        }
+        from = 4 * n4;
+    }
+    for (int base = from; base < n; base += COPY_BATCH * wg) {
         float x[COPY_BATCH];
         #pragma unroll
         for (int j = 0; j < COPY_BATCH; j++) {
