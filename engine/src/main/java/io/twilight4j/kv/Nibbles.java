@@ -56,6 +56,31 @@ public final class Nibbles {
         return base + (inWord % 8) * lanes + inWord / 8;
     }
 
+    /** Lane L's offset in a load of every eighth float: {@link #permute}'s gather of one nibble position. */
+    private static final int[] EVERY_EIGHTH = java.util.stream.IntStream.range(0, F.length()).map(l -> 8 * l).toArray();
+
+    /**
+     * Writes {@code x[xOff + j]} to {@code dst[dstOff + position(j, bytes)]} for every code j of a row of
+     * {@code bytes} bytes: a query row put in the order {@link #dots} meets the codes. Word-wise rows take
+     * one gather per vector of the result (code base + 8L + i to lane L of vector i), not a scalar
+     * store per code: Quest permutes every query head of a sequence once per page range.
+     */
+    public static void permute(float[] x, int xOff, float[] dst, int dstOff, int bytes) {
+        int codes = 2 * bytes;
+        if (bytes % WORD_BYTES != 0 || F.length() != I.length()) {
+            for (int j = 0; j < codes; j++) {
+                dst[dstOff + position(j, bytes)] = x[xOff + j];
+            }
+            return;
+        }
+        int lanes = I.length();
+        for (int base = 0; base < codes; base += 2 * WORD_BYTES) {
+            for (int i = 0; i < 8; i++) {
+                FloatVector.fromArray(F, x, xOff + base + i, EVERY_EIGHTH, 0).intoArray(dst, dstOff + base + i * lanes);
+            }
+        }
+    }
+
     /**
      * Dot products of code rows with query rows: {@code s[sOff + g * sStride + r]} = sum_j code_j(row r) *
      * {@code q[qOff + g * 2 * bytes + position(j, bytes)]} for heads g < {@code heads} and rows r < {@code n},

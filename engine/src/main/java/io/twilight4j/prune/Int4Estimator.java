@@ -46,9 +46,9 @@ public final class Int4Estimator {
             int qOff = (firstHead + g) * dim;
             for (int c = 0; c < dim; c++) {
                 sum += queryCodes[qOff + c];
-                qp[g * dim + Nibbles.position(c, codeBytes)] = queryCodes[qOff + c];
             }
             qSum[g] = sum;
+            Nibbles.permute(queryCodes, qOff, qp, g * dim, codeBytes);
         }
         // Blocks of tokens: each block's code rows and params are located (and their cache lines touched)
         // one block ahead, so those misses are in flight while the block before is dotted with every

@@ -8,6 +8,7 @@ import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
 import io.twilight4j.kv.PageBounds;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -84,18 +85,13 @@ public final class QuestSelector implements Selector {
         int row = 2 * dim;
         int bytes = PageBounds.codeBytes(dim);
         // [c- | c+] per head, permuted to the order Nibbles.unpack writes [u_min | u_max] in.
+        // Done for every page range (a parallel item): vector operations, then one permute per head.
         float[] split = ws.sequenceQuery;
         float[] qSum = ws.querySums;
+        float[] natural = ws.codeRow;
         for (int g = 0; g < kvHeads * group; g++) {
-            float sum = 0;
-            int qOff = (firstHead + g) * dim;
-            for (int c = 0; c < dim; c++) {
-                float x = queryCodes[qOff + c];
-                split[g * row + Nibbles.position(c, bytes)] = Math.min(x, 0f);
-                split[g * row + Nibbles.position(dim + c, bytes)] = Math.max(x, 0f);
-                sum += x;
-            }
-            qSum[g] = sum;
+            qSum[g] = splitSigns(queryCodes, (firstHead + g) * dim, dim, natural);
+            Nibbles.permute(natural, 0, split, g * row, bytes);
         }
         HostKvCache.Layer ly = cache.layer(layer);
         long[] rows = ws.rowOffsets;
@@ -124,6 +120,30 @@ public final class QuestSelector implements Selector {
                         firstHead, h, group, shared, h * scored + p0);
             }
         }
+    }
+
+    /**
+     * Writes [c- | c+] of the query codes {@code q[off..off+dim)} (min(c, 0), then max(c, 0)) to
+     * {@code out[0..2 * dim)} and returns sum(c): exact, the codes being integers.
+     */
+    private static float splitSigns(float[] q, int off, int dim, float[] out) {
+        FloatVector sum = FloatVector.zero(F);
+        int c = 0;
+        int bound = F.loopBound(dim);
+        for (; c < bound; c += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, q, off + c);
+            x.min(0f).intoArray(out, c);
+            x.max(0f).intoArray(out, dim + c);
+            sum = sum.add(x);
+        }
+        float s = sum.reduceLanes(VectorOperators.ADD);
+        for (; c < dim; c++) {
+            float x = q[off + c];
+            out[c] = Math.min(x, 0f);
+            out[dim + c] = Math.max(x, 0f);
+            s += x;
+        }
+        return s;
     }
 
     /**

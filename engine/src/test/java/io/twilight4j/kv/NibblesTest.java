@@ -47,6 +47,25 @@ class NibblesTest {
         }
     }
 
+    /** permute puts value j where position(j) says, for word-wise rows (gathers) and the others alike. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 16, 32, 64, 100, 128, 256})
+    void permuteWritesEveryValueWherePositionSays(int bytes) {
+        SplittableRandom r = new SplittableRandom(7L * bytes);
+        int codes = 2 * bytes;
+        float[] x = new float[5 + codes];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = r.nextInt(255) - 127;
+        }
+        float[] dst = new float[3 + codes];
+        java.util.Arrays.fill(dst, Float.NaN);
+        Nibbles.permute(x, 5, dst, 3, bytes);
+        for (int j = 0; j < codes; j++) {
+            assertEquals(x[5 + j], dst[3 + Nibbles.position(j, bytes)], "code " + j + " of " + bytes + " bytes");
+        }
+        assertEquals(Float.NaN, dst[0], "nothing written before dstOff");
+    }
+
     /**
      * dots against a float64 sum over get(): rows at scattered odd offsets, every head count around the
      * four-head tile (1..9) and row counts with and without an odd row, for rows dotted in place and
