@@ -51,11 +51,13 @@ final class CpuDecodeAttention implements DecodeAttention {
     // Per sequence: the selector's page scores for all KV heads, and its first page-scoring item.
     private final float[][] shared;
     private final int[] firstScoreItem;
-    // Per selection entry (sequence, KV head): candidates, later the GQA union in place.
+    // Per selection entry (sequence, KV head): candidates, later the GQA union in place. An entry's
+    // estimated weights live only while its worker prunes it: they go to the worker's Workspace.scores,
+    // which stays in that core's L2 from entry to entry (a buffer per entry, 512 KB each at 32k, came
+    // from L3 or memory on every step).
     private final int[][] candidates;
     private final int[] candidateCount;
     private final int[] selectedCount;
-    private final float[][] weights;
     private final float[] thresholds;
     // Per query head of the batch: the 8-bit query the page scoring and the estimate read.
     private final float[] queryCodes;
@@ -111,10 +113,6 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         this.candidateCount = new int[selectionEntries];
         this.selectedCount = new int[selectionEntries];
-        this.weights = new float[pruner == null ? 0 : selectionEntries][];
-        for (int e = 0; e < weights.length; e++) {
-            weights[e] = new float[Math.max(1, group * maxCandidates)];
-        }
         this.thresholds = new float[selectionEntries * group];
         int queryRows = selector == null ? 0 : shape.maxBatch() * shape.queryHeads();
         this.queryCodes = new float[queryRows * dim];
@@ -224,7 +222,7 @@ final class CpuDecodeAttention implements DecodeAttention {
             return;
         }
         Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], queryCodes, queryScales,
-                qOff / dim, group, scale, ws, weights[e], 0);
+                qOff / dim, group, scale, ws, ws.scores, 0);
         long t2 = System.nanoTime();
         stageNanos[nanosAt + 1] += t2 - t1;
         prune(e, ws);
@@ -233,7 +231,7 @@ final class CpuDecodeAttention implements DecodeAttention {
 
     private void prune(int e, Workspace ws) {
         int n = candidateCount[e];
-        float[] w = weights[e];
+        float[] w = ws.scores;
         int th = e * group;
         pruner.thresholds(w, 0, n, group, thresholds, th, ws.scratch);
         if (policy.gqaMode() == GqaMode.GROUP) {
