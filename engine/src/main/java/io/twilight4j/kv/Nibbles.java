@@ -3,6 +3,7 @@ package io.twilight4j.kv;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.stream.IntStream;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -57,7 +58,7 @@ public final class Nibbles {
     }
 
     /** Lane L's offset in a load of every eighth float: {@link #permute}'s gather of one nibble position. */
-    private static final int[] EVERY_EIGHTH = java.util.stream.IntStream.range(0, F.length()).map(l -> 8 * l).toArray();
+    private static final int[] EVERY_EIGHTH = IntStream.range(0, F.length()).map(l -> 8 * l).toArray();
 
     /**
      * Writes {@code x[xOff + j]} to {@code dst[dstOff + position(j, bytes)]} for every code j of a row of

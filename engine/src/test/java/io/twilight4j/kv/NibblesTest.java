@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -58,7 +59,7 @@ class NibblesTest {
             x[i] = r.nextInt(255) - 127;
         }
         float[] dst = new float[3 + codes];
-        java.util.Arrays.fill(dst, Float.NaN);
+        Arrays.fill(dst, Float.NaN);
         Nibbles.permute(x, 5, dst, 3, bytes);
         for (int j = 0; j < codes; j++) {
             assertEquals(x[5 + j], dst[3 + Nibbles.position(j, bytes)], "code " + j + " of " + bytes + " bytes");
@@ -97,7 +98,7 @@ class NibblesTest {
                 for (int n : new int[] {1, 2, 5, 16, rowsTotal}) {
                     int stride = n + 3;
                     float[] s = new float[1 + heads * stride];
-                    java.util.Arrays.fill(s, Float.NaN);
+                    Arrays.fill(s, Float.NaN);
                     Nibbles.dots(seg, offsets, 0, n, bytes, q, 2, heads, s, 1, stride, new float[row]);
                     for (int g = 0; g < heads; g++) {
                         for (int i = 0; i < n; i++) {
