@@ -78,7 +78,8 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);
         defines.put("ATT_SHUFFLE", shuffle ? 1 : 0);
-        defines.put("ATT_STAGE", StageSizes.ATTENTION);
+        int stage = StageSizes.attention();
+        defines.put("ATT_STAGE", stage);
         defines.put("INLINE_PTX", shuffle ? 1 : 0);
         defines.put("PHASE_TIMES", PhaseTimes.ENABLED && shuffle && !dense ? 1 : 0);
         // Everything allocated so far is released if a later allocation or kernel build fails.
@@ -91,7 +92,7 @@ final class AttentionKernels implements AutoCloseable {
             }
             this.redFloats = Math.max((long) lanes * (headsPerEntry * tile + 1), (long) slots * headsPerEntry * (headDim + 2));
             // The NVIDIA variant keeps a sparse chunk's staged token slots where the portable one keeps scores.
-            this.scoreFloats = shuffle && !dense ? Math.max((long) headsPerEntry * tile, StageSizes.ATTENTION) : (long) headsPerEntry * tile;
+            this.scoreFloats = shuffle && !dense ? Math.max((long) headsPerEntry * tile, stage) : (long) headsPerEntry * tile;
             long local = 4 * (redFloats + scoreFloats + (long) headsPerEntry * tile + (dense ? 1 : maxEntries));
             if (local > cl.device().localMemBytes()) {
                 throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "

@@ -52,6 +52,8 @@ final class SparsePipeline implements AutoCloseable {
     /** Work-items per group of each kernel (Quest scoring's come from its lanes and slots). */
     private final long scoreGroup, selectGroup, estimateGroup, topPGroup, compactGroup;
     private final int questSlots, questRows, questLanes;
+    /** Candidates the NVIDIA estimate stages at a time ({@link StageSizes}). */
+    private final int estimateStage;
     /** top_p's local reduction scratch in bytes, for its work-group size. */
     private final long topPScratch;
     private final PhaseTimes phases;
@@ -125,7 +127,7 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("INLINE_PTX", ptx ? 1 : 0);
         defines.put("PHASE_TIMES", PhaseTimes.ENABLED && ptx ? 1 : 0);
         defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
-        // 4-bit estimate, NVIDIA variant: CODE_BYTES / 8 lanes per candidate, the group's heads
+        // 4-bit estimate, NVIDIA variant: CODE_BYTES / EST_LANE_BYTES lanes per candidate, the group's heads
         // reduce-scattered over them (both powers of two, heads dividing lanes).
         int estLanes = kv.headDim() / 2 / EST_LANE_BYTES;
         boolean estShuffle = ptx && (kv.headDim() / 2) % EST_LANE_BYTES == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
@@ -133,10 +135,11 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
         defines.put("EST_LANES", Math.max(1, estLanes));
         defines.put("EST_LANE_BYTES", EST_LANE_BYTES);
-        // Candidates each slot has in flight: on the H100 4 took the estimate from 214 to 121 us at batch
-        // 16, 128k; 8, fewer groups, 16 lanes per candidate changed nothing (bench/results/h100-2026-11-23-session2).
+        // Candidates each slot has in flight (EST_UNROLL): before the token slots were staged, 4 took the estimate
+        // from 214 to 121 us at batch 16, 128k and 8 changed nothing (bench/results/h100-2026-11-23-session2).
         defines.put("EST_UNROLL", EST_UNROLL);
-        defines.put("EST_STAGE", StageSizes.ESTIMATE);
+        this.estimateStage = StageSizes.estimate();
+        defines.put("EST_STAGE", estimateStage);
         String select = "common.cl+select.cl";
         String prune = "common.cl+prune.cl";
         int b = decode.maxBatch();
@@ -290,7 +293,7 @@ final class SparsePipeline implements AutoCloseable {
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, groupsPerEntry(entries)));
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
-                .local(11, 4L * Math.max(gqa * (kv.headDim() + 1), StageSizes.ESTIMATE));
+                .local(11, 4L * Math.max(gqa * (kv.headDim() + 1), estimateStage));
         estimate.launch((long) entries * blocks, estimateGroup, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .local(5, rowLocal ? 4L * capacity : 4).local(6, topPScratch).local(7, TOP_P_HISTOGRAM_BYTES);

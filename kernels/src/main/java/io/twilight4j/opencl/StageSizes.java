@@ -8,11 +8,29 @@ package io.twilight4j.opencl;
  */
 final class StageSizes {
 
-    /** Candidates per stage of the estimate: a work-group's whole block at batch 16 (1024), 4 KiB of local memory. */
-    static final int ESTIMATE = Integer.getInteger("twilight4j.stageTokens", 1024);
-    /** Rows per stage of the sparse attention: two chunks of 256 tokens, 2 KiB of local memory. */
-    static final int ATTENTION = Integer.getInteger("twilight4j.stageTokens", 512);
+    private static final String PROPERTY = "twilight4j.stageTokens";
 
     private StageSizes() {
+    }
+
+    /** Candidates per stage of the estimate: a work-group's whole block at batch 16 (1024), 4 KiB of local memory. */
+    static int estimate() {
+        return fromProperty(1024);
+    }
+
+    /** Rows per stage of the sparse attention: two chunks of 256 tokens, 2 KiB of local memory. */
+    static int attention() {
+        return fromProperty(512);
+    }
+
+    private static int fromProperty(int otherwise) {
+        Integer value = Integer.getInteger(PROPERTY);
+        if (value == null) {
+            return otherwise;
+        }
+        if (value < 1) {
+            throw new IllegalArgumentException("-D" + PROPERTY + "=" + value + ": a stage holds at least 1 token slot");
+        }
+        return value;
     }
 }
