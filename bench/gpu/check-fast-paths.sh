@@ -9,20 +9,20 @@ clang=$(command -v clang-15 || command -v clang || true)
 src=$(dirname "$0")/../../kernels/src/main/resources/io/twilight4j/opencl
 defs="-Dasm=__asm__ -DKV_HEADS=8 -DHEAD_DIM=128 -DPAGE_TOKENS=16 -DLABEL_CHANNELS=16 -DCODE_BYTES=64 -DLABEL_BYTES=4 -DSCORE_SCALE_BITS=1035273459
  -DQUERY_HEADS=32 -DGQA_GROUP=4 -DHEADS_PER_ENTRY=4 -DSCAN_RUN=4 -DROW_LOCAL=1 -DTOP_P_HISTOGRAM=1 -DTOP_P_BUCKET_SHIFT=20 -DSELECT_LOCAL=1 -DKEPT_LOCAL=1 -DQVEC=8 -DQSLOTS=8 -DQROWS=4
- -DINLINE_PTX=1 -DPHASE_TIMES=${PHASE_TIMES:-0} -DEST_SHUFFLE=1 -DEST_UNROLL=4 -DEST_STAGE=1024 -DATT_STAGE=512
+ -DINLINE_PTX=1 -DPHASE_TIMES=${PHASE_TIMES:-0} -DEST_SHUFFLE=1 -DEST_LANE_BYTES=8 -DEST_LANES=8 -DEST_UNROLL=4 -DEST_STAGE=1024 -DATT_STAGE=512
  -DATT_SHUFFLE=1 -DATT_VEC=8 -DATT_UNROLL=2 -DROWS=2 -DSLOTS=16 -DATT_WG=256"
 tmp=$(mktemp --suffix=.cl)
 trap 'rm -f "$tmp"' EXIT
 status=0
-# file:DENSE:QSCATTER:EST_LANE_BYTES
-for variant in query:0:1:8 select:0:1:8 select:0:0:8 prune:0:1:8 prune:0:1:16 attention:0:1:8 attention:1:1:8; do
-  IFS=: read -r f dense scatter estBytes <<< "$variant"
+# file:DENSE:QSCATTER
+for variant in query:0:1 select:0:1 select:0:0 prune:0:1 attention:0:1 attention:1:1; do
+  IFS=: read -r f dense scatter <<< "$variant"
   cat "$src/common.cl" "$src/$f.cl" > "$tmp"
   if "$clang" -x cl -cl-std=CL1.2 -target nvptx64-nvidia-nvcl -Xclang -finclude-default-header -fsyntax-only $defs \
-      -DDENSE="$dense" -DQSCATTER="$scatter" -DEST_LANE_BYTES="$estBytes" -DEST_LANES=$((64 / estBytes)) "$tmp"; then
-    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter, EST_LANE_BYTES=$estBytes): NVIDIA variants OK"
+      -DDENSE="$dense" -DQSCATTER="$scatter" "$tmp"; then
+    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter): NVIDIA variants OK"
   else
-    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter, EST_LANE_BYTES=$estBytes): errors above (line numbers count common.cl first)"; status=1
+    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter): errors above (line numbers count common.cl first)"; status=1
   fi
 done
 exit $status

@@ -18,8 +18,8 @@
 
 #if EST_SHUFFLE
 // NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES /
-// EST_LANE_BYTES work-items read one candidate's codes together (EST_LANE_BYTES = 8 or 16 bytes each, one
-// coalesced 64-byte read for d = 128) and dot them with their 2 * EST_LANE_BYTES channels of each head's
+// EST_LANE_BYTES work-items read one candidate's codes together (EST_LANE_BYTES = 8 bytes each, one
+// coalesced 64-byte read for d = 128; 16-byte lanes measured slower on the H100 and are not built) and dot them with their 2 * EST_LANE_BYTES channels of each head's
 // query codes by 4-way byte dot products (dp4a on the nibbles masked into bytes: no conversion to float);
 // the per-head partial dots are reduce-scattered over the lanes, so lane l ends with the score of head
 // l / (EST_LANES / GQA_GROUP).
@@ -30,14 +30,12 @@
 #define EST_LPH (EST_LANES / GQA_GROUP)
 #define EST_WORDS (EST_LANE_BYTES / 4)
 #define LOW_NIBBLES 0x0F0F0F0Fu
+#if EST_LANE_BYTES != 8
+#error "estimate_scores (NVIDIA variant): EST_LANE_BYTES must be 8"
+#endif
 // Lane ln's EST_WORDS code words of the candidate at token slot tok, into dst[0..EST_WORDS).
-#if EST_WORDS == 4
-#define load_code_words(dst, tok, ln) do { const uint4 r_ = ((global const uint4*) (codes + (tok) * CODE_BYTES))[ln]; \
-        (dst)[0] = r_.x; (dst)[1] = r_.y; (dst)[2] = r_.z; (dst)[3] = r_.w; } while (0)
-#else
 #define load_code_words(dst, tok, ln) do { const uint2 r_ = ((global const uint2*) (codes + (tok) * CODE_BYTES))[ln]; \
         (dst)[0] = r_.x; (dst)[1] = r_.y; } while (0)
-#endif
 kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
                             global const half* params, global const int* pageTables, int maxPages,
                             global const int* cand, global const int* candCount, int cap, global float* scores,

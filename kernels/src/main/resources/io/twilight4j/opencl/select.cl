@@ -452,20 +452,21 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
         }
         emitted += selTotal;
     }
-    // With KEPT_LOCAL, pages become tokens a token per work-item, so consecutive work-items store
+    // With KEPT_LOCAL, the whole group expands the kept pages to tokens, consecutive work-items storing
     // consecutive words (one work-item storing its page's tokens in a loop took 35k of the kernel's 44k
-    // cycles on the H100 at batch 16, 32k). Kept token t lies in page kept[t / unit].
-    // Four tokens per work-item and 16-byte stores where pages hold a multiple of 4 tokens (cand rows start
-    // at multiples of cap, itself a multiple of the page).
+    // cycles on the H100 at batch 16, 32k): `step` tokens per work-item, 4 with one 16-byte store where
+    // pages hold a multiple of 4 tokens (cand rows start at multiples of cap, itself a multiple of the
+    // page). Kept token t lies in page kept[t / unit].
     barrier(CLK_LOCAL_MEM_FENCE);
     const int expand = KEPT_LOCAL && unit > 1 ? emitted * unit : 0;
+    const int step = unit % 4 == 0 ? 4 : 1;
     global int* out = cand + (size_t) e * cap;
-    for (int t = (unit % 4 == 0 ? 4 : 1) * lid; t < expand; t += (unit % 4 == 0 ? 4 : 1) * wg) {
+    for (int t = step * lid; t < expand; t += step * wg) {
         const int pos = kept[t / unit] * unit + t % unit;
-        if (unit % 4 == 0 && pos + 3 < len) {
+        if (step == 4 && pos + 3 < len) {
             ((global int4*) out)[t / 4] = (int4) (pos, pos + 1, pos + 2, pos + 3);
         } else {
-            for (int j = 0; j < (unit % 4 == 0 ? 4 : 1); j++) {
+            for (int j = 0; j < step; j++) {
                 if (pos + j < len) out[t + j] = pos + j;
             }
         }
