@@ -39,9 +39,9 @@ final class SparsePipeline implements AutoCloseable {
     private final OpenClKvCache cache;
     private final AttentionPolicy policy;
     private final KvShape kv;
-    private final int queryHeads, gqa, maxPages, capacity, rowLen, setsPerSeq;
+    private final int queryHeads, gqa, maxPages, capacity, capacityWords, rowLen, setsPerSeq;
     private final ClKernel quantize, scoreKernel, selectKernel, estimate, topP, compact;
-    private final ClBuffer queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount;
+    private final ClBuffer queryCodes, queryScales, cand, candCount, rowScores, scores, thr, keepBits, sets, setCount;
     private final PinnedHost pinnedCounts, pinnedCandidateCounts;
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
@@ -73,6 +73,7 @@ final class SparsePipeline implements AutoCloseable {
             case QUEST -> Math.min(maxPages, questPages) * kv.pageTokens();
             default -> Math.min(ctx, policy.budgetTokens());
         };
+        this.capacityWords = (capacity + 31) / 32;
         this.rowLen = switch (policy.selector()) {
             case QUEST -> maxPages;
             case DS, ORACLE -> ctx;
@@ -182,6 +183,7 @@ final class SparsePipeline implements AutoCloseable {
             rowScores = guard.add(cl.buffer("selector scores", 4L * b * kv.kvHeads() * rowLen));
             scores = guard.add(cl.buffer("estimated scores", 4L * (policy.prunes() ? (long) b * queryHeads * capacity : 1)));
             thr = guard.add(cl.buffer("top-p thresholds", 4L * b * queryHeads));
+            keepBits = guard.add(cl.buffer("top-p kept bits", 4L * (policy.prunes() ? (long) b * queryHeads * capacityWords : 1)));
             sets = guard.add(cl.buffer("token sets", 4L * (policy.prunes() ? (long) b * setsPerSeq * capacity : 1)));
             setCount = guard.add(cl.buffer("token set counts", 4L * b * setsPerSeq));
             // Pinned: a read into pageable memory goes through a staging copy the queue waits for.
@@ -296,10 +298,11 @@ final class SparsePipeline implements AutoCloseable {
                 .local(11, 4L * Math.max(gqa * (kv.headDim() + 1), estimateStage));
         estimate.launch((long) entries * blocks, estimateGroup, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .local(5, rowLocal ? 4L * capacity : 4).local(6, topPScratch).local(7, TOP_P_HISTOGRAM_BYTES);
+                .arg(5, keepBits).arg(6, capacityWords).local(7, rowLocal ? 4L * capacity : 4).local(8, topPScratch)
+                .local(9, TOP_P_HISTOGRAM_BYTES);
         topP.launch((long) batch * queryHeads, topPGroup, timer, StageTimer.TOP_P);
-        compact.arg(0, scores).arg(1, thr).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
-                .arg(6, sets).arg(7, setCount).local(8, 4 * compactGroup);
+        compact.arg(0, keepBits).arg(1, capacityWords).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
+                .arg(6, sets).arg(7, setCount).local(8, 3 * 4 * compactGroup);
         compact.launch((long) batch * setsPerSeq, compactGroup, timer, StageTimer.TOP_P);
         lastPruned = true;
         return new Sets(sets, setCount, setsPerSeq);
@@ -344,7 +347,7 @@ final class SparsePipeline implements AutoCloseable {
     @Override
     public void close() {
         for (AutoCloseable c : new AutoCloseable[] {quantize, scoreKernel, selectKernel, estimate, topP, compact,
-                queryCodes, queryScales, cand, candCount, rowScores, scores, thr, sets, setCount, pinnedCounts,
+                queryCodes, queryScales, cand, candCount, rowScores, scores, thr, keepBits, sets, setCount, pinnedCounts,
                 pinnedCandidateCounts, phases}) {
             Closer.closeQuietly(c);
         }

@@ -10,11 +10,12 @@
 //   in four per pass). With TOP_P_HISTOGRAM the search starts from the histogram bucket where the mass
 //   crosses p, over the weights inside it only when the row is in local memory (ROW_LOCAL, cap floats),
 //   else over the row (read from global each pass without ROW_LOCAL). Writes the softmax
-//   weights back over the scores and the threshold lo to thr[eq].
+//   weights back over the scores, the threshold lo to thr[eq] and the kept candidates (w > lo) as bits:
+//   keep[eq * capWords + i / 32] bit i % 32, for the words holding the row's n candidates.
 //   Local: max(5 * WG, 384) floats scratch (NVIDIA variant: max(WG, 384)), TOP_P_BUCKETS uints of histogram.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
-//   candidate when any of the entry's heads has w > thr (the GQA union), writes ascending positions.
-//   Local memory: WG ints of scan scratch.
+//   candidate when any of the entry's heads kept it (the OR of their bits: the GQA union), writes
+//   ascending positions. Local memory: 3 * WG ints (scan scratch, each word's bits and rank).
 
 #if EST_SHUFFLE
 // NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES /
@@ -436,7 +437,7 @@ inline int flat_prefix(local int* scratch, int count, int* total) {
 #endif
 
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
-                  local float* rowLocal, local float* scratch, local uint* hist PHASE_PARAM) {
+                  global uint* keep, int capWords, local float* rowLocal, local float* scratch, local uint* hist PHASE_PARAM) {
     const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
     PHASE_MARK(0);
     const int e = (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
@@ -540,58 +541,69 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 #if ROW_LOCAL
     for (int i = lid; i < n; i += wg) src[i] = row[i];
 #endif
+    // The kept bits, a word per work-item: compact then reads 1 bit per candidate and head instead of a
+    // float, and scans words. The word's 32 weights are read from a lane-rotated start, so a warp's
+    // reads of a local row fall in 32 different banks.
+    for (int w = lid; w < (n + 31) / 32; w += wg) {
+        uint bits = 0;
+        for (int j = 0; j < 32; j++) {
+            const int jj = (j + lid) & 31, i = 32 * w + jj;
+            if (i < n && row[i] > lo) bits |= 1u << jj;
+        }
+        keep[(size_t) eq * capWords + w] = bits;
+    }
     PHASE_MARK(9);
     if (lid == 0) thr[eq] = lo;
 }
 
-// One work-item's SCAN_RUN candidates from i0 of a compact tile: each head's weights (-INFINITY past n,
-// never above a threshold) and the positions.
-inline void compact_tile(global const float* weights, global const int* cand, int cap, int n, int e, int firstEq,
-                         int i0, float w[HEADS_PER_ENTRY][SCAN_RUN], int pos[SCAN_RUN]) {
-    for (int j = 0; j < SCAN_RUN; j++) {
-        const int i = i0 + j;
-        for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-            w[g][j] = i < n ? weights[(size_t) (firstEq + g) * cap + i] : -INFINITY;
-        }
-        pos[j] = i < n ? cand[(size_t) e * cap + i] : 0;
-    }
-}
-
-kernel void compact(global const float* weights, global const float* thr, global const int* cand,
-                    global const int* candCount, int cap, int entriesPerSeq, global int* sets, global int* setCount,
-                    local int* scratch PHASE_PARAM) {
+// Candidates go a tile of WG words (32 WG candidates) at a time: each work-item ORs its word's bits over
+// the entry's heads, one scan ranks the words, and then the work-items read the tile's candidates in
+// order (coalesced, all COMPACT_BATCH loads of a batch in flight) and store the kept ones at their word's
+// rank plus the kept bits below them.
+#define COMPACT_BATCH 8
+kernel void compact(global const uint* restrict keep, int capWords, global const int* restrict cand,
+                    global const int* candCount, int cap, int entriesPerSeq, global int* restrict sets,
+                    global int* setCount, local int* scratch PHASE_PARAM) {
     const int es = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
     PHASE_MARK(0);
     const int b = es / entriesPerSeq;
     const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;
     const int firstEq = b * QUERY_HEADS + firstQ;
     const int e = b * KV_HEADS + firstQ / GQA_GROUP;
-    const int n = candCount[e];
-    float t[HEADS_PER_ENTRY];
-    for (int g = 0; g < HEADS_PER_ENTRY; g++) t[g] = thr[firstEq + g];
+    const int n = candCount[e], words = (n + 31) / 32;
+    local uint* wordBits = (local uint*) (scratch + wg);
+    local int* wordRank = scratch + 2 * wg;
+    global const int* c = cand + (size_t) e * cap;
+    global int* out = sets + (size_t) es * cap;
     int emitted = 0;
-    // SCAN_RUN consecutive candidates per work-item and tile: a quarter of the scans (each a few
-    // barriers) for one entry's thousands of candidates, the group's only parallelism. The next tile's
-    // weights and positions are read before this tile's scan and stores, so its memory round trip
-    // overlaps them instead of following them.
-    float w[HEADS_PER_ENTRY][SCAN_RUN];
-    int pos[SCAN_RUN];
-    compact_tile(weights, cand, cap, n, e, firstEq, lid * SCAN_RUN, w, pos);
-    for (int base = 0; base < n; base += wg * SCAN_RUN) {
-        int keep[SCAN_RUN], at[SCAN_RUN];
-        int mine = 0;
-        for (int j = 0; j < SCAN_RUN; j++) {
-            keep[j] = 0;
-            for (int g = 0; g < HEADS_PER_ENTRY; g++) keep[j] |= w[g][j] > t[g];
-            at[j] = pos[j];
-            mine += keep[j];
+    for (int w0 = 0; w0 < words; w0 += wg) {
+        uint bits = 0;
+        if (w0 + lid < words) {
+            for (int g = 0; g < HEADS_PER_ENTRY; g++) bits |= keep[(size_t) (firstEq + g) * capWords + w0 + lid];
         }
-        compact_tile(weights, cand, cap, n, e, firstEq, base + wg * SCAN_RUN + lid * SCAN_RUN, w, pos);
         int total;
-        int rank = group_scan(scratch, mine, &total);
-        for (int j = 0; j < SCAN_RUN; j++) {
-            if (keep[j]) sets[(size_t) es * cap + emitted + rank++] = at[j];
+        const int rank = group_scan(scratch, popcount(bits), &total);
+        wordBits[lid] = bits;
+        wordRank[lid] = emitted + rank;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int tileEnd = min(n, 32 * (w0 + wg));
+        for (int base = 32 * w0; base < tileEnd; base += COMPACT_BATCH * wg) {
+            int pos[COMPACT_BATCH];
+            #pragma unroll
+            for (int j = 0; j < COMPACT_BATCH; j++) {
+                const int i = base + j * wg + lid;
+                pos[j] = i < tileEnd ? c[i] : 0;
+            }
+            #pragma unroll
+            for (int j = 0; j < COMPACT_BATCH; j++) {
+                const int i = base + j * wg + lid, k = i / 32 - w0, bit = i % 32;
+                if (i < tileEnd) {
+                    const uint wb = wordBits[k];
+                    if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
+                }
+            }
         }
+        barrier(CLK_LOCAL_MEM_FENCE); // the next tile rewrites wordBits and wordRank
         emitted += total;
     }
     PHASE_MARK(1);

@@ -97,6 +97,23 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     // of the lanes) or the max row: it dots them with c- or c+ of those channels, four bytes per int.
     const bool maxLane = lane >= QLANES / 2;
     const int chunk = lane % (QLANES / 2);
+    global const int* table = pageTables + (size_t) b * maxPages;
+    // Three iterations in flight: this one's codes are loaded, the next one's asked into L2 (no registers
+    // held while they come: 74.9 -> 68.1 us at batch 16, 128k on the H100), the page-table entries of the
+    // one after that loaded. Entries are (page, KV head) row indices, ints. The first two iterations'
+    // entries are loaded and the first one's rows asked into L2 before the queries are quantized: after
+    // quantize_chunk's stores the compiler may not move a load above them, and the chain q -> table ->
+    // codes then started with three memory round trips in a row.
+    int ent[QUNROLL], nxt[QUNROLL];
+    #pragma unroll
+    for (int u = 0; u < QUNROLL; u++) {
+        ent[u] = table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
+        nxt[u] = table[max(0, min(first + (QUNROLL + u) * QSLOTS + slot, end - 1))] * KV_HEADS + h;
+    }
+    #pragma unroll
+    for (int u = 0; u < QUNROLL; u++) {
+        if (first < end) prefetch_l2(boundCodes + (size_t) ent[u] * HEAD_DIM + 8 * lane);
+    }
     int2 qe[GQA_GROUP], qo[GQA_GROUP];
     float qsum[GQA_GROUP], qscale[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
@@ -121,16 +138,6 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         myScale = g == myHead ? qscale[g] : myScale;
     }
 #endif
-    global const int* table = pageTables + (size_t) b * maxPages;
-    // Three iterations in flight: this one's codes are loaded, the next one's asked into L2 (no registers
-    // held while they come: 74.9 -> 68.1 us at batch 16, 128k on the H100), the page-table entries of the
-    // one after that loaded. Entries are (page, KV head) row indices, ints.
-    int ent[QUNROLL], nxt[QUNROLL];
-    #pragma unroll
-    for (int u = 0; u < QUNROLL; u++) {
-        ent[u] = table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
-        nxt[u] = table[max(0, min(first + (QUNROLL + u) * QSLOTS + slot, end - 1))] * KV_HEADS + h;
-    }
     for (int base = first; base < end; base += QSLOTS * QUNROLL) {
         uint2 v[QUNROLL];
         float2 range[QUNROLL];

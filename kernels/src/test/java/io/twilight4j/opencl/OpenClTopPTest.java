@@ -29,6 +29,8 @@ import org.lwjgl.system.MemoryUtil;
 class OpenClTopPTest extends OpenClTestSupport {
 
     private static final int KV_HEADS = 2, GROUP = 2, QUERY_HEADS = 4, BATCH = 2, CAP = 1000, WG = 64;
+    /** Words of kept bits per row. */
+    private static final int WORDS = (CAP + 31) / 32;
 
     /** (histogram on, bucket shift): no histogram, 1/8-octave buckets (what plans use), octave buckets. */
     private static final int[][] SEARCHES = {{0, TopPThreshold.BUCKET_SHIFT}, {1, TopPThreshold.BUCKET_SHIFT}, {1, 23}};
@@ -43,10 +45,13 @@ class OpenClTopPTest extends OpenClTestSupport {
         int variants = 2 * SEARCHES.length;
         float[][] weights = new float[variants][];
         float[][] thresholds = new float[variants][];
+        int[][] bits = new int[variants][];
         for (int v = 0; v < variants; v++) {
             weights[v] = new float[scores.length];
             thresholds[v] = new float[rows];
-            run(1 - v % 2, SEARCHES[v / 2], scores, counts, (float) p, weights[v], thresholds[v]);
+            bits[v] = new int[rows * WORDS];
+            Arrays.fill(bits[v], 0xDEADBEEF); // words the kernel must write are never left as they were
+            run(1 - v % 2, SEARCHES[v / 2], scores, counts, (float) p, weights[v], thresholds[v], bits[v]);
         }
         for (int v = 1; v < variants; v++) {
             for (int i = 0; i < scores.length; i++) {
@@ -60,9 +65,15 @@ class OpenClTopPTest extends OpenClTestSupport {
             int[] k = new int[variants];
             for (int v = 0; v < variants; v++) {
                 for (int i = 0; i < n; i++) {
-                    if (weights[v][r * CAP + i] > thresholds[v][r]) {
+                    boolean above = weights[v][r * CAP + i] > thresholds[v][r];
+                    if (above) {
                         kept[v][k[v]++] = i;
                     }
+                    assertEquals(above, (bits[v][r * WORDS + i / 32] >>> (i % 32) & 1) == 1,
+                            "row " + r + ", candidate " + i + ": kept bit against w > threshold, " + describe(v));
+                }
+                for (int i = n; i < 32 * ((n + 31) / 32); i++) {
+                    assertEquals(0, bits[v][r * WORDS + i / 32] >>> (i % 32) & 1, "row " + r + ": bit " + i + " past the row, " + describe(v));
                 }
                 TopPReference.assertMinimalTopP(exact, kept[v], k[v], p, "top_p row " + r + " (" + n + " candidates), " + describe(v));
                 assertArrayEquals(Arrays.copyOf(kept[0], k[0]), Arrays.copyOf(kept[v], k[v]),
@@ -162,7 +173,8 @@ class OpenClTopPTest extends OpenClTestSupport {
         return w;
     }
 
-    private static void run(int rowLocal, int[] search, float[] scores, int[] counts, float p, float[] weights, float[] thr) {
+    private static void run(int rowLocal, int[] search, float[] scores, int[] counts, float p, float[] weights, float[] thr,
+                            int[] bits) {
         Map<String, Integer> d = new LinkedHashMap<>(new KvLayout(new KvShape(1, KV_HEADS, 64, 16, 1, 0)).kernelDefines());
         d.put("QUERY_HEADS", QUERY_HEADS);
         d.put("GQA_GROUP", GROUP);
@@ -179,23 +191,29 @@ class OpenClTopPTest extends OpenClTestSupport {
         FloatBuffer scoreHost = MemoryUtil.memAllocFloat(scores.length).put(scores).flip();
         IntBuffer countHost = MemoryUtil.memAllocInt(counts.length).put(counts).flip();
         FloatBuffer thrHost = MemoryUtil.memAllocFloat(rows);
+        IntBuffer bitsHost = MemoryUtil.memAllocInt(bits.length).put(bits).flip();
         try (ClKernel topP = cl.kernel("common.cl+prune.cl", d, "top_p");
              ClBuffer s = cl.buffer("scores", 4L * scores.length);
              ClBuffer c = cl.buffer("counts", 4L * counts.length);
-             ClBuffer t = cl.buffer("thresholds", 4L * rows)) {
+             ClBuffer t = cl.buffer("thresholds", 4L * rows);
+             ClBuffer k = cl.buffer("kept bits", 4L * bits.length)) {
+            cl.write(k, 0, bitsHost);
             cl.write(s, 0, scoreHost);
             cl.write(c, 0, countHost);
-            topP.arg(0, s).arg(1, c).arg(2, CAP).arg(3, p).arg(4, t).local(5, rowLocal == 1 ? 4L * CAP : 4).local(6, 4L * Math.max(5 * WG, 64 + 320))
-                    .local(7, 4L * buckets(search[1]))
+            topP.arg(0, s).arg(1, c).arg(2, CAP).arg(3, p).arg(4, t).arg(5, k).arg(6, WORDS)
+                    .local(7, rowLocal == 1 ? 4L * CAP : 4).local(8, 4L * Math.max(5 * WG, 64 + 320)).local(9, 4L * buckets(search[1]))
                     .launch(rows, WG);
             cl.read(s, 0, scoreHost.clear());
             cl.read(t, 0, thrHost);
+            cl.read(k, 0, bitsHost.clear());
+            bitsHost.get(bits);
             scoreHost.get(weights);
             thrHost.get(thr);
         } finally {
             MemoryUtil.memFree(scoreHost);
             MemoryUtil.memFree(countHost);
             MemoryUtil.memFree(thrHost);
+            MemoryUtil.memFree(bitsHost);
         }
     }
 }
