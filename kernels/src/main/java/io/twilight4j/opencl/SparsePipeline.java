@@ -126,6 +126,12 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
         defines.put("INLINE_PTX", ptx ? 1 : 0);
+        // Read-once streams (codes, bounds) load evict-first: on the H100 at batch 16, 32k this took top_p
+        // 41.2 -> 36.6 us (its scores stay in L2), Quest 26.9 -> 25.9, the sparse attention 40.2 -> 36.1;
+        // the estimate 42.2 -> 42.9 (at 128k 42.9 -> 40.2) (bench/results/h100-2026-12-06-session6/ab-1.txt).
+        defines.put("STREAM_LOADS", ptx ? 1 : 0);
+        // The pipeline reads top_p's kept bits, not its weights (tests read both).
+        defines.put("TOP_P_WRITEBACK", 0);
         defines.put("PHASE_TIMES", PhaseTimes.ENABLED && ptx ? 1 : 0);
         defines.put("QSCATTER", Integer.bitCount(gqa) == 1 && questLanes % gqa == 0 ? 1 : 0);
         // 4-bit estimate, NVIDIA variant: CODE_BYTES / EST_LANE_BYTES lanes per candidate, the group's heads
@@ -191,6 +197,9 @@ final class SparsePipeline implements AutoCloseable {
             pinnedCandidateCounts = guard.add(new PinnedHost(cl, "candidate counts (host)", 4L * b * kv.kvHeads()));
             phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && ptx) {
+                if (policy.selector() == SelectorKind.QUEST) {
+                    phases.attach(scoreKernel, Math.max(b * kv.kvHeads(), 8 * cl.device().computeUnits()));
+                }
                 if (selectKernel != null) phases.attach(selectKernel, b * kv.kvHeads());
                 if (estimate != null) phases.attach(estimate, Math.max(b * kv.kvHeads(), 8 * cl.device().computeUnits()));
                 if (topP != null) phases.attach(topP, b * queryHeads);

@@ -107,7 +107,7 @@ inline size_t attend_row(global const int* pageTable, global const int* sets, in
 // the NVIDIA compiler took the like promise at its word (the 4-bit estimate ran 1.5x faster with
 // typed loads).
 inline float8 row_halves8(global const half* row, int chunk) {
-    const uint4 r = ((global const uint4*) row)[chunk];
+    const uint4 r = load_once4((global const uint4*) row + chunk);
     return (float8) (half2_bits_to_float2(r.x), half2_bits_to_float2(r.y), half2_bits_to_float2(r.z),
                      half2_bits_to_float2(r.w));
 }

@@ -243,6 +243,25 @@ inline float2 half2_bits_to_float2(uint bits) {
     return (float2) (lo, hi);
 }
 
+// Loads of data read once per step (K/V rows, 4-bit codes, page bounds): with STREAM_LOADS through
+// ld.global.cs (evict-first in L1 and L2), so the stream does not push the step's small reused buffers
+// (scores, candidates, sets, page tables) out of L2. The host sets it with INLINE_PTX.
+#if STREAM_LOADS
+inline uint2 load_once2(global const uint2* p) {
+    uint2 r;
+    asm("ld.global.cs.v2.u32 {%0, %1}, [%2];" : "=r"(r.x), "=r"(r.y) : "l"(p));
+    return r;
+}
+inline uint4 load_once4(global const uint4* p) {
+    uint4 r;
+    asm("ld.global.cs.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    return r;
+}
+#else
+#define load_once2(p) (*(p))
+#define load_once4(p) (*(p))
+#endif
+
 // Asks the L2 cache for the line holding p (NVIDIA inline PTX): a load issued later finds it there
 // instead of waiting out the memory's latency, with no register held while it is in flight.
 inline void prefetch_l2(global const void* p) {
@@ -254,6 +273,13 @@ inline void prefetch_l2(global const void* p) {
 inline int shfl_xor_int(int v, int laneMask) {
     int r;
     asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(v), "r"(laneMask));
+    return r;
+}
+
+// Bit l: p of warp lane l (NVIDIA inline PTX); every lane of the warp must call it together.
+inline uint ballot(bool p) {
+    uint r;
+    asm volatile("{ .reg .pred q; setp.ne.u32 q, %1, 0; vote.sync.ballot.b32 %0, q, 0xffffffff; }" : "=r"(r) : "r"((uint) p));
     return r;
 }
 

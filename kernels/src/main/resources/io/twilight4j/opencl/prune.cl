@@ -9,9 +9,10 @@
 // top_p: one work-group (power of two) per (b, qh); softmax, then the threshold search (the bracket cut
 //   in four per pass). With TOP_P_HISTOGRAM the search starts from the histogram bucket where the mass
 //   crosses p, over the weights inside it only when the row is in local memory (ROW_LOCAL, cap floats),
-//   else over the row (read from global each pass without ROW_LOCAL). Writes the softmax
-//   weights back over the scores, the threshold lo to thr[eq] and the kept candidates (w > lo) as bits:
-//   keep[eq * capWords + i / 32] bit i % 32, for the words holding the row's n candidates.
+//   else over the row (read from global each pass without ROW_LOCAL). Writes the threshold lo to thr[eq]
+//   and the kept candidates (w > lo) as bits, keep[eq * capWords + i / 32] bit i % 32 for the words
+//   holding the row's n candidates; the softmax weights over the scores with TOP_P_WRITEBACK (for tests;
+//   a row in global memory always holds them).
 //   Local: max(5 * WG, 384) floats scratch (NVIDIA variant: max(WG, 384)), TOP_P_BUCKETS uints of histogram.
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads kept it (the OR of their bits: the GQA union), writes
@@ -35,7 +36,7 @@
 #error "estimate_scores (NVIDIA variant): EST_LANE_BYTES must be 8"
 #endif
 // Lane ln's EST_WORDS code words of the candidate at token slot tok, into dst[0..EST_WORDS).
-#define load_code_words(dst, tok, ln) do { const uint2 r_ = ((global const uint2*) (codes + (tok) * CODE_BYTES))[ln]; \
+#define load_code_words(dst, tok, ln) do { const uint2 r_ = load_once2((global const uint2*) (codes + (tok) * CODE_BYTES) + (ln)); \
         (dst)[0] = r_.x; (dst)[1] = r_.y; } while (0)
 kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
                             global const half* params, global const int* pageTables, int maxPages,
@@ -538,12 +539,23 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     lo = top_p_search_global(row, count, base, lo, hi, wmax, p, scratch, &calls);
 #endif
     PHASE_MARK(8);
-#if ROW_LOCAL
+#if ROW_LOCAL && TOP_P_WRITEBACK
+    // Tests read the weights; plans (TOP_P_WRITEBACK 0) only the kept bits.
     for (int i = lid; i < n; i += wg) src[i] = row[i];
 #endif
-    // The kept bits, a word per work-item: compact then reads 1 bit per candidate and head instead of a
-    // float, and scans words. The word's 32 weights are read from a lane-rotated start, so a warp's
-    // reads of a local row fall in 32 different banks.
+    // The kept bits: compact then reads a bit per candidate and head instead of a float, and scans words.
+#if INLINE_PTX
+    // NVIDIA: a warp's 32 consecutive weights are one word of bits (a ballot), written by its lane 0.
+    // A loop that built each word in one work-item (below) held 32 reads in registers, and top_p's
+    // groups then no longer all fit the H100 at once (28 -> 41 us at batch 16, 32k).
+    for (int base = 0; base < n; base += wg) {
+        const int i = base + lid;
+        const uint bits = ballot(i < n && row[i] > lo);
+        if (lid % 32 == 0) keep[(size_t) eq * capWords + i / 32] = bits;
+    }
+#else
+    // A word per work-item; its 32 weights are read from a lane-rotated start, so neighbouring
+    // work-items read a local row from different banks.
     for (int w = lid; w < (n + 31) / 32; w += wg) {
         uint bits = 0;
         for (int j = 0; j < 32; j++) {
@@ -552,55 +564,56 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
         }
         keep[(size_t) eq * capWords + w] = bits;
     }
+#endif
     PHASE_MARK(9);
     if (lid == 0) thr[eq] = lo;
 }
 
 // Candidates go a tile of WG words (32 WG candidates) at a time: each work-item ORs its word's bits over
-// the entry's heads, one scan ranks the words, and then the work-items read the tile's candidates in
-// order (coalesced, all COMPACT_BATCH loads of a batch in flight) and store the kept ones at their word's
-// rank plus the kept bits below them.
-#define COMPACT_BATCH 8
+// the entry's heads, one scan ranks the words, and the work-items store the tile's kept candidates
+// (read in order, coalesced) at their word's rank plus the kept bits below them. The tile's candidate,
+// bit and count loads are issued together, before any of them is used: the count and the bits bound
+// only what is stored (reads past the count stay inside the entry's capacity), so the group waits for
+// one memory round trip per tile instead of three in a row.
 kernel void compact(global const uint* restrict keep, int capWords, global const int* restrict cand,
-                    global const int* candCount, int cap, int entriesPerSeq, global int* restrict sets,
-                    global int* setCount, local int* scratch PHASE_PARAM) {
+                    global const int* restrict candCount, int cap, int entriesPerSeq, global int* restrict sets,
+                    global int* restrict setCount, local int* scratch PHASE_PARAM) {
     const int es = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
     PHASE_MARK(0);
     const int b = es / entriesPerSeq;
     const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;
     const int firstEq = b * QUERY_HEADS + firstQ;
     const int e = b * KV_HEADS + firstQ / GQA_GROUP;
-    const int n = candCount[e], words = (n + 31) / 32;
     local uint* wordBits = (local uint*) (scratch + wg);
     local int* wordRank = scratch + 2 * wg;
     global const int* c = cand + (size_t) e * cap;
     global int* out = sets + (size_t) es * cap;
     int emitted = 0;
-    for (int w0 = 0; w0 < words; w0 += wg) {
+    for (int w0 = 0; w0 < capWords; w0 += wg) {
+        int pos[32];
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+            const int i = 32 * w0 + j * wg + lid;
+            pos[j] = i < cap ? c[i] : 0;
+        }
         uint bits = 0;
-        if (w0 + lid < words) {
+        if (w0 + lid < capWords) {
             for (int g = 0; g < HEADS_PER_ENTRY; g++) bits |= keep[(size_t) (firstEq + g) * capWords + w0 + lid];
         }
+        const int n = candCount[e], words = (n + 31) / 32;
+        if (w0 >= words) break; // n is the group's: every work-item leaves together
+        bits = w0 + lid < words ? bits : 0;
         int total;
         const int rank = group_scan(scratch, popcount(bits), &total);
         wordBits[lid] = bits;
         wordRank[lid] = emitted + rank;
         barrier(CLK_LOCAL_MEM_FENCE);
-        const int tileEnd = min(n, 32 * (w0 + wg));
-        for (int base = 32 * w0; base < tileEnd; base += COMPACT_BATCH * wg) {
-            int pos[COMPACT_BATCH];
-            #pragma unroll
-            for (int j = 0; j < COMPACT_BATCH; j++) {
-                const int i = base + j * wg + lid;
-                pos[j] = i < tileEnd ? c[i] : 0;
-            }
-            #pragma unroll
-            for (int j = 0; j < COMPACT_BATCH; j++) {
-                const int i = base + j * wg + lid, k = i / 32 - w0, bit = i % 32;
-                if (i < tileEnd) {
-                    const uint wb = wordBits[k];
-                    if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
-                }
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+            const int t = j * wg + lid, k = t / 32, bit = t % 32;
+            if (32 * w0 + t < n) {
+                const uint wb = wordBits[k];
+                if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE); // the next tile rewrites wordBits and wordRank

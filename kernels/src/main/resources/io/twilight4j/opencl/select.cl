@@ -86,7 +86,8 @@ inline char16 quantize_chunk(global const float* q, global char* qcodes, global 
 kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
                               global const uchar* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
-                              global float* rowScores, int groupsPerEntry, local float* unused) {
+                              global float* rowScores, int groupsPerEntry, local float* unused PHASE_PARAM) {
+    PHASE_MARK(0);
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
@@ -138,6 +139,7 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         myScale = g == myHead ? qscale[g] : myScale;
     }
 #endif
+    PHASE_MARK(1);
     for (int base = first; base < end; base += QSLOTS * QUNROLL) {
         uint2 v[QUNROLL];
         float2 range[QUNROLL];
@@ -145,7 +147,7 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         for (int u = 0; u < QUNROLL; u++) {
             // One 8-byte load through a typed pointer (rows start at multiples of HEAD_DIM bytes, and
             // vload8 promises only byte alignment).
-            v[u] = ((global const uint2*) (boundCodes + (size_t) ent[u] * HEAD_DIM))[lane];
+            v[u] = load_once2((global const uint2*) (boundCodes + (size_t) ent[u] * HEAD_DIM) + lane);
             range[u] = half2_bits_to_float2(((global const uint*) boundParams)[ent[u]]);
         }
         #pragma unroll
@@ -181,6 +183,7 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
             if (lane == 0 && p < end) rowScores[(size_t) e * rowLen + p] = best;
         }
     }
+    PHASE_MARK(2);
 }
 #else
 // Query code j of the [c- | c+] row: c- of channel j in the first half, c+ of channel j - HEAD_DIM after it.
@@ -191,7 +194,7 @@ inline float split_query(local const char* qr, int j) {
 kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
                               global const uchar* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
-                              global float* rowScores, int groupsPerEntry, local float* red) {
+                              global float* rowScores, int groupsPerEntry, local float* red PHASE_PARAM) {
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;

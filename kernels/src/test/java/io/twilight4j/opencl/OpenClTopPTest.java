@@ -182,6 +182,7 @@ class OpenClTopPTest extends OpenClTestSupport {
         d.put("SCAN_RUN", 4);
         d.put("ROW_LOCAL", rowLocal);
         d.put("TOP_P_HISTOGRAM", search[0]);
+        d.put("TOP_P_WRITEBACK", 1);
         d.put("TOP_P_BUCKET_SHIFT", search[1]);
         d.put("INLINE_PTX", 0);
         d.put("EST_SHUFFLE", 0);
