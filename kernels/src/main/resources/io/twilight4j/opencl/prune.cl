@@ -545,13 +545,26 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 #endif
     // The kept bits: compact then reads a bit per candidate and head instead of a float, and scans words.
 #if INLINE_PTX
+#define KEEP_BATCH 8
     // NVIDIA: a warp's 32 consecutive weights are one word of bits (a ballot), written by its lane 0.
     // A loop that built each word in one work-item (below) held 32 reads in registers, and top_p's
     // groups then no longer all fit the H100 at once (28 -> 41 us at batch 16, 32k).
-    for (int base = 0; base < n; base += wg) {
-        const int i = base + lid;
-        const uint bits = ballot(i < n && row[i] > lo);
-        if (lid % 32 == 0) keep[(size_t) eq * capWords + i / 32] = bits;
+    // A batch of KEEP_BATCH weights is read before its ballots (a read after each ballot waited for it).
+    for (int base = 0; base < n; base += KEEP_BATCH * wg) {
+        bool kept[KEEP_BATCH];
+        #pragma unroll
+        for (int j = 0; j < KEEP_BATCH; j++) {
+            const int i = base + j * wg + lid;
+            kept[j] = i < n && row[i] > lo;
+        }
+        #pragma unroll
+        for (int j = 0; j < KEEP_BATCH; j++) {
+            const int i = base + j * wg + lid;
+            const uint bits = ballot(kept[j]);
+            // Lane 0 holds the word's first candidate: words past the row's are not written (they may
+            // lie past the row's capWords).
+            if (lid % 32 == 0 && i < n) keep[(size_t) eq * capWords + i / 32] = bits;
+        }
     }
 #else
     // A word per work-item; its 32 weights are read from a lane-rotated start, so neighbouring
