@@ -557,14 +557,17 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
             const int i = base + j * wg + lid;
             kept[j] = i < n && row[i] > lo;
         }
+        // Lane j keeps the batch's j-th word and stores it: one store per batch, not one per word.
+        uint word = 0;
         #pragma unroll
         for (int j = 0; j < KEEP_BATCH; j++) {
-            const int i = base + j * wg + lid;
             const uint bits = ballot(kept[j]);
-            // Lane 0 holds the word's first candidate: words past the row's are not written (they may
-            // lie past the row's capWords).
-            if (lid % 32 == 0 && i < n) keep[(size_t) eq * capWords + i / 32] = bits;
+            word = lid % 32 == j ? bits : word;
         }
+        // Word j of this warp starts at candidate i: words past the row's are not written (they may lie
+        // past the row's capWords).
+        const int i = base + (lid % 32) * wg + (lid - lid % 32);
+        if (lid % 32 < KEEP_BATCH && i < n) keep[(size_t) eq * capWords + i / 32] = word;
     }
 #else
     // A word per work-item; its 32 weights are read from a lane-rotated start, so neighbouring

@@ -127,15 +127,19 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     // the quantization's stores the compiler may not move a load above them, and the chain q -> table ->
     // codes then started with three memory round trips in a row.
     int ent[QUNROLL], nxt[QUNROLL];
-    #pragma unroll
-    for (int u = 0; u < QUNROLL; u++) {
-        ent[u] = table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
-        nxt[u] = table[max(0, min(first + (QUNROLL + u) * QSLOTS + slot, end - 1))] * KV_HEADS + h;
+#define QUEST_FIRST_ENTRIES() \
+    _Pragma("unroll") \
+    for (int u = 0; u < QUNROLL; u++) { \
+        ent[u] = table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h; \
+        nxt[u] = table[max(0, min(first + (QUNROLL + u) * QSLOTS + slot, end - 1))] * KV_HEADS + h; \
+    } \
+    _Pragma("unroll") \
+    for (int u = 0; u < QUNROLL; u++) { \
+        if (first < end) prefetch_l2(boundCodes + (size_t) ent[u] * HEAD_DIM + 8 * lane); \
     }
-    #pragma unroll
-    for (int u = 0; u < QUNROLL; u++) {
-        if (first < end) prefetch_l2(boundCodes + (size_t) ent[u] * HEAD_DIM + 8 * lane);
-    }
+#if QHOIST
+    QUEST_FIRST_ENTRIES()
+#endif
     // Local memory: the group's query codes (GQA_GROUP rows of HEAD_DIM), then their scales and code sums.
     local char* codes = (local char*) queryLocal;
     local float* scales = (local float*) (codes + GQA_GROUP * HEAD_DIM);
@@ -150,6 +154,9 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         qscale[g] = scales[g];
         qsum[g] = scales[GQA_GROUP + g];
     }
+#if !QHOIST
+    QUEST_FIRST_ENTRIES()
+#endif
 #if QSCATTER
     const int myHead = lane / (QLANES / GQA_GROUP);
     float mySum = qsum[0], myScale = qscale[0];
