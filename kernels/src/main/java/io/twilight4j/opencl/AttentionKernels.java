@@ -83,7 +83,6 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("INLINE_PTX", shuffle ? 1 : 0);
         // K/V rows load evict-first (see SparsePipeline): the sets and page tables stay in L2.
         defines.put("STREAM_LOADS", shuffle ? 1 : 0);
-        defines.put("MERGE_ONEPASS", Integer.getInteger("twilight4j.mergeOnePass", 0)); // TEMPORARY knob
         defines.put("PHASE_TIMES", PhaseTimes.ENABLED && shuffle && !dense ? 1 : 0);
         // Everything allocated so far is released if a later allocation or kernel build fails.
         try (Closer guard = new Closer()) {

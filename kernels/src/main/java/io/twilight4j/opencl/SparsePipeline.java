@@ -130,7 +130,6 @@ final class SparsePipeline implements AutoCloseable {
         // 41.2 -> 36.6 us (its scores stay in L2), Quest 26.9 -> 25.9, the sparse attention 40.2 -> 36.1;
         // the estimate 42.2 -> 42.9 (at 128k 42.9 -> 40.2) (bench/results/h100-2026-12-06-session6/ab-1.txt).
         defines.put("STREAM_LOADS", ptx ? 1 : 0);
-        defines.put("QHOIST", Integer.getInteger("twilight4j.questHoist", 1)); // TEMPORARY knob
         // The pipeline reads top_p's kept bits, not its weights (tests read both).
         defines.put("TOP_P_WRITEBACK", 0);
         defines.put("PHASE_TIMES", PhaseTimes.ENABLED && ptx ? 1 : 0);

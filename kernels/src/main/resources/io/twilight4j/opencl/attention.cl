@@ -422,24 +422,6 @@ kernel void attend_merge(global const float* pm, global const float* pd, global 
 #else
     const int chunks = sparse_chunks(setCount[e], chunkTokens, chunksPerEntry);
 #endif
-#if MERGE_ONEPASS
-    // One pass, rescaling the running sums when the maximum grows: the chunks' loads wait for one memory
-    // round trip instead of two (maxima first, then sums). TEMPORARY knob.
-    for (int c = get_local_id(0); c < HEAD_DIM; c += get_local_size(0)) {
-        float m = -INFINITY, d = 0.0f, o = 0.0f;
-        for (int k = 0; k < chunks; k++) {
-            const float dk = pd[base + k], mk = pm[base + k], ok = po[(base + k) * HEAD_DIM + c];
-            if (dk > 0.0f) {
-                const float mn = fmax(m, mk);
-                const float old = exp(m - mn), f = exp(mk - mn); // exp(-inf) = 0 for the first chunk
-                d = d * old + dk * f;
-                o = o * old + ok * f;
-                m = mn;
-            }
-        }
-        out[((size_t) b * QUERY_HEADS + qHead) * HEAD_DIM + c] = d > 0.0f ? o / d : 0.0f;
-    }
-#else
     float m = -INFINITY;
     for (int k = 0; k < chunks; k++) {
         m = fmax(m, pm[base + k]);
@@ -456,5 +438,4 @@ kernel void attend_merge(global const float* pm, global const float* pd, global 
         }
         out[((size_t) b * QUERY_HEADS + qHead) * HEAD_DIM + c] = d > 0.0f ? o / d : 0.0f;
     }
-#endif
 }

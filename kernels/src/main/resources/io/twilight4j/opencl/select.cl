@@ -59,55 +59,34 @@ inline int quest_dot(uint2 v, int2 qe, int2 qo) {
     return dot4_us((v.y >> 4) & LOW_NIBBLES, qo.y, d);
 }
 
-// The group's query rows quantized once into local memory (quantize_queries' arithmetic: codes
-// rint(q / s) with s from the row's largest magnitude, and each row's code sum): a warp per row, a lane per
-// channel of every 32. The entry's first group also stores them for the estimate, which reads them after
-// this kernel (Quest plans need no quantize_queries launch). Every slot of every group quantizing its
-// chunks itself took ~14k cycles before the first page load on the H100 (batch 16, 32k).
-inline void quantize_group_queries(global const float* q, global char* qcodes, global float* qscales, int b, int h,
-                                   bool write, local char* codes, local float* scales, local float* sums) {
-    const int lane = get_local_id(0) % 32, warp = get_local_id(0) / 32, warps = get_local_size(0) / 32;
-    for (int g = warp; g < GQA_GROUP; g += warps) {
-        const size_t row = query_index(b, h, g);
-        float x[(HEAD_DIM + 31) / 32];
-        float amax = 0.0f;
-        #pragma unroll
-        for (int k = 0; k < (HEAD_DIM + 31) / 32; k++) {
-            const int c = lane + 32 * k;
-            x[k] = c < HEAD_DIM ? q[row * HEAD_DIM + c] : 0.0f;
-            amax = fmax(amax, fabs(x[k]));
-        }
-        for (int o = 16; o > 0; o >>= 1) {
-            amax = fmax(amax, shfl_xor(amax, o));
-        }
-        const float2 si = query_scale(amax);
-        int sum = 0;
-        #pragma unroll
-        for (int k = 0; k < (HEAD_DIM + 31) / 32; k++) {
-            const int c = lane + 32 * k;
-            if (c < HEAD_DIM) {
-                const char code = convert_char(rint(x[k] * si.y));
-                codes[g * HEAD_DIM + c] = code;
-                sum += code;
-                if (write) qcodes[row * HEAD_DIM + c] = code;
-            }
-        }
-        for (int o = 16; o > 0; o >>= 1) {
-            sum += shfl_xor_int(sum, o);
-        }
-        if (lane == 0) {
-            scales[g] = si.x;
-            sums[g] = (float) sum;
-            if (write) qscales[row] = si.x;
-        }
+// The 16 codes of channels [16 chunk, 16 chunk + 16) of query row `row` (quantize_queries' arithmetic:
+// the row's largest magnitude is found by the QLANES / 2 lanes that hold its chunks, neighbours in the
+// warp), its scale into *scale. With `write` the lane stores them for the estimate, which reads the codes
+// after this kernel: Quest plans need no quantize_queries launch.
+inline char16 quantize_chunk(global const float* q, global char* qcodes, global float* qscales, size_t row, int chunk,
+                             bool write, float* scale) {
+    const float16 x = vload16(chunk, q + row * HEAD_DIM);
+    const float16 a = fabs(x);
+    const float8 a8 = fmax(a.lo, a.hi);
+    const float4 a4 = fmax(a8.lo, a8.hi);
+    float amax = fmax(fmax(a4.x, a4.y), fmax(a4.z, a4.w));
+    for (int o = QLANES / 4; o > 0; o >>= 1) {
+        amax = fmax(amax, shfl_xor(amax, o));
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    const float2 si = query_scale(amax);
+    const char16 c = convert_char16(rint(x * si.y));
+    if (write) {
+        vstore16(c, chunk, qcodes + row * HEAD_DIM);
+        if (chunk == 0) qscales[row] = si.x;
+    }
+    *scale = si.x;
+    return c;
 }
 
 kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
                               global const uchar* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
-                              global float* rowScores, int groupsPerEntry, local float* queryLocal PHASE_PARAM) {
+                              global float* rowScores, int groupsPerEntry, local float* unused PHASE_PARAM) {
     PHASE_MARK(0);
     const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
@@ -119,44 +98,22 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     // of the lanes) or the max row: it dots them with c- or c+ of those channels, four bytes per int.
     const bool maxLane = lane >= QLANES / 2;
     const int chunk = lane % (QLANES / 2);
-    global const int* table = pageTables + (size_t) b * maxPages;
-    // Three iterations in flight: this one's codes are loaded, the next one's asked into L2 (no registers
-    // held while they come: 74.9 -> 68.1 us at batch 16, 128k on the H100), the page-table entries of the
-    // one after that loaded. Entries are (page, KV head) row indices, ints. The first two iterations'
-    // entries are loaded and the first one's rows asked into L2 before the queries are quantized: after
-    // the quantization's stores the compiler may not move a load above them, and the chain q -> table ->
-    // codes then started with three memory round trips in a row.
-    int ent[QUNROLL], nxt[QUNROLL];
-#define QUEST_FIRST_ENTRIES() \
-    _Pragma("unroll") \
-    for (int u = 0; u < QUNROLL; u++) { \
-        ent[u] = table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h; \
-        nxt[u] = table[max(0, min(first + (QUNROLL + u) * QSLOTS + slot, end - 1))] * KV_HEADS + h; \
-    } \
-    _Pragma("unroll") \
-    for (int u = 0; u < QUNROLL; u++) { \
-        if (first < end) prefetch_l2(boundCodes + (size_t) ent[u] * HEAD_DIM + 8 * lane); \
-    }
-#if QHOIST
-    QUEST_FIRST_ENTRIES()
-#endif
-    // Local memory: the group's query codes (GQA_GROUP rows of HEAD_DIM), then their scales and code sums.
-    local char* codes = (local char*) queryLocal;
-    local float* scales = (local float*) (codes + GQA_GROUP * HEAD_DIM);
-    quantize_group_queries(q, qcodes, qscales, b, h, part == 0, codes, scales, scales + GQA_GROUP);
     int2 qe[GQA_GROUP], qo[GQA_GROUP];
     float qsum[GQA_GROUP], qscale[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
-        const char16 c = as_char16(((local const int4*) (codes + g * HEAD_DIM))[chunk]);
+        const char16 c = quantize_chunk(q, qcodes, qscales, query_index(b, h, g), chunk, part == 0 && slot == 0 && !maxLane,
+                                        &qscale[g]);
         const char16 signed_part = maxLane ? max(c, (char16) (0)) : min(c, (char16) (0));
         qe[g] = as_int2(signed_part.even);
         qo[g] = as_int2(signed_part.odd);
-        qscale[g] = scales[g];
-        qsum[g] = scales[GQA_GROUP + g];
+        // sum(c) = sum(c-) + sum(c+): each lane adds its part.
+        float s = (float) dot4_ss(qe[g].x, 0x01010101, dot4_ss(qe[g].y, 0x01010101,
+                          dot4_ss(qo[g].x, 0x01010101, dot4_ss(qo[g].y, 0x01010101, 0))));
+        for (int o = QLANES / 2; o > 0; o >>= 1) {
+            s += shfl_xor(s, o);
+        }
+        qsum[g] = s;
     }
-#if !QHOIST
-    QUEST_FIRST_ENTRIES()
-#endif
 #if QSCATTER
     const int myHead = lane / (QLANES / GQA_GROUP);
     float mySum = qsum[0], myScale = qscale[0];
@@ -165,6 +122,18 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         myScale = g == myHead ? qscale[g] : myScale;
     }
 #endif
+    global const int* table = pageTables + (size_t) b * maxPages;
+    // Three iterations in flight: this one's codes are loaded, the next one's asked into L2 (no registers
+    // held while they come: 74.9 -> 68.1 us at batch 16, 128k on the H100), the page-table entries of the
+    // one after that loaded. Entries are (page, KV head) row indices, ints.
+    int ent[QUNROLL], nxt[QUNROLL];
+    #pragma unroll
+    for (int u = 0; u < QUNROLL; u++) {
+        ent[u] = table[max(0, min(first + u * QSLOTS + slot, end - 1))] * KV_HEADS + h;
+        nxt[u] = table[max(0, min(first + (QUNROLL + u) * QSLOTS + slot, end - 1))] * KV_HEADS + h;
+    }
+    // Workbench marks (PHASE_TIMES): before the first page load (queries quantized, first table entries
+    // loaded) and after the last page.
     PHASE_MARK(1);
     for (int base = first; base < end; base += QSLOTS * QUNROLL) {
         uint2 v[QUNROLL];
