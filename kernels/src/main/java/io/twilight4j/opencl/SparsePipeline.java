@@ -301,6 +301,9 @@ final class SparsePipeline implements AutoCloseable {
             return new Sets(cand, candCount, kv.kvHeads());
         }
         // Blocks of at least ~256 candidates per KV head, as many as groupsPerEntry says.
+        // (8 groups per unit: at batch 16 the estimate's 1024 groups run in two waves of 4 per unit, its 64
+        // registers allowing no more; one wave of 512 measured 43.5 against 41.2 us at 32k and even at 128k,
+        // 768 groups 48.0 us; bench/results/h100-2026-12-06-session6/ab-5-final.txt.)
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, groupsPerEntry(entries)));
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
