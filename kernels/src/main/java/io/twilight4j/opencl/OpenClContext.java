@@ -83,12 +83,7 @@ public final class OpenClContext implements AutoCloseable {
      * by '+' are compiled as one text) built with {@code defines}.
      */
     public ClKernel kernel(String source, Map<String, Integer> defines, String kernel) {
-        return kernel(source, defines, kernel, "");
-    }
-
-    /** {@link #kernel(String, Map, String)} with {@code extraOptions} appended to the build options. */
-    public ClKernel kernel(String source, Map<String, Integer> defines, String kernel, String extraOptions) {
-        long program = program(source, defines, extraOptions);
+        long program = program(source, defines);
         try (MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer err = stack.mallocInt(1);
             long k = clCreateKernel(program, kernel, err);
@@ -97,12 +92,9 @@ public final class OpenClContext implements AutoCloseable {
         }
     }
 
-    private long program(String source, Map<String, Integer> defines, String extraOptions) {
+    private long program(String source, Map<String, Integer> defines) {
         StringBuilder options = new StringBuilder(baseOptions);
         defines.forEach((k, v) -> options.append(" -D").append(k).append('=').append(v));
-        if (!extraOptions.isBlank()) {
-            options.append(' ').append(extraOptions.strip());
-        }
         String key = source + "\n" + options;
         Long cached = programs.get(key);
         if (cached != null) {

@@ -130,7 +130,6 @@ final class SparsePipeline implements AutoCloseable {
         // 41.2 -> 36.6 us (its scores stay in L2), Quest 26.9 -> 25.9, the sparse attention 40.2 -> 36.1;
         // the estimate 42.2 -> 42.9 (at 128k 42.9 -> 40.2) (bench/results/h100-2026-12-06-session6/ab-1.txt).
         defines.put("STREAM_LOADS", ptx ? 1 : 0);
-        defines.put("QUANTIZE_ONCE", ptx ? Integer.getInteger("twilight4j.questQuantizeOnce", 0) : 0); // TEMPORARY knob
         // The pipeline reads top_p's kept bits, not its weights (tests read both).
         defines.put("TOP_P_WRITEBACK", 0);
         defines.put("PHASE_TIMES", PhaseTimes.ENABLED && ptx ? 1 : 0);
@@ -161,9 +160,7 @@ final class SparsePipeline implements AutoCloseable {
                     ? guard.add(cl.kernel("common.cl+query.cl", defines, "quantize_queries")) : null;
             scoreKernel = switch (policy.selector()) {
                 case FULL -> guard.add(cl.kernel(select, defines, "full_candidates"));
-                case QUEST -> guard.add(cl.kernel(select, defines, "quest_page_scores",
-                        ptx && Integer.getInteger("twilight4j.questMaxRegs", 0) > 0
-                                ? "-cl-nv-maxrregcount=" + Integer.getInteger("twilight4j.questMaxRegs", 0) : "")); // TEMPORARY knob
+                case QUEST -> guard.add(cl.kernel(select, defines, "quest_page_scores"));
                 case DS -> guard.add(cl.kernel(select, defines, "ds_scores"));
                 default -> guard.add(cl.kernel(select, defines, "oracle_scores"));
             };

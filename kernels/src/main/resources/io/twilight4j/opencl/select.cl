@@ -83,53 +83,6 @@ inline char16 quantize_chunk(global const float* q, global char* qcodes, global 
     return c;
 }
 
-#if QUANTIZE_ONCE // TEMPORARY knob (twilight4j.questQuantizeOnce)
-// The group's query rows quantized once into local memory (quantize_queries' arithmetic: codes
-// rint(q / s) with s from the row's largest magnitude, and each row's code sum): a warp per row, a lane per
-// channel of every 32. The entry's first group also stores them for the estimate, which reads them after
-// this kernel (Quest plans need no quantize_queries launch). Every slot of every group quantizing its
-// chunks itself took ~14k cycles before the first page load on the H100 (batch 16, 32k).
-inline void quantize_group_queries(global const float* q, global char* qcodes, global float* qscales, int b, int h,
-                                   bool write, local char* codes, local float* scales, local float* sums) {
-    const int lane = get_local_id(0) % 32, warp = get_local_id(0) / 32, warps = get_local_size(0) / 32;
-    for (int g = warp; g < GQA_GROUP; g += warps) {
-        const size_t row = query_index(b, h, g);
-        float x[(HEAD_DIM + 31) / 32];
-        float amax = 0.0f;
-        #pragma unroll
-        for (int k = 0; k < (HEAD_DIM + 31) / 32; k++) {
-            const int c = lane + 32 * k;
-            x[k] = c < HEAD_DIM ? q[row * HEAD_DIM + c] : 0.0f;
-            amax = fmax(amax, fabs(x[k]));
-        }
-        for (int o = 16; o > 0; o >>= 1) {
-            amax = fmax(amax, shfl_xor(amax, o));
-        }
-        const float2 si = query_scale(amax);
-        int sum = 0;
-        #pragma unroll
-        for (int k = 0; k < (HEAD_DIM + 31) / 32; k++) {
-            const int c = lane + 32 * k;
-            if (c < HEAD_DIM) {
-                const char code = convert_char(rint(x[k] * si.y));
-                codes[g * HEAD_DIM + c] = code;
-                sum += code;
-                if (write) qcodes[row * HEAD_DIM + c] = code;
-            }
-        }
-        for (int o = 16; o > 0; o >>= 1) {
-            sum += shfl_xor_int(sum, o);
-        }
-        if (lane == 0) {
-            scales[g] = si.x;
-            sums[g] = (float) sum;
-            if (write) qscales[row] = si.x;
-        }
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-#endif
-
 kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
                               global const uchar* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
@@ -145,21 +98,6 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     // of the lanes) or the max row: it dots them with c- or c+ of those channels, four bytes per int.
     const bool maxLane = lane >= QLANES / 2;
     const int chunk = lane % (QLANES / 2);
-#if QUANTIZE_ONCE
-    local char* codes = (local char*) unused;
-    local float* scales = (local float*) (codes + GQA_GROUP * HEAD_DIM);
-    quantize_group_queries(q, qcodes, qscales, b, h, part == 0, codes, scales, scales + GQA_GROUP);
-    int2 qe[GQA_GROUP], qo[GQA_GROUP];
-    float qsum[GQA_GROUP], qscale[GQA_GROUP];
-    for (int g = 0; g < GQA_GROUP; g++) {
-        const char16 c = as_char16(((local const int4*) (codes + g * HEAD_DIM))[chunk]);
-        const char16 signed_part = maxLane ? max(c, (char16) (0)) : min(c, (char16) (0));
-        qe[g] = as_int2(signed_part.even);
-        qo[g] = as_int2(signed_part.odd);
-        qscale[g] = scales[g];
-        qsum[g] = scales[GQA_GROUP + g];
-    }
-#else
     int2 qe[GQA_GROUP], qo[GQA_GROUP];
     float qsum[GQA_GROUP], qscale[GQA_GROUP];
     for (int g = 0; g < GQA_GROUP; g++) {
@@ -176,7 +114,6 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         }
         qsum[g] = s;
     }
-#endif
 #if QSCATTER
     const int myHead = lane / (QLANES / GQA_GROUP);
     float mySum = qsum[0], myScale = qscale[0];
