@@ -98,7 +98,7 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QUERY_HEADS", queryHeads);
         defines.put("GQA_GROUP", gqa);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
-        // Items per work-item in each tile of select_top's emission and compact's scan.
+        // Items per work-item in each tile of select_top's emission.
         defines.put("SCAN_RUN", 4);
         defines.put("ROW_LOCAL", rowLocal ? 1 : 0);
         // top_p brackets the threshold with a histogram first and searches the weights inside the bracket.
@@ -126,9 +126,10 @@ final class SparsePipeline implements AutoCloseable {
         defines.put("QSLOTS", questSlots);
         defines.put("QROWS", questRows);
         defines.put("INLINE_PTX", ptx ? 1 : 0);
-        // Read-once streams (codes, bounds) load evict-first: on the H100 at batch 16, 32k this took top_p
-        // 41.2 -> 36.6 us (its scores stay in L2), Quest 26.9 -> 25.9, the sparse attention 40.2 -> 36.1;
-        // the estimate 42.2 -> 42.9 (at 128k 42.9 -> 40.2) (bench/results/h100-2026-12-06-session6/ab-1.txt).
+        // Read-once streams (codes, bounds, K/V) load evict-first, so the step's reused buffers stay in L2:
+        // on the H100 at batch 16, 32k the sparse attention 40.2 -> 36.1 us, top_p's row load 9.1k -> 6.3k
+        // cycles, Quest 26.9 -> 25.9 us, the estimate 42.2 -> 42.9 (at 128k 42.9 -> 40.2)
+        // (bench/results/h100-2026-12-06-session6/ab-1.txt).
         defines.put("STREAM_LOADS", ptx ? 1 : 0);
         // The pipeline reads top_p's kept bits, not its weights (tests read both).
         defines.put("TOP_P_WRITEBACK", 0);

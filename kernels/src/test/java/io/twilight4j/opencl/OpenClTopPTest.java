@@ -179,7 +179,6 @@ class OpenClTopPTest extends OpenClTestSupport {
         d.put("QUERY_HEADS", QUERY_HEADS);
         d.put("GQA_GROUP", GROUP);
         d.put("HEADS_PER_ENTRY", GROUP);
-        d.put("SCAN_RUN", 4);
         d.put("ROW_LOCAL", rowLocal);
         d.put("TOP_P_HISTOGRAM", search[0]);
         d.put("TOP_P_WRITEBACK", 1);
