@@ -3,17 +3,11 @@ package io.twilight4j.opencl;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.twilight4j.kv.KvLayout;
-import io.twilight4j.kv.KvShape;
-import java.nio.IntBuffer;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.lwjgl.system.MemoryUtil;
 
 /**
  * The compact kernel against a brute-force reference: an entry keeps the candidates any of its heads'
@@ -80,45 +74,17 @@ class OpenClCompactTest extends OpenClTestSupport {
     }
 
     private static void run(int headsPerEntry, int[] bits, int[] cand, int[] counts, int setsPerSeq, int[] sets, int[] setCount) {
-        Map<String, Integer> d = new LinkedHashMap<>(new KvLayout(new KvShape(1, KV_HEADS, 64, 16, 1, 0)).kernelDefines());
-        d.put("QUERY_HEADS", QUERY_HEADS);
-        d.put("GQA_GROUP", GROUP);
-        d.put("HEADS_PER_ENTRY", headsPerEntry);
-        d.put("ROW_LOCAL", 1);
-        d.put("TOP_P_HISTOGRAM", 1);
-        d.put("TOP_P_BUCKET_SHIFT", 20);
-        d.put("INLINE_PTX", 0);
-        d.put("EST_SHUFFLE", 0);
-        d.put("EST_LANES", 4);
-        d.put("EST_UNROLL", 4);
-        IntBuffer bitsHost = MemoryUtil.memAllocInt(bits.length).put(bits).flip();
-        IntBuffer candHost = MemoryUtil.memAllocInt(cand.length).put(cand).flip();
-        IntBuffer countHost = MemoryUtil.memAllocInt(counts.length).put(counts).flip();
-        IntBuffer setsHost = MemoryUtil.memAllocInt(sets.length).put(sets).flip();
-        IntBuffer setCountHost = MemoryUtil.memAllocInt(setCount.length);
-        try (ClKernel compact = cl.kernel("common.cl+prune.cl", d, "compact");
-             ClBuffer k = cl.buffer("kept bits", 4L * bits.length);
-             ClBuffer c = cl.buffer("candidates", 4L * cand.length);
-             ClBuffer n = cl.buffer("candidate counts", 4L * counts.length);
-             ClBuffer s = cl.buffer("sets", 4L * sets.length);
-             ClBuffer sc = cl.buffer("set counts", 4L * setCount.length)) {
-            cl.write(k, 0, bitsHost);
-            cl.write(c, 0, candHost);
-            cl.write(n, 0, countHost);
-            cl.write(s, 0, setsHost);
+        try (ClKernel compact = cl.kernel("common.cl+prune.cl", pruneDefines(KV_HEADS, QUERY_HEADS, headsPerEntry), "compact");
+             ClBuffer k = upload("kept bits", bits);
+             ClBuffer c = upload("candidates", cand);
+             ClBuffer n = upload("candidate counts", counts);
+             ClBuffer s = upload("sets", sets);
+             ClBuffer sc = upload("set counts", setCount)) {
             compact.arg(0, k).arg(1, WORDS).arg(2, c).arg(3, n).arg(4, CAP).arg(5, setsPerSeq).arg(6, s).arg(7, sc)
                     .local(8, 3 * 4L * WG)
                     .launch(setCount.length, WG);
-            cl.read(s, 0, setsHost.clear());
-            cl.read(sc, 0, setCountHost);
-            setsHost.get(sets);
-            setCountHost.get(setCount);
-        } finally {
-            MemoryUtil.memFree(bitsHost);
-            MemoryUtil.memFree(candHost);
-            MemoryUtil.memFree(countHost);
-            MemoryUtil.memFree(setsHost);
-            MemoryUtil.memFree(setCountHost);
+            System.arraycopy(download(s, sets.length), 0, sets, 0, sets.length);
+            System.arraycopy(download(sc, setCount.length), 0, setCount, 0, setCount.length);
         }
     }
 }

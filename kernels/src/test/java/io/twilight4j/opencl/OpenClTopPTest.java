@@ -5,13 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.twilight4j.backend.TopPReference;
-import io.twilight4j.kv.KvLayout;
-import io.twilight4j.kv.KvShape;
 import io.twilight4j.prune.TopPThreshold;
 import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -175,45 +171,30 @@ class OpenClTopPTest extends OpenClTestSupport {
 
     private static void run(int rowLocal, int[] search, float[] scores, int[] counts, float p, float[] weights, float[] thr,
                             int[] bits) {
-        Map<String, Integer> d = new LinkedHashMap<>(new KvLayout(new KvShape(1, KV_HEADS, 64, 16, 1, 0)).kernelDefines());
-        d.put("QUERY_HEADS", QUERY_HEADS);
-        d.put("GQA_GROUP", GROUP);
-        d.put("HEADS_PER_ENTRY", GROUP);
+        Map<String, Integer> d = pruneDefines(KV_HEADS, QUERY_HEADS, GROUP);
         d.put("ROW_LOCAL", rowLocal);
         d.put("TOP_P_HISTOGRAM", search[0]);
-        d.put("TOP_P_WRITEBACK", 1);
         d.put("TOP_P_BUCKET_SHIFT", search[1]);
-        d.put("INLINE_PTX", 0);
-        d.put("EST_SHUFFLE", 0);
-        d.put("EST_LANES", 4);
-        d.put("EST_UNROLL", 4);
         int rows = BATCH * QUERY_HEADS;
         FloatBuffer scoreHost = MemoryUtil.memAllocFloat(scores.length).put(scores).flip();
-        IntBuffer countHost = MemoryUtil.memAllocInt(counts.length).put(counts).flip();
         FloatBuffer thrHost = MemoryUtil.memAllocFloat(rows);
-        IntBuffer bitsHost = MemoryUtil.memAllocInt(bits.length).put(bits).flip();
         try (ClKernel topP = cl.kernel("common.cl+prune.cl", d, "top_p");
              ClBuffer s = cl.buffer("scores", 4L * scores.length);
-             ClBuffer c = cl.buffer("counts", 4L * counts.length);
+             ClBuffer c = upload("counts", counts);
              ClBuffer t = cl.buffer("thresholds", 4L * rows);
-             ClBuffer k = cl.buffer("kept bits", 4L * bits.length)) {
-            cl.write(k, 0, bitsHost);
+             ClBuffer k = upload("kept bits", bits)) {
             cl.write(s, 0, scoreHost);
-            cl.write(c, 0, countHost);
             topP.arg(0, s).arg(1, c).arg(2, CAP).arg(3, p).arg(4, t).arg(5, k).arg(6, WORDS)
                     .local(7, rowLocal == 1 ? 4L * CAP : 4).local(8, 4L * Math.max(5 * WG, 64 + 320)).local(9, 4L * buckets(search[1]))
                     .launch(rows, WG);
             cl.read(s, 0, scoreHost.clear());
             cl.read(t, 0, thrHost);
-            cl.read(k, 0, bitsHost.clear());
-            bitsHost.get(bits);
             scoreHost.get(weights);
             thrHost.get(thr);
+            System.arraycopy(download(k, bits.length), 0, bits, 0, bits.length);
         } finally {
             MemoryUtil.memFree(scoreHost);
-            MemoryUtil.memFree(countHost);
             MemoryUtil.memFree(thrHost);
-            MemoryUtil.memFree(bitsHost);
         }
     }
 }
