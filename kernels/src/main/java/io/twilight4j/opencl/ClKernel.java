@@ -1,7 +1,9 @@
 package io.twilight4j.opencl;
 
 import static org.lwjgl.opencl.CL10.*;
+import static org.lwjgl.opencl.CL11.CL_KERNEL_PRIVATE_MEM_SIZE;
 
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
@@ -32,11 +34,11 @@ public final class ClKernel implements AutoCloseable {
             ClCheck.check(clGetKernelWorkGroupInfo(handle, cl.device().id(), CL_KERNEL_WORK_GROUP_SIZE, wg, null),
                     "clGetKernelWorkGroupInfo(" + name + ")");
             this.workGroupLimit = Math.min(wg.get(0), cl.device().maxWorkGroup());
-            java.nio.IntBuffer args = stack.mallocInt(1);
+            IntBuffer args = stack.mallocInt(1);
             ClCheck.check(clGetKernelInfo(handle, CL_KERNEL_NUM_ARGS, args, null), "clGetKernelInfo(" + name + ")");
             this.argCount = args.get(0);
             LongBuffer priv = stack.mallocLong(1);
-            this.privateBytes = clGetKernelWorkGroupInfo(handle, cl.device().id(), org.lwjgl.opencl.CL11.CL_KERNEL_PRIVATE_MEM_SIZE, priv, null) == 0
+            this.privateBytes = clGetKernelWorkGroupInfo(handle, cl.device().id(), CL_KERNEL_PRIVATE_MEM_SIZE, priv, null) == 0
                     ? priv.get(0) : -1;
         }
     }
@@ -44,6 +46,11 @@ public final class ClKernel implements AutoCloseable {
     /** Largest work-group this kernel may launch with on this device (CL_KERNEL_WORK_GROUP_SIZE). */
     public long workGroupLimit() {
         return workGroupLimit;
+    }
+
+    /** The cl_kernel handle, for a workbench that enqueues on a queue of its own ({@link QueueOverlapCheck}). */
+    long handle() {
+        return handle;
     }
 
     /** The number of arguments the kernel declares. */

@@ -1,27 +1,15 @@
 package io.twilight4j.opencl;
 
-import static org.lwjgl.opencl.CL10.CL_CONTEXT_PLATFORM;
-import static org.lwjgl.opencl.CL10.CL_MEM_READ_WRITE;
 import static org.lwjgl.opencl.CL10.CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE;
-import static org.lwjgl.opencl.CL10.clBuildProgram;
-import static org.lwjgl.opencl.CL10.clCreateBuffer;
 import static org.lwjgl.opencl.CL10.clCreateCommandQueue;
-import static org.lwjgl.opencl.CL10.clCreateContext;
-import static org.lwjgl.opencl.CL10.clCreateKernel;
-import static org.lwjgl.opencl.CL10.clCreateProgramWithSource;
 import static org.lwjgl.opencl.CL10.clEnqueueNDRangeKernel;
 import static org.lwjgl.opencl.CL10.clFinish;
 import static org.lwjgl.opencl.CL10.clFlush;
 import static org.lwjgl.opencl.CL10.clReleaseCommandQueue;
-import static org.lwjgl.opencl.CL10.clReleaseContext;
-import static org.lwjgl.opencl.CL10.clReleaseKernel;
-import static org.lwjgl.opencl.CL10.clReleaseMemObject;
-import static org.lwjgl.opencl.CL10.clReleaseProgram;
-import static org.lwjgl.opencl.CL10.clSetKernelArg1i;
-import static org.lwjgl.opencl.CL10.clSetKernelArg1p;
 
 import java.nio.IntBuffer;
 import java.util.Arrays;
+import java.util.Map;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 
@@ -35,11 +23,6 @@ import org.lwjgl.system.MemoryStack;
  */
 public final class QueueOverlapCheck {
 
-    private static final String SOURCE = "kernel void spin(global float* out, int iters) {\n"
-            + "  float x = (float) get_global_id(0);\n"
-            + "  for (int i = 0; i < iters; i++) x = x * 0.999999f + 0.5f;\n"
-            + "  out[get_global_id(0)] = x;\n"
-            + "}\n";
     private static final int GROUPS = 8, GROUP = 128, ROUNDS = 7;
 
     private QueueOverlapCheck() {
@@ -47,65 +30,72 @@ public final class QueueOverlapCheck {
 
     public static void main(String[] args) {
         OpenClDevice device = OpenClDevice.choose(args.length > 0 ? args[0] : null);
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            IntBuffer err = stack.mallocInt(1);
-            PointerBuffer props = stack.mallocPointer(3).put(CL_CONTEXT_PLATFORM).put(device.platform()).put(0).flip();
-            long context = clCreateContext(props, device.id(), null, 0, err);
-            ClCheck.check(err.get(0), "clCreateContext");
-            long a = clCreateCommandQueue(context, device.id(), 0, err);
-            ClCheck.check(err.get(0), "clCreateCommandQueue(a)");
-            long b = clCreateCommandQueue(context, device.id(), 0, err);
-            ClCheck.check(err.get(0), "clCreateCommandQueue(b)");
-            long ooo = clCreateCommandQueue(context, device.id(), CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, err);
-            boolean outOfOrder = err.get(0) == 0;
-            long program = clCreateProgramWithSource(context, SOURCE, err);
-            ClCheck.check(err.get(0), "clCreateProgramWithSource");
-            ClCheck.check(clBuildProgram(program, device.id(), "", null, 0), "clBuildProgram(spin)");
-            long k1 = clCreateKernel(program, "spin", err);
-            long k2 = clCreateKernel(program, "spin", err);
-            long buf1 = clCreateBuffer(context, CL_MEM_READ_WRITE, 4L * GROUPS * GROUP, err);
-            long buf2 = clCreateBuffer(context, CL_MEM_READ_WRITE, 4L * GROUPS * GROUP, err);
-            clSetKernelArg1p(k1, 0, buf1);
-            clSetKernelArg1p(k2, 0, buf2);
-            // Iterations for ~2 ms per launch.
-            int iters = 1 << 12;
-            while (time(() -> launch(a, k1, a, -1), k1, k2, iters) < 2e6 && iters < (1 << 26)) {
-                iters *= 2;
+        try (OpenClContext cl = new OpenClContext(device);
+             ClKernel k1 = cl.kernel("queue_overlap.cl", Map.of(), "spin");
+             ClKernel k2 = cl.kernel("queue_overlap.cl", Map.of(), "spin");
+             ClBuffer out1 = cl.buffer("spin output 1", 4L * GROUPS * GROUP);
+             ClBuffer out2 = cl.buffer("spin output 2", 4L * GROUPS * GROUP)) {
+            k1.arg(0, out1);
+            k2.arg(0, out2);
+            long second = createQueue(cl, 0);
+            try {
+                long outOfOrder = createQueue(cl, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+                try {
+                    report(device, cl.queue(), second, outOfOrder, k1, k2);
+                } finally {
+                    if (outOfOrder != 0) {
+                        clReleaseCommandQueue(outOfOrder);
+                    }
+                }
+            } finally {
+                clReleaseCommandQueue(second);
             }
-            final int n = iters;
-            double one = time(() -> launch(a, k1, a, -1), k1, k2, n);
-            double sameQueue = time(() -> launch(a, k1, a, k2), k1, k2, n);
-            double twoQueues = time(() -> launch(a, k1, b, k2), k1, k2, n);
-            System.out.printf("queue overlap on %s: %d groups of %d, %d iterations%n", device.name(), GROUPS, GROUP, n);
-            System.out.printf("  one launch %.3f ms; two on one in-order queue %.2fx; one on each of two queues %.2fx%n",
-                    one / 1e6, sameQueue / one, twoQueues / one);
-            if (outOfOrder) {
-                double ooq = time(() -> launch(ooo, k1, ooo, k2), k1, k2, n);
-                System.out.printf("  two on one out-of-order queue %.2fx%n", ooq / one);
-                clReleaseCommandQueue(ooo);
-            } else {
-                System.out.println("  out-of-order queues: not supported");
-            }
-            System.out.println("  (1.00x: the launches overlap; 2.00x: the driver runs them one after the other)");
-            clReleaseMemObject(buf1);
-            clReleaseMemObject(buf2);
-            clReleaseKernel(k1);
-            clReleaseKernel(k2);
-            clReleaseProgram(program);
-            clReleaseCommandQueue(a);
-            clReleaseCommandQueue(b);
-            clReleaseContext(context);
         }
     }
 
-    /** Enqueues k1 on q1 and (unless k2 is -1) k2 on q2, flushes both and waits for both. */
-    private static void launch(long q1, long k1, long q2, long k2) {
+    /** A second queue on the context with {@code properties}; 0 for an out-of-order queue the device refuses. */
+    private static long createQueue(OpenClContext cl, long properties) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long queue = clCreateCommandQueue(cl.handle(), cl.device().id(), properties, err);
+            if (err.get(0) != 0 && properties != 0) {
+                return 0;
+            }
+            ClCheck.check(err.get(0), "clCreateCommandQueue(second queue)");
+            return queue;
+        }
+    }
+
+    /** Times one launch, two on queue a, one each on a and b, two on the out-of-order queue (0: none). */
+    private static void report(OpenClDevice device, long a, long b, long outOfOrder, ClKernel k1, ClKernel k2) {
+        // Iterations for ~2 ms per launch.
+        int iters = 1 << 12;
+        while (time(() -> launch(a, k1, a, null), k1, k2, iters) < 2e6 && iters < (1 << 26)) {
+            iters *= 2;
+        }
+        int n = iters;
+        double one = time(() -> launch(a, k1, a, null), k1, k2, n);
+        double sameQueue = time(() -> launch(a, k1, a, k2), k1, k2, n);
+        double twoQueues = time(() -> launch(a, k1, b, k2), k1, k2, n);
+        System.out.printf("queue overlap on %s: %d groups of %d, %d iterations%n", device.name(), GROUPS, GROUP, n);
+        System.out.printf("  one launch %.3f ms; two on one in-order queue %.2fx; one on each of two queues %.2fx%n",
+                one / 1e6, sameQueue / one, twoQueues / one);
+        if (outOfOrder != 0) {
+            System.out.printf("  two on one out-of-order queue %.2fx%n", time(() -> launch(outOfOrder, k1, outOfOrder, k2), k1, k2, n) / one);
+        } else {
+            System.out.println("  out-of-order queues: not supported");
+        }
+        System.out.println("  (1.00x: the launches overlap; 2.00x: the driver runs them one after the other)");
+    }
+
+    /** Enqueues k1 on q1 and (unless k2 is null) k2 on q2, flushes both and waits for both. */
+    private static void launch(long q1, ClKernel k1, long q2, ClKernel k2) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             PointerBuffer global = stack.mallocPointer(1).put(0, (long) GROUPS * GROUP);
             PointerBuffer local = stack.mallocPointer(1).put(0, GROUP);
-            ClCheck.check(clEnqueueNDRangeKernel(q1, k1, 1, null, global, local, null, null), "enqueue spin");
-            if (k2 != -1) {
-                ClCheck.check(clEnqueueNDRangeKernel(q2, k2, 1, null, global, local, null, null), "enqueue spin");
+            ClCheck.check(clEnqueueNDRangeKernel(q1, k1.handle(), 1, null, global, local, null, null), "clEnqueueNDRangeKernel(spin)");
+            if (k2 != null) {
+                ClCheck.check(clEnqueueNDRangeKernel(q2, k2.handle(), 1, null, global, local, null, null), "clEnqueueNDRangeKernel(spin)");
             }
             clFlush(q1);
             clFlush(q2);
@@ -115,9 +105,9 @@ public final class QueueOverlapCheck {
     }
 
     /** Median wall nanoseconds of ROUNDS runs (after one warm-up) with {@code iters} iterations. */
-    private static double time(Runnable run, long k1, long k2, int iters) {
-        clSetKernelArg1i(k1, 1, iters);
-        clSetKernelArg1i(k2, 1, iters);
+    private static double time(Runnable run, ClKernel k1, ClKernel k2, int iters) {
+        k1.arg(1, iters);
+        k2.arg(1, iters);
         run.run();
         long[] t = new long[ROUNDS];
         for (int i = 0; i < ROUNDS; i++) {

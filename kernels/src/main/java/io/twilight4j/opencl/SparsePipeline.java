@@ -22,6 +22,8 @@ final class SparsePipeline implements AutoCloseable {
     record Sets(ClBuffer indices, ClBuffer counts, int entriesPerSeq) {
     }
 
+    /** Work-groups per compute unit of the kernels that split an entry's pages or candidates ({@link #groupsPerEntry}). */
+    private static final int GROUPS_PER_UNIT = 8;
     /** Work-items per group the pipeline's kernels ask for (each gets at most its own limit). */
     private static final int WANTED_GROUP = 256;
     /**
@@ -198,11 +200,14 @@ final class SparsePipeline implements AutoCloseable {
             pinnedCandidateCounts = guard.add(new PinnedHost(cl, "candidate counts (host)", 4L * b * kv.kvHeads()));
             phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && ptx) {
+                // Quest scoring and the estimate split each entry over groupsPerEntry groups: at most
+                // max(entries, GROUPS_PER_UNIT x units) in all.
+                int splitGroups = Math.max(b * kv.kvHeads(), GROUPS_PER_UNIT * cl.device().computeUnits());
                 if (policy.selector() == SelectorKind.QUEST) {
-                    phases.attach(scoreKernel, Math.max(b * kv.kvHeads(), 8 * cl.device().computeUnits()));
+                    phases.attach(scoreKernel, splitGroups);
                 }
                 if (selectKernel != null) phases.attach(selectKernel, b * kv.kvHeads());
-                if (estimate != null) phases.attach(estimate, Math.max(b * kv.kvHeads(), 8 * cl.device().computeUnits()));
+                if (estimate != null) phases.attach(estimate, splitGroups);
                 if (topP != null) phases.attach(topP, b * queryHeads);
                 if (compact != null) phases.attach(compact, b * setsPerSeq);
             }
@@ -329,7 +334,7 @@ final class SparsePipeline implements AutoCloseable {
      * 4, 6 and 12 per entry were slower, likely a partly filled last wave of resident groups.
      */
     private int groupsPerEntry(int entries) {
-        return Math.max(1, 8 * cl.device().computeUnits() / entries);
+        return Math.max(1, GROUPS_PER_UNIT * cl.device().computeUnits() / entries);
     }
 
     /**
