@@ -74,20 +74,21 @@ public final class AttentionBench {
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
             plan.recordStageTimes(true);
-            double[][] stages = new double[4][c.iterations()];
+            double[][] stages = new double[5][c.iterations()];
             for (int i = 0; i < c.iterations(); i++) {
                 stats = plan.run(0, seqs, q, out);
                 stages[0][i] = stats.selectNanos / 1e6;
                 stages[1][i] = stats.estimateNanos / 1e6;
                 stages[2][i] = stats.topPNanos / 1e6;
                 stages[3][i] = stats.attentionNanos / 1e6;
+                stages[4][i] = stats.totalNanos() / 1e6;
             }
             double median = median(ms);
             double relError = dense == null ? 0 : relativeError(out, dense);
             double kvBytes = 2.0 * 2 * c.batch() * (double) c.ctx() * c.kvHeads() * c.headDim();
             return new BenchRow(policy.toString(), backend.name(), c.batch(), c.ctx(), c.queryHeads(), c.kvHeads(), c.headDim(),
                     median, dense == null ? 1 : denseMs / median, stats.meanKept(), stats.minKept(), stats.maxKept(), relError,
-                    median(stages[0]), median(stages[1]), median(stages[2]), median(stages[3]),
+                    median(stages[0]), median(stages[1]), median(stages[2]), median(stages[3]), median(stages[4]),
                     policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0);
         }
     }
@@ -128,14 +129,15 @@ public final class AttentionBench {
     /** The results as a plain-text table. */
     public static String table(List<BenchRow> rows) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format("%-28s %-7s %-22s %10s %8s %22s %9s %28s%n", "policy", "backend", "shape (BxL, Hq/Hkv, d)",
-                "median_ms", "speedup", "budget mean/min/max", "rel_err", "select/est/top-p/attn ms"));
+        sb.append(String.format("%-28s %-7s %-22s %10s %8s %22s %9s %28s %8s%n", "policy", "backend", "shape (BxL, Hq/Hkv, d)",
+                "median_ms", "speedup", "budget mean/min/max", "rel_err", "select/est/top-p/attn ms", "step ms"));
         for (BenchRow r : rows) {
             String shape = r.batch() + "x" + r.ctx() + ", " + r.hq() + "/" + r.hkv() + ", " + r.dim();
-            sb.append(String.format(java.util.Locale.ROOT, "%-28s %-7s %-22s %10.3f %7.2fx %22s %9.2e %28s%n",
+            sb.append(String.format(java.util.Locale.ROOT, "%-28s %-7s %-22s %10.3f %7.2fx %22s %9.2e %28s %8.3f%n",
                     r.policy(), r.backend(), shape, r.medianMs(), r.speedupVsDense(),
                     String.format(java.util.Locale.ROOT, "%.1f/%d/%d", r.budgetMean(), r.budgetMin(), r.budgetMax()), r.relError(),
-                    String.format(java.util.Locale.ROOT, "%.2f/%.2f/%.2f/%.2f", r.selectMs(), r.estimateMs(), r.topPMs(), r.attentionMs())));
+                    String.format(java.util.Locale.ROOT, "%.2f/%.2f/%.2f/%.2f", r.selectMs(), r.estimateMs(), r.topPMs(), r.attentionMs()),
+                    r.stepMs()));
         }
         return sb.toString();
     }

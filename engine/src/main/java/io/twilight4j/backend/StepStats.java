@@ -11,6 +11,12 @@ public final class StepStats {
     private int entries;
     /** Nanoseconds per stage of the last step: select, estimate (4-bit scores), top-p, attention. */
     public long selectNanos, estimateNanos, topPNanos, attentionNanos;
+    /**
+     * The whole step's nanoseconds where the backend measures them apart from its stages (on a device: its
+     * first kernel's start to its last kernel's end; stages of slices on several queues overlap, so their
+     * sum overstates the step); 0 where the stages' sum is the step's time.
+     */
+    public long stepNanos;
 
     /** Room for {@code maxEntries} (sequence, query head) entries. */
     public StepStats(int maxEntries) {
@@ -21,7 +27,7 @@ public final class StepStats {
     /** Starts a step of {@code entries} (sequence, query head) entries. */
     public void reset(int entries) {
         this.entries = entries;
-        selectNanos = estimateNanos = topPNanos = attentionNanos = 0;
+        selectNanos = estimateNanos = topPNanos = attentionNanos = stepNanos = 0;
     }
 
     /** Records entry {@code e} = seq * queryHeads + head: tokens after selection and tokens attended. */
@@ -72,8 +78,8 @@ public final class StepStats {
         return m;
     }
 
-    /** Total nanoseconds of the last step. */
+    /** Total nanoseconds of the last step: {@link #stepNanos} where measured, else the stages' sum. */
     public long totalNanos() {
-        return selectNanos + estimateNanos + topPNanos + attentionNanos;
+        return stepNanos > 0 ? stepNanos : selectNanos + estimateNanos + topPNanos + attentionNanos;
     }
 }

@@ -117,7 +117,7 @@ final class AttentionKernels implements AutoCloseable {
             this.po = guard.add(cl.buffer("attention partial output", 4 * states * headDim));
             this.phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && shuffle && !dense) {
-                phases.attach(partial, targetGroups);
+                phases.attach(partial, targetGroups * StepSlice.MAX_SLICES);
             }
             guard.keep();
         }
@@ -125,13 +125,13 @@ final class AttentionKernels implements AutoCloseable {
 
     /**
      * Enqueues attention for {@code entries} entries ({@code entriesPerSeq} per sequence) whose
-     * longest holds {@code maxTokens} tokens.
+     * longest holds {@code maxTokens} tokens, for each slice of {@code slices} on its queue (a slice's
+     * (sequence, KV head) entries hold {@code entriesPerSlot} entries here each).
      */
     void run(ClBuffer q, ClBuffer k, ClBuffer v, ClBuffer pageTables, int maxPages, ClBuffer lengths,
              ClBuffer sets, ClBuffer setCount, int cap, int entries, int entriesPerSeq, int maxTokens,
-             ClBuffer out, StageTimer timer) {
+             ClBuffer out, StepSlice[] slices, int entriesPerSlot, StageTimer timer) {
         int chunk, chunks;
-        long groups;
         if (dense) {
             // Equal chunks of the longest entry, about targetGroups groups in all; a shorter entry's
             // surplus chunks exit at once.
@@ -139,22 +139,33 @@ final class AttentionKernels implements AutoCloseable {
                     ceilDiv(maxTokens, MIN_CHUNK_TOKENS))));
             chunk = ceilDiv(ceilDiv(maxTokens, chunks), tile) * tile;
             chunks = Math.max(1, ceilDiv(maxTokens, chunk));
-            groups = (long) entries * chunks;
         } else {
             // The set sizes are on the device: the groups share out the chunks the kernel cuts from them.
             chunk = SPARSE_CHUNK_TOKENS;
             chunks = maxChunks;
-            groups = Math.min((long) entries * chunks, targetGroups);
         }
         partial.arg(0, q).arg(1, k).arg(2, v).arg(3, pageTables).arg(4, maxPages).arg(5, lengths).arg(6, sets)
-                .arg(7, setCount).arg(8, cap).arg(9, entries).arg(10, entriesPerSeq).arg(11, chunk).arg(12, chunks)
-                .arg(13, pm).arg(14, pd).arg(15, po)
-                .local(16, 4 * redFloats).local(17, 4 * scoreFloats).local(18, 4L * headsPerEntry * tile)
-                .local(19, dense ? 4 : 4L * entries);
-        partial.launch(groups, groupSize, timer, StageTimer.ATTENTION);
+                .arg(7, setCount).arg(8, cap).arg(11, entriesPerSeq).arg(12, chunk).arg(13, chunks)
+                .arg(14, pm).arg(15, pd).arg(16, po)
+                .local(17, 4 * redFloats).local(18, 4 * scoreFloats).local(19, 4L * headsPerEntry * tile);
+        if (dense) {
+            partial.arg(9, 0).arg(10, entries).local(20, 4);
+            StepSlice.launchAll(partial, slices, entriesPerSlot * chunks, groupSize, timer, StageTimer.ATTENTION);
+        } else {
+            // Each slice's groups share out its own entries' chunks; their group indices follow the slices
+            // before (for the phase marks only).
+            long firstGroup = 0;
+            for (StepSlice s : slices) {
+                int first = s.firstEntry() * entriesPerSlot, n = s.entries() * entriesPerSlot;
+                long sliceGroups = Math.min((long) n * chunks, targetGroups);
+                partial.arg(9, first).arg(10, n).local(20, 4L * n);
+                partial.launch(s.queue(), firstGroup, sliceGroups, groupSize, timer, StageTimer.ATTENTION);
+                firstGroup += sliceGroups;
+            }
+        }
         merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)
                 .arg(7, out);
-        merge.launch((long) entries * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
+        StepSlice.launchAll(merge, slices, entriesPerSlot * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
     }
 
     private static int ceilDiv(long a, long b) {

@@ -62,7 +62,7 @@ public final class AttentionSweep {
                     for (int perUnit : new int[] {4, 6, 8, 12, 16}) {
                         AttentionTuning t = new AttentionTuning(rows, threads, perUnit, vec);
                         try (OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.dense(),
-                                new DecodeShape(hq, batch, ctx), true, true, t)) {
+                                new DecodeShape(hq, batch, ctx), true, true, t, 1)) {
                             double[] ms = new double[20];
                             for (int i = 0; i < 23; i++) {
                                 StepStats s = plan.run(0, seqs, q, out);

@@ -18,6 +18,8 @@ public final class ClKernel implements AutoCloseable {
     private final long privateBytes;
     private final int argCount;
     private long lastGroups, lastGroupSize;
+    private static final int FLUSH_EVERY = Integer.getInteger("twilight4j.flushEvery", 1); // TEMP knob
+    private static long launches;
     // What each argument was last set to (kind 0: not yet): a step sets most of them to the same buffers
     // and sizes as the step before, and every clSetKernelArg is a native call (about 80 per step of the
     // sparse pipeline).
@@ -120,14 +122,23 @@ public final class ClKernel implements AutoCloseable {
 
     /** As {@link #launch(long, long)}, timing the kernel as part of {@code stage} of {@code timer} (when not null). */
     public void launch(long groups, long groupSize, StageTimer timer, int stage) {
+        launch(cl.queue(), 0, groups, groupSize, timer, stage);
+    }
+
+    /**
+     * Enqueues groups {@code [firstGroup, firstGroup + groups)} of a launch on {@code queue}: the kernels
+     * read their group's index as GROUP_ID (common.cl), which adds this global work offset.
+     */
+    void launch(long queue, long firstGroup, long groups, long groupSize, StageTimer timer, int stage) {
         if (groups == 0) {
             return;
         }
         try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer offset = firstGroup == 0 ? null : stack.pointers(firstGroup * groupSize);
             PointerBuffer global = stack.pointers(groups * groupSize);
             PointerBuffer local = stack.pointers(groupSize);
             PointerBuffer event = timer == null ? null : stack.mallocPointer(1);
-            ClCheck.check(clEnqueueNDRangeKernel(cl.queue(), handle, 1, null, global, local, null, event),
+            ClCheck.check(clEnqueueNDRangeKernel(queue, handle, 1, offset, global, local, null, event),
                     "clEnqueueNDRangeKernel(" + name + ", " + groups + " x " + groupSize + ")");
             lastGroups = groups;
             lastGroupSize = groupSize;
@@ -136,7 +147,9 @@ public final class ClKernel implements AutoCloseable {
             }
             // Submitted now: NVIDIA's driver otherwise held the kernels enqueued after a step's first one
             // (H100, batch 16, 128k: 11.5 us idle before Quest scoring, 3.7 us with this flush).
-            ClCheck.check(clFlush(cl.queue()), "clFlush(after " + name + ")");
+            if (FLUSH_EVERY > 0 && launches++ % FLUSH_EVERY == 0) {
+                ClCheck.check(clFlush(queue), "clFlush(after " + name + ")");
+            }
         }
     }
 

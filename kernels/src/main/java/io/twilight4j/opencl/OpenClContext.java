@@ -38,6 +38,8 @@ public final class OpenClContext implements AutoCloseable {
     private final OpenClDevice device;
     private long context;
     private long queue;
+    /** Further in-order queues ({@link #sideQueue}), made on first use. */
+    private final java.util.List<Long> sideQueues = new java.util.ArrayList<>();
     private final String baseOptions;
     private final Map<String, Long> programs = new LinkedHashMap<>();
 
@@ -69,8 +71,42 @@ public final class OpenClContext implements AutoCloseable {
         return device;
     }
 
+    /** The context's main in-order queue: transfers and every launch that names no other queue. */
     long queue() {
         return queue;
+    }
+
+    /**
+     * Side queue {@code i} (0-based; created on first use, with profiling, released with the context).
+     * NVIDIA's driver runs kernels of different in-order queues at the same time (its out-of-order queues
+     * it runs in order; {@link QueueOverlapCheck}); slices of a step go to side queues for that.
+     */
+    long sideQueue(int i) {
+        while (sideQueues.size() <= i) {
+            try (MemoryStack stack = MemoryStack.stackPush()) {
+                IntBuffer err = stack.mallocInt(1);
+                long q = clCreateCommandQueue(context, device.id(), CL_QUEUE_PROFILING_ENABLE, err);
+                ClCheck.check(err.get(0), "clCreateCommandQueue(side queue " + sideQueues.size() + ")");
+                sideQueues.add(q);
+            }
+        }
+        return sideQueues.get(i);
+    }
+
+    /** Makes commands enqueued on {@code waiting} from now on wait for everything enqueued on {@code first} so far. */
+    void join(long first, long waiting) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer event = stack.mallocPointer(1);
+            ClCheck.check(org.lwjgl.opencl.CL12.clEnqueueMarkerWithWaitList(first, null, event), "clEnqueueMarkerWithWaitList");
+            try {
+                ClCheck.check(org.lwjgl.opencl.CL12.clEnqueueBarrierWithWaitList(waiting, event, null),
+                        "clEnqueueBarrierWithWaitList");
+            } finally {
+                // The barrier holds the event as long as it needs it.
+                clReleaseEvent(event.get(0));
+            }
+            ClCheck.check(clFlush(first), "clFlush(before a join)");
+        }
     }
 
     /** The cl_context handle. */
@@ -171,6 +207,31 @@ public final class OpenClContext implements AutoCloseable {
         }
     }
 
+    /** Alignment in bytes the device asks of a sub-buffer's origin (CL_DEVICE_MEM_BASE_ADDR_ALIGN is in bits). */
+    long subBufferAlignment() {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer bits = stack.mallocInt(1);
+            ClCheck.check(clGetDeviceInfo(device.id(), CL_DEVICE_MEM_BASE_ADDR_ALIGN, bits, null),
+                    "clGetDeviceInfo(CL_DEVICE_MEM_BASE_ADDR_ALIGN)");
+            return Math.max(4, bits.get(0) / 8);
+        }
+    }
+
+    /**
+     * A view of {@code bytes} of {@code parent} from byte {@code offset} (a multiple of {@link #subBufferAlignment});
+     * kernels see it as a buffer of its own. Close it before the parent.
+     */
+    ClBuffer subBuffer(ClBuffer parent, String name, long offset, long bytes) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            org.lwjgl.opencl.CLBufferRegion region = org.lwjgl.opencl.CLBufferRegion.malloc(stack).set(offset, bytes);
+            long mem = org.lwjgl.opencl.CL11.nclCreateSubBuffer(parent.handle(), CL_MEM_READ_WRITE,
+                    org.lwjgl.opencl.CL11.CL_BUFFER_CREATE_TYPE_REGION, region.address(), MemoryUtil.memAddress(err));
+            ClCheck.check(err.get(0), "clCreateSubBuffer(" + name + ", " + bytes + " bytes at " + offset + " of " + parent.name() + ")");
+            return new ClBuffer(mem, bytes, name);
+        }
+    }
+
     /** Copies {@code src} (position to limit) to {@code dst} at byte {@code offset}; blocking. */
     public void write(ClBuffer dst, long offset, ByteBuffer src) {
         ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
@@ -196,6 +257,11 @@ public final class OpenClContext implements AutoCloseable {
 
     /** Enqueues a copy of floats without waiting; as {@link #writeAsync(ClBuffer, long, IntBuffer)}. */
     public void writeAsync(ClBuffer dst, long offset, FloatBuffer src) {
+        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+    }
+
+    /** Enqueues a copy of bytes without waiting; as {@link #writeAsync(ClBuffer, long, IntBuffer)}. */
+    void writeAsync(ClBuffer dst, long offset, ByteBuffer src) {
         ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
     }
 
@@ -235,6 +301,10 @@ public final class OpenClContext implements AutoCloseable {
             clReleaseProgram(p);
         }
         programs.clear();
+        for (long q : sideQueues) {
+            clReleaseCommandQueue(q);
+        }
+        sideQueues.clear();
         if (queue != 0) {
             clReleaseCommandQueue(queue);
             queue = 0;

@@ -6,7 +6,6 @@ import io.twilight4j.backend.StepInputs;
 import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
-import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import org.lwjgl.system.MemoryUtil;
 
@@ -30,25 +29,33 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private final long[] stageNanos = new long[4];
     /** Host time per phase of a call (checks, uploads, kernel enqueues, blocking read, counts) and calls, when profiling. */
     private final long[] hostNanos = new long[6];
-    private final ClBuffer q, out, pageTables, lengths;
-    private final PinnedHost pinnedQ, pinnedOut, pinnedPages;
-    private final FloatBuffer hostQ, hostOut;
-    private final IntBuffer hostPages, hostLengths;
+    private final ClBuffer pageTables;
+    private final StepTransfers transfers;
+    private final PinnedHost pinnedPages;
+    private final IntBuffer hostPages;
     private final int[] lengthOf;
     private final StepInputs inputs;
     private final AttentionKernels attention;
     private final SparsePipeline sparse;
     private SparsePipeline.Sets lastSets;
     private int lastBatch;
+    /** Slices a step's entries are cut into, each on its own queue ({@link StepSlice}). */
+    private final int slices;
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths) {
-        this(cache, policy, decode, timing, fastPaths, AttentionTuning.DEFAULT);
+        this(cache, policy, decode, timing, fastPaths, AttentionTuning.DEFAULT, Integer.getInteger("twilight4j.clSlices", 1));
     }
 
-    /** As above, with an explicit attention launch shape (for {@link AttentionSweep}). */
+    /**
+     * As above, with an explicit attention launch shape (for {@link AttentionSweep}) and the number of
+     * slices a step's entries are cut into, each enqueued on its own queue ({@link StepSlice}).
+     */
     OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths,
-                          AttentionTuning tuning) {
+                          AttentionTuning tuning, int slices) {
+        if (slices < 1) {
+            throw new IllegalArgumentException("decode plan: slices must be at least 1, got " + slices);
+        }
         this.kv = cache.shape();
         if (decode.queryHeads() % kv.kvHeads() != 0) {
             throw new IllegalArgumentException("decode plan: " + decode.queryHeads() + " query heads are not a multiple of "
@@ -61,25 +68,17 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         this.timing = timing;
         this.maxPages = (decode.maxContext() + kv.pageTokens() - 1) / kv.pageTokens();
         this.stats = new StepStats(decode.maxBatch() * decode.queryHeads());
+        this.slices = slices;
         int gqa = decode.queryHeads() / kv.kvHeads();
         int b = decode.maxBatch();
         // Everything allocated so far is released if a later allocation or kernel build fails.
         try (Closer guard = new Closer()) {
-            this.q = guard.add(cl.buffer("queries", 4L * b * decode.queryHeads() * kv.headDim()));
-            this.out = guard.add(cl.buffer("outputs", 4L * b * decode.queryHeads() * kv.headDim()));
             this.pageTables = guard.add(cl.buffer("page tables", 4L * b * maxPages));
-            this.lengths = guard.add(cl.buffer("lengths", 4L * b));
-            // Per-step transfers go through mapped host memory (pinned by NVIDIA's driver: no staging copy).
-            long rowBytes = 4L * b * decode.queryHeads() * kv.headDim();
-            this.pinnedQ = guard.add(new PinnedHost(cl, "queries (host)", rowBytes));
-            this.pinnedOut = guard.add(new PinnedHost(cl, "outputs (host)", rowBytes));
+            // Per-step transfers go through mapped host memory (pinned by NVIDIA's driver: no staging copy):
+            // one upload and one download a step, the page tables only where they changed.
+            this.transfers = guard.add(new StepTransfers(cl, b, decode.queryHeads() * kv.headDim(), kv.kvHeads(), decode.queryHeads()));
             this.pinnedPages = guard.add(new PinnedHost(cl, "page tables (host)", 4L * b * maxPages));
-            this.hostQ = pinnedQ.bytes().asFloatBuffer();
-            this.hostOut = pinnedOut.bytes().asFloatBuffer();
             this.hostPages = pinnedPages.bytes().asIntBuffer();
-            IntBuffer lengthsHost = MemoryUtil.memAllocInt(b);
-            guard.add(() -> MemoryUtil.memFree(lengthsHost));
-            this.hostLengths = lengthsHost;
             this.inputs = new StepInputs(cache.pager(), b, decode.maxContext(), kv.pageTokens());
             this.lengthOf = new int[b];
             if (policy.isDense()) {
@@ -87,7 +86,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                 this.attention = guard.add(new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa,
                         true, b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths, tuning));
             } else {
-                this.sparse = guard.add(new SparsePipeline(cache, policy, decode, maxPages, fastPaths));
+                this.sparse = guard.add(new SparsePipeline(cache, policy, decode, maxPages, fastPaths, transfers));
                 boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
                 this.attention = guard.add(new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa,
                         false, b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(),
@@ -111,7 +110,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         inputs.load(layer, kv.layers(), seqs, query, output, decode.queryHeads(), kv.headDim());
         long t0 = System.nanoTime();
         int maxLen = 0;
-        hostLengths.clear();
+        IntBuffer hostLengths = transfers.hostLengths().clear();
         // Inputs go up without waiting: the queue runs in order, and the output read below is the
         // step's one sync (the host buffers stay untouched until then).
         try {
@@ -126,35 +125,44 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             forgetPageTables();
             throw e;
         }
-        cl.writeAsync(lengths, 0, hostLengths.flip());
-        cl.writeAsync(q, 0, hostQ.clear().put(query, 0, batch * rowFloats).flip());
+        transfers.hostQueries().clear().put(query, 0, batch * rowFloats);
+        transfers.upload(batch);
+        ClBuffer q = transfers.queries(), lengths = transfers.lengths(), out = transfers.out();
         stats.reset(batch * decode.queryHeads());
         OpenClKvCache.LayerBuffers buffers = cache.layer(layer);
         StageTimer stageTimer = timing ? timer : null;
         long uploaded = System.nanoTime();
         long enqueued;
         try {
+            StepSlice[] cut = StepSlice.cut(cl, batch * kv.kvHeads(), slices);
+            // Side queues start once the step's inputs (and the KV appends before them) are on the device,
+            // and the main queue reads the output once every slice is done.
+            for (int i = 1; i < cut.length; i++) {
+                cl.join(cl.queue(), cut[i].queue());
+            }
             if (sparse == null) {
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,
-                        batch * kv.kvHeads(), kv.kvHeads(), maxLen, out, stageTimer);
+                        batch * kv.kvHeads(), kv.kvHeads(), maxLen, out, cut, 1, stageTimer);
             } else {
-                SparsePipeline.Sets sets = sparse.run(layer, batch, q, pageTables, lengths, lengthOf, stageTimer);
+                SparsePipeline.Sets sets = sparse.run(layer, batch, cut, q, pageTables, lengths, lengthOf, stageTimer);
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, sets.indices(), sets.counts(),
                         sparse.capacity(), batch * sets.entriesPerSeq(), sets.entriesPerSeq(), sparse.capacity(),
-                        out, stageTimer);
-                sparse.enqueueCountReads(batch);
+                        out, cut, sets.entriesPerSeq() / kv.kvHeads(), stageTimer);
                 lastSets = sets;
+            }
+            for (int i = 1; i < cut.length; i++) {
+                cl.join(cut[i].queue(), cl.queue());
             }
             lastBatch = batch;
             enqueued = System.nanoTime();
-            cl.read(out, 0, hostOut.clear().limit(batch * rowFloats));
+            transfers.download(batch, sparse != null);
         } catch (RuntimeException e) {
             timer.clear();
             forgetPageTables();
             throw e;
         }
         long read = System.nanoTime();
-        hostOut.get(output, 0, batch * rowFloats);
+        transfers.hostOut().get(0, output, 0, batch * rowFloats);
         if (sparse == null) {
             for (int i = 0; i < batch; i++) {
                 for (int h = 0; h < decode.queryHeads(); h++) {
@@ -172,7 +180,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             hostNanos[hostNanos.length - 1]++;
         }
         if (stageTimer != null) {
-            stageTimer.collect(stageNanos);
+            stats.stepNanos = stageTimer.collect(stageNanos);
             stats.selectNanos = stageNanos[StageTimer.SELECT];
             stats.estimateNanos = stageNanos[StageTimer.ESTIMATE];
             stats.topPNanos = stageNanos[StageTimer.TOP_P];
@@ -257,12 +265,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         if (sparse != null) {
             sparse.close();
         }
-        for (ClBuffer b : new ClBuffer[] {q, out, pageTables, lengths}) {
-            b.close();
-        }
-        pinnedQ.close();
-        pinnedOut.close();
+        pageTables.close();
         pinnedPages.close();
-        MemoryUtil.memFree(hostLengths);
+        transfers.close();
     }
 }

@@ -44,7 +44,6 @@ final class SparsePipeline implements AutoCloseable {
     private final int queryHeads, gqa, maxPages, capacity, capacityWords, rowLen, setsPerSeq;
     private final ClKernel quantize, scoreKernel, selectKernel, estimate, topP, compact;
     private final ClBuffer queryCodes, queryScales, cand, candCount, rowScores, scores, thr, keepBits, sets, setCount;
-    private final PinnedHost pinnedCounts, pinnedCandidateCounts;
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
     private final boolean rowLocal;
@@ -60,7 +59,12 @@ final class SparsePipeline implements AutoCloseable {
     private final long topPScratch;
     private final PhaseTimes phases;
 
-    SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages, boolean fastPaths) {
+    /**
+     * Plans {@code policy} for batches up to {@code decode}. The candidate and set counts go to the plan's
+     * step outputs ({@link StepTransfers}: per sequence {@link #setsPerSeq} sets and a count per KV head).
+     */
+    SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages, boolean fastPaths,
+                   StepTransfers transfers) {
         this.cl = cache.context();
         this.cache = cache;
         this.policy = policy;
@@ -188,16 +192,13 @@ final class SparsePipeline implements AutoCloseable {
             queryCodes = guard.add(cl.buffer("query codes", int8Query ? (long) b * queryHeads * kv.headDim() : 1));
             queryScales = guard.add(cl.buffer("query scales", int8Query ? 4L * b * queryHeads : 4));
             cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));
-            candCount = guard.add(cl.buffer("candidate counts", 4L * b * kv.kvHeads()));
+            candCount = transfers.candidateCounts();
             rowScores = guard.add(cl.buffer("selector scores", 4L * b * kv.kvHeads() * rowLen));
             scores = guard.add(cl.buffer("estimated scores", 4L * (policy.prunes() ? (long) b * queryHeads * capacity : 1)));
             thr = guard.add(cl.buffer("top-p thresholds", 4L * b * queryHeads));
             keepBits = guard.add(cl.buffer("top-p kept bits", 4L * (policy.prunes() ? (long) b * queryHeads * capacityWords : 1)));
             sets = guard.add(cl.buffer("token sets", 4L * (policy.prunes() ? (long) b * setsPerSeq * capacity : 1)));
-            setCount = guard.add(cl.buffer("token set counts", 4L * b * setsPerSeq));
-            // Pinned: a read into pageable memory goes through a staging copy the queue waits for.
-            pinnedCounts = guard.add(new PinnedHost(cl, "token set counts (host)", 4L * b * setsPerSeq));
-            pinnedCandidateCounts = guard.add(new PinnedHost(cl, "candidate counts (host)", 4L * b * kv.kvHeads()));
+            setCount = transfers.setCounts();
             phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && ptx) {
                 // Quest scoring and the estimate split each entry over groupsPerEntry groups: at most
@@ -213,8 +214,8 @@ final class SparsePipeline implements AutoCloseable {
             }
             guard.keep();
         }
-        this.hostCounts = pinnedCounts.bytes().asIntBuffer();
-        this.hostCandidateCounts = pinnedCandidateCounts.bytes().asIntBuffer();
+        this.hostCounts = transfers.hostSetCounts();
+        this.hostCandidateCounts = transfers.hostCandidateCounts();
         this.candidates = new int[b * kv.kvHeads()];
     }
 
@@ -259,14 +260,17 @@ final class SparsePipeline implements AutoCloseable {
         return capacity;
     }
 
-    /** Runs select (and prune) for {@code batch} sequences; records counts and stage times into {@code stats}. */
-    Sets run(int layer, int batch, ClBuffer q, ClBuffer pageTables, ClBuffer lengths, int[] lengthOf, StageTimer timer) {
+    /**
+     * Enqueues select (and prune) for {@code batch} sequences, each stage for every slice of
+     * {@code slices} (which cover the batch's entries) on the slice's queue.
+     */
+    Sets run(int layer, int batch, StepSlice[] slices, ClBuffer q, ClBuffer pageTables, ClBuffer lengths, int[] lengthOf,
+             StageTimer timer) {
         OpenClKvCache.LayerBuffers buf = cache.layer(layer);
         int entries = batch * kv.kvHeads();
         if (quantize != null) {
-            int rows = batch * queryHeads;
             quantize.arg(0, q).arg(1, queryCodes).arg(2, queryScales).local(3, kv.headDim());
-            quantize.launch(rows, kv.headDim() / 4, timer, StageTimer.SELECT);
+            StepSlice.launchAll(quantize, slices, gqa, kv.headDim() / 4, timer, StageTimer.SELECT);
         }
         switch (policy.selector()) {
             case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount);
@@ -283,7 +287,7 @@ final class SparsePipeline implements AutoCloseable {
                 scoreKernel.arg(0, q).arg(1, queryCodes).arg(2, queryScales).arg(3, buf.boundCodes()).arg(4, buf.boundParams())
                         .arg(5, pageTables).arg(6, maxPages).arg(7, lengths).arg(8, rowLen).arg(9, rowScores).arg(10, perEntry)
                         .local(11, 4L * (lanes * ((long) gqa * tile + 1) + 2L * gqa) + (long) gqa * kv.headDim());
-                scoreKernel.launch((long) entries * perEntry, lanes * questSlots, timer, StageTimer.SELECT);
+                StepSlice.launchAll(scoreKernel, slices, perEntry, lanes * questSlots, timer, StageTimer.SELECT);
             }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())
                     .arg(4, layer * kv.kvHeads() * kv.labelChannels()).arg(5, pageTables).arg(6, maxPages).arg(7, lengths)
@@ -292,7 +296,7 @@ final class SparsePipeline implements AutoCloseable {
                     .arg(5, rowLen).arg(6, rowScores);
         }
         if (policy.selector() != SelectorKind.QUEST) {
-            scoreKernel.launch(entries, scoreGroup, timer, StageTimer.SELECT);
+            StepSlice.launchAll(scoreKernel, slices, 1, scoreGroup, timer, StageTimer.SELECT);
         }
         if (selectKernel != null) {
             boolean quest = policy.selector() == SelectorKind.QUEST;
@@ -300,7 +304,7 @@ final class SparsePipeline implements AutoCloseable {
             selectKernel.arg(0, rowScores).arg(1, rowLen).arg(2, lengths).arg(3, quest ? kv.pageTokens() : 1).arg(4, k)
                     .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * selectGroup)
                     .local(10, selectLocal ? 4L * rowLen : 4).local(11, keptLocal ? 4L * k : 4);
-            selectKernel.launch(entries, selectGroup, timer, StageTimer.SELECT);
+            StepSlice.launchAll(selectKernel, slices, 1, selectGroup, timer, StageTimer.SELECT);
         }
         if (!policy.prunes()) {
             lastPruned = false;
@@ -314,14 +318,14 @@ final class SparsePipeline implements AutoCloseable {
         estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                 .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
                 .local(11, 4L * Math.max(gqa * (kv.headDim() + 1), estimateStage));
-        estimate.launch((long) entries * blocks, estimateGroup, timer, StageTimer.ESTIMATE);
+        StepSlice.launchAll(estimate, slices, blocks, estimateGroup, timer, StageTimer.ESTIMATE);
         topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                 .arg(5, keepBits).arg(6, capacityWords).local(7, rowLocal ? 4L * capacity : 4).local(8, topPScratch)
                 .local(9, TOP_P_HISTOGRAM_BYTES);
-        topP.launch((long) batch * queryHeads, topPGroup, timer, StageTimer.TOP_P);
+        StepSlice.launchAll(topP, slices, gqa, topPGroup, timer, StageTimer.TOP_P);
         compact.arg(0, keepBits).arg(1, capacityWords).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
                 .arg(6, sets).arg(7, setCount).local(8, 3 * 4 * compactGroup);
-        compact.launch((long) batch * setsPerSeq, compactGroup, timer, StageTimer.TOP_P);
+        StepSlice.launchAll(compact, slices, setsPerSeq / kv.kvHeads(), compactGroup, timer, StageTimer.TOP_P);
         lastPruned = true;
         return new Sets(sets, setCount, setsPerSeq);
     }
@@ -337,19 +341,17 @@ final class SparsePipeline implements AutoCloseable {
         return Math.max(1, GROUPS_PER_UNIT * cl.device().computeUnits() / entries);
     }
 
-    /**
-     * Enqueues reads of the last {@link #run}'s small per-entry counts; {@link #recordCounts} uses them after
-     * the step's final sync. Called after the attention is enqueued: the queue is in order, and on the H100
-     * reads enqueued between the pruner and the attention left the device idle for ~100 us per step.
-     */
-    void enqueueCountReads(int batch) {
-        cl.readAsync(candCount, 0, hostCandidateCounts.clear().limit(batch * kv.kvHeads()));
-        if (lastPruned) {
-            cl.readAsync(setCount, 0, hostCounts.clear().limit(batch * setsPerSeq));
-        }
+    /** Set entries per sequence: query heads (per-head sets) or KV heads. */
+    int setsPerSeq() {
+        return setsPerSeq;
     }
 
-    /** Records candidates and kept tokens per (sequence, query head), once the counts have arrived. */
+    /** Whether the last {@link #run} pruned (its counts include the set counts). */
+    boolean pruned() {
+        return lastPruned;
+    }
+
+    /** Records candidates and kept tokens per (sequence, query head), once the step's outputs have arrived. */
     void recordCounts(int batch, StepStats stats) {
         boolean pruned = lastPruned;
         hostCandidateCounts.get(0, candidates, 0, batch * kv.kvHeads());
@@ -365,8 +367,7 @@ final class SparsePipeline implements AutoCloseable {
     @Override
     public void close() {
         for (AutoCloseable c : new AutoCloseable[] {quantize, scoreKernel, selectKernel, estimate, topP, compact,
-                queryCodes, queryScales, cand, candCount, rowScores, scores, thr, keepBits, sets, setCount, pinnedCounts,
-                pinnedCandidateCounts, phases}) {
+                queryCodes, queryScales, cand, rowScores, scores, thr, keepBits, sets, phases}) {
             Closer.closeQuietly(c);
         }
     }

@@ -23,7 +23,7 @@ final class StageTimer {
     /** Stages, as StepStats reports them. */
     static final int SELECT = 0, ESTIMATE = 1, TOP_P = 2, ATTENTION = 3;
 
-    private static final int MAX_EVENTS = 32;
+    private static final int MAX_EVENTS = 128;
     private final long[] events = new long[MAX_EVENTS];
     private final int[] stageOf = new int[MAX_EVENTS];
     private final ClKernel[] kernelOf = new ClKernel[MAX_EVENTS];
@@ -44,8 +44,11 @@ final class StageTimer {
         events[count++] = event;
     }
 
-    /** Nanoseconds per stage of the recorded kernels (0 for a stage without kernels); releases the events. */
-    void collect(long[] nanos) {
+    /**
+     * Nanoseconds per stage of the recorded kernels (0 for a stage without kernels); returns the step's
+     * span, its first kernel's start to its last kernel's end (0 without kernels). Releases the events.
+     */
+    long collect(long[] nanos) {
         java.util.Arrays.fill(first, Long.MAX_VALUE);
         java.util.Arrays.fill(last, 0);
         try (MemoryStack stack = MemoryStack.stackPush()) {
@@ -73,9 +76,13 @@ final class StageTimer {
             }
         }
         count = 0;
+        long start = Long.MAX_VALUE, end = 0;
         for (int s = 0; s < nanos.length; s++) {
             nanos[s] = first[s] == Long.MAX_VALUE ? 0 : Math.max(0, last[s] - first[s]);
+            start = Math.min(start, first[s]);
+            end = Math.max(end, last[s]);
         }
+        return start == Long.MAX_VALUE ? 0 : Math.max(0, end - start);
     }
 
     /** Mean device time per launch of each kernel seen so far, one line each (empty without {@link #KERNEL_PROFILE}). */

@@ -362,13 +362,13 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
 
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,
-                           global const int* sets, global const int* setCount, int cap, int entries,
-                           int entriesPerSeq, int chunkTokens, int chunksPerEntry,
+                           global const int* sets, global const int* setCount, int cap, int firstEntry,
+                           int entries, int entriesPerSeq, int chunkTokens, int chunksPerEntry,
                            global float* pm, global float* pd, global float* po,
                            local float* red, local float* scores, local float* probs, local int* prefix PHASE_PARAM) {
     PHASE_MARK(0);
 #if DENSE
-    const int gid = get_group_id(0), e = gid / chunksPerEntry, chunk = gid % chunksPerEntry;
+    const int gid = GROUP_ID, e = gid / chunksPerEntry, chunk = gid % chunksPerEntry;
     const int start = chunk * chunkTokens;
     const Chunk ch = chunk_at(e, chunk, start, clamp(lengths[e / entriesPerSeq] - start, 0, chunkTokens),
                               entriesPerSeq, chunksPerEntry);
@@ -378,11 +378,12 @@ kernel void attend_partial(global const float* q, global const half* K, global c
     }
     attend_chunk(ch, q, K, V, pageTables, maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs, -1 PHASE_ARG);
 #else
-    // prefix[e]: chunks of the entries before e; chunks: all of them.
+    // The launch's entries are [firstEntry, firstEntry + entries) (a slice of the step's); prefix[i]:
+    // chunks of the slice's entries before its i-th; chunks: all of them.
     int chunks = 0;
     for (int base = 0; base < entries; base += ATT_WG) {
         const int i = base + get_local_id(0);
-        const int k = i < entries ? sparse_chunks(setCount[i], chunkTokens, chunksPerEntry) : 0;
+        const int k = i < entries ? sparse_chunks(setCount[firstEntry + i], chunkTokens, chunksPerEntry) : 0;
         int total;
         const int before = group_scan((local int*) red, k, &total);
         if (i < entries) prefix[i] = chunks + before;
@@ -393,14 +394,15 @@ kernel void attend_partial(global const float* q, global const half* K, global c
     // Workbench marks (PHASE_TIMES): after the stage, the loop and the merge of each of the first four chunks.
     int mark = 2;
     for (int item = get_group_id(0); item < chunks; item += get_num_groups(0), mark += 3) {
-        // The entry of this chunk: the last e with prefix[e] <= item (entries of no chunks share their
+        // The entry of this chunk: the last i with prefix[i] <= item (entries of no chunks share their
         // successor's prefix and come before it).
-        int e = 0;
-        for (int hi = entries - 1; e < hi;) {
-            const int mid = (e + hi + 1) / 2;
-            if (prefix[mid] <= item) e = mid; else hi = mid - 1;
+        int i = 0;
+        for (int hi = entries - 1; i < hi;) {
+            const int mid = (i + hi + 1) / 2;
+            if (prefix[mid] <= item) i = mid; else hi = mid - 1;
         }
-        const int n = setCount[e], k = sparse_chunks(n, chunkTokens, chunksPerEntry), chunk = item - prefix[e];
+        const int e = firstEntry + i;
+        const int n = setCount[e], k = sparse_chunks(n, chunkTokens, chunksPerEntry), chunk = item - prefix[i];
         // Near-equal chunks, none empty (k <= n).
         const int start = (int) ((long) chunk * n / k), end = (int) ((long) (chunk + 1) * n / k);
         attend_chunk(chunk_at(e, chunk, start, end - start, entriesPerSeq, chunksPerEntry), q, K, V, pageTables,
@@ -412,7 +414,7 @@ kernel void attend_partial(global const float* q, global const half* K, global c
 kernel void attend_merge(global const float* pm, global const float* pd, global const float* po,
                          global const int* setCount, int entriesPerSeq, int chunkTokens, int chunksPerEntry,
                          global float* out) {
-    const int eg = get_group_id(0);
+    const int eg = GROUP_ID;
     const int e = eg / HEADS_PER_ENTRY, g = eg % HEADS_PER_ENTRY;
     const int b = e / entriesPerSeq;
     const int qHead = (e % entriesPerSeq) * HEADS_PER_ENTRY + g;

@@ -2,6 +2,11 @@
 // power-of-two size; scratch is WG ints/floats of local memory.
 #pragma OPENCL FP_CONTRACT OFF
 
+// The work-group's index in the whole step: a step may run as slices of its entries on several queues
+// (OpenClDecodeAttention), each launch covering a slice's groups from a global work offset of whole
+// groups, and every kernel indexes its buffers by the whole step's entries.
+#define GROUP_ID ((int) (get_group_id(0) + get_global_offset(0) / get_local_size(0)))
+
 #if PHASE_TIMES && INLINE_PTX
 // Workbench (system property twilight4j.phaseTimes, NVIDIA only): work-item 0 of each work-group stores
 // its SM's cycle counter at mark k in phaseTimes[group * PHASE_SLOTS + k]; the host prints the mean
@@ -10,7 +15,7 @@
 #define PHASE_PARAM , global ulong* phaseTimes
 #define PHASE_ARG , phaseTimes
 #define PHASE_MARK(k) do { if (get_local_id(0) == 0) { ulong t_; asm volatile("mov.u64 %0, %%clock64;" : "=l"(t_)); \
-        phaseTimes[get_group_id(0) * PHASE_SLOTS + (k)] = t_; } } while (0)
+        phaseTimes[GROUP_ID * PHASE_SLOTS + (k)] = t_; } } while (0)
 #else
 #define PHASE_PARAM
 #define PHASE_ARG

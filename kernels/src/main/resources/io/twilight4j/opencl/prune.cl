@@ -43,7 +43,7 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
                             global const int* cand, global const int* candCount, int cap, global float* scores,
                             int blocksPerEntry, local float* stagedSlots PHASE_PARAM) {
     PHASE_MARK(0);
-    const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
+    const int e = GROUP_ID / blocksPerEntry, block = GROUP_ID % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
     const int lane = lid % EST_LANES, slot = lid / EST_LANES, slots = get_local_size(0) / EST_LANES;
     const int n = candCount[e];
@@ -124,7 +124,7 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
                             global const half* params, global const int* pageTables, int maxPages,
                             global const int* cand, global const int* candCount, int cap, global float* scores,
                             int blocksPerEntry, local float* qs PHASE_PARAM) {
-    const int e = get_group_id(0) / blocksPerEntry, block = get_group_id(0) % blocksPerEntry;
+    const int e = GROUP_ID / blocksPerEntry, block = GROUP_ID % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
     // The group's query codes as floats, even channels then odd (matching low and high nibbles):
     // qs[g * HEAD_DIM + k] = c_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = c_g[2k + 1]. Every product and
@@ -439,7 +439,7 @@ inline int flat_prefix(local int* scratch, int count, int* total) {
 
 kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
                   global uint* keep, int capWords, local float* rowLocal, local float* scratch, local uint* hist PHASE_PARAM) {
-    const int eq = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    const int eq = GROUP_ID, lid = get_local_id(0), wg = get_local_size(0);
     PHASE_MARK(0);
     const int e = (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
     const int n = candCount[e];
@@ -594,7 +594,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 kernel void compact(global const uint* restrict keep, int capWords, global const int* restrict cand,
                     global const int* restrict candCount, int cap, int entriesPerSeq, global int* restrict sets,
                     global int* restrict setCount, local int* scratch PHASE_PARAM) {
-    const int es = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    const int es = GROUP_ID, lid = get_local_id(0), wg = get_local_size(0);
     PHASE_MARK(0);
     const int b = es / entriesPerSeq;
     const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;

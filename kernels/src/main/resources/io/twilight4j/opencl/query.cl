@@ -5,7 +5,7 @@
 //   four channels each. Local memory: HEAD_DIM / 4 floats (each work-item's largest magnitude).
 
 kernel void quantize_queries(global const float* q, global char* codes, global float* scales, local float* part) {
-    const int r = get_group_id(0), lid = get_local_id(0);
+    const int r = GROUP_ID, lid = get_local_id(0);
     const float4 x = vload4(lid, q + (size_t) r * HEAD_DIM);
     const float4 a = fabs(x);
     part[lid] = fmax(fmax(a.x, a.y), fmax(a.z, a.w));

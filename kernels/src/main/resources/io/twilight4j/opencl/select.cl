@@ -10,7 +10,7 @@
 //   with KEPT_LOCAL (pages, unit > 1) the k kept page numbers, expanded to tokens at the end.
 
 kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
-    const int e = get_group_id(0);
+    const int e = GROUP_ID;
     const int n = lengths[e / KV_HEADS];
     for (int i = get_local_id(0); i < n; i += get_local_size(0)) {
         cand[(size_t) e * cap + i] = i;
@@ -88,7 +88,7 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
                               global float* rowScores, int groupsPerEntry, local float* unused PHASE_PARAM) {
     PHASE_MARK(0);
-    const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
+    const int e = GROUP_ID / groupsPerEntry, part = GROUP_ID % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
@@ -190,7 +190,7 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
                               global const uchar* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
                               global float* rowScores, int groupsPerEntry, local float* red PHASE_PARAM) {
-    const int e = get_group_id(0) / groupsPerEntry, part = get_group_id(0) % groupsPerEntry;
+    const int e = GROUP_ID / groupsPerEntry, part = GROUP_ID % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
     const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
@@ -272,7 +272,7 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
 kernel void ds_scores(global const float* q, global const uchar* labels, global const half* labelParams,
                       global const int* labelChannels, int labelBase, global const int* pageTables, int maxPages,
                       global const int* lengths, int rowLen, global float* rowScores) {
-    const int e = get_group_id(0), b = e / KV_HEADS, h = e % KV_HEADS;
+    const int e = GROUP_ID, b = e / KV_HEADS, h = e % KV_HEADS;
     const int n = lengths[b];
     global const int* ch = labelChannels + labelBase + h * LABEL_CHANNELS;
     for (int t = get_local_id(0); t < n; t += get_local_size(0)) {
@@ -295,7 +295,7 @@ kernel void ds_scores(global const float* q, global const uchar* labels, global 
 
 kernel void oracle_scores(global const float* q, global const half* K, global const int* pageTables, int maxPages,
                           global const int* lengths, int rowLen, global float* rowScores) {
-    const int e = get_group_id(0), b = e / KV_HEADS, h = e % KV_HEADS;
+    const int e = GROUP_ID, b = e / KV_HEADS, h = e % KV_HEADS;
     const int n = lengths[b];
     for (int t = get_local_id(0); t < n; t += get_local_size(0)) {
         const size_t row = token_slot(pageTables + (size_t) b * maxPages, t, h) * HEAD_DIM;
@@ -323,7 +323,7 @@ inline uint order_key(float f) {
 kernel void select_top(global const float* rowScores, int rowLen, global const int* lengths, int unit, int k,
                        int forceLast, int cap, global int* cand, global int* candCount, local int* scratch,
                        local uint* keysLocal, local int* kept PHASE_PARAM) {
-    const int e = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+    const int e = GROUP_ID, lid = get_local_id(0), wg = get_local_size(0);
     PHASE_MARK(0);
     const int len = lengths[e / KV_HEADS];
     const int n = (len + unit - 1) / unit;

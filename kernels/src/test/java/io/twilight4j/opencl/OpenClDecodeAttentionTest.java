@@ -230,4 +230,55 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
             }
         }
     }
+
+    /**
+     * A step cut into slices of its (sequence, KV head) entries, each on its own queue, computes every
+     * entry as the uncut step does: the same outputs bit for bit and the same kept tokens, for 2, 3 and
+     * more slices than entries (6 here), with the slices' queues joined around the step.
+     */
+    @ParameterizedTest(name = "{0}: {1} slices")
+    @CsvSource({"dense, 2", "quest:48+twilight:0.9, 2", "quest:48+twilight:0.9, 3", "quest:48, 8",
+            "full+twilight:0.8:head, 3", "oracle:40+twilight:0.9, 8"})
+    void slicedStepsEqualTheUncutStep(String policy, int slices) {
+        int kvHeads = 2, queryHeads = 8, d = 64;
+        Setup s = setup(12, kvHeads, d);
+        float[] q = gaussian(new SplittableRandom(slices), 3 * queryHeads * d);
+        try (OpenClKvCache cache = s.cache();
+             OpenClDecodeAttention whole = new OpenClDecodeAttention(cache, AttentionPolicy.parse(policy),
+                     new DecodeShape(queryHeads, 4, 128), false, true, AttentionTuning.DEFAULT, 1);
+             OpenClDecodeAttention cut = new OpenClDecodeAttention(cache, AttentionPolicy.parse(policy),
+                     new DecodeShape(queryHeads, 4, 128), false, true, AttentionTuning.DEFAULT, slices)) {
+            float[] expected = new float[q.length], out = new float[q.length];
+            int[] want = new int[128], got = new int[128];
+            // Twice: the second step reuses the side queues and the plans' buffers.
+            for (int step = 0; step < 2; step++) {
+                StepStats ref = whole.run(0, s.seqs(), q, expected);
+                int[] kept = new int[3 * queryHeads];
+                for (int r = 0; r < kept.length; r++) {
+                    kept[r] = ref.kept(r);
+                }
+                StepStats stats = cut.run(0, s.seqs(), q, out);
+                assertArrayEquals(expected, out, policy + ", " + slices + " slices, step " + step);
+                for (int b = 0; b < 3; b++) {
+                    for (int h = 0; h < queryHeads; h++) {
+                        assertEquals(kept[b * queryHeads + h], stats.kept(b * queryHeads + h), "seq " + b + " head " + h);
+                        int n = whole.keptTokens(b, h, want);
+                        assertEquals(n, cut.keptTokens(b, h, got));
+                        assertArrayEquals(Arrays.copyOf(want, n), Arrays.copyOf(got, n), "seq " + b + " head " + h);
+                    }
+                }
+                q = gaussian(new SplittableRandom(step + 100), q.length);
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void refusesZeroSlices() {
+        Setup s = setup(13, 1, 64);
+        try (OpenClKvCache cache = s.cache()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new OpenClDecodeAttention(cache,
+                    AttentionPolicy.dense(), new DecodeShape(1, 4, 128), false, true, AttentionTuning.DEFAULT, 0));
+            assertTrue(e.getMessage().contains("slices"), e.getMessage());
+        }
+    }
 }

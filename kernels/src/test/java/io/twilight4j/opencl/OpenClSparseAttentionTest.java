@@ -118,7 +118,7 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
                 cl.write(countBuf, 0, ints.clear().put(counts).flip());
                 cl.write(outBuf, 0, outHost.clear().put(nan).flip());
                 attention.run(qBuf, layer.k(), layer.v(), tableBuf, maxPages, lengthBuf, setBuf, countBuf, cap, entries,
-                        setsPerSeq, cap, outBuf, null);
+                        setsPerSeq, cap, outBuf, StepSlice.cut(cl, entries, 1), 1, null);
                 cl.read(outBuf, 0, outHost.clear());
                 outHost.get(outs[round]);
             }
