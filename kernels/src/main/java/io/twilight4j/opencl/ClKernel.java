@@ -18,8 +18,6 @@ public final class ClKernel implements AutoCloseable {
     private final long privateBytes;
     private final int argCount;
     private long lastGroups, lastGroupSize;
-    private static final int FLUSH_EVERY = Integer.getInteger("twilight4j.flushEvery", 1); // TEMP knob
-    private static long launches;
     // What each argument was last set to (kind 0: not yet): a step sets most of them to the same buffers
     // and sizes as the step before, and every clSetKernelArg is a native call (about 80 per step of the
     // sparse pipeline).
@@ -147,9 +145,7 @@ public final class ClKernel implements AutoCloseable {
             }
             // Submitted now: NVIDIA's driver otherwise held the kernels enqueued after a step's first one
             // (H100, batch 16, 128k: 11.5 us idle before Quest scoring, 3.7 us with this flush).
-            if (FLUSH_EVERY > 0 && launches++ % FLUSH_EVERY == 0) {
-                ClCheck.check(clFlush(queue), "clFlush(after " + name + ")");
-            }
+            ClCheck.check(clFlush(queue), "clFlush(after " + name + ")");
         }
     }
 

@@ -39,22 +39,24 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private final SparsePipeline sparse;
     private SparsePipeline.Sets lastSets;
     private int lastBatch;
-    /** Slices a step's entries are cut into, each on its own queue ({@link StepSlice}). */
+    /** Slices a step's entries are cut into, each on its own queue ({@link StepSlice}); 0: by the step's size. */
     private final int slices;
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths) {
-        this(cache, policy, decode, timing, fastPaths, AttentionTuning.DEFAULT, Integer.getInteger("twilight4j.clSlices", 1));
+        this(cache, policy, decode, timing, fastPaths, AttentionTuning.DEFAULT, Integer.getInteger("twilight4j.clSlices", 0));
     }
 
     /**
      * As above, with an explicit attention launch shape (for {@link AttentionSweep}) and the number of
-     * slices a step's entries are cut into, each enqueued on its own queue ({@link StepSlice}).
+     * slices a step's entries are cut into, each enqueued on its own queue ({@link StepSlice}); 0 leaves it
+     * to the step's size ({@link StepSlice#count}). The public constructor takes it from the system property
+     * {@code twilight4j.clSlices} (default 0).
      */
     OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths,
                           AttentionTuning tuning, int slices) {
-        if (slices < 1) {
-            throw new IllegalArgumentException("decode plan: slices must be at least 1, got " + slices);
+        if (slices < 0) {
+            throw new IllegalArgumentException("decode plan: slices must be 0 (by step size) or more, got " + slices);
         }
         this.kv = cache.shape();
         if (decode.queryHeads() % kv.kvHeads() != 0) {
@@ -134,7 +136,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         long uploaded = System.nanoTime();
         long enqueued;
         try {
-            StepSlice[] cut = StepSlice.cut(cl, batch * kv.kvHeads(), slices);
+            int entries = batch * kv.kvHeads();
+            StepSlice[] cut = StepSlice.cut(cl, entries, StepSlice.count(slices, entries));
             // Side queues start once the step's inputs (and the KV appends before them) are on the device,
             // and the main queue reads the output once every slice is done.
             for (int i = 1; i < cut.length; i++) {

@@ -26,6 +26,20 @@ record StepSlice(long queue, int firstEntry, int entries) {
     static final int MAX_SLICES = 8;
 
     /**
+     * Entries from which a step is cut in two when its plan asks for no number of slices. On the H100, two
+     * slices against one (step span, device; bench/results/h100-2026-12-06-session7/ab-3.txt): 512 entries
+     * (batch 16 x 32 KV heads, batch 64 x 8 at 32k) 0.313 -> 0.288 and 0.501 -> 0.462 ms; 128 entries (batch
+     * 16 x 8) 0.168 -> 0.188 ms (the host then enqueues twice the launches, ~8 us each, slower than the
+     * device runs them) and batch 1 x 32 KV heads 0.110 -> 0.187 ms.
+     */
+    static final int TWO_SLICES_FROM = 512;
+
+    /** Slices for a step of {@code entries} entries: {@code requested}, or with 0 the count {@link #TWO_SLICES_FROM} gives. */
+    static int count(int requested, int entries) {
+        return requested > 0 ? requested : entries >= TWO_SLICES_FROM ? 2 : 1;
+    }
+
+    /**
      * Launches {@code kernel} for every slice, {@code groupsPerEntry} work-groups of {@code groupSize} per
      * entry: slice s covers groups [s.firstEntry, s.firstEntry + s.entries) x groupsPerEntry.
      */

@@ -273,12 +273,22 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
     }
 
     @org.junit.jupiter.api.Test
-    void refusesZeroSlices() {
+    void refusesNegativeSlices() {
         Setup s = setup(13, 1, 64);
         try (OpenClKvCache cache = s.cache()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new OpenClDecodeAttention(cache,
-                    AttentionPolicy.dense(), new DecodeShape(1, 4, 128), false, true, AttentionTuning.DEFAULT, 0));
-            assertTrue(e.getMessage().contains("slices"), e.getMessage());
+                    AttentionPolicy.dense(), new DecodeShape(1, 4, 128), false, true, AttentionTuning.DEFAULT, -1));
+            assertTrue(e.getMessage().contains("slices") && e.getMessage().contains("-1"), e.getMessage());
         }
+    }
+
+    /** Steps are cut in two from {@link StepSlice#TWO_SLICES_FROM} entries unless the plan names a count. */
+    @org.junit.jupiter.api.Test
+    void sliceCountFollowsTheStepSize() {
+        assertEquals(1, StepSlice.count(0, StepSlice.TWO_SLICES_FROM - 1));
+        assertEquals(2, StepSlice.count(0, StepSlice.TWO_SLICES_FROM));
+        assertEquals(3, StepSlice.count(3, 1));
+        assertEquals(1, StepSlice.cut(cl, 1, 3).length); // never more slices than entries
+        assertEquals(StepSlice.MAX_SLICES, StepSlice.cut(cl, 100, 50).length);
     }
 }
