@@ -273,26 +273,15 @@ inline void top_reduce5(local float* scratch, int parity, float* s, float* a, fl
 #define top_reduce5 group_reduce5
 #endif
 
-// Runs the statements after the first four arguments for each of this work-item's elements i = lid,
-// lid + wg, ... < n of row v, in that order (the same sums as a plain loop), with w = v[i]: the loads of
-// TOP_P_BATCH elements are issued before the statements use any of them. A plain loop that stores to
-// local memory between its loads waits out each load's latency (the compiler cannot move a load above a
-// store it may alias), and top_p's passes are bound by that latency, not by the work: on the H100 the
-// kernel took as long with half of its work-groups.
+// top_p's passes over the row take TOP_P_BATCH of a work-item's elements (b, b + wg, ...) at a time, the
+// batch's loads (LOAD_BATCH, 0 past n) issued before any is used; the elements are used in the same order
+// as by a plain loop, so the sums are the same. A plain loop that stores to local memory between its loads
+// waits out each load's latency (the compiler cannot move a load above a store it may alias), and these
+// passes are bound by that latency, not by the work: on the H100 the kernel took as long with half of its
+// work-groups (bench/results/h100-2026-12-06-session7/ab-3.txt).
 #define TOP_P_BATCH 8
-#define FOR_EACH_WEIGHT(v, n, i, w, ...)                                                                    \
-    for (int b_ = get_local_id(0); b_ < (n); b_ += TOP_P_BATCH * (int) get_local_size(0)) {                \
-        float x_[TOP_P_BATCH];                                                                             \
-        _Pragma("unroll") for (int j_ = 0; j_ < TOP_P_BATCH; j_++) {                                       \
-            const int k_ = b_ + j_ * (int) get_local_size(0);                                              \
-            x_[j_] = k_ < (n) ? (v)[k_] : 0.0f;                                                            \
-        }                                                                                                  \
-        _Pragma("unroll") for (int j_ = 0; j_ < TOP_P_BATCH; j_++) {                                       \
-            const int i = b_ + j_ * (int) get_local_size(0);                                               \
-            const float w = x_[j_];                                                                        \
-            if (i < (n)) { __VA_ARGS__ }                                                                   \
-        }                                                                                                  \
-    }
+#define LOAD_BATCH(x, v, b, n) do { for (int j_ = 0; j_ < TOP_P_BATCH; j_++) { \
+        const int k_ = (b) + j_ * wg; (x)[j_] = k_ < (n) ? (v)[k_] : 0.0f; } } while (0)
 
 // The bracket shrinks to a quarter per pass: three thresholds at once, whose sums come from one
 // reduction (on the H100 the passes were bound by their reductions, not by reading the row).
@@ -482,22 +471,38 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     const float smax = top_reduce(scratch, x, 1);
     PHASE_MARK(2);
     x = 0.0f;
-    FOR_EACH_WEIGHT(row, n, i, score, {
-        const float w = exp(score - smax);
-        row[i] = w;
-        x += w;
-    })
+    for (int b = lid; b < n; b += TOP_P_BATCH * wg) {
+        float v[TOP_P_BATCH];
+        LOAD_BATCH(v, row, b, n);
+        #pragma unroll
+        for (int j = 0; j < TOP_P_BATCH; j++) {
+            const int i = b + j * wg;
+            if (i < n) {
+                const float w = exp(v[j] - smax);
+                row[i] = w;
+                x += w;
+            }
+        }
+    }
     // One division, then products (as the CPU's Softmax).
     const float inv = 1.0f / top_reduce(scratch, x, 0);
     PHASE_MARK(3);
     const bool search = p < 1.0f; // p = 1 keeps every candidate with w > 0
-    FOR_EACH_WEIGHT(row, n, i, e, {
-        const float w = e * inv;
-        row[i] = w;
+    for (int b = lid; b < n; b += TOP_P_BATCH * wg) {
+        float v[TOP_P_BATCH];
+        LOAD_BATCH(v, row, b, n);
+        #pragma unroll
+        for (int j = 0; j < TOP_P_BATCH; j++) {
+            const int i = b + j * wg;
+            if (i < n) {
+                const float w = v[j] * inv;
+                row[i] = w;
 #if TOP_P_HISTOGRAM
-        if (search) atomic_add(&hist[min(as_uint(w) >> TOP_P_BUCKET_SHIFT, (uint) TOP_P_BUCKETS - 1)], (uint) (w * TOP_P_FIXED));
+                if (search) atomic_add(&hist[min(as_uint(w) >> TOP_P_BUCKET_SHIFT, (uint) TOP_P_BUCKETS - 1)], (uint) (w * TOP_P_FIXED));
 #endif
-    })
+            }
+        }
+    }
     // The largest weight is the largest score's exp(0) = 1 times inv: no reduction needed (one that
     // returned a hair less would only tighten the search's tolerance, and hi = inv still bounds the row).
     const float wmax = n > 0 ? inv : 0.0f;
@@ -522,12 +527,21 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     float s[3] = {0.0f, 0.0f, 0.0f}, a = INFINITY, bb = -INFINITY;
     int mine = 0;
     // No crossing bucket (p = 1 leaves the histogram empty): nothing to sum, the reduction still runs.
-    FOR_EACH_WEIGHT(row, j > 0 ? n : 0, i, w, {
-        const bool inside = w > blo && w <= bhi;
-        s[0] += w > bhi ? w : 0.0f;
-        s[1] += inside ? w : 0.0f;
-        mine += inside;
-    })
+    const int summed = j > 0 ? n : 0;
+    for (int b = lid; b < summed; b += TOP_P_BATCH * wg) {
+        float v[TOP_P_BATCH];
+        LOAD_BATCH(v, row, b, summed);
+        #pragma unroll
+        for (int k = 0; k < TOP_P_BATCH; k++) {
+            if (b + k * wg < summed) {
+                const float w = v[k];
+                const bool inside = w > blo && w <= bhi;
+                s[0] += w > bhi ? w : 0.0f;
+                s[1] += inside ? w : 0.0f;
+                mine += inside;
+            }
+        }
+    }
     top_reduce5(scratch, calls++ & 1, s, &a, &bb);
     PHASE_MARK(6);
     const bool bracketed = search && j > 0 && s[0] < p && s[0] + s[1] >= p;
@@ -540,9 +554,14 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     int at = flat_prefix((local int*) scratch, bracketed ? mine : 0, &inside);
     inBracket = bracketed && inside <= TOP_P_BUCKETS;
     if (inBracket) {
-        FOR_EACH_WEIGHT(row, n, i, w, {
-            if (w > blo && w <= bhi) ((local float*) hist)[at++] = w;
-        })
+        for (int b = lid; b < n; b += TOP_P_BATCH * wg) {
+            float v[TOP_P_BATCH];
+            LOAD_BATCH(v, row, b, n);
+            #pragma unroll
+            for (int k = 0; k < TOP_P_BATCH; k++) {
+                if (b + k * wg < n && v[k] > blo && v[k] <= bhi) ((local float*) hist)[at++] = v[k];
+            }
+        }
         count = inside;
         base = s[0];
     }
