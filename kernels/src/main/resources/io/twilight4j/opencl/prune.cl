@@ -273,16 +273,6 @@ inline void top_reduce5(local float* scratch, int parity, float* s, float* a, fl
 #define top_reduce5 group_reduce5
 #endif
 
-// top_p's passes over the row take TOP_P_BATCH of a work-item's elements (b, b + wg, ...) at a time, the
-// batch's loads (LOAD_BATCH, 0 past n) issued before any is used; the elements are used in the same order
-// as by a plain loop, so the sums are the same. A plain loop that stores to local memory between its loads
-// waits out each load's latency (the compiler cannot move a load above a store it may alias), and these
-// passes are bound by that latency, not by the work: on the H100 the kernel took as long with half of its
-// work-groups (bench/results/h100-2026-12-06-session7/ab-3.txt).
-#define TOP_P_BATCH 8
-#define LOAD_BATCH(x, v, b, n) do { for (int j_ = 0; j_ < TOP_P_BATCH; j_++) { \
-        const int k_ = (b) + j_ * wg; (x)[j_] = k_ < (n) ? (v)[k_] : 0.0f; } } while (0)
-
 // The bracket shrinks to a quarter per pass: three thresholds at once, whose sums come from one
 // reduction (on the H100 the passes were bound by their reductions, not by reading the row).
 #define TOP_P_PASSES 16
@@ -471,37 +461,21 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     const float smax = top_reduce(scratch, x, 1);
     PHASE_MARK(2);
     x = 0.0f;
-    for (int b = lid; b < n; b += TOP_P_BATCH * wg) {
-        float v[TOP_P_BATCH];
-        LOAD_BATCH(v, row, b, n);
-        #pragma unroll
-        for (int j = 0; j < TOP_P_BATCH; j++) {
-            const int i = b + j * wg;
-            if (i < n) {
-                const float w = exp(v[j] - smax);
-                row[i] = w;
-                x += w;
-            }
-        }
+    for (int i = lid; i < n; i += wg) {
+        const float w = exp(row[i] - smax);
+        row[i] = w;
+        x += w;
     }
     // One division, then products (as the CPU's Softmax).
     const float inv = 1.0f / top_reduce(scratch, x, 0);
     PHASE_MARK(3);
     const bool search = p < 1.0f; // p = 1 keeps every candidate with w > 0
-    for (int b = lid; b < n; b += TOP_P_BATCH * wg) {
-        float v[TOP_P_BATCH];
-        LOAD_BATCH(v, row, b, n);
-        #pragma unroll
-        for (int j = 0; j < TOP_P_BATCH; j++) {
-            const int i = b + j * wg;
-            if (i < n) {
-                const float w = v[j] * inv;
-                row[i] = w;
+    for (int i = lid; i < n; i += wg) {
+        const float w = row[i] * inv;
+        row[i] = w;
 #if TOP_P_HISTOGRAM
-                if (search) atomic_add(&hist[min(as_uint(w) >> TOP_P_BUCKET_SHIFT, (uint) TOP_P_BUCKETS - 1)], (uint) (w * TOP_P_FIXED));
+        if (search) atomic_add(&hist[min(as_uint(w) >> TOP_P_BUCKET_SHIFT, (uint) TOP_P_BUCKETS - 1)], (uint) (w * TOP_P_FIXED));
 #endif
-            }
-        }
     }
     // The largest weight is the largest score's exp(0) = 1 times inv: no reduction needed (one that
     // returned a hair less would only tighten the search's tolerance, and hi = inv still bounds the row).
@@ -527,20 +501,12 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     float s[3] = {0.0f, 0.0f, 0.0f}, a = INFINITY, bb = -INFINITY;
     int mine = 0;
     // No crossing bucket (p = 1 leaves the histogram empty): nothing to sum, the reduction still runs.
-    const int summed = j > 0 ? n : 0;
-    for (int b = lid; b < summed; b += TOP_P_BATCH * wg) {
-        float v[TOP_P_BATCH];
-        LOAD_BATCH(v, row, b, summed);
-        #pragma unroll
-        for (int k = 0; k < TOP_P_BATCH; k++) {
-            if (b + k * wg < summed) {
-                const float w = v[k];
-                const bool inside = w > blo && w <= bhi;
-                s[0] += w > bhi ? w : 0.0f;
-                s[1] += inside ? w : 0.0f;
-                mine += inside;
-            }
-        }
+    for (int i = lid; i < (j > 0 ? n : 0); i += wg) {
+        const float w = row[i];
+        const bool inside = w > blo && w <= bhi;
+        s[0] += w > bhi ? w : 0.0f;
+        s[1] += inside ? w : 0.0f;
+        mine += inside;
     }
     top_reduce5(scratch, calls++ & 1, s, &a, &bb);
     PHASE_MARK(6);
@@ -554,13 +520,9 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     int at = flat_prefix((local int*) scratch, bracketed ? mine : 0, &inside);
     inBracket = bracketed && inside <= TOP_P_BUCKETS;
     if (inBracket) {
-        for (int b = lid; b < n; b += TOP_P_BATCH * wg) {
-            float v[TOP_P_BATCH];
-            LOAD_BATCH(v, row, b, n);
-            #pragma unroll
-            for (int k = 0; k < TOP_P_BATCH; k++) {
-                if (b + k * wg < n && v[k] > blo && v[k] <= bhi) ((local float*) hist)[at++] = v[k];
-            }
+        for (int i = lid; i < n; i += wg) {
+            const float w = row[i];
+            if (w > blo && w <= bhi) ((local float*) hist)[at++] = w;
         }
         count = inside;
         base = s[0];
