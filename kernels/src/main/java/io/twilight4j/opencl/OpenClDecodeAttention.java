@@ -137,7 +137,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         long enqueued;
         try {
             int entries = batch * kv.kvHeads();
-            StepSlice[] cut = StepSlice.cut(cl, entries, StepSlice.count(slices, entries));
+            // Dense plans are one attention launch and stay whole unless asked (slicing them was not measured).
+            StepSlice[] cut = StepSlice.cut(cl, entries, sparse == null && slices == 0 ? 1 : StepSlice.count(slices, entries));
             // Side queues start once the step's inputs (and the KV appends before them) are on the device,
             // and the main queue reads the output once every slice is done.
             for (int i = 1; i < cut.length; i++) {

@@ -34,7 +34,7 @@ record StepSlice(long queue, int firstEntry, int entries) {
      */
     static final int TWO_SLICES_FROM = 512;
 
-    /** Slices for a step of {@code entries} entries: {@code requested}, or with 0 the count {@link #TWO_SLICES_FROM} gives. */
+    /** Slices for a sparse step of {@code entries} entries: {@code requested}, or with 0 the count {@link #TWO_SLICES_FROM} gives. */
     static int count(int requested, int entries) {
         return requested > 0 ? requested : entries >= TWO_SLICES_FROM ? 2 : 1;
     }
