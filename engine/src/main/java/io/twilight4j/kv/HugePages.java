@@ -61,7 +61,8 @@ final class HugePages {
      * anonymous mapping, 2 MiB-aligned, its length rounded up to whole huge pages and advised for them
      * before anything touches it; otherwise, or when mapping fails, {@code arena.allocate}. Not
      * {@code arena.allocate} then madvise: it zeroes the memory, so every page has already faulted in
-     * at 4 KB (measured: 4 of 128 MB on huge pages that way, all 128 MB with the advice first).
+     * at 4 KB (measured: 4-6 of 128 MB on huge pages that way, all 128 MB with the advice first;
+     * bench/results/cpu-2026-12-06-session7/arena-vs-mmap-probe.java.txt).
      */
     static MemorySegment allocate(Arena arena, long byteSize) {
         if (byteSize < PAGE_BYTES || !available()) {
