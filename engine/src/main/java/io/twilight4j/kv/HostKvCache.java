@@ -39,9 +39,12 @@ public final class HostKvCache implements KvCache {
         this.layers = new Layer[shape.layers()];
         try {
             for (int l = 0; l < layers.length; l++) {
+                // K and V on huge pages (dense attention streams them); not the metadata arrays: with
+                // 2 MB frames a head's short runs of them fall into a few L2 sets, and the estimate
+                // was slower that way (bench/results/cpu-2026-12-06-session5).
                 layers[l] = new Layer(
-                        arena.allocate(2 * layout.kvElements(), 64),
-                        arena.allocate(2 * layout.kvElements(), 64),
+                        HugePages.allocate(arena, 2 * layout.kvElements()),
+                        HugePages.allocate(arena, 2 * layout.kvElements()),
                         arena.allocate(layout.codeBytes(), 64),
                         arena.allocate(2 * layout.paramElements(), 64),
                         arena.allocate(2 * layout.boundsElements(), 64),

@@ -1,10 +1,12 @@
 package io.twilight4j.kv;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -106,6 +108,50 @@ class HostKvCacheTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void keysAndValuesOnHugePagesReadBackAsWritten() {
+        // 2 KV heads x 64 channels x 16 tokens x 1000 pages: 4 MB per K and V array, on the huge-page path.
+        KvShape shape = new KvShape(2, 2, 64, 16, 1000, 0);
+        SplittableRandom r = new SplittableRandom(7);
+        try (HostKvCache cache = new HostKvCache(shape, null)) {
+            for (int layer = 0; layer < shape.layers(); layer++) {
+                HostKvCache.Layer ly = cache.layer(layer);
+                if (HugePages.available()) {
+                    assertEquals(0, ly.keys().address() % HugePages.PAGE_BYTES, "layer " + layer + " keys");
+                    assertEquals(0, ly.values().address() % HugePages.PAGE_BYTES, "layer " + layer + " values");
+                }
+                assertNotEquals(ly.keys().address(), ly.values().address());
+            }
+            int seq = cache.pager().newSequence();
+            int tokens = 1000 * 16 - 3;
+            cache.pager().append(seq, tokens);
+            float[] k = new float[tokens * 2 * 64];
+            float[] v = new float[k.length];
+            for (int i = 0; i < k.length; i++) {
+                k[i] = (float) r.nextGaussian();
+                v[i] = (float) r.nextGaussian() + 1;
+            }
+            cache.write(1, seq, 0, k, v, tokens);
+            KvLayout layout = cache.layout();
+            HostKvCache.Layer ly = cache.layer(1);
+            for (int t = 0; t < tokens; t += 1 + r.nextInt(97)) {
+                int page = cache.pager().page(seq, t / 16);
+                for (int h = 0; h < 2; h++) {
+                    long at = 2 * layout.kvOffset(page, h, t % 16);
+                    for (int c = 0; c < 64; c++) {
+                        int src = (t * 2 + h) * 64 + c;
+                        assertEquals(Fp16.round(k[src]), Fp16.get(ly.keys(), at + 2L * c), "token " + t + " head " + h + " key " + c);
+                        assertEquals(Fp16.round(v[src]), Fp16.get(ly.values(), at + 2L * c), "token " + t + " head " + h + " value " + c);
+                    }
+                }
+            }
+            // Layer 0 was never written: still zero.
+            assertEquals(0f, Fp16.get(cache.layer(0).keys(), 2 * layout.kvOffset(cache.pager().page(seq, 500), 1, 7)));
+            System.out.println("layer 1 keys: AnonHugePages " + HugePagesTest.anonHugePagesKb(ly.keys()) + " kB of "
+                    + ly.keys().byteSize() / 1024 + " kB");
         }
     }
 }
