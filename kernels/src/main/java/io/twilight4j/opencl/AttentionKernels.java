@@ -37,8 +37,6 @@ final class AttentionKernels implements AutoCloseable {
     private final long redFloats;
     private final long scoreFloats;
     private final ClBuffer pm, pd, po;
-    /** Sparse: per entry, its chunks finished this step (the last resets it to 0 after merging). */
-    private final ClBuffer arrivals;
     private final PhaseTimes phases;
 
     /**
@@ -117,8 +115,6 @@ final class AttentionKernels implements AutoCloseable {
             this.pm = guard.add(cl.buffer("attention partial max", 4 * states));
             this.pd = guard.add(cl.buffer("attention partial sum", 4 * states));
             this.po = guard.add(cl.buffer("attention partial output", 4 * states * headDim));
-            this.arrivals = guard.add(cl.buffer("attention chunk arrivals", 4L * (dense ? 1 : maxEntries)));
-            cl.write(arrivals, 0, java.nio.ByteBuffer.allocateDirect((int) arrivals.bytes()));
             this.phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && shuffle && !dense) {
                 phases.attach(partial, targetGroups * StepSlice.MAX_SLICES);
@@ -150,27 +146,26 @@ final class AttentionKernels implements AutoCloseable {
         }
         partial.arg(0, q).arg(1, k).arg(2, v).arg(3, pageTables).arg(4, maxPages).arg(5, lengths).arg(6, sets)
                 .arg(7, setCount).arg(8, cap).arg(11, entriesPerSeq).arg(12, chunk).arg(13, chunks)
-                .arg(14, pm).arg(15, pd).arg(16, po).arg(17, arrivals).arg(18, out)
-                .local(19, 4 * redFloats).local(20, 4 * scoreFloats).local(21, 4L * headsPerEntry * tile);
+                .arg(14, pm).arg(15, pd).arg(16, po)
+                .local(17, 4 * redFloats).local(18, 4 * scoreFloats).local(19, 4L * headsPerEntry * tile);
         if (dense) {
-            partial.arg(9, 0).arg(10, entries).local(22, 4);
+            partial.arg(9, 0).arg(10, entries).local(20, 4);
             StepSlice.launchAll(partial, slices, entriesPerSlot * chunks, groupSize, timer, StageTimer.ATTENTION);
-            merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)
-                    .arg(7, out);
-            StepSlice.launchAll(merge, slices, entriesPerSlot * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
         } else {
-            // The last group to finish an entry's chunk merges them (attend_partial), no merge launch.
             // Each slice's groups share out its own entries' chunks; their group indices follow the slices
             // before (for the phase marks only).
             long firstGroup = 0;
             for (StepSlice s : slices) {
                 int first = s.firstEntry() * entriesPerSlot, n = s.entries() * entriesPerSlot;
                 long sliceGroups = Math.min((long) n * chunks, targetGroups);
-                partial.arg(9, first).arg(10, n).local(22, 4L * n);
+                partial.arg(9, first).arg(10, n).local(20, 4L * n);
                 partial.launch(s.queue(), firstGroup, sliceGroups, groupSize, timer, StageTimer.ATTENTION);
                 firstGroup += sliceGroups;
             }
         }
+        merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)
+                .arg(7, out);
+        StepSlice.launchAll(merge, slices, entriesPerSlot * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
     }
 
     private static int ceilDiv(long a, long b) {
@@ -184,7 +179,7 @@ final class AttentionKernels implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {phases, partial, merge, pm, pd, po, arrivals}) {
+        for (AutoCloseable c : new AutoCloseable[] {phases, partial, merge, pm, pd, po}) {
             Closer.closeQuietly(c);
         }
     }
