@@ -4,7 +4,7 @@ import io.twilight4j.opencl.OpenClDevice;
 import java.util.List;
 import picocli.CommandLine.Command;
 
-/** {@code twilight4j devices}: lists the OpenCL devices with the limits the kernels are sized from. */
+/** {@code twilight4j devices}: lists the OpenCL devices with the limits the kernels are sized from, and their extensions. */
 @Command(name = "devices", mixinStandardHelpOptions = true,
         description = "List OpenCL platforms and devices (index and name work with --device).")
 public final class DevicesCommand implements Runnable {
@@ -18,6 +18,7 @@ public final class DevicesCommand implements Runnable {
         }
         for (OpenClDevice d : devices) {
             System.out.println(d.summary());
+            System.out.println("   extensions: " + d.extensions());
         }
     }
 }

@@ -110,6 +110,15 @@ public record OpenClDevice(int index, long platform, long id, String platformNam
         return platformName.toUpperCase(Locale.ROOT).contains("NVIDIA");
     }
 
+    /**
+     * The device's OpenCL extensions (CL_DEVICE_EXTENSIONS, space-separated), e.g. whether it offers
+     * cl_khr_command_buffer (a step's launches recorded once and replayed: on the H100 each launch costs the
+     * host ~8 us) or cl_khr_int64_base_atomics.
+     */
+    public String extensions() {
+        return String.join(" ", deviceString(id, CL_DEVICE_EXTENSIONS).split("\\s+")).trim();
+    }
+
     /** One line for listings: index, name, platform and limits. */
     public String summary() {
         return String.format(Locale.ROOT, "%d: %s [%s] %s, %d compute units, max work-group %d, local mem %d KiB, max alloc %d MiB, global mem %d MiB, %s",

@@ -16,6 +16,10 @@ class OpenClDeviceTest extends OpenClTestSupport {
             assertEquals(i, d.index());
             assertTrue(d.computeUnits() > 0 && d.maxWorkGroup() > 0 && d.localMemBytes() > 0 && d.maxAllocBytes() > 0, d.summary());
             assertTrue(d.openClC().startsWith("OpenCL C"), d.summary());
+            // The extension list decodes into names, one space apart (no NUL or padding left from the query).
+            for (String ext : d.extensions().isEmpty() ? new String[0] : d.extensions().split(" ")) {
+                assertTrue(ext.matches("cl_[A-Za-z0-9_]+"), "'" + ext + "' in '" + d.extensions() + "'");
+            }
         }
     }
 
