@@ -61,7 +61,7 @@ final class SparsePipeline implements AutoCloseable {
 
     /**
      * Plans {@code policy} for batches up to {@code decode}. The candidate and set counts go to the plan's
-     * step outputs ({@link StepTransfers}: per sequence {@link #setsPerSeq} sets and a count per KV head).
+     * step outputs ({@link StepTransfers}: per sequence a count per KV head and one per set).
      */
     SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages, boolean fastPaths,
                    StepTransfers transfers) {
@@ -339,16 +339,6 @@ final class SparsePipeline implements AutoCloseable {
      */
     private int groupsPerEntry(int entries) {
         return Math.max(1, GROUPS_PER_UNIT * cl.device().computeUnits() / entries);
-    }
-
-    /** Set entries per sequence: query heads (per-head sets) or KV heads. */
-    int setsPerSeq() {
-        return setsPerSeq;
-    }
-
-    /** Whether the last {@link #run} pruned (its counts include the set counts). */
-    boolean pruned() {
-        return lastPruned;
     }
 
     /** Records candidates and kept tokens per (sequence, query head), once the step's outputs have arrived. */

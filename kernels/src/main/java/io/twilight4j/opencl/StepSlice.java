@@ -8,6 +8,9 @@ package io.twilight4j.opencl;
  */
 record StepSlice(long queue, int firstEntry, int entries) {
 
+    /** Most slices a step is cut into (phase-time buffers are sized for it). */
+    static final int MAX_SLICES = 8;
+
     /**
      * {@code entries} cut into {@code slices} near-equal slices (fewer when there are fewer entries), the
      * first on the context's main queue, slice i > 0 on side queue i - 1.
@@ -21,9 +24,6 @@ record StepSlice(long queue, int firstEntry, int entries) {
         }
         return out;
     }
-
-    /** Most slices a step is cut into (phase-time buffers are sized for it). */
-    static final int MAX_SLICES = 8;
 
     /**
      * Entries from which a step is cut in two when its plan asks for no number of slices. On the H100, two
