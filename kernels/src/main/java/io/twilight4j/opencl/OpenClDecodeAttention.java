@@ -41,6 +41,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private int lastBatch;
     /** Slices a step's entries are cut into, each on its own queue ({@link StepSlice}); 0: by the step's size. */
     private final int slices;
+    /** The last step's slices, reused while the step's entries stay the same (no allocation per step). */
+    private StepSlice[] cut = new StepSlice[0];
+    private int cutEntries = -1;
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths) {
@@ -137,8 +140,11 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         long enqueued;
         try {
             int entries = batch * kv.kvHeads();
-            // Dense plans are one attention launch and stay whole unless asked (slicing them was not measured).
-            StepSlice[] cut = StepSlice.cut(cl, entries, sparse == null && slices == 0 ? 1 : StepSlice.count(slices, entries));
+            if (entries != cutEntries) {
+                // Dense plans are one attention launch and stay whole unless asked (slicing them was not measured).
+                cut = StepSlice.cut(cl, entries, sparse == null && slices == 0 ? 1 : StepSlice.count(slices, entries));
+                cutEntries = entries;
+            }
             // Side queues start once the step's inputs (and the KV appends before them) are on the device,
             // and the main queue reads the output once every slice is done.
             for (int i = 1; i < cut.length; i++) {
