@@ -48,11 +48,6 @@ public final class ClKernel implements AutoCloseable {
         return workGroupLimit;
     }
 
-    /** The cl_kernel handle, for a workbench that enqueues on a queue of its own ({@link QueueOverlapCheck}). */
-    long handle() {
-        return handle;
-    }
-
     /** The number of arguments the kernel declares. */
     int argCount() {
         return argCount;

@@ -265,11 +265,6 @@ public final class OpenClContext implements AutoCloseable {
         ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
     }
 
-    /** Enqueues a read of ints without waiting: {@code dst} holds them once a later blocking call returns. */
-    public void readAsync(ClBuffer src, long offset, IntBuffer dst) {
-        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), false, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
-    }
-
     /** Reads {@code src} from byte {@code offset} into {@code dst} (position to limit); blocking. */
     public void read(ClBuffer src, long offset, ByteBuffer dst) {
         ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");

@@ -152,7 +152,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             }
             if (sparse == null) {
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,
-                        batch * kv.kvHeads(), kv.kvHeads(), maxLen, out, cut, 1, stageTimer);
+                        entries, kv.kvHeads(), maxLen, out, cut, 1, stageTimer);
             } else {
                 SparsePipeline.Sets sets = sparse.run(layer, batch, cut, q, pageTables, lengths, lengthOf, stageTimer);
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, sets.indices(), sets.counts(),

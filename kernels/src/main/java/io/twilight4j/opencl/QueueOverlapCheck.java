@@ -2,15 +2,12 @@ package io.twilight4j.opencl;
 
 import static org.lwjgl.opencl.CL10.CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE;
 import static org.lwjgl.opencl.CL10.clCreateCommandQueue;
-import static org.lwjgl.opencl.CL10.clEnqueueNDRangeKernel;
 import static org.lwjgl.opencl.CL10.clFinish;
-import static org.lwjgl.opencl.CL10.clFlush;
 import static org.lwjgl.opencl.CL10.clReleaseCommandQueue;
 
 import java.nio.IntBuffer;
 import java.util.Arrays;
 import java.util.Map;
-import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 
 /**
@@ -37,32 +34,24 @@ public final class QueueOverlapCheck {
              ClBuffer out2 = cl.buffer("spin output 2", 4L * GROUPS * GROUP)) {
             k1.arg(0, out1);
             k2.arg(0, out2);
-            long second = createQueue(cl, 0);
+            // The second in-order queue is the side queue a sliced step's second half runs on.
+            long outOfOrder = outOfOrderQueue(cl);
             try {
-                long outOfOrder = createQueue(cl, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
-                try {
-                    report(device, cl.queue(), second, outOfOrder, k1, k2);
-                } finally {
-                    if (outOfOrder != 0) {
-                        clReleaseCommandQueue(outOfOrder);
-                    }
-                }
+                report(device, cl.queue(), cl.sideQueue(0), outOfOrder, k1, k2);
             } finally {
-                clReleaseCommandQueue(second);
+                if (outOfOrder != 0) {
+                    clReleaseCommandQueue(outOfOrder);
+                }
             }
         }
     }
 
-    /** A second queue on the context with {@code properties}; 0 for an out-of-order queue the device refuses. */
-    private static long createQueue(OpenClContext cl, long properties) {
+    /** An out-of-order queue on the context; 0 where the device refuses one. */
+    private static long outOfOrderQueue(OpenClContext cl) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer err = stack.mallocInt(1);
-            long queue = clCreateCommandQueue(cl.handle(), cl.device().id(), properties, err);
-            if (err.get(0) != 0 && properties != 0) {
-                return 0;
-            }
-            ClCheck.check(err.get(0), "clCreateCommandQueue(second queue)");
-            return queue;
+            long queue = clCreateCommandQueue(cl.handle(), cl.device().id(), CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, err);
+            return err.get(0) == 0 ? queue : 0;
         }
     }
 
@@ -88,20 +77,14 @@ public final class QueueOverlapCheck {
         System.out.println("  (1.00x: the launches overlap; 2.00x: the driver runs them one after the other)");
     }
 
-    /** Enqueues k1 on q1 and (unless k2 is null) k2 on q2, flushes both and waits for both. */
+    /** Enqueues k1 on q1 and (unless k2 is null) k2 on q2 (each launch flushes its queue) and waits for both. */
     private static void launch(long q1, ClKernel k1, long q2, ClKernel k2) {
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            PointerBuffer global = stack.mallocPointer(1).put(0, (long) GROUPS * GROUP);
-            PointerBuffer local = stack.mallocPointer(1).put(0, GROUP);
-            ClCheck.check(clEnqueueNDRangeKernel(q1, k1.handle(), 1, null, global, local, null, null), "clEnqueueNDRangeKernel(spin)");
-            if (k2 != null) {
-                ClCheck.check(clEnqueueNDRangeKernel(q2, k2.handle(), 1, null, global, local, null, null), "clEnqueueNDRangeKernel(spin)");
-            }
-            clFlush(q1);
-            clFlush(q2);
-            clFinish(q1);
-            clFinish(q2);
+        k1.launch(q1, 0, GROUPS, GROUP, null, 0);
+        if (k2 != null) {
+            k2.launch(q2, 0, GROUPS, GROUP, null, 0);
         }
+        ClCheck.check(clFinish(q1), "clFinish");
+        ClCheck.check(clFinish(q2), "clFinish");
     }
 
     /** Median wall nanoseconds of ROUNDS runs (after one warm-up) with {@code iters} iterations. */

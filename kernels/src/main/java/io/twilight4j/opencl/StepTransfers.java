@@ -81,7 +81,10 @@ final class StepTransfers implements AutoCloseable {
         return out;
     }
 
-    /** Host copies, valid between a {@link #download} and the next step's {@link #upload}. */
+    /**
+     * Host copies: the inputs (lengths, queries) are filled before {@link #upload} and left alone until the
+     * step's {@link #download}; the outputs hold the step's results after it.
+     */
     IntBuffer hostLengths() {
         return hostLengths;
     }
