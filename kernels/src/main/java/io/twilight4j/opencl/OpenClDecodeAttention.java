@@ -58,6 +58,12 @@ public final class OpenClDecodeAttention implements DecodeAttention {
      */
     OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths,
                           AttentionTuning tuning, int slices) {
+        this(cache, policy, decode, timing, fastPaths, tuning, slices, SparsePipeline.FUSE_TOP_P);
+    }
+
+    /** As above; {@code fuseTopP} false runs the estimate and top-p as two launches ({@link SparsePipeline#FUSE_TOP_P}). */
+    OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths,
+                          AttentionTuning tuning, int slices, boolean fuseTopP) {
         if (slices < 0) {
             throw new IllegalArgumentException("decode plan: slices must be 0 (by step size) or more, got " + slices);
         }
@@ -91,7 +97,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                 this.attention = guard.add(new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa,
                         true, b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths, tuning));
             } else {
-                this.sparse = guard.add(new SparsePipeline(cache, policy, decode, maxPages, fastPaths, transfers));
+                this.sparse = guard.add(new SparsePipeline(cache, policy, decode, maxPages, fastPaths, fuseTopP, transfers));
                 boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
                 this.attention = guard.add(new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa,
                         false, b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(),
@@ -99,6 +105,11 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             }
             guard.keep();
         }
+    }
+
+    /** Whether this plan runs the estimate and top-p as one launch (false for dense and unpruned plans). */
+    boolean fusedTopP() {
+        return sparse != null && sparse.fusedTopP();
     }
 
     @Override

@@ -34,6 +34,12 @@ final class SparsePipeline implements AutoCloseable {
      */
     private static final int EST_LANE_BYTES = 8;
     private static final int EST_UNROLL = 8;
+    /**
+     * Whether plans that prune run the estimate and top-p as one launch (estimate_top_p) where the device
+     * allows it (local memory for top_p's row, one work-group size for both), system property
+     * {@code twilight4j.clFuseTopP} (default true; false runs estimate_scores, then top_p).
+     */
+    static final boolean FUSE_TOP_P = !"false".equals(System.getProperty("twilight4j.clFuseTopP"));
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
     private static final long TOP_P_HISTOGRAM_BYTES = 4L * (0x40000000 >> TopPThreshold.BUCKET_SHIFT);
 
@@ -43,6 +49,14 @@ final class SparsePipeline implements AutoCloseable {
     private final KvShape kv;
     private final int queryHeads, gqa, maxPages, capacity, capacityWords, rowLen, setsPerSeq;
     private final ClKernel quantize, scoreKernel, selectKernel, estimate, topP, compact;
+    /** The estimate and top-p in one launch (null where the plan runs them apart, see {@link #FUSE_TOP_P}). */
+    private final ClKernel estimateTopP;
+    /** estimate_top_p's ticket counter per slice and finished estimate blocks per entry (both reset by the kernel). */
+    private final ClBuffer tickets, entryDone;
+    /** estimate_scores' local memory in floats. */
+    private final int estimateLocalFloats;
+    /** estimate_top_p's local memory in floats, and where top_p's scratch and histogram start in it. */
+    private final int fusedLocalFloats, fusedScratchOffset, fusedHistOffset;
     private final ClBuffer queryCodes, queryScales, cand, candCount, rowScores, scores, thr, keepBits, sets, setCount;
     private final IntBuffer hostCounts, hostCandidateCounts;
     private boolean lastPruned;
@@ -64,7 +78,7 @@ final class SparsePipeline implements AutoCloseable {
      * step outputs ({@link StepTransfers}: per sequence a count per KV head and one per set).
      */
     SparsePipeline(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, int maxPages, boolean fastPaths,
-                   StepTransfers transfers) {
+                   boolean fuseTopP, StepTransfers transfers) {
         this.cl = cache.context();
         this.cache = cache;
         this.policy = policy;
@@ -189,6 +203,24 @@ final class SparsePipeline implements AutoCloseable {
             topPGroup = groupSize(topP, ptx);
             compactGroup = groupSize(compact, ptx);
             topPScratch = topPScratchBytes(topPGroup, ptx);
+            // The fused kernel's one local area holds either part: the estimate's, or top_p's row (16-byte
+            // aligned for its copy), scratch and histogram one after the other.
+            this.estimateLocalFloats = Math.max(gqa * (kv.headDim() + 1), estimateStage);
+            int rowFloats = rowLocal ? (capacity + 3) / 4 * 4 : 4;
+            this.fusedScratchOffset = rowFloats;
+            this.fusedHistOffset = rowFloats + (int) (topPScratch / 4);
+            this.fusedLocalFloats = Math.max(estimateLocalFloats, fusedHistOffset + (int) (TOP_P_HISTOGRAM_BYTES / 4));
+            boolean fuse = fuseTopP && policy.prunes() && !PhaseTimes.ENABLED && estimateGroup == topPGroup
+                    && 4L * fusedLocalFloats + 64 <= cl.device().localMemBytes();
+            estimateTopP = fuse ? guard.add(cl.kernel(prune, defines, "estimate_top_p")) : null;
+            if (estimateTopP != null && estimateTopP.workGroupLimit() < topPGroup) {
+                throw new OpenClException("estimate_top_p: the device runs at most " + estimateTopP.workGroupLimit()
+                        + " work-items per group, the plan needs " + topPGroup + "; plan with -Dtwilight4j.clFuseTopP=false");
+            }
+            tickets = guard.add(cl.buffer("estimate_top_p tickets", 4L * StepSlice.MAX_SLICES));
+            entryDone = guard.add(cl.buffer("estimate_top_p finished blocks", 4L * b * kv.kvHeads()));
+            cl.write(tickets, 0, java.nio.ByteBuffer.allocateDirect((int) tickets.bytes()));
+            cl.write(entryDone, 0, java.nio.ByteBuffer.allocateDirect((int) entryDone.bytes()));
             queryCodes = guard.add(cl.buffer("query codes", int8Query ? (long) b * queryHeads * kv.headDim() : 1));
             queryScales = guard.add(cl.buffer("query scales", int8Query ? 4L * b * queryHeads : 4));
             cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));
@@ -239,6 +271,11 @@ final class SparsePipeline implements AutoCloseable {
      */
     private static long topPScratchBytes(long size, boolean ptx) {
         return 4L * Math.max(ptx ? size : 5 * size, 64 + 2 * 5 * 32);
+    }
+
+    /** Whether the estimate and top-p run as one launch. */
+    boolean fusedTopP() {
+        return estimateTopP != null;
     }
 
     /** Phase cycles of the last step's kernels (empty unless {@link PhaseTimes#ENABLED} on NVIDIA). */
@@ -315,14 +352,27 @@ final class SparsePipeline implements AutoCloseable {
         // registers allowing no more; one wave of 512 measured 43.5 against 41.2 us at 32k and even at 128k,
         // 768 groups 48.0 us; bench/results/h100-2026-12-06-session6/ab-5-final.txt.)
         int blocks = Math.max(1, Math.min((capacity + 255) / 256, groupsPerEntry(entries)));
-        estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
-                .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
-                .local(11, 4L * Math.max(gqa * (kv.headDim() + 1), estimateStage));
-        StepSlice.launchAll(estimate, slices, blocks, estimateGroup, timer, StageTimer.ESTIMATE);
-        topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .arg(5, keepBits).arg(6, capacityWords).local(7, rowLocal ? 4L * capacity : 4).local(8, topPScratch)
-                .local(9, TOP_P_HISTOGRAM_BYTES);
-        StepSlice.launchAll(topP, slices, gqa, topPGroup, timer, StageTimer.TOP_P);
+        if (estimateTopP != null) {
+            estimateTopP.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
+                    .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
+                    .arg(11, (float) policy.topP()).arg(12, thr).arg(13, keepBits).arg(14, capacityWords).arg(15, tickets)
+                    .arg(17, entryDone).arg(20, fusedScratchOffset).arg(21, fusedHistOffset).local(22, 4L * fusedLocalFloats);
+            for (int i = 0; i < slices.length; i++) {
+                StepSlice s = slices[i];
+                estimateTopP.arg(16, i).arg(18, s.firstEntry()).arg(19, s.entries());
+                // One stage for both parts, which overlap: the estimate's.
+                estimateTopP.launch(s.queue(), 0, (long) s.entries() * (blocks + gqa), topPGroup, timer, StageTimer.ESTIMATE);
+            }
+        } else {
+            estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
+                    .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
+                    .local(11, 4L * estimateLocalFloats);
+            StepSlice.launchAll(estimate, slices, blocks, estimateGroup, timer, StageTimer.ESTIMATE);
+            topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
+                    .arg(5, keepBits).arg(6, capacityWords).local(7, rowLocal ? 4L * capacity : 4).local(8, topPScratch)
+                    .local(9, TOP_P_HISTOGRAM_BYTES);
+            StepSlice.launchAll(topP, slices, gqa, topPGroup, timer, StageTimer.TOP_P);
+        }
         compact.arg(0, keepBits).arg(1, capacityWords).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
                 .arg(6, sets).arg(7, setCount).local(8, 3 * 4 * compactGroup);
         StepSlice.launchAll(compact, slices, setsPerSeq / kv.kvHeads(), compactGroup, timer, StageTimer.TOP_P);
@@ -357,7 +407,7 @@ final class SparsePipeline implements AutoCloseable {
     @Override
     public void close() {
         for (AutoCloseable c : new AutoCloseable[] {quantize, scoreKernel, selectKernel, estimate, topP, compact,
-                queryCodes, queryScales, cand, rowScores, scores, thr, keepBits, sets, phases}) {
+                estimateTopP, tickets, entryDone, queryCodes, queryScales, cand, rowScores, scores, thr, keepBits, sets, phases}) {
             Closer.closeQuietly(c);
         }
     }

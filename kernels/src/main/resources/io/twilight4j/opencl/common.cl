@@ -102,12 +102,40 @@ inline int2 block_range(int n, int block, int blocks) {
     return (int2) (first, min(n, first + span));
 }
 
+// Loads of floats that other work-groups of the running launch stored (the fused estimate_top_p): NVIDIA
+// reads them through ld.global.cg, from L2, past this compute unit's L1, which does not see other units'
+// stores; elsewhere plain loads (PoCL's CPU caches are coherent). device_fence orders this work-item's
+// global stores before its later global accesses for every work-group (NVIDIA: membar.gl).
+#if INLINE_PTX
+inline float load_coherent(global const float* p) {
+    float v;
+    asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
+    return v;
+}
+inline float4 load_coherent4(global const float4* p) {
+    float4 v;
+    asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p));
+    return v;
+}
+inline void device_fence(void) {
+    mem_fence(CLK_GLOBAL_MEM_FENCE); // keeps the compiler's order; the PTX fence orders the hardware's
+    asm volatile("membar.gl;");
+}
+#else
+#define load_coherent(p) (*(p))
+#define load_coherent4(p) (*(p))
+inline void device_fence(void) {
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+}
+#endif
+
 // Copies the n floats of a global row to local memory, COPY_BATCH loads in flight per work-item (a loop
 // of one load per iteration waits out the memory latency for every element it copies), 16-byte loads
 // and stores where both rows start on 16-byte boundaries (typed: vload4 promises only 4-byte alignment).
-// Returns the largest value this work-item copied (-INFINITY for none).
+// Returns the largest value this work-item copied (-INFINITY for none). `coherent`: read with the
+// loads above (a constant at every call site, so the choice folds away).
 #define COPY_BATCH 8
-inline float row_to_local(local float* dst, global const float* src, int n) {
+inline float row_copy(local float* dst, global const float* src, int n, const bool coherent) {
     const int lid = get_local_id(0), wg = get_local_size(0);
     float m = -INFINITY;
     int from = 0;
@@ -118,7 +146,8 @@ inline float row_to_local(local float* dst, global const float* src, int n) {
             #pragma unroll
             for (int j = 0; j < COPY_BATCH; j++) {
                 const int i = base + j * wg + lid;
-                x[j] = i < n4 ? ((global const float4*) src)[i] : (float4) (-INFINITY);
+                global const float4* at = (global const float4*) src + i;
+                x[j] = i < n4 ? (coherent ? load_coherent4(at) : *at) : (float4) (-INFINITY);
             }
             #pragma unroll
             for (int j = 0; j < COPY_BATCH; j++) {
@@ -134,7 +163,7 @@ inline float row_to_local(local float* dst, global const float* src, int n) {
         #pragma unroll
         for (int j = 0; j < COPY_BATCH; j++) {
             const int i = base + j * wg + lid;
-            x[j] = i < n ? src[i] : -INFINITY;
+            x[j] = i < n ? (coherent ? load_coherent(src + i) : src[i]) : -INFINITY;
         }
         #pragma unroll
         for (int j = 0; j < COPY_BATCH; j++) {
@@ -145,6 +174,8 @@ inline float row_to_local(local float* dst, global const float* src, int n) {
     }
     return m;
 }
+#define row_to_local(dst, src, n) row_copy(dst, src, n, false)
+#define row_to_local_coherent(dst, src, n) row_copy(dst, src, n, true)
 
 // The 8-bit scale s of a query row whose largest magnitude is amax, and 1/s (io.twilight4j.kv.Int8Query,
 // bit for bit): the smallest power of two with 127 s >= amax, (0, 0) when amax < 2^-100. Built from

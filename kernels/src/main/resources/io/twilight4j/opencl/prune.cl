@@ -38,12 +38,12 @@
 // Lane ln's EST_WORDS code words of the candidate at token slot tok, into dst[0..EST_WORDS).
 #define load_code_words(dst, tok, ln) do { const uint2 r_ = load_once2((global const uint2*) (codes + (tok) * CODE_BYTES) + (ln)); \
         (dst)[0] = r_.x; (dst)[1] = r_.y; } while (0)
-kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
-                            global const half* params, global const int* pageTables, int maxPages,
-                            global const int* cand, global const int* candCount, int cap, global float* scores,
-                            int blocksPerEntry, local float* stagedSlots PHASE_PARAM) {
+inline void estimate_block(const int gid, global const char* qcodes, global const float* qscales, global const uchar* codes,
+                           global const half* params, global const int* pageTables, int maxPages,
+                           global const int* cand, global const int* candCount, int cap, global float* scores,
+                           int blocksPerEntry, local float* stagedSlots PHASE_PARAM) {
     PHASE_MARK(0);
-    const int e = GROUP_ID / blocksPerEntry, block = GROUP_ID % blocksPerEntry;
+    const int e = gid / blocksPerEntry, block = gid % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
     const int lane = lid % EST_LANES, slot = lid / EST_LANES, slots = get_local_size(0) / EST_LANES;
     const int n = candCount[e];
@@ -120,11 +120,11 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
     PHASE_MARK(2);
 }
 #else
-kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
-                            global const half* params, global const int* pageTables, int maxPages,
-                            global const int* cand, global const int* candCount, int cap, global float* scores,
-                            int blocksPerEntry, local float* qs PHASE_PARAM) {
-    const int e = GROUP_ID / blocksPerEntry, block = GROUP_ID % blocksPerEntry;
+inline void estimate_block(const int gid, global const char* qcodes, global const float* qscales, global const uchar* codes,
+                           global const half* params, global const int* pageTables, int maxPages,
+                           global const int* cand, global const int* candCount, int cap, global float* scores,
+                           int blocksPerEntry, local float* qs PHASE_PARAM) {
+    const int e = gid / blocksPerEntry, block = gid % blocksPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
     // The group's query codes as floats, even channels then odd (matching low and high nibbles):
     // qs[g * HEAD_DIM + k] = c_g[2k], qs[g * HEAD_DIM + CODE_BYTES + k] = c_g[2k + 1]. Every product and
@@ -184,6 +184,14 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
 }
 
 #endif
+
+kernel void estimate_scores(global const char* qcodes, global const float* qscales, global const uchar* codes,
+                            global const half* params, global const int* pageTables, int maxPages,
+                            global const int* cand, global const int* candCount, int cap, global float* scores,
+                            int blocksPerEntry, local float* scratch PHASE_PARAM) {
+    estimate_block(GROUP_ID, qcodes, qscales, codes, params, pageTables, maxPages, cand, candCount, cap, scores,
+                   blocksPerEntry, scratch PHASE_ARG);
+}
 
 // Sums of s[0..3), min of a and max of b over the work-group in one tree (a fifth of the barriers of
 // five separate reductions). scratch holds 5 * WG floats; parity is for the NVIDIA variant's buffers.
@@ -437,26 +445,35 @@ inline int flat_prefix(local int* scratch, int count, int* total) {
 }
 #endif
 
-kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
-                  global uint* keep, int capWords, local float* rowLocal, local float* scratch, local uint* hist PHASE_PARAM) {
-    const int eq = GROUP_ID, lid = get_local_id(0), wg = get_local_size(0);
+// The entry (b, KV head) whose candidates row eq = (b, query head) weighs.
+inline int top_p_entry(int eq) {
+    return (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
+}
+
+// top_p's body for row eq; `coherent`: the row was stored by other work-groups of this launch (the fused
+// estimate_top_p), read past this compute unit's L1. `found`: a local int of the kernel (OpenCL C 1.2
+// declares local variables in kernels only).
+inline void top_p_row(const int eq, const bool coherent, global float* scores, global const int* candCount, int cap,
+                      float p, global float* thr, global uint* keep, int capWords, local float* rowLocal,
+                      local float* scratch, local uint* hist, local int* found PHASE_PARAM) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
     PHASE_MARK(0);
-    const int e = (eq / QUERY_HEADS) * KV_HEADS + (eq % QUERY_HEADS) / GQA_GROUP;
+    const int e = top_p_entry(eq);
     const int n = candCount[e];
     global float* src = scores + (size_t) eq * cap;
-    local int found;
 #if TOP_P_HISTOGRAM
     for (int i = lid; i < TOP_P_BUCKETS; i += wg) hist[i] = 0;
 #endif
 #if ROW_LOCAL
     local float* row = rowLocal;
-    float x = row_to_local(row, src, n); // the copy's loads give this work-item's maximum too
+    // The copy's loads give this work-item's maximum too.
+    float x = coherent ? row_to_local_coherent(row, src, n) : row_to_local(row, src, n);
     barrier(CLK_LOCAL_MEM_FENCE);
     PHASE_MARK(1);
 #else
     global float* row = src;
     float x = -INFINITY;
-    for (int i = lid; i < n; i += wg) x = fmax(x, row[i]);
+    for (int i = lid; i < n; i += wg) x = fmax(x, coherent ? load_coherent(row + i) : row[i]);
 #endif
     const float smax = top_reduce(scratch, x, 1);
     PHASE_MARK(2);
@@ -494,7 +511,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     // by a search over bucket edges), checked with exact float sums (the fixed-point ones are truncated).
     // A bracket that fails the check leaves the search to the whole row from (0, wmax]; one with more
     // weights inside than the histogram's memory holds, to the whole row from the bracket.
-    const int j = top_p_bucket(hist, p, scratch, &found);
+    const int j = top_p_bucket(hist, p, scratch, found);
     PHASE_MARK(5);
     const float blo = as_float(((uint) max(j, 1) << TOP_P_BUCKET_SHIFT) - 1);
     const float bhi = as_float(((uint) (max(j, 1) + 1) << TOP_P_BUCKET_SHIFT) - 1);
@@ -583,6 +600,59 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 #endif
     PHASE_MARK(9);
     if (lid == 0) thr[eq] = lo;
+}
+
+kernel void top_p(global float* scores, global const int* candCount, int cap, float p, global float* thr,
+                  global uint* keep, int capWords, local float* rowLocal, local float* scratch, local uint* hist PHASE_PARAM) {
+    local int found;
+    top_p_row(GROUP_ID, false, scores, candCount, cap, p, thr, keep, capWords, rowLocal, scratch, hist, &found PHASE_ARG);
+}
+
+// estimate_top_p: estimate_scores and top_p in one launch, so an entry's top-p rows start as soon as its
+// estimate blocks are done while later entries are still being estimated, and the rows left at the end run
+// on an otherwise idle device (top_p's passes are bound by instruction issue while four rows share a
+// compute unit). Work-groups draw tickets in launch order: the first estGroups tickets are estimate blocks
+// of this launch's entries (firstEntry on), the rest top-p rows; a row waits until its entry's blocks have
+// counted themselves in entryDone. A waiting group only waits for lower tickets, drawn by groups already
+// running, so it cannot wait forever, however many groups the device holds at once. The group drawing
+// the last ticket resets the counter for the next launch, and an entry's last row its count.
+// Local memory: one area for either part (top_p's row, scratch and histogram at the given float offsets).
+kernel void estimate_top_p(global const char* qcodes, global const float* qscales, global const uchar* codes,
+                           global const half* params, global const int* pageTables, int maxPages,
+                           global const int* cand, global const int* candCount, int cap, global float* scores,
+                           int blocksPerEntry, float p, global float* thr, global uint* keep, int capWords,
+                           global int* tickets, int ticketSlot, global int* entryDone, int firstEntry, int entries,
+                           int scratchOffset, int histOffset, local float* mem PHASE_PARAM) {
+    local int ticket, found;
+    const int lid = get_local_id(0);
+    const int estGroups = entries * blocksPerEntry, total = estGroups + entries * GQA_GROUP;
+    global int* counter = tickets + ticketSlot; // one per slice: slices run at the same time
+    if (lid == 0) {
+        ticket = atomic_inc(counter);
+        if (ticket == total - 1) *counter = 0; // every ticket is drawn
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int t = ticket;
+    if (t < estGroups) {
+        const int gid = firstEntry * blocksPerEntry + t;
+        estimate_block(gid, qcodes, qscales, codes, params, pageTables, maxPages, cand, candCount, cap, scores,
+                       blocksPerEntry, mem PHASE_ARG);
+        device_fence(); // this work-item's scores are visible to every group before the block counts
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        if (lid == 0) atomic_inc(&entryDone[gid / blocksPerEntry]);
+    } else {
+        const int eq = firstEntry * GQA_GROUP + (t - estGroups);
+        const int e = top_p_entry(eq);
+        if (lid == 0) {
+            while (atomic_add(&entryDone[e], 0) < blocksPerEntry) {
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        top_p_row(eq, true, scores, candCount, cap, p, thr, keep, capWords, mem, mem + scratchOffset,
+                  (local uint*) (mem + histOffset), &found PHASE_ARG);
+        // The entry's last row resets its count (every row has seen it complete by then).
+        if (lid == 0 && atomic_inc(&entryDone[e]) == blocksPerEntry + GQA_GROUP - 1) entryDone[e] = 0;
+    }
 }
 
 // Candidates go a tile of WG words (32 WG candidates) at a time: each work-item ORs its word's bits over

@@ -272,6 +272,45 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         }
     }
 
+    /**
+     * The estimate and top-p fused in one launch (estimate_top_p: top-p rows wait for their entry's
+     * estimate blocks through counters the kernel resets) give what the two launches give, bit for bit:
+     * outputs and kept tokens over several steps (the counters' reset), with and without slices (a ticket
+     * counter per slice), GQA groups and per-head sets.
+     */
+    @ParameterizedTest(name = "{0}: {1} slices")
+    @CsvSource({"quest:48+twilight:0.9, 1", "quest:48+twilight:0.9, 3", "full+twilight:0.8:head, 2",
+            "oracle:40+twilight:0.9, 1", "quest:64+twilight:0.5, 8"})
+    void fusedEstimateAndTopPEqualTwoLaunches(String policy, int slices) {
+        int kvHeads = 2, queryHeads = 8, d = 64;
+        Setup s = setup(14, kvHeads, d);
+        float[] q = gaussian(new SplittableRandom(slices + 7), 3 * queryHeads * d);
+        DecodeShape shape = new DecodeShape(queryHeads, 4, 128);
+        try (OpenClKvCache cache = s.cache();
+             OpenClDecodeAttention apart = new OpenClDecodeAttention(cache, AttentionPolicy.parse(policy), shape, false, true,
+                     AttentionTuning.DEFAULT, slices, false);
+             OpenClDecodeAttention fused = new OpenClDecodeAttention(cache, AttentionPolicy.parse(policy), shape, false, true,
+                     AttentionTuning.DEFAULT, slices, true)) {
+            assertFalse(apart.fusedTopP());
+            assertTrue(fused.fusedTopP(), "the device should run " + policy + " fused");
+            float[] expected = new float[q.length], out = new float[q.length];
+            int[] want = new int[128], got = new int[128];
+            for (int step = 0; step < 3; step++) {
+                apart.run(0, s.seqs(), q, expected);
+                fused.run(0, s.seqs(), q, out);
+                assertArrayEquals(expected, out, policy + ", step " + step);
+                for (int b = 0; b < 3; b++) {
+                    for (int h = 0; h < queryHeads; h++) {
+                        int n = apart.keptTokens(b, h, want);
+                        assertEquals(n, fused.keptTokens(b, h, got), "seq " + b + " head " + h);
+                        assertArrayEquals(Arrays.copyOf(want, n), Arrays.copyOf(got, n), "seq " + b + " head " + h);
+                    }
+                }
+                q = gaussian(new SplittableRandom(step + 200), q.length);
+            }
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void refusesNegativeSlices() {
         Setup s = setup(13, 1, 64);
