@@ -37,6 +37,10 @@ final class AttentionKernels implements AutoCloseable {
     private final long redFloats;
     private final long scoreFloats;
     private final ClBuffer pm, pd, po;
+    /** Sparse: per entry, its chunks finished this step (the last resets it to 0 after merging). */
+    private final ClBuffer arrivals;
+    /** Whether attend_partial merges a sparse entry's chunks itself (FUSED_MERGE). */
+    private final boolean fusedMerge;
     private final PhaseTimes phases;
 
     /**
@@ -44,13 +48,16 @@ final class AttentionKernels implements AutoCloseable {
      * @param headsPerEntry query heads one entry serves (the GQA group, or 1)
      * @param maxTokens     most tokens one entry can hold
      * @param fastPath      use a device-specific variant where there is one (tested against the portable one)
+     * @param fusedMerge    sparse: the last group of an entry's chunks merges them, no merge launch (for sets
+     *                      of a few chunks: pruned ones)
      * @param tuning        launch shape
      */
     AttentionKernels(OpenClContext cl, Map<String, Integer> layoutDefines, int queryHeads, int gqaGroup,
                      boolean dense, int maxEntries, int headsPerEntry, int maxTokens, boolean fastPath,
-                     AttentionTuning tuning) {
+                     boolean fusedMerge, AttentionTuning tuning) {
         this.headsPerEntry = headsPerEntry;
         this.dense = dense;
+        this.fusedMerge = fusedMerge && !dense;
         this.headDim = layoutDefines.get("HEAD_DIM");
         // Work-item (slot, lane): HEAD_DIM / vec lanes read one row together (vec channels each), about
         // 128 work-items per group, and a tile of about TILE_ROWS rows.
@@ -72,6 +79,7 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("GQA_GROUP", gqaGroup);
         defines.put("HEADS_PER_ENTRY", headsPerEntry);
         defines.put("DENSE", dense ? 1 : 0);
+        defines.put("FUSED_MERGE", this.fusedMerge ? 1 : 0);
         defines.put("SLOTS", slots);
         defines.put("ATT_UNROLL", tuning.rowsInFlight());
         defines.put("ROWS", rows);
@@ -115,6 +123,8 @@ final class AttentionKernels implements AutoCloseable {
             this.pm = guard.add(cl.buffer("attention partial max", 4 * states));
             this.pd = guard.add(cl.buffer("attention partial sum", 4 * states));
             this.po = guard.add(cl.buffer("attention partial output", 4 * states * headDim));
+            this.arrivals = guard.add(cl.buffer("attention chunk arrivals", 4L * (this.fusedMerge ? maxEntries : 1)));
+            cl.write(arrivals, 0, java.nio.ByteBuffer.allocateDirect((int) arrivals.bytes()));
             this.phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && shuffle && !dense) {
                 phases.attach(partial, targetGroups * StepSlice.MAX_SLICES);
@@ -146,10 +156,10 @@ final class AttentionKernels implements AutoCloseable {
         }
         partial.arg(0, q).arg(1, k).arg(2, v).arg(3, pageTables).arg(4, maxPages).arg(5, lengths).arg(6, sets)
                 .arg(7, setCount).arg(8, cap).arg(11, entriesPerSeq).arg(12, chunk).arg(13, chunks)
-                .arg(14, pm).arg(15, pd).arg(16, po)
-                .local(17, 4 * redFloats).local(18, 4 * scoreFloats).local(19, 4L * headsPerEntry * tile);
+                .arg(14, pm).arg(15, pd).arg(16, po).arg(17, arrivals).arg(18, out)
+                .local(19, 4 * redFloats).local(20, 4 * scoreFloats).local(21, 4L * headsPerEntry * tile);
         if (dense) {
-            partial.arg(9, 0).arg(10, entries).local(20, 4);
+            partial.arg(9, 0).arg(10, entries).local(22, 4);
             StepSlice.launchAll(partial, slices, entriesPerSlot * chunks, groupSize, timer, StageTimer.ATTENTION);
         } else {
             // Each slice's groups share out its own entries' chunks; their group indices follow the slices
@@ -158,14 +168,16 @@ final class AttentionKernels implements AutoCloseable {
             for (StepSlice s : slices) {
                 int first = s.firstEntry() * entriesPerSlot, n = s.entries() * entriesPerSlot;
                 long sliceGroups = Math.min((long) n * chunks, targetGroups);
-                partial.arg(9, first).arg(10, n).local(20, 4L * n);
+                partial.arg(9, first).arg(10, n).local(22, 4L * n);
                 partial.launch(s.queue(), firstGroup, sliceGroups, groupSize, timer, StageTimer.ATTENTION);
                 firstGroup += sliceGroups;
             }
         }
-        merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)
-                .arg(7, out);
-        StepSlice.launchAll(merge, slices, entriesPerSlot * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
+        if (!fusedMerge) {
+            merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)
+                    .arg(7, out);
+            StepSlice.launchAll(merge, slices, entriesPerSlot * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
+        }
     }
 
     private static int ceilDiv(long a, long b) {
@@ -179,7 +191,7 @@ final class AttentionKernels implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {phases, partial, merge, pm, pd, po}) {
+        for (AutoCloseable c : new AutoCloseable[] {phases, partial, merge, pm, pd, po, arrivals}) {
             Closer.closeQuietly(c);
         }
     }

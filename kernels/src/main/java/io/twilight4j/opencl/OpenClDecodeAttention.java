@@ -95,13 +95,13 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             if (policy.isDense()) {
                 this.sparse = null;
                 this.attention = guard.add(new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa,
-                        true, b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths, tuning));
+                        true, b * kv.kvHeads(), gqa, decode.maxContext(), fastPaths, false, tuning));
             } else {
                 this.sparse = guard.add(new SparsePipeline(cache, policy, decode, maxPages, fastPaths, fuseTopP, transfers));
                 boolean perHead = policy.prunes() && policy.gqaMode() == io.twilight4j.policy.GqaMode.HEAD;
                 this.attention = guard.add(new AttentionKernels(cl, cache.layout().kernelDefines(), decode.queryHeads(), gqa,
                         false, b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(),
-                        fastPaths, tuning));
+                        fastPaths, policy.prunes(), tuning));
             }
             guard.keep();
         }

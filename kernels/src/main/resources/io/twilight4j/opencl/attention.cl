@@ -19,7 +19,11 @@
 //   SLOTS * HEADS_PER_ENTRY * HEAD_DIM accumulator sums, so it is sized for the larger of the two;
 //   sparse: prefix (entries ints).
 //   Writes the partial state (m, d, o) per (entry, head, chunk); empty dense chunks write m = -inf, d = 0.
-// attend_merge: one work-group per (entry, head), work-item c per channel; merges the chunks by
+//   FUSED_MERGE (sparse plans that prune: few chunks per entry): the last group to finish an entry's chunk
+//   (counted in arrivals[e], which it resets to 0) merges the entry's chunks into out; empty entries'
+//   outputs are zeroed by one group. (Unpruned Quest sets, 32 chunks per entry, ran slower so: attend_partial
+//   232 -> 364 us at batch 16, 32k on the H100, their merges piling up in the launch's tail.)
+// attend_merge (dense, and sparse without FUSED_MERGE): one work-group per (entry, head), work-item c per channel; merges the chunks by
 //   log-sum-exp and writes out[b][q][c] (0 when the set is empty).
 #pragma OPENCL FP_CONTRACT OFF
 
@@ -360,11 +364,69 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
 
 #endif
 
+// Channel c of the log-sum-exp merge of `chunks` partial states: maxima sm[k], sums sd[k], outputs
+// po[k * HEAD_DIM + c] (read with LOAD_PO); 0 when no state holds tokens. One body for states in global
+// memory (attend_merge) and staged in local memory (the fused sparse merge).
+#define DEFINE_MERGE_CHANNEL(NAME, SPACE, LOAD_PO)                                                        \
+inline float NAME(SPACE const float* sm, SPACE const float* sd, global const float* po, int chunks, int c) { \
+    float m = -INFINITY;                                                                                   \
+    for (int k = 0; k < chunks; k++) {                                                                     \
+        m = fmax(m, sm[k]);                                                                                \
+    }                                                                                                      \
+    float d = 0.0f, o = 0.0f;                                                                              \
+    /* MERGE_BATCH outputs loaded before any is used: a load followed at once by its use stalls the */     \
+    /* warp for the whole trip to L2, once per chunk (the fused merge of 32 chunks took ~40 us so). */     \
+    for (int k0 = 0; k0 < chunks; k0 += MERGE_BATCH) {                                                     \
+        float x[MERGE_BATCH];                                                                              \
+        for (int j = 0; j < MERGE_BATCH; j++) {                                                            \
+            const int k = k0 + j;                                                                          \
+            x[j] = k < chunks && sd[k] > 0.0f ? LOAD_PO(po + (size_t) k * HEAD_DIM + c) : 0.0f;            \
+        }                                                                                                  \
+        for (int j = 0; j < MERGE_BATCH && k0 + j < chunks; j++) {                                         \
+            const float dk = sd[k0 + j];                                                                   \
+            if (dk > 0.0f) { /* empty chunks hold m = -inf: skipping them avoids -inf - -inf */            \
+                const float f = exp(sm[k0 + j] - m);                                                       \
+                d += dk * f;                                                                               \
+                o += x[j] * f;                                                                             \
+            }                                                                                              \
+        }                                                                                                  \
+    }                                                                                                      \
+    return d > 0.0f ? o / d : 0.0f;                                                                        \
+}
+#define MERGE_BATCH 8
+
+#define LOAD_PLAIN(p) (*(p))
+DEFINE_MERGE_CHANNEL(merge_channel, global, LOAD_PLAIN)
+#if FUSED_MERGE
+DEFINE_MERGE_CHANNEL(merge_channel_staged, local, load_coherent)
+
+// The fused merge of sparse entry e's k chunks by the group that finished its last one: the heads' maxima
+// and sums staged in local memory (one parallel round of loads), then every (head, channel) of the entry.
+inline void merge_entry(global const float* pm, global const float* pd, global const float* po, int e, int k,
+                        int entriesPerSeq, int chunksPerEntry, global float* out, local float* staged) {
+    const int lid = get_local_id(0);
+    const size_t base = (size_t) e * HEADS_PER_ENTRY * chunksPerEntry;
+    for (int j = lid; j < HEADS_PER_ENTRY * k; j += ATT_WG) {
+        const size_t at = base + (size_t) (j / k) * chunksPerEntry + j % k;
+        staged[j] = load_coherent(pm + at);
+        staged[HEADS_PER_ENTRY * k + j] = load_coherent(pd + at);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    global float* row = out + ((size_t) (e / entriesPerSeq) * QUERY_HEADS + (e % entriesPerSeq) * HEADS_PER_ENTRY) * HEAD_DIM;
+    for (int j = lid; j < HEADS_PER_ENTRY * HEAD_DIM; j += ATT_WG) {
+        const int g = j / HEAD_DIM;
+        row[j] = merge_channel_staged(staged + g * k, staged + HEADS_PER_ENTRY * k + g * k,
+                                      po + (base + (size_t) g * chunksPerEntry) * HEAD_DIM, k, j % HEAD_DIM);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE); // staged is reused
+}
+#endif
+
 kernel void attend_partial(global const float* q, global const half* K, global const half* V,
                            global const int* pageTables, int maxPages, global const int* lengths,
                            global const int* sets, global const int* setCount, int cap, int firstEntry,
                            int entries, int entriesPerSeq, int chunkTokens, int chunksPerEntry,
-                           global float* pm, global float* pd, global float* po,
+                           global float* pm, global float* pd, global float* po, global int* arrivals, global float* out,
                            local float* red, local float* scores, local float* probs, local int* prefix PHASE_PARAM) {
     PHASE_MARK(0);
 #if DENSE
@@ -388,6 +450,12 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         const int before = group_scan((local int*) red, k, &total);
         if (i < entries) prefix[i] = chunks + before;
         chunks += total;
+        // An empty entry has no chunk whose group would merge it: one work-item writes its zero outputs.
+        if (FUSED_MERGE && i < entries && k == 0 && i % get_num_groups(0) == get_group_id(0)) {
+            const int e = firstEntry + i;
+            global float* o = out + ((size_t) (e / entriesPerSeq) * QUERY_HEADS + (e % entriesPerSeq) * HEADS_PER_ENTRY) * HEAD_DIM;
+            for (int c = 0; c < HEADS_PER_ENTRY * HEAD_DIM; c++) o[c] = 0.0f;
+        }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     PHASE_MARK(1);
@@ -407,6 +475,24 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         const int start = (int) ((long) chunk * n / k), end = (int) ((long) (chunk + 1) * n / k);
         attend_chunk(chunk_at(e, chunk, start, end - start, entriesPerSeq, chunksPerEntry), q, K, V, pageTables,
                      maxPages, sets, cap, chunksPerEntry, pm, pd, po, red, scores, probs, mark < 14 ? mark : -1 PHASE_ARG);
+#if FUSED_MERGE
+        // The entry's last chunk to finish merges all of them (no merge launch: on the H100 each launch
+        // costs ~6 us however small its work): every work-item's partial stores are made visible to the
+        // device before the arrival is counted, and the last group reads them after it.
+        device_fence();
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        if (get_local_id(0) == 0) {
+            ((local int*) red)[0] = atomic_inc(&arrivals[e]) == k - 1;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const bool last = ((local int*) red)[0];
+        barrier(CLK_LOCAL_MEM_FENCE); // red is reused by the next chunk
+        if (last) { // the same for the whole group
+            device_fence();
+            merge_entry(pm, pd, po, e, k, entriesPerSeq, chunksPerEntry, out, red);
+            if (get_local_id(0) == 0) arrivals[e] = 0; // ready for the next step (kernel boundaries order it)
+        }
+#endif
     }
 #endif
 }
@@ -424,20 +510,7 @@ kernel void attend_merge(global const float* pm, global const float* pd, global 
 #else
     const int chunks = sparse_chunks(setCount[e], chunkTokens, chunksPerEntry);
 #endif
-    float m = -INFINITY;
-    for (int k = 0; k < chunks; k++) {
-        m = fmax(m, pm[base + k]);
-    }
     for (int c = get_local_id(0); c < HEAD_DIM; c += get_local_size(0)) {
-        float d = 0.0f, o = 0.0f;
-        for (int k = 0; k < chunks; k++) {
-            const float dk = pd[base + k];
-            if (dk > 0.0f) { // empty chunks hold m = -inf: skipping them avoids -inf - -inf
-                const float f = exp(pm[base + k] - m);
-                d += dk * f;
-                o += po[(base + k) * HEAD_DIM + c] * f;
-            }
-        }
-        out[((size_t) b * QUERY_HEADS + qHead) * HEAD_DIM + c] = d > 0.0f ? o / d : 0.0f;
+        out[((size_t) b * QUERY_HEADS + qHead) * HEAD_DIM + c] = merge_channel(pm + base, pd + base, po + base * HEAD_DIM, chunks, c);
     }
 }

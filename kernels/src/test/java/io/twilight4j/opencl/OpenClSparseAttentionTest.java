@@ -18,15 +18,16 @@ import org.lwjgl.system.MemoryUtil;
  * token, either side of a chunk's 256 tokens, whole sequences) for more entries than a work-group has
  * work-items (the prefix sums then take several blocks), and compares every output row with attention over
  * the same positions in float64 (an empty set's row is 0). One plan runs two rounds of different sets, and
- * every output row must be written each time (the output buffer holds NaN before each launch).
+ * every output row must be written each time (the output buffer holds NaN before each launch); with the
+ * merge launch and with the merge inside attend_partial (its arrival counters reset between rounds).
  */
 class OpenClSparseAttentionTest extends OpenClTestSupport {
 
     private static final int KV_HEADS = 4, GQA = 2, QUERY_HEADS = KV_HEADS * GQA, DIM = 64, MAX_LEN = 2000;
 
-    @ParameterizedTest(name = "batch {0}, one set per query head: {1}")
-    @CsvSource({"40, false", "23, true", "2, false"})
-    void everySetSizeMatchesFloat64Attention(int batch, boolean perHead) {
+    @ParameterizedTest(name = "batch {0}, one set per query head: {1}, merged by attend_partial: {2}")
+    @CsvSource({"40, false, false", "23, true, false", "2, false, false", "40, false, true", "23, true, true", "2, false, true"})
+    void everySetSizeMatchesFloat64Attention(int batch, boolean perHead, boolean fusedMerge) {
         SplittableRandom r = new SplittableRandom(batch * 7919L + (perHead ? 1 : 0));
         int[] lengths = new int[batch];
         for (int b = 0; b < batch; b++) {
@@ -66,7 +67,7 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
                 cache.write(0, seq, 0, k[b], v[b], lengths[b]);
                 cache.pager().copyPageTable(seq, pageTables, b * maxPages);
             }
-            float[][] outs = run(cache, q, lengths, pageTables, maxPages, rounds, cap, setsPerSeq, headsPerEntry);
+            float[][] outs = run(cache, q, lengths, pageTables, maxPages, rounds, cap, setsPerSeq, headsPerEntry, fusedMerge);
             for (int round = 0; round < rounds.length; round++) {
                 int[][] sets = rounds[round];
                 float[] out = outs[round];
@@ -87,7 +88,7 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
 
     /** Each round's outputs, the rounds run one after the other by one plan. */
     private static float[][] run(OpenClKvCache cache, float[] q, int[] lengths, int[] pageTables, int maxPages,
-                                 int[][][] rounds, int cap, int setsPerSeq, int headsPerEntry) {
+                                 int[][][] rounds, int cap, int setsPerSeq, int headsPerEntry, boolean fusedMerge) {
         int entries = rounds[0].length;
         int[] flat = new int[entries * cap];
         int[] counts = new int[entries];
@@ -95,7 +96,7 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
         FloatBuffer outHost = MemoryUtil.memAllocFloat(q.length);
         IntBuffer ints = MemoryUtil.memAllocInt(flat.length + pageTables.length + lengths.length + counts.length);
         try (AttentionKernels attention = new AttentionKernels(cl, cache.layout().kernelDefines(), QUERY_HEADS, GQA, false,
-                entries, headsPerEntry, cap, false, AttentionTuning.DEFAULT);
+                entries, headsPerEntry, cap, false, fusedMerge, AttentionTuning.DEFAULT);
              ClBuffer qBuf = cl.buffer("q", 4L * q.length);
              ClBuffer outBuf = cl.buffer("out", 4L * q.length);
              ClBuffer setBuf = cl.buffer("sets", 4L * flat.length);
