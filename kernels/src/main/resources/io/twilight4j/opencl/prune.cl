@@ -14,6 +14,8 @@
 //   holding the row's n candidates; the softmax weights over the scores with TOP_P_WRITEBACK (for tests;
 //   a row in global memory always holds them).
 //   Local: max(5 * WG, 384) floats scratch (NVIDIA variant: max(WG, 384)), TOP_P_BUCKETS uints of histogram.
+// estimate_top_p: both of the above in one launch, top-p rows waiting for their entry's estimate blocks
+//   (its own header below).
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads kept it (the OR of their bits: the GQA union), writes
 //   ascending positions. Local memory: 3 * WG ints (scan scratch, each word's bits and rank).
