@@ -612,8 +612,8 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 
 // estimate_top_p: estimate_scores and top_p in one launch, so an entry's top-p rows start as soon as its
 // estimate blocks are done while later entries are still being estimated, and the rows left at the end run
-// on an otherwise idle device (top_p's passes are bound by instruction issue while four rows share a
-// compute unit). Work-groups draw tickets in launch order: the first estGroups tickets are estimate blocks
+// on an otherwise idle device (four rows to a compute unit, top_p's passes looked bound by instruction
+// issue). Work-groups draw tickets in launch order: the first estGroups tickets are estimate blocks
 // of this launch's entries (firstEntry on), the rest top-p rows; a row waits until its entry's blocks have
 // counted themselves in entryDone. A waiting group only waits for lower tickets, drawn by groups already
 // running, so it cannot wait forever, however many groups the device holds at once. The group drawing
