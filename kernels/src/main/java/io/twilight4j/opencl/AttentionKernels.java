@@ -123,8 +123,7 @@ final class AttentionKernels implements AutoCloseable {
             this.pm = guard.add(cl.buffer("attention partial max", 4 * states));
             this.pd = guard.add(cl.buffer("attention partial sum", 4 * states));
             this.po = guard.add(cl.buffer("attention partial output", 4 * states * headDim));
-            this.arrivals = guard.add(cl.buffer("attention chunk arrivals", 4L * (this.fusedMerge ? maxEntries : 1)));
-            cl.write(arrivals, 0, java.nio.ByteBuffer.allocateDirect((int) arrivals.bytes()));
+            this.arrivals = guard.add(cl.zeroedBuffer("attention chunk arrivals", 4L * (this.fusedMerge ? maxEntries : 1)));
             this.phases = guard.add(new PhaseTimes(cl));
             if (PhaseTimes.ENABLED && shuffle && !dense) {
                 phases.attach(partial, targetGroups * StepSlice.MAX_SLICES);

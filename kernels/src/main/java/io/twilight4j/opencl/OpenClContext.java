@@ -207,6 +207,21 @@ public final class OpenClContext implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #buffer}, every byte 0 when this returns: counters the kernels count up from 0 and reset
+     * themselves, marks that must not read as stale.
+     */
+    ClBuffer zeroedBuffer(String name, long bytes) {
+        ClBuffer b = buffer(name, bytes);
+        try {
+            write(b, 0, ByteBuffer.allocateDirect(Math.toIntExact(b.bytes())));
+            return b;
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+    }
+
     /** Alignment in bytes the device asks of a sub-buffer's origin (CL_DEVICE_MEM_BASE_ADDR_ALIGN is in bits). */
     long subBufferAlignment() {
         try (MemoryStack stack = MemoryStack.stackPush()) {

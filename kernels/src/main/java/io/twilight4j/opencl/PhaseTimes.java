@@ -30,11 +30,7 @@ final class PhaseTimes implements AutoCloseable {
 
     /** Passes {@code kernel} a buffer for {@code maxGroups} work-groups' marks as its last argument. */
     void attach(ClKernel kernel, int maxGroups) {
-        ClBuffer b = buffers.computeIfAbsent(kernel, k -> {
-            ClBuffer created = cl.buffer("phase times", 8L * SLOTS * maxGroups);
-            cl.write(created, 0, ByteBuffer.allocateDirect(8 * SLOTS * maxGroups).order(ByteOrder.nativeOrder()));
-            return created;
-        });
+        ClBuffer b = buffers.computeIfAbsent(kernel, k -> cl.zeroedBuffer("phase times", 8L * SLOTS * maxGroups));
         groups.put(kernel, maxGroups);
         kernel.arg(kernel.argCount() - 1, b);
     }

@@ -217,10 +217,8 @@ final class SparsePipeline implements AutoCloseable {
                 throw new OpenClException("estimate_top_p: the device runs at most " + estimateTopP.workGroupLimit()
                         + " work-items per group, the plan needs " + topPGroup + "; plan with -Dtwilight4j.clFuseTopP=false");
             }
-            tickets = guard.add(cl.buffer("estimate_top_p tickets", 4L * (fuse ? StepSlice.MAX_SLICES : 1)));
-            entryDone = guard.add(cl.buffer("estimate_top_p finished blocks", 4L * (fuse ? b * kv.kvHeads() : 1)));
-            cl.write(tickets, 0, java.nio.ByteBuffer.allocateDirect((int) tickets.bytes()));
-            cl.write(entryDone, 0, java.nio.ByteBuffer.allocateDirect((int) entryDone.bytes()));
+            tickets = guard.add(cl.zeroedBuffer("estimate_top_p tickets", 4L * (fuse ? StepSlice.MAX_SLICES : 1)));
+            entryDone = guard.add(cl.zeroedBuffer("estimate_top_p finished blocks", 4L * (fuse ? b * kv.kvHeads() : 1)));
             queryCodes = guard.add(cl.buffer("query codes", int8Query ? (long) b * queryHeads * kv.headDim() : 1));
             queryScales = guard.add(cl.buffer("query scales", int8Query ? 4L * b * queryHeads : 4));
             cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));

@@ -400,6 +400,11 @@ DEFINE_MERGE_CHANNEL(merge_channel, global, LOAD_PLAIN)
 #if FUSED_MERGE
 DEFINE_MERGE_CHANNEL(merge_channel_staged, local, load_coherent)
 
+// The output rows of entry e's HEADS_PER_ENTRY query heads (out[b][q][c]).
+inline global float* entry_output(global float* out, int e, int entriesPerSeq) {
+    return out + ((size_t) (e / entriesPerSeq) * QUERY_HEADS + (e % entriesPerSeq) * HEADS_PER_ENTRY) * HEAD_DIM;
+}
+
 // The fused merge of sparse entry e's k chunks by the group that finished its last one: the heads' maxima
 // and sums staged in local memory (one parallel round of loads), then every (head, channel) of the entry.
 inline void merge_entry(global const float* pm, global const float* pd, global const float* po, int e, int k,
@@ -412,7 +417,7 @@ inline void merge_entry(global const float* pm, global const float* pd, global c
         staged[HEADS_PER_ENTRY * k + j] = load_coherent(pd + at);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    global float* row = out + ((size_t) (e / entriesPerSeq) * QUERY_HEADS + (e % entriesPerSeq) * HEADS_PER_ENTRY) * HEAD_DIM;
+    global float* row = entry_output(out, e, entriesPerSeq);
     for (int j = lid; j < HEADS_PER_ENTRY * HEAD_DIM; j += ATT_WG) {
         const int g = j / HEAD_DIM;
         row[j] = merge_channel_staged(staged + g * k, staged + HEADS_PER_ENTRY * k + g * k,
@@ -451,11 +456,12 @@ kernel void attend_partial(global const float* q, global const half* K, global c
         if (i < entries) prefix[i] = chunks + before;
         chunks += total;
         // An empty entry has no chunk whose group would merge it: one work-item writes its zero outputs.
-        if (FUSED_MERGE && i < entries && k == 0 && i % get_num_groups(0) == get_group_id(0)) {
-            const int e = firstEntry + i;
-            global float* o = out + ((size_t) (e / entriesPerSeq) * QUERY_HEADS + (e % entriesPerSeq) * HEADS_PER_ENTRY) * HEAD_DIM;
+#if FUSED_MERGE
+        if (i < entries && k == 0 && i % get_num_groups(0) == get_group_id(0)) {
+            global float* o = entry_output(out, firstEntry + i, entriesPerSeq);
             for (int c = 0; c < HEADS_PER_ENTRY * HEAD_DIM; c++) o[c] = 0.0f;
         }
+#endif
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     PHASE_MARK(1);

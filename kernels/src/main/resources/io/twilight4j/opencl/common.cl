@@ -175,7 +175,6 @@ inline float row_copy(local float* dst, global const float* src, int n, const bo
     return m;
 }
 #define row_to_local(dst, src, n) row_copy(dst, src, n, false)
-#define row_to_local_coherent(dst, src, n) row_copy(dst, src, n, true)
 
 // The 8-bit scale s of a query row whose largest magnitude is amax, and 1/s (io.twilight4j.kv.Int8Query,
 // bit for bit): the smallest power of two with 127 s >= amax, (0, 0) when amax < 2^-100. Built from

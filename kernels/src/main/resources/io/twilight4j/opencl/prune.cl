@@ -469,7 +469,7 @@ inline void top_p_row(const int eq, const bool coherent, global float* scores, g
 #if ROW_LOCAL
     local float* row = rowLocal;
     // The copy's loads give this work-item's maximum too.
-    float x = coherent ? row_to_local_coherent(row, src, n) : row_to_local(row, src, n);
+    float x = row_copy(row, src, n, coherent);
     barrier(CLK_LOCAL_MEM_FENCE);
     PHASE_MARK(1);
 #else
