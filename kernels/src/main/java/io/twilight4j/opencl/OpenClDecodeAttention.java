@@ -61,7 +61,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         this(cache, policy, decode, timing, fastPaths, tuning, slices, SparsePipeline.FUSE_TOP_P);
     }
 
-    /** As above; {@code fuseTopP} false runs the estimate, top-p and compaction as three launches ({@link SparsePipeline#FUSE_TOP_P}). */
+    /** As above; {@code fuseTopP} false runs the estimate and top-p as two launches ({@link SparsePipeline#FUSE_TOP_P}). */
     OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths,
                           AttentionTuning tuning, int slices, boolean fuseTopP) {
         if (slices < 0) {

@@ -35,9 +35,9 @@ final class SparsePipeline implements AutoCloseable {
     private static final int EST_LANE_BYTES = 8;
     private static final int EST_UNROLL = 8;
     /**
-     * Whether plans that prune run the estimate, top-p and compaction as one launch (estimate_top_p) where
-     * the device allows it (local memory for top_p's row, one work-group size for all), system property
-     * {@code twilight4j.clFuseTopP} (default true; false runs estimate_scores, top_p, then compact).
+     * Whether plans that prune run the estimate and top-p as one launch (estimate_top_p) where the device
+     * allows it (local memory for top_p's row, one work-group size for both), system property
+     * {@code twilight4j.clFuseTopP} (default true; false runs estimate_scores, then top_p).
      */
     static final boolean FUSE_TOP_P = !"false".equals(System.getProperty("twilight4j.clFuseTopP"));
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
@@ -209,10 +209,9 @@ final class SparsePipeline implements AutoCloseable {
             int rowFloats = rowLocal ? (capacity + 3) / 4 * 4 : 4;
             this.fusedScratchOffset = rowFloats;
             this.fusedHistOffset = rowFloats + (int) (topPScratch / 4);
-            this.fusedLocalFloats = Math.max(Math.max(estimateLocalFloats, fusedHistOffset + (int) (TOP_P_HISTOGRAM_BYTES / 4)),
-                    3 * (int) topPGroup);
+            this.fusedLocalFloats = Math.max(estimateLocalFloats, fusedHistOffset + (int) (TOP_P_HISTOGRAM_BYTES / 4));
             boolean fuse = fuseTopP && policy.prunes() && !PhaseTimes.ENABLED && estimateGroup == topPGroup
-                    && compactGroup == topPGroup && 4L * fusedLocalFloats + 64 <= cl.device().localMemBytes();
+                    && 4L * fusedLocalFloats + 64 <= cl.device().localMemBytes();
             estimateTopP = fuse ? guard.add(cl.kernel(prune, defines, "estimate_top_p")) : null;
             if (estimateTopP != null && estimateTopP.workGroupLimit() < topPGroup) {
                 throw new OpenClException("estimate_top_p: the device runs at most " + estimateTopP.workGroupLimit()
@@ -355,27 +354,25 @@ final class SparsePipeline implements AutoCloseable {
             estimateTopP.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                     .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
                     .arg(11, (float) policy.topP()).arg(12, thr).arg(13, keepBits).arg(14, capacityWords).arg(15, tickets)
-                    .arg(17, entryDone).arg(20, fusedScratchOffset).arg(21, fusedHistOffset).arg(22, sets).arg(23, setCount)
-                    .local(24, 4L * fusedLocalFloats);
+                    .arg(17, entryDone).arg(20, fusedScratchOffset).arg(21, fusedHistOffset).local(22, 4L * fusedLocalFloats);
             for (int i = 0; i < slices.length; i++) {
                 StepSlice s = slices[i];
                 estimateTopP.arg(16, i).arg(18, s.firstEntry()).arg(19, s.entries());
-                // One stage for the three parts, which overlap: the estimate's.
+                // One stage for both parts, which overlap: the estimate's.
                 estimateTopP.launch(s.queue(), 0, (long) s.entries() * (blocks + gqa), topPGroup, timer, StageTimer.ESTIMATE);
             }
-            lastPruned = true;
-            return new Sets(sets, setCount, setsPerSeq);
+        } else {
+            estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
+                    .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
+                    .local(11, 4L * estimateLocalFloats);
+            StepSlice.launchAll(estimate, slices, blocks, estimateGroup, timer, StageTimer.ESTIMATE);
+            topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
+                    .arg(5, keepBits).arg(6, capacityWords).local(7, rowLocal ? 4L * capacity : 4).local(8, topPScratch)
+                    .local(9, TOP_P_HISTOGRAM_BYTES);
+            StepSlice.launchAll(topP, slices, gqa, topPGroup, timer, StageTimer.TOP_P);
         }
-        estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
-                .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
-                .local(11, 4L * estimateLocalFloats);
-        StepSlice.launchAll(estimate, slices, blocks, estimateGroup, timer, StageTimer.ESTIMATE);
-        topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
-                .arg(5, keepBits).arg(6, capacityWords).local(7, rowLocal ? 4L * capacity : 4).local(8, topPScratch)
-                .local(9, TOP_P_HISTOGRAM_BYTES);
-        StepSlice.launchAll(topP, slices, gqa, topPGroup, timer, StageTimer.TOP_P);
-        compact.arg(0, keepBits).arg(1, capacityWords).arg(2, cand).arg(3, candCount).arg(4, capacity)
-                .arg(5, sets).arg(6, setCount).local(7, 3 * 4 * compactGroup);
+        compact.arg(0, keepBits).arg(1, capacityWords).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
+                .arg(6, sets).arg(7, setCount).local(8, 3 * 4 * compactGroup);
         StepSlice.launchAll(compact, slices, setsPerSeq / kv.kvHeads(), compactGroup, timer, StageTimer.TOP_P);
         lastPruned = true;
         return new Sets(sets, setCount, setsPerSeq);

@@ -102,7 +102,7 @@ inline int2 block_range(int n, int block, int blocks) {
     return (int2) (first, min(n, first + span));
 }
 
-// Loads of values that other work-groups of the running launch stored (the fused estimate_top_p): NVIDIA
+// Loads of floats that other work-groups of the running launch stored (the fused estimate_top_p): NVIDIA
 // reads them through ld.global.cg, from L2, past this compute unit's L1, which does not see other units'
 // stores; elsewhere plain loads (PoCL's CPU caches are coherent). device_fence orders this work-item's
 // global stores before its later global accesses for every work-group (NVIDIA: membar.gl).
@@ -110,11 +110,6 @@ inline int2 block_range(int n, int block, int blocks) {
 inline float load_coherent(global const float* p) {
     float v;
     asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
-    return v;
-}
-inline uint load_coherent_uint(global const uint* p) {
-    uint v;
-    asm volatile("ld.global.cg.u32 %0, [%1];" : "=r"(v) : "l"(p));
     return v;
 }
 inline float4 load_coherent4(global const float4* p) {
@@ -128,7 +123,6 @@ inline void device_fence(void) {
 }
 #else
 #define load_coherent(p) (*(p))
-#define load_coherent_uint(p) (*(p))
 #define load_coherent4(p) (*(p))
 inline void device_fence(void) {
     mem_fence(CLK_GLOBAL_MEM_FENCE);

@@ -14,14 +14,11 @@
 //   holding the row's n candidates; the softmax weights over the scores with TOP_P_WRITEBACK (for tests;
 //   a row in global memory always holds them).
 //   Local: max(5 * WG, 384) floats scratch (NVIDIA variant: max(WG, 384)), TOP_P_BUCKETS uints of histogram.
-// estimate_top_p: the three above in one launch, top-p rows waiting for their entry's estimate blocks
+// estimate_top_p: both of the above in one launch, top-p rows waiting for their entry's estimate blocks
 //   (its own header below).
-// compact: one work-group per set (b, KV head in GROUP mode / query head in HEAD mode; SETS_PER_SEQ per
-//   sequence); keeps a candidate when any of the set's heads kept it (the OR of their bits: the GQA
-//   union), writes ascending positions. Local memory: 3 * WG ints (scan scratch, each word's bits and rank).
-
-// Token sets per sequence: a KV head's (GROUP mode) or a query head's (HEAD mode).
-#define SETS_PER_SEQ (QUERY_HEADS / HEADS_PER_ENTRY)
+// compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
+//   candidate when any of the entry's heads kept it (the OR of their bits: the GQA union), writes
+//   ascending positions. Local memory: 3 * WG ints (scan scratch, each word's bits and rank).
 
 #if EST_SHUFFLE
 // NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES /
@@ -613,103 +610,22 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     top_p_row(GROUP_ID, false, scores, candCount, cap, p, thr, keep, capWords, rowLocal, scratch, hist, &found PHASE_ARG);
 }
 
-// compact's body for set es. Candidates go a tile of WG words (32 WG candidates) at a time: each
-// work-item ORs its word's bits over the set's heads, one scan ranks the words, and the work-items store
-// the tile's kept candidates (read in order, coalesced) at their word's rank plus the kept bits below
-// them. A run of COMPACT_RUN candidate loads per work-item and the bit loads are issued together, before
-// either is used (reads past the count stay inside the entry's capacity), so the group waits for one
-// memory round trip per run instead of one per load. 8 in a run, not 32 (one round trip per tile): the
-// fused estimate_top_p compacts too, and 32 positions in registers would be its largest live set
-// (compact took 167 registers with 32). `coherent`: the bits were stored by other work-groups of this
-// launch. `active` false: no tiles, no count (estimate_top_p's rows that do not compact call it too, so
-// the barriers are not inside a branch). The scan is flat_prefix, whose portable variant has no loop of
-// barriers: with group_scan's, PoCL took ~15 s more to compile estimate_top_p (flat_prefix: ~7 s more
-// than without the compaction).
-#define COMPACT_RUN 8
-inline void compact_set(const int es, const bool active, const bool coherent, global const uint* restrict keep, int capWords,
-                        global const int* restrict cand, global const int* restrict candCount, int cap,
-                        global int* restrict sets, global int* restrict setCount, local int* scratch) {
-    const int lid = get_local_id(0), wg = get_local_size(0);
-    const int b = es / SETS_PER_SEQ;
-    const int firstQ = (es % SETS_PER_SEQ) * HEADS_PER_ENTRY;
-    const int firstEq = b * QUERY_HEADS + firstQ;
-    const int e = b * KV_HEADS + firstQ / GQA_GROUP;
-    local uint* wordBits = (local uint*) (scratch + wg);
-    local int* wordRank = scratch + 2 * wg;
-    global const int* c = cand + (size_t) e * cap;
-    global int* out = sets + (size_t) es * cap;
-    const int n = active ? candCount[e] : 0, words = (n + 31) / 32;
-    int emitted = 0;
-    for (int w0 = 0; w0 < words; w0 += wg) {
-        int pos[COMPACT_RUN];
-        #pragma unroll
-        for (int j = 0; j < COMPACT_RUN; j++) {
-            const int i = 32 * w0 + j * wg + lid;
-            pos[j] = i < cap ? c[i] : 0;
-        }
-        uint bits = 0;
-        if (w0 + lid < words) {
-            for (int g = 0; g < HEADS_PER_ENTRY; g++) {
-                global const uint* k = keep + (size_t) (firstEq + g) * capWords + w0 + lid;
-                bits |= coherent ? load_coherent_uint(k) : *k;
-            }
-        }
-        int total;
-        const int rank = flat_prefix(scratch, popcount(bits), &total);
-        wordBits[lid] = bits;
-        wordRank[lid] = emitted + rank;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (int j0 = 0; j0 < 32; j0 += COMPACT_RUN) {
-            if (j0 > 0) {
-                #pragma unroll
-                for (int j = 0; j < COMPACT_RUN; j++) {
-                    const int i = 32 * w0 + (j0 + j) * wg + lid;
-                    pos[j] = i < cap ? c[i] : 0;
-                }
-            }
-            #pragma unroll
-            for (int j = 0; j < COMPACT_RUN; j++) {
-                const int t = (j0 + j) * wg + lid, k = t / 32, bit = t % 32;
-                if (32 * w0 + t < n) {
-                    const uint wb = wordBits[k];
-                    if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
-                }
-            }
-        }
-        barrier(CLK_LOCAL_MEM_FENCE); // the next tile rewrites wordBits and wordRank
-        emitted += total;
-    }
-    if (active && lid == 0) setCount[es] = emitted;
-}
-
-kernel void compact(global const uint* restrict keep, int capWords, global const int* restrict cand,
-                    global const int* restrict candCount, int cap, global int* restrict sets,
-                    global int* restrict setCount, local int* scratch PHASE_PARAM) {
-    PHASE_MARK(0);
-    compact_set(GROUP_ID, true, false, keep, capWords, cand, candCount, cap, sets, setCount, scratch);
-    PHASE_MARK(1);
-}
-
-// estimate_top_p: estimate_scores, top_p and compact in one launch, so an entry's top-p rows start as
-// soon as its estimate blocks are done while later entries are still being estimated, and the rows left
-// at the end run on an otherwise idle device (four rows to a compute unit, top_p's passes looked bound by
-// instruction issue). Work-groups draw tickets in launch order: the first estGroups tickets are estimate
-// blocks of this launch's entries (firstEntry on), the rest top-p rows; a row waits until its entry's
-// blocks have counted themselves in entryDone. A waiting group only waits for lower tickets, drawn by
-// groups already running, so it cannot wait forever, however many groups the device holds at once. The
-// last row of a set to count itself in entryDone compacts the set (in GROUP mode the entry's last row,
-// in HEAD mode every row its own), so no compact launch follows. The group drawing the last ticket
-// resets the counter for the next launch, and an entry's last row its count.
-// Local memory: one area for either part (top_p's row, scratch and histogram at the given float offsets;
-// compact's 3 * WG ints at its start, once the row is done).
+// estimate_top_p: estimate_scores and top_p in one launch, so an entry's top-p rows start as soon as its
+// estimate blocks are done while later entries are still being estimated, and the rows left at the end run
+// on an otherwise idle device (four rows to a compute unit, top_p's passes looked bound by instruction
+// issue). Work-groups draw tickets in launch order: the first estGroups tickets are estimate blocks
+// of this launch's entries (firstEntry on), the rest top-p rows; a row waits until its entry's blocks have
+// counted themselves in entryDone. A waiting group only waits for lower tickets, drawn by groups already
+// running, so it cannot wait forever, however many groups the device holds at once. The group drawing
+// the last ticket resets the counter for the next launch, and an entry's last row its count.
+// Local memory: one area for either part (top_p's row, scratch and histogram at the given float offsets).
 kernel void estimate_top_p(global const char* qcodes, global const float* qscales, global const uchar* codes,
                            global const half* params, global const int* pageTables, int maxPages,
                            global const int* cand, global const int* candCount, int cap, global float* scores,
                            int blocksPerEntry, float p, global float* thr, global uint* keep, int capWords,
                            global int* tickets, int ticketSlot, global int* entryDone, int firstEntry, int entries,
-                           int scratchOffset, int histOffset, global int* sets, global int* setCount,
-                           local float* mem PHASE_PARAM) {
-    local int ticket, found, last;
+                           int scratchOffset, int histOffset, local float* mem PHASE_PARAM) {
+    local int ticket, found;
     const int lid = get_local_id(0);
     const int estGroups = entries * blocksPerEntry, total = estGroups + entries * GQA_GROUP;
     global int* counter = tickets + ticketSlot; // one per slice: slices run at the same time
@@ -736,16 +652,61 @@ kernel void estimate_top_p(global const char* qcodes, global const float* qscale
         barrier(CLK_GLOBAL_MEM_FENCE);
         top_p_row(eq, true, scores, candCount, cap, p, thr, keep, capWords, mem, mem + scratchOffset,
                   (local uint*) (mem + histOffset), &found PHASE_ARG);
-        device_fence(); // this work-item's kept bits are visible to every group before the row counts
-        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE); // and the row's local memory is free
-        if (lid == 0) {
-            // The entry's last row resets its count (every row has seen it complete by then).
-            const bool lastOfEntry = atomic_inc(&entryDone[e]) == blocksPerEntry + GQA_GROUP - 1;
-            if (lastOfEntry) entryDone[e] = 0;
-            last = HEADS_PER_ENTRY == 1 || lastOfEntry;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        const int es = (eq / QUERY_HEADS) * SETS_PER_SEQ + (eq % QUERY_HEADS) / HEADS_PER_ENTRY;
-        compact_set(es, last, true, keep, capWords, cand, candCount, cap, sets, setCount, (local int*) mem);
+        // The entry's last row resets its count (every row has seen it complete by then).
+        if (lid == 0 && atomic_inc(&entryDone[e]) == blocksPerEntry + GQA_GROUP - 1) entryDone[e] = 0;
     }
+}
+
+// Candidates go a tile of WG words (32 WG candidates) at a time: each work-item ORs its word's bits over
+// the entry's heads, one scan ranks the words, and the work-items store the tile's kept candidates
+// (read in order, coalesced) at their word's rank plus the kept bits below them. The tile's candidate,
+// bit and count loads are issued together, before any of them is used: the count and the bits bound
+// only what is stored (reads past the count stay inside the entry's capacity), so the group waits for
+// one memory round trip per tile instead of three in a row.
+kernel void compact(global const uint* restrict keep, int capWords, global const int* restrict cand,
+                    global const int* restrict candCount, int cap, int entriesPerSeq, global int* restrict sets,
+                    global int* restrict setCount, local int* scratch PHASE_PARAM) {
+    const int es = GROUP_ID, lid = get_local_id(0), wg = get_local_size(0);
+    PHASE_MARK(0);
+    const int b = es / entriesPerSeq;
+    const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;
+    const int firstEq = b * QUERY_HEADS + firstQ;
+    const int e = b * KV_HEADS + firstQ / GQA_GROUP;
+    local uint* wordBits = (local uint*) (scratch + wg);
+    local int* wordRank = scratch + 2 * wg;
+    global const int* c = cand + (size_t) e * cap;
+    global int* out = sets + (size_t) es * cap;
+    int emitted = 0;
+    for (int w0 = 0; w0 < capWords; w0 += wg) {
+        int pos[32];
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+            const int i = 32 * w0 + j * wg + lid;
+            pos[j] = i < cap ? c[i] : 0;
+        }
+        uint bits = 0;
+        if (w0 + lid < capWords) {
+            for (int g = 0; g < HEADS_PER_ENTRY; g++) bits |= keep[(size_t) (firstEq + g) * capWords + w0 + lid];
+        }
+        const int n = candCount[e], words = (n + 31) / 32;
+        if (w0 >= words) break; // n is the group's: every work-item leaves together
+        bits = w0 + lid < words ? bits : 0;
+        int total;
+        const int rank = group_scan(scratch, popcount(bits), &total);
+        wordBits[lid] = bits;
+        wordRank[lid] = emitted + rank;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        #pragma unroll
+        for (int j = 0; j < 32; j++) {
+            const int t = j * wg + lid, k = t / 32, bit = t % 32;
+            if (32 * w0 + t < n) {
+                const uint wb = wordBits[k];
+                if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE); // the next tile rewrites wordBits and wordRank
+        emitted += total;
+    }
+    PHASE_MARK(1);
+    if (lid == 0) setCount[es] = emitted;
 }

@@ -55,7 +55,7 @@ class OpenClCompactTest extends OpenClTestSupport {
         int[] sets = new int[BATCH * setsPerSeq * CAP];
         Arrays.fill(sets, -7);
         int[] setCount = new int[BATCH * setsPerSeq];
-        run(headsPerEntry, bits, cand, counts, sets, setCount);
+        run(headsPerEntry, bits, cand, counts, setsPerSeq, sets, setCount);
         for (int es = 0; es < BATCH * setsPerSeq; es++) {
             int b = es / setsPerSeq, firstQ = (es % setsPerSeq) * headsPerEntry;
             int e = b * KV_HEADS + firstQ / GROUP;
@@ -73,15 +73,15 @@ class OpenClCompactTest extends OpenClTestSupport {
         }
     }
 
-    private static void run(int headsPerEntry, int[] bits, int[] cand, int[] counts, int[] sets, int[] setCount) {
+    private static void run(int headsPerEntry, int[] bits, int[] cand, int[] counts, int setsPerSeq, int[] sets, int[] setCount) {
         try (ClKernel compact = cl.kernel("common.cl+prune.cl", pruneDefines(KV_HEADS, QUERY_HEADS, headsPerEntry), "compact");
              ClBuffer k = upload("kept bits", bits);
              ClBuffer c = upload("candidates", cand);
              ClBuffer n = upload("candidate counts", counts);
              ClBuffer s = upload("sets", sets);
              ClBuffer sc = upload("set counts", setCount)) {
-            compact.arg(0, k).arg(1, WORDS).arg(2, c).arg(3, n).arg(4, CAP).arg(5, s).arg(6, sc)
-                    .local(7, 3 * 4L * WG)
+            compact.arg(0, k).arg(1, WORDS).arg(2, c).arg(3, n).arg(4, CAP).arg(5, setsPerSeq).arg(6, s).arg(7, sc)
+                    .local(8, 3 * 4L * WG)
                     .launch(setCount.length, WG);
             System.arraycopy(download(s, sets.length), 0, sets, 0, sets.length);
             System.arraycopy(download(sc, setCount.length), 0, setCount, 0, setCount.length);

@@ -273,15 +273,15 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
     }
 
     /**
-     * The estimate, top-p and compaction fused in one launch (estimate_top_p: top-p rows wait for their
-     * entry's estimate blocks through counters the kernel resets, a set's last row compacts it) give what
-     * the three launches give, bit for bit: outputs and kept tokens over several steps (the counters'
-     * reset), with and without slices (a ticket counter per slice), GQA groups and per-head sets.
+     * The estimate and top-p fused in one launch (estimate_top_p: top-p rows wait for their entry's
+     * estimate blocks through counters the kernel resets) give what the two launches give, bit for bit:
+     * outputs and kept tokens over several steps (the counters' reset), with and without slices (a ticket
+     * counter per slice), GQA groups and per-head sets.
      */
     @ParameterizedTest(name = "{0}: {1} slices")
     @CsvSource({"quest:48+twilight:0.9, 1", "quest:48+twilight:0.9, 3", "full+twilight:0.8:head, 2",
             "oracle:40+twilight:0.9, 1", "quest:64+twilight:0.5, 8"})
-    void fusedEstimateTopPAndCompactionEqualSeparateLaunches(String policy, int slices) {
+    void fusedEstimateAndTopPEqualTwoLaunches(String policy, int slices) {
         int kvHeads = 2, queryHeads = 8, d = 64;
         Setup s = setup(14, kvHeads, d);
         float[] q = gaussian(new SplittableRandom(slices + 7), 3 * queryHeads * d);
