@@ -397,13 +397,14 @@ inline float NAME(SPACE const float* sm, SPACE const float* sd, global const flo
 
 #define LOAD_PLAIN(p) (*(p))
 DEFINE_MERGE_CHANNEL(merge_channel, global, LOAD_PLAIN)
-#if FUSED_MERGE
-DEFINE_MERGE_CHANNEL(merge_channel_staged, local, load_coherent)
 
 // The output rows of entry e's HEADS_PER_ENTRY query heads (out[b][q][c]).
 inline global float* entry_output(global float* out, int e, int entriesPerSeq) {
     return out + ((size_t) (e / entriesPerSeq) * QUERY_HEADS + (e % entriesPerSeq) * HEADS_PER_ENTRY) * HEAD_DIM;
 }
+
+#if FUSED_MERGE
+DEFINE_MERGE_CHANNEL(merge_channel_staged, local, load_coherent)
 
 // The fused merge of sparse entry e's k chunks by the group that finished its last one: the heads' maxima
 // and sums staged in local memory (one parallel round of loads), then every (head, channel) of the entry.
@@ -508,8 +509,7 @@ kernel void attend_merge(global const float* pm, global const float* pd, global 
                          global float* out) {
     const int eg = GROUP_ID;
     const int e = eg / HEADS_PER_ENTRY, g = eg % HEADS_PER_ENTRY;
-    const int b = e / entriesPerSeq;
-    const int qHead = (e % entriesPerSeq) * HEADS_PER_ENTRY + g;
+    global float* row = entry_output(out, e, entriesPerSeq) + g * HEAD_DIM;
     const size_t base = (size_t) eg * chunksPerEntry;
 #if DENSE
     const int chunks = chunksPerEntry;
@@ -517,6 +517,6 @@ kernel void attend_merge(global const float* pm, global const float* pd, global 
     const int chunks = sparse_chunks(setCount[e], chunkTokens, chunksPerEntry);
 #endif
     for (int c = get_local_id(0); c < HEAD_DIM; c += get_local_size(0)) {
-        out[((size_t) b * QUERY_HEADS + qHead) * HEAD_DIM + c] = merge_channel(pm + base, pd + base, po + base * HEAD_DIM, chunks, c);
+        row[c] = merge_channel(pm + base, pd + base, po + base * HEAD_DIM, chunks, c);
     }
 }
