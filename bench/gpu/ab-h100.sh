@@ -5,7 +5,8 @@
 # build under test (pack.sh); $BASE (default .device/base) holds only the baseline's project jars
 # (twilight4j-*.jar, e.g. from a `git worktree` of the baseline commit built with `mvn -DskipTests package`),
 # run against the same dependency jars. KNOBS (space-separated, each a comma-separated list of JVM -D options,
-# "-" for none) runs the build under test once per entry. Output: $OUT/ab.txt.
+# "-" for none) runs the build under test once per entry. Output: $OUT/ab.txt (and hs_err_<pid>.log of a JVM that
+# crashed: two bench runs out of ~40 died with SIGSEGV on the H100 on 2026-12-06, cause not yet known).
 #   KNOBS="- -Dtwilight4j.someKnob=2" bash bench/gpu/ab-h100.sh "16:131072:8 16:32768:8"
 set -uo pipefail
 OUT=${OUT:-/tmp/twilight4j-out}
@@ -20,7 +21,7 @@ DEVICE_JAVA_ONLY=1 bash .device/run.sh
 deps=$(ls .device/lib/*.jar | grep -v '/twilight4j-' | tr '\n' ':')
 bench() { # classpath batch ctx hkv [-D options]
   timeout 200 /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx100g \
-    -Dtwilight4j.kernelProfile=true ${5:-} -cp "$1" io.twilight4j.cli.Main bench attention --backend opencl \
+    -XX:ErrorFile="$OUT/hs_err_%p.log" -Dtwilight4j.kernelProfile=true ${5:-} -cp "$1" io.twilight4j.cli.Main bench attention --backend opencl \
     --batch "$2" --ctx "$3" --hq 32 --hkv "$4" --dim 128 --policy "$policies" --iterations 30 --no-bandwidth 2>&1 | tr '\r' '\n' \
     | grep -v -e '^filling' -e WARNING
 }

@@ -12,7 +12,7 @@ OUT=${OUT:-/tmp/twilight4j-out}
 mkdir -p "$OUT"
 shapes=${1:-"16:32768:8 16:131072:8 1:32768:8 1:131072:8 64:32768:8 16:8192:8 1:8192:8 64:8192:8 64:131072:8 1:32768:32 16:32768:32 16:8192:32 1:8192:32 1:131072:32"}
 policies=${POLICIES:-quest:8192,quest:8192+twilight:0.95}
-java="bash .device/run.sh -Xmx100g io.twilight4j.cli.Main"
+java="bash .device/run.sh -Xmx100g -XX:ErrorFile=$OUT/hs_err_%p.log io.twilight4j.cli.Main"
 {
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv

@@ -236,25 +236,28 @@ inline float shfl_xor(float v, int laneMask) {
 
 // Sums the `width` values x[0..width) over `lanes` consecutive lanes of a warp (lanes and width powers
 // of two, width dividing lanes) and returns in lane l the full sum of value l / (lanes / width): log2(width)
-// halving exchanges, then a butterfly over the lanes that share a value. x is clobbered.
-inline float reduce_scatter(float* x, const int width, const int lanes, const int lane) {
-    #pragma unroll
-    for (int w = width, o = lanes / 2; w > 1; w >>= 1, o >>= 1) {
-        const bool upper = (lane & o) != 0;
-        #pragma unroll
-        for (int j = 0; j < w / 2; j++) {
-            const float keep = upper ? x[w / 2 + j] : x[j];
-            const float send = upper ? x[j] : x[w / 2 + j];
-            x[j] = keep + shfl_xor(send, o);
-        }
-    }
-    float r = x[0];
-    #pragma unroll
-    for (int o = lanes / width / 2; o > 0; o >>= 1) {
-        r += shfl_xor(r, o);
-    }
-    return r;
+// halving exchanges, then a butterfly over the lanes that share a value. x is clobbered. reduce_scatter
+// sums floats, reduce_scatter_int ints (integer dot products summed before their one conversion to float:
+// a conversion is a quarter-rate instruction on NVIDIA GPUs, and the sums are the same while they stay
+// below 2^24). Both are defined below, once the shuffles are. (No unroll pragma: NVIDIA's compiler refused
+// _Pragma inside a macro; loops this short over constants unroll anyway.)
+#define DEFINE_REDUCE_SCATTER(NAME, T, SHFL)                                         \
+inline T NAME(T* x, const int width, const int lanes, const int lane) {             \
+    for (int w = width, o = lanes / 2; w > 1; w >>= 1, o >>= 1) {                   \
+        const bool upper = (lane & o) != 0;                                         \
+        for (int j = 0; j < w / 2; j++) {                                           \
+            const T keep = upper ? x[w / 2 + j] : x[j];                             \
+            const T send = upper ? x[j] : x[w / 2 + j];                             \
+            x[j] = keep + SHFL(send, o);                                            \
+        }                                                                           \
+    }                                                                               \
+    T r = x[0];                                                                     \
+    for (int o = lanes / width / 2; o > 0; o >>= 1) {                               \
+        r += SHFL(r, o);                                                            \
+    }                                                                               \
+    return r;                                                                       \
 }
+DEFINE_REDUCE_SCATTER(reduce_scatter, float, shfl_xor)
 
 // a . b + c over four byte pairs, a signed (dot4_ss) or unsigned (dot4_us), b signed: one dp4a
 // instruction (NVIDIA inline PTX, sm_61 and later) for four multiply-adds on packed bytes.
@@ -310,6 +313,7 @@ inline int shfl_xor_int(int v, int laneMask) {
     asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=r"(r) : "r"(v), "r"(laneMask));
     return r;
 }
+DEFINE_REDUCE_SCATTER(reduce_scatter_int, int, shfl_xor_int)
 
 // Bit l: p of warp lane l (NVIDIA inline PTX); every lane of the warp must call it together.
 inline uint ballot(bool p) {

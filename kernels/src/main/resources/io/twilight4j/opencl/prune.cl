@@ -100,7 +100,7 @@ inline void estimate_block(const int gid, global const char* qcodes, global cons
             }
             #pragma unroll
             for (int u = 0; u < EST_UNROLL; u++) {
-                float x[GQA_GROUP];
+                int x[GQA_GROUP];
                 #pragma unroll
                 for (int g = 0; g < GQA_GROUP; g++) {
                     int d = 0;
@@ -109,9 +109,9 @@ inline void estimate_block(const int gid, global const char* qcodes, global cons
                         d = dot4_us(v[u][k] & LOW_NIBBLES, qe[g][k], d);
                         d = dot4_us((v[u][k] >> 4) & LOW_NIBBLES, qo[g][k], d);
                     }
-                    x[g] = (float) d;
+                    x[g] = d;
                 }
-                const float dotq = reduce_scatter(x, GQA_GROUP, EST_LANES, lane);
+                const float dotq = (float) reduce_scatter_int(x, GQA_GROUP, EST_LANES, lane);
                 const int i = base + u * slots + slot;
                 if (i < tn && lane % EST_LPH == 0) {
                     rowScores[t0 + i] = (sm[u].x * dotq + sm[u].y * mySum) * myScale * SCORE_SCALE;

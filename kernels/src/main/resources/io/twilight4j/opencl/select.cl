@@ -154,24 +154,24 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         }
         #pragma unroll
         for (int u = 0; u < QUNROLL; u++) {
-            float x[GQA_GROUP];
+            int x[GQA_GROUP];
             #pragma unroll
             for (int g = 0; g < GQA_GROUP; g++) {
-                x[g] = (float) quest_dot(v[u], qe[g], qo[g]);
+                x[g] = quest_dot(v[u], qe[g], qo[g]);
             }
 #if QSCATTER
-            float best = myScale * (range[u].y * mySum + range[u].x * reduce_scatter(x, GQA_GROUP, QLANES, lane));
+            float best = myScale * (range[u].y * mySum + range[u].x * (float) reduce_scatter_int(x, GQA_GROUP, QLANES, lane));
             for (int o = QLANES / GQA_GROUP; o < QLANES; o <<= 1) {
                 best = fmax(best, shfl_xor(best, o));
             }
 #else
             float best = -INFINITY;
             for (int g = 0; g < GQA_GROUP; g++) {
-                float s = x[g];
+                int s = x[g];
                 for (int o = QLANES / 2; o > 0; o >>= 1) {
-                    s += shfl_xor(s, o);
+                    s += shfl_xor_int(s, o);
                 }
-                best = fmax(best, qscale[g] * (range[u].y * qsum[g] + range[u].x * s));
+                best = fmax(best, qscale[g] * (range[u].y * qsum[g] + range[u].x * (float) s));
             }
 #endif
             const int p = base + u * QSLOTS + slot;
