@@ -239,8 +239,9 @@ inline float shfl_xor(float v, int laneMask) {
 // halving exchanges, then a butterfly over the lanes that share a value. x is clobbered. reduce_scatter
 // sums floats, reduce_scatter_int ints (integer dot products summed before their one conversion to float:
 // a conversion is a quarter-rate instruction on NVIDIA GPUs, and the sums are the same while they stay
-// below 2^24). Both are defined below, once the shuffles are. (No unroll pragma: an earlier macro holding
-// _Pragma did not build on NVIDIA; loops this short over constants unroll anyway.)
+// below 2^24). reduce_scatter follows here, reduce_scatter_int after shfl_xor_int. (No unroll pragma: an
+// earlier macro holding _Pragma did not build on NVIDIA; the loops run over compile-time constants, and the
+// H100 A/B that dropped the pragmas measured attend_partial, the float version's user, unchanged.)
 #define DEFINE_REDUCE_SCATTER(NAME, T, SHFL)                                         \
 inline T NAME(T* x, const int width, const int lanes, const int lane) {             \
     for (int w = width, o = lanes / 2; w > 1; w >>= 1, o >>= 1) {                   \
