@@ -616,6 +616,7 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
 // bit and count loads are issued together, before any of them is used: the count and the bits bound
 // only what is stored (reads past the count stay inside the entry's capacity), so the group waits for
 // one memory round trip per tile instead of three in a row.
+#define COMPACT_RUN 8
 inline void compact_set(const int es, const bool coherent, global const uint* keep, int capWords, global const int* cand,
                         global const int* candCount, int cap, int entriesPerSeq, global int* sets, global int* setCount,
                         local int* scratch PHASE_PARAM) {
@@ -631,12 +632,6 @@ inline void compact_set(const int es, const bool coherent, global const uint* ke
     global int* out = sets + (size_t) es * cap;
     int emitted = 0;
     for (int w0 = 0; w0 < capWords; w0 += wg) {
-        int pos[32];
-        #pragma unroll
-        for (int j = 0; j < 32; j++) {
-            const int i = 32 * w0 + j * wg + lid;
-            pos[j] = i < cap ? c[i] : 0;
-        }
         uint bits = 0;
         if (w0 + lid < capWords) {
             for (int g = 0; g < HEADS_PER_ENTRY; g++) {
@@ -652,12 +647,22 @@ inline void compact_set(const int es, const bool coherent, global const uint* ke
         wordBits[lid] = bits;
         wordRank[lid] = emitted + rank;
         barrier(CLK_LOCAL_MEM_FENCE);
-        #pragma unroll
-        for (int j = 0; j < 32; j++) {
-            const int t = j * wg + lid, k = t / 32, bit = t % 32;
-            if (32 * w0 + t < n) {
-                const uint wb = wordBits[k];
-                if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
+        // COMPACT_RUN positions in flight per work-item: few registers, as a part of the fused
+        // estimate_top_p (whose every group gets the registers of its largest part).
+        for (int r = 0; r < 32; r += COMPACT_RUN) {
+            int pos[COMPACT_RUN];
+            #pragma unroll
+            for (int j = 0; j < COMPACT_RUN; j++) {
+                const int i = 32 * w0 + (r + j) * wg + lid;
+                pos[j] = i < cap ? c[i] : 0;
+            }
+            #pragma unroll
+            for (int j = 0; j < COMPACT_RUN; j++) {
+                const int t = (r + j) * wg + lid, k = t / 32, bit = t % 32;
+                if (32 * w0 + t < n) {
+                    const uint wb = wordBits[k];
+                    if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
+                }
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE); // the next tile rewrites wordBits and wordRank
