@@ -210,8 +210,10 @@ final class SparsePipeline implements AutoCloseable {
             this.fusedScratchOffset = rowFloats;
             this.fusedHistOffset = rowFloats + (int) (topPScratch / 4);
             this.fusedLocalFloats = Math.max(estimateLocalFloats, fusedHistOffset + (int) (TOP_P_HISTOGRAM_BYTES / 4));
+            // (compact's share of it, 3 ints per work-item, fits in top_p's row)
             boolean fuse = fuseTopP && policy.prunes() && !PhaseTimes.ENABLED && estimateGroup == topPGroup
-                    && 4L * fusedLocalFloats + 64 <= cl.device().localMemBytes();
+                    && compactGroup == topPGroup && 4L * fusedLocalFloats + 64 <= cl.device().localMemBytes()
+                    && fusedLocalFloats >= 3 * compactGroup;
             estimateTopP = fuse ? guard.add(cl.kernel(prune, defines, "estimate_top_p")) : null;
             if (estimateTopP != null && estimateTopP.workGroupLimit() < topPGroup) {
                 throw new OpenClException("estimate_top_p: the device runs at most " + estimateTopP.workGroupLimit()
@@ -354,12 +356,14 @@ final class SparsePipeline implements AutoCloseable {
             estimateTopP.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
                     .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
                     .arg(11, (float) policy.topP()).arg(12, thr).arg(13, keepBits).arg(14, capacityWords).arg(15, tickets)
-                    .arg(17, entryDone).arg(20, fusedScratchOffset).arg(21, fusedHistOffset).local(22, 4L * fusedLocalFloats);
+                    .arg(17, entryDone).arg(20, fusedScratchOffset).arg(21, fusedHistOffset).arg(22, sets).arg(23, setCount)
+                    .local(24, 4L * fusedLocalFloats);
             for (int i = 0; i < slices.length; i++) {
                 StepSlice s = slices[i];
                 estimateTopP.arg(16, i).arg(18, s.firstEntry()).arg(19, s.entries());
-                // One stage for both parts, which overlap: the estimate's.
-                estimateTopP.launch(s.queue(), 0, (long) s.entries() * (blocks + gqa), topPGroup, timer, StageTimer.ESTIMATE);
+                // One stage for the three parts (estimate blocks, top-p rows, token sets), which overlap: the estimate's.
+                estimateTopP.launch(s.queue(), 0, (long) s.entries() * (blocks + gqa + setsPerSeq / kv.kvHeads()), topPGroup,
+                        timer, StageTimer.ESTIMATE);
             }
         } else {
             estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
@@ -370,10 +374,10 @@ final class SparsePipeline implements AutoCloseable {
                     .arg(5, keepBits).arg(6, capacityWords).local(7, rowLocal ? 4L * capacity : 4).local(8, topPScratch)
                     .local(9, TOP_P_HISTOGRAM_BYTES);
             StepSlice.launchAll(topP, slices, gqa, topPGroup, timer, StageTimer.TOP_P);
+            compact.arg(0, keepBits).arg(1, capacityWords).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
+                    .arg(6, sets).arg(7, setCount).local(8, 3 * 4 * compactGroup);
+            StepSlice.launchAll(compact, slices, setsPerSeq / kv.kvHeads(), compactGroup, timer, StageTimer.TOP_P);
         }
-        compact.arg(0, keepBits).arg(1, capacityWords).arg(2, cand).arg(3, candCount).arg(4, capacity).arg(5, setsPerSeq)
-                .arg(6, sets).arg(7, setCount).local(8, 3 * 4 * compactGroup);
-        StepSlice.launchAll(compact, slices, setsPerSeq / kv.kvHeads(), compactGroup, timer, StageTimer.TOP_P);
         lastPruned = true;
         return new Sets(sets, setCount, setsPerSeq);
     }

@@ -14,11 +14,11 @@
 //   holding the row's n candidates; the softmax weights over the scores with TOP_P_WRITEBACK (for tests;
 //   a row in global memory always holds them).
 //   Local: max(5 * WG, 384) floats scratch (NVIDIA variant: max(WG, 384)), TOP_P_BUCKETS uints of histogram.
-// estimate_top_p: both of the above in one launch, top-p rows waiting for their entry's estimate blocks
-//   (its own header below).
 // compact: one work-group per set entry (b, KV head in GROUP mode / query head in HEAD mode); keeps a
 //   candidate when any of the entry's heads kept it (the OR of their bits: the GQA union), writes
 //   ascending positions. Local memory: 3 * WG ints (scan scratch, each word's bits and rank).
+// estimate_top_p: the three above in one launch, top-p rows waiting for their entry's estimate blocks and
+//   token sets for its rows (its own header below).
 
 #if EST_SHUFFLE
 // NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES /
@@ -610,24 +610,100 @@ kernel void top_p(global float* scores, global const int* candCount, int cap, fl
     top_p_row(GROUP_ID, false, scores, candCount, cap, p, thr, keep, capWords, rowLocal, scratch, hist, &found PHASE_ARG);
 }
 
-// estimate_top_p: estimate_scores and top_p in one launch, so an entry's top-p rows start as soon as its
-// estimate blocks are done while later entries are still being estimated, and the rows left at the end run
-// on an otherwise idle device (four rows to a compute unit, top_p's passes looked bound by instruction
-// issue). Work-groups draw tickets in launch order: the first estGroups tickets are estimate blocks
-// of this launch's entries (firstEntry on), the rest top-p rows; a row waits until its entry's blocks have
-// counted themselves in entryDone. A waiting group only waits for lower tickets, drawn by groups already
-// running, so it cannot wait forever, however many groups the device holds at once. The group drawing
-// the last ticket resets the counter for the next launch, and an entry's last row its count.
-// Local memory: one area for either part (top_p's row, scratch and histogram at the given float offsets).
+// Candidates go a tile of WG words (32 WG candidates) at a time: each work-item ORs its word's bits over
+// the entry's heads, one scan ranks the words, and the work-items store the tile's kept candidates
+// (read in order, coalesced) at their word's rank plus the kept bits below them. The tile's candidate,
+// bit and count loads are issued together, before any of them is used: the count and the bits bound
+// only what is stored (reads past the count stay inside the entry's capacity), so the group waits for
+// one memory round trip per tile instead of three in a row.
+#define COMPACT_RUN 8
+inline void compact_set(const int es, const bool coherent, global const uint* keep, int capWords, global const int* cand,
+                        global const int* candCount, int cap, int entriesPerSeq, global int* sets, global int* setCount,
+                        local int* scratch PHASE_PARAM) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    PHASE_MARK(0);
+    const int b = es / entriesPerSeq;
+    const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;
+    const int firstEq = b * QUERY_HEADS + firstQ;
+    const int e = b * KV_HEADS + firstQ / GQA_GROUP;
+    local uint* wordBits = (local uint*) (scratch + wg);
+    local int* wordRank = scratch + 2 * wg;
+    global const int* c = cand + (size_t) e * cap;
+    global int* out = sets + (size_t) es * cap;
+    int emitted = 0;
+    for (int w0 = 0; w0 < capWords; w0 += wg) {
+        uint bits = 0;
+        if (w0 + lid < capWords) {
+            for (int g = 0; g < HEADS_PER_ENTRY; g++) {
+                global const uint* word = keep + (size_t) (firstEq + g) * capWords + w0 + lid;
+                bits |= coherent ? as_uint(load_coherent((global const float*) word)) : *word;
+            }
+        }
+        const int n = candCount[e], words = (n + 31) / 32;
+        if (w0 >= words) break; // n is the group's: every work-item leaves together
+        bits = w0 + lid < words ? bits : 0;
+        int total;
+        const int rank = group_scan(scratch, popcount(bits), &total);
+        wordBits[lid] = bits;
+        wordRank[lid] = emitted + rank;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        // COMPACT_RUN positions in flight per work-item: few registers, as a part of the fused
+        // estimate_top_p (whose every group gets the registers of its largest part).
+        for (int r = 0; r < 32; r += COMPACT_RUN) {
+            int pos[COMPACT_RUN];
+            #pragma unroll
+            for (int j = 0; j < COMPACT_RUN; j++) {
+                const int i = 32 * w0 + (r + j) * wg + lid;
+                pos[j] = i < cap ? c[i] : 0;
+            }
+            #pragma unroll
+            for (int j = 0; j < COMPACT_RUN; j++) {
+                const int t = (r + j) * wg + lid, k = t / 32, bit = t % 32;
+                if (32 * w0 + t < n) {
+                    const uint wb = wordBits[k];
+                    if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
+                }
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE); // the next tile rewrites wordBits and wordRank
+        emitted += total;
+    }
+    PHASE_MARK(1);
+    if (lid == 0) setCount[es] = emitted;
+}
+
+kernel void compact(global const uint* restrict keep, int capWords, global const int* restrict cand,
+                    global const int* restrict candCount, int cap, int entriesPerSeq, global int* restrict sets,
+                    global int* restrict setCount, local int* scratch PHASE_PARAM) {
+    compact_set(GROUP_ID, false, keep, capWords, cand, candCount, cap, entriesPerSeq, sets, setCount, scratch PHASE_ARG);
+}
+
+// Token sets per entry: one per KV head (the GQA union), or one per query head.
+#define SETS_PER_ENTRY (GQA_GROUP / HEADS_PER_ENTRY)
+
+// estimate_top_p: estimate_scores, top_p and compact in one launch, so an entry's top-p rows start as soon
+// as its estimate blocks are done while later entries are still being estimated, the rows left at the end
+// run on an otherwise idle device (four rows to a compute unit, top_p's passes looked bound by instruction
+// issue), and an entry's token sets are compacted as soon as its rows are done (no compact launch, nor its
+// gap). Work-groups draw tickets in launch order: the first estGroups tickets are estimate blocks of this
+// launch's entries (firstEntry on), then top-p rows, then token sets; a row waits until its entry's blocks,
+// a set until its entry's blocks and rows have counted themselves in entryDone (after a device fence on
+// their stores). A waiting group only waits for lower tickets, drawn by groups already running, so it
+// cannot wait forever, however many groups the device holds at once. The group drawing the last ticket
+// resets the counter for the next launch, and an entry's last set its count.
+// Local memory: one area for any part (top_p's row, scratch and histogram at the given float offsets;
+// compact's 3 * WG ints at its start).
 kernel void estimate_top_p(global const char* qcodes, global const float* qscales, global const uchar* codes,
                            global const half* params, global const int* pageTables, int maxPages,
                            global const int* cand, global const int* candCount, int cap, global float* scores,
                            int blocksPerEntry, float p, global float* thr, global uint* keep, int capWords,
                            global int* tickets, int ticketSlot, global int* entryDone, int firstEntry, int entries,
-                           int scratchOffset, int histOffset, local float* mem PHASE_PARAM) {
+                           int scratchOffset, int histOffset, global int* sets, global int* setCount,
+                           local float* mem PHASE_PARAM) {
     local int ticket, found;
     const int lid = get_local_id(0);
-    const int estGroups = entries * blocksPerEntry, total = estGroups + entries * GQA_GROUP;
+    const int estGroups = entries * blocksPerEntry, rows = entries * GQA_GROUP;
+    const int total = estGroups + rows + entries * SETS_PER_ENTRY;
     global int* counter = tickets + ticketSlot; // one per slice: slices run at the same time
     if (lid == 0) {
         ticket = atomic_inc(counter);
@@ -642,7 +718,7 @@ kernel void estimate_top_p(global const char* qcodes, global const float* qscale
         device_fence(); // this work-item's scores are visible to every group before the block counts
         barrier(CLK_GLOBAL_MEM_FENCE);
         if (lid == 0) atomic_inc(&entryDone[gid / blocksPerEntry]);
-    } else {
+    } else if (t < estGroups + rows) {
         const int eq = firstEntry * GQA_GROUP + (t - estGroups);
         const int e = top_p_entry(eq);
         if (lid == 0) {
@@ -652,61 +728,20 @@ kernel void estimate_top_p(global const char* qcodes, global const float* qscale
         barrier(CLK_GLOBAL_MEM_FENCE);
         top_p_row(eq, true, scores, candCount, cap, p, thr, keep, capWords, mem, mem + scratchOffset,
                   (local uint*) (mem + histOffset), &found PHASE_ARG);
-        // The entry's last row resets its count (every row has seen it complete by then).
-        if (lid == 0 && atomic_inc(&entryDone[e]) == blocksPerEntry + GQA_GROUP - 1) entryDone[e] = 0;
-    }
-}
-
-// Candidates go a tile of WG words (32 WG candidates) at a time: each work-item ORs its word's bits over
-// the entry's heads, one scan ranks the words, and the work-items store the tile's kept candidates
-// (read in order, coalesced) at their word's rank plus the kept bits below them. The tile's candidate,
-// bit and count loads are issued together, before any of them is used: the count and the bits bound
-// only what is stored (reads past the count stay inside the entry's capacity), so the group waits for
-// one memory round trip per tile instead of three in a row.
-kernel void compact(global const uint* restrict keep, int capWords, global const int* restrict cand,
-                    global const int* restrict candCount, int cap, int entriesPerSeq, global int* restrict sets,
-                    global int* restrict setCount, local int* scratch PHASE_PARAM) {
-    const int es = GROUP_ID, lid = get_local_id(0), wg = get_local_size(0);
-    PHASE_MARK(0);
-    const int b = es / entriesPerSeq;
-    const int firstQ = (es % entriesPerSeq) * HEADS_PER_ENTRY;
-    const int firstEq = b * QUERY_HEADS + firstQ;
-    const int e = b * KV_HEADS + firstQ / GQA_GROUP;
-    local uint* wordBits = (local uint*) (scratch + wg);
-    local int* wordRank = scratch + 2 * wg;
-    global const int* c = cand + (size_t) e * cap;
-    global int* out = sets + (size_t) es * cap;
-    int emitted = 0;
-    for (int w0 = 0; w0 < capWords; w0 += wg) {
-        int pos[32];
-        #pragma unroll
-        for (int j = 0; j < 32; j++) {
-            const int i = 32 * w0 + j * wg + lid;
-            pos[j] = i < cap ? c[i] : 0;
-        }
-        uint bits = 0;
-        if (w0 + lid < capWords) {
-            for (int g = 0; g < HEADS_PER_ENTRY; g++) bits |= keep[(size_t) (firstEq + g) * capWords + w0 + lid];
-        }
-        const int n = candCount[e], words = (n + 31) / 32;
-        if (w0 >= words) break; // n is the group's: every work-item leaves together
-        bits = w0 + lid < words ? bits : 0;
-        int total;
-        const int rank = group_scan(scratch, popcount(bits), &total);
-        wordBits[lid] = bits;
-        wordRank[lid] = emitted + rank;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        #pragma unroll
-        for (int j = 0; j < 32; j++) {
-            const int t = j * wg + lid, k = t / 32, bit = t % 32;
-            if (32 * w0 + t < n) {
-                const uint wb = wordBits[k];
-                if ((wb >> bit) & 1u) out[wordRank[k] + popcount(wb & ((1u << bit) - 1u))] = pos[j];
+        device_fence(); // the kept bits are visible to every group before the row counts
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        if (lid == 0) atomic_inc(&entryDone[e]);
+    } else {
+        // A token set of the entry, once all its rows are done; the entry's last set resets its count.
+        const int es = firstEntry * SETS_PER_ENTRY + (t - estGroups - rows);
+        const int e = es / SETS_PER_ENTRY;
+        if (lid == 0) {
+            while (atomic_add(&entryDone[e], 0) < blocksPerEntry + GQA_GROUP) {
             }
         }
-        barrier(CLK_LOCAL_MEM_FENCE); // the next tile rewrites wordBits and wordRank
-        emitted += total;
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        compact_set(es, true, keep, capWords, cand, candCount, cap, KV_HEADS * SETS_PER_ENTRY, sets, setCount,
+                    (local int*) mem PHASE_ARG);
+        if (lid == 0 && atomic_inc(&entryDone[e]) == blocksPerEntry + GQA_GROUP + SETS_PER_ENTRY - 1) entryDone[e] = 0;
     }
-    PHASE_MARK(1);
-    if (lid == 0) setCount[es] = emitted;
 }
