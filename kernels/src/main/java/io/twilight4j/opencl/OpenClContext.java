@@ -34,6 +34,11 @@ public final class OpenClContext implements AutoCloseable {
     private static final String EXTRA_OPTIONS = System.getProperty("twilight4j.clBuildOptions", "").trim();
     /** Whether each successful build's log is printed (system property {@code twilight4j.clBuildLog}). */
     private static final boolean PRINT_BUILD_LOG = Boolean.getBoolean("twilight4j.clBuildLog");
+    /**
+     * A folder where each built program's binary is written (system property {@code twilight4j.clDumpBinaries}):
+     * PTX text on NVIDIA, to read what the driver made of a kernel. Off by default.
+     */
+    private static final String DUMP_BINARIES = System.getProperty("twilight4j.clDumpBinaries", "").trim();
 
     private final OpenClDevice device;
     private long context;
@@ -152,8 +157,35 @@ public final class OpenClContext implements AutoCloseable {
                 // With NVIDIA's -cl-nv-verbose the log holds ptxas' registers and spills per kernel.
                 System.err.println("build log of " + source + " (" + options + "):\n" + buildLog(program).strip());
             }
+            if (!DUMP_BINARIES.isEmpty()) {
+                dumpBinary(program, source, options.toString());
+            }
             programs.put(key, program);
             return program;
+        }
+    }
+
+    /** Writes the program's binary for this device and the options it was built with (see DUMP_BINARIES). */
+    private void dumpBinary(long program, String source, String options) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer size = stack.mallocPointer(1);
+            ClCheck.check(clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, size, null), "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
+            ByteBuffer bin = MemoryUtil.memAlloc((int) size.get(0));
+            try {
+                PointerBuffer where = stack.mallocPointer(1).put(0, bin);
+                ClCheck.check(clGetProgramInfo(program, CL_PROGRAM_BINARIES, where, null), "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+                java.nio.file.Path dir = java.nio.file.Path.of(DUMP_BINARIES);
+                java.nio.file.Files.createDirectories(dir);
+                String name = source.replaceAll(".*/", "").replace('+', '_') + "-" + Integer.toHexString(options.hashCode());
+                byte[] bytes = new byte[bin.remaining()];
+                bin.get(bytes);
+                java.nio.file.Files.write(dir.resolve(name + ".bin"), bytes);
+                java.nio.file.Files.writeString(dir.resolve(name + ".options"), options + "\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException("writing the binary of " + source + " to " + DUMP_BINARIES, e);
+            } finally {
+                MemoryUtil.memFree(bin);
+            }
         }
     }
 
