@@ -12,7 +12,8 @@ OUT=${OUT:-/tmp/twilight4j-out}
 mkdir -p "$OUT"
 shapes=${1:-"16:32768:8 16:131072:8 1:32768:8 1:131072:8 64:32768:8 16:8192:8 1:8192:8 64:8192:8 64:131072:8 1:32768:32 16:32768:32 16:8192:32 1:8192:32 1:131072:32"}
 policies=${POLICIES:-quest:8192,quest:8192+twilight:0.95}
-java="bash .device/run.sh -Xmx100g -XX:ErrorFile=$OUT/hs_err_%p.log io.twilight4j.cli.Main"
+# JAVA_OPTS: further JVM options for every bench run (e.g. a -Dtwilight4j.* knob under test).
+java="bash .device/run.sh -Xmx100g -XX:ErrorFile=$OUT/hs_err_%p.log ${JAVA_OPTS:-} io.twilight4j.cli.Main"
 {
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
