@@ -11,6 +11,8 @@ import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.ShortBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lwjgl.PointerBuffer;
@@ -174,13 +176,13 @@ public final class OpenClContext implements AutoCloseable {
             try {
                 PointerBuffer where = stack.mallocPointer(1).put(0, bin);
                 ClCheck.check(clGetProgramInfo(program, CL_PROGRAM_BINARIES, where, null), "clGetProgramInfo(CL_PROGRAM_BINARIES)");
-                java.nio.file.Path dir = java.nio.file.Path.of(DUMP_BINARIES);
-                java.nio.file.Files.createDirectories(dir);
+                Path dir = Path.of(DUMP_BINARIES);
+                Files.createDirectories(dir);
                 String name = source.replaceAll(".*/", "").replace('+', '_') + "-" + Integer.toHexString(options.hashCode());
                 byte[] bytes = new byte[bin.remaining()];
                 bin.get(bytes);
-                java.nio.file.Files.write(dir.resolve(name + ".bin"), bytes);
-                java.nio.file.Files.writeString(dir.resolve(name + ".options"), options + "\n");
+                Files.write(dir.resolve(name + ".bin"), bytes);
+                Files.writeString(dir.resolve(name + ".options"), options + "\n");
             } catch (IOException e) {
                 throw new UncheckedIOException("writing the binary of " + source + " to " + DUMP_BINARIES, e);
             } finally {
