@@ -9,8 +9,21 @@ final class ClCheck {
     /** Throws unless {@code status} is CL_SUCCESS; {@code what} names the call and its object. */
     static void check(int status, String what) {
         if (status != 0) {
-            throw new OpenClException(what + " failed: " + errorName(status) + " (" + status + ")");
+            throw new OpenClException(message(status, what));
         }
+    }
+
+    /** The exception message for {@code status} from the call {@code what}, with a hint where the code misleads. */
+    static String message(int status, String what) {
+        String hint = switch (status) {
+            // NVIDIA's driver reports a kernel's memory fault as CL_OUT_OF_RESOURCES on a later call (a read
+            // that waits for the kernel), and every command after it fails the same way.
+            case -5 -> "; from a read or finish this usually means a kernel enqueued before it failed on the device"
+                    + " (NVIDIA reports an illegal address this way), not a lack of memory";
+            case -14 -> "; a command it waited for failed first";
+            default -> "";
+        };
+        return what + " failed: " + errorName(status) + " (" + status + ")" + hint;
     }
 
     /** The CL_* name of an error code (the common ones; others print as numbers). */
@@ -24,6 +37,7 @@ final class ClCheck {
             case -6 -> "CL_OUT_OF_HOST_MEMORY";
             case -7 -> "CL_PROFILING_INFO_NOT_AVAILABLE";
             case -11 -> "CL_BUILD_PROGRAM_FAILURE";
+            case -14 -> "CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST";
             case -30 -> "CL_INVALID_VALUE";
             case -32 -> "CL_INVALID_PLATFORM";
             case -33 -> "CL_INVALID_DEVICE";
