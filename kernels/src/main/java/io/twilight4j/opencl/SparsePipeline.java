@@ -35,9 +35,9 @@ final class SparsePipeline implements AutoCloseable {
     private static final int EST_LANE_BYTES = 8;
     private static final int EST_UNROLL = 8;
     /**
-     * Whether plans that prune run the estimate and top-p as one launch (estimate_top_p) where the device
-     * allows it (local memory for top_p's row, one work-group size for both), system property
-     * {@code twilight4j.clFuseTopP} (default true; false runs estimate_scores, then top_p).
+     * Whether plans that prune run the estimate, top-p and the compaction as one launch (estimate_top_p)
+     * where the device allows it (local memory for top_p's row, one work-group size for all three), system
+     * property {@code twilight4j.clFuseTopP} (default true; false runs estimate_scores, top_p, then compact).
      */
     static final boolean FUSE_TOP_P = !"false".equals(System.getProperty("twilight4j.clFuseTopP"));
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
@@ -49,7 +49,7 @@ final class SparsePipeline implements AutoCloseable {
     private final KvShape kv;
     private final int queryHeads, gqa, maxPages, capacity, capacityWords, rowLen, setsPerSeq;
     private final ClKernel quantize, scoreKernel, selectKernel, estimate, topP, compact;
-    /** The estimate and top-p in one launch (null where the plan runs them apart, see {@link #FUSE_TOP_P}). */
+    /** The estimate, top-p and compaction in one launch (null where the plan runs them apart, see {@link #FUSE_TOP_P}). */
     private final ClKernel estimateTopP;
     /** estimate_top_p's ticket counter per slice and finished estimate blocks per entry (both reset by the kernel). */
     private final ClBuffer tickets, entryDone;
