@@ -178,7 +178,7 @@ public final class OpenClContext implements AutoCloseable {
                 ClCheck.check(clGetProgramInfo(program, CL_PROGRAM_BINARIES, where, null), "clGetProgramInfo(CL_PROGRAM_BINARIES)");
                 Path dir = Path.of(DUMP_BINARIES);
                 Files.createDirectories(dir);
-                String name = source.replaceAll(".*/", "").replace('+', '_') + "-" + Integer.toHexString(options.hashCode());
+                String name = source.replace('+', '_') + "-" + Integer.toHexString(options.hashCode());
                 byte[] bytes = new byte[bin.remaining()];
                 bin.get(bytes);
                 Files.write(dir.resolve(name + ".bin"), bytes);

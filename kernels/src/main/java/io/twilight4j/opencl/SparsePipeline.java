@@ -210,7 +210,7 @@ final class SparsePipeline implements AutoCloseable {
             this.fusedScratchOffset = rowFloats;
             this.fusedHistOffset = rowFloats + (int) (topPScratch / 4);
             this.fusedLocalFloats = Math.max(estimateLocalFloats, fusedHistOffset + (int) (TOP_P_HISTOGRAM_BYTES / 4));
-            // (compact's share of it, 3 ints per work-item, fits in top_p's row)
+            // compact's part takes 3 ints per work-item from the start of the same area (the last condition)
             boolean fuse = fuseTopP && policy.prunes() && !PhaseTimes.ENABLED && estimateGroup == topPGroup
                     && compactGroup == topPGroup && 4L * fusedLocalFloats + 64 <= cl.device().localMemBytes()
                     && fusedLocalFloats >= 3 * compactGroup;
