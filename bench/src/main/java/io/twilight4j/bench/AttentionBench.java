@@ -8,11 +8,9 @@ import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.parallel.SteadyState;
 import io.twilight4j.policy.AttentionPolicy;
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.IntConsumer;
 
 /**
  * The attention benchmark: fills one cache with a synthetic workload, runs dense first (the
@@ -37,21 +35,24 @@ public final class AttentionBench {
     private AttentionBench() {
     }
 
-    /** Runs {@code config}; {@code progress} gets the tokens written while the cache fills. */
-    public static List<BenchRow> run(BenchConfig config, IntConsumer progress, PrintStream log) {
+    /** Runs {@code config}, telling {@code listener} how far it got. */
+    public static List<BenchRow> run(BenchConfig config, BenchListener listener) {
         SyntheticWorkload workload = new SyntheticWorkload(config);
         List<BenchRow> rows = new ArrayList<>();
         try (AttentionBackend backend = Backends.open(config.backend(), config.device(), config.threads());
              KvCache cache = backend.createCache(workload.shape(), workload.labelChannels())) {
-            log.println("backend: " + backend.description());
-            int[] seqs = workload.fill(cache, progress);
+            listener.opened(backend.description());
+            int[] seqs = workload.fill(cache, listener::filled);
+            listener.fillDone();
             float[] q = workload.queries(config.seed() + 1);
             DecodeShape shape = new DecodeShape(config.queryHeads(), config.batch(), config.ctx());
             float[] dense = new float[q.length];
+            listener.measuring(AttentionPolicy.dense());
             BenchRow baseline = measure(backend, cache, AttentionPolicy.dense(), shape, seqs, q, dense, null, -1, config);
             rows.add(baseline);
             for (AttentionPolicy p : config.policies()) {
                 if (!p.isDense()) {
+                    listener.measuring(p);
                     rows.add(measure(backend, cache, p, shape, seqs, q, new float[q.length], dense, baseline.medianMs(), config));
                 }
             }

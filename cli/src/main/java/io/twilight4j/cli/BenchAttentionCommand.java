@@ -15,9 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -65,10 +62,8 @@ final class BenchAttentionCommand implements Callable<Integer> {
         }
         long tokens = (long) batch * ctx;
         List<BenchRow> rows;
-        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("filling KV cache").setInitialMax(tokens)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
-                .setUnit(" tokens", 1).build()) {
-            rows = AttentionBench.run(config, n -> bar.stepBy(n), System.err);
+        try (BenchProgress progress = new BenchProgress(System.err, tokens)) {
+            rows = AttentionBench.run(config, progress);
         }
         System.out.print(AttentionBench.table(rows));
         if (run.backend.equalsIgnoreCase("cpu") && !noBandwidth) {
