@@ -682,6 +682,23 @@ kernel void compact(global const uint* restrict keep, int capWords, global const
 // Token sets per entry: one per KV head (the GQA union), or one per query head.
 #define SETS_PER_ENTRY (GQA_GROUP / HEADS_PER_ENTRY)
 
+// The group counts itself in *done once its global stores are visible to every group (a device fence
+// by each work-item, then the barrier).
+inline void count_done(global int* done) {
+    device_fence();
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (get_local_id(0) == 0) atomic_inc(done);
+}
+
+// The group waits until *done reaches target: work-item 0 spins on it, the others at the barrier.
+inline void wait_for_count(global int* done, int target) {
+    if (get_local_id(0) == 0) {
+        while (atomic_add(done, 0) < target) {
+        }
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+}
+
 // estimate_top_p: estimate_scores, top_p and compact in one launch, so an entry's top-p rows start as soon
 // as its estimate blocks are done while later entries are still being estimated, the rows left at the end
 // run on an otherwise idle device (four rows to a compute unit, top_p's passes looked bound by instruction
@@ -716,31 +733,19 @@ kernel void estimate_top_p(global const char* qcodes, global const float* qscale
         const int gid = firstEntry * blocksPerEntry + t;
         estimate_block(gid, qcodes, qscales, codes, params, pageTables, maxPages, cand, candCount, cap, scores,
                        blocksPerEntry, mem PHASE_ARG);
-        device_fence(); // this work-item's scores are visible to every group before the block counts
-        barrier(CLK_GLOBAL_MEM_FENCE);
-        if (lid == 0) atomic_inc(&entryDone[gid / blocksPerEntry]);
+        count_done(&entryDone[gid / blocksPerEntry]); // after its scores
     } else if (t < estGroups + rows) {
         const int eq = firstEntry * GQA_GROUP + (t - estGroups);
         const int e = top_p_entry(eq);
-        if (lid == 0) {
-            while (atomic_add(&entryDone[e], 0) < blocksPerEntry) {
-            }
-        }
-        barrier(CLK_GLOBAL_MEM_FENCE);
+        wait_for_count(&entryDone[e], blocksPerEntry);
         top_p_row(eq, true, scores, candCount, cap, p, thr, keep, capWords, mem, mem + scratchOffset,
                   (local uint*) (mem + histOffset), &found PHASE_ARG);
-        device_fence(); // the kept bits are visible to every group before the row counts
-        barrier(CLK_GLOBAL_MEM_FENCE);
-        if (lid == 0) atomic_inc(&entryDone[e]);
+        count_done(&entryDone[e]); // after its kept bits
     } else {
         // A token set of the entry, once all its rows are done; the entry's last set resets its count.
         const int es = firstEntry * SETS_PER_ENTRY + (t - estGroups - rows);
         const int e = es / SETS_PER_ENTRY;
-        if (lid == 0) {
-            while (atomic_add(&entryDone[e], 0) < blocksPerEntry + GQA_GROUP) {
-            }
-        }
-        barrier(CLK_GLOBAL_MEM_FENCE);
+        wait_for_count(&entryDone[e], blocksPerEntry + GQA_GROUP);
         compact_set(es, true, keep, capWords, cand, candCount, cap, KV_HEADS * SETS_PER_ENTRY, sets, setCount,
                     (local int*) mem PHASE_ARG);
         if (lid == 0 && atomic_inc(&entryDone[e]) == blocksPerEntry + GQA_GROUP + SETS_PER_ENTRY - 1) entryDone[e] = 0;
