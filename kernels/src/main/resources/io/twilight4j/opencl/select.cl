@@ -39,7 +39,175 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 #define QTILE (QSLOTS * QROWS)
 #define QHT (GQA_GROUP * QTILE)
 
-#if INLINE_PTX
+#if QUEST_MMA
+// NVIDIA tensor-core variant (QUEST_MMA, set by the host on sm_80 or later with GQA_GROUP <= 8 and HEAD_DIM 64
+// or 128): a warp scores 16 pages at a time as one small integer matrix product, mma_u8s8 (common.cl): A's
+// rows are the pages' bound codes unpacked to bytes, B's columns the group's [c- | c+] query codes (columns
+// past GQA_GROUP zero), the sums the same exact integers as the other variants'. Lane 4 r + t quantizes
+// channels [QCH t, +QCH) of query head r (QCH = HEAD_DIM / 4; the quad shares the row's largest magnitude by
+// two shuffles) and loads the code words of the same channels from the min and the max half-rows (QMW words
+// each) of pages r and r + 8 of the tile, so a quad reads each half-row whole. A word's low nibbles (even
+// channels) and high nibbles (odd ones) go through separate mmas against the matching query codes. d then
+// holds heads 2 t and 2 t + 1 of pages r and r + 8: the quad takes the max over heads by shuffles and its
+// first lane stores the two pages' scores. The entry's first group stores the query codes and scales for
+// the estimate. No local memory.
+#define QMW (HEAD_DIM / 32)
+#define QCH (HEAD_DIM / 4)
+#if QMW != 2 && QMW != 4
+#error "quest_page_scores (tensor-core variant): HEAD_DIM must be 64 or 128"
+#endif
+#if GQA_GROUP > 8
+#error "quest_page_scores (tensor-core variant): GQA_GROUP must be at most 8 (B's columns)"
+#endif
+#ifndef QUEST_MMA_UNROLL
+#define QUEST_MMA_UNROLL 2
+#endif
+#define LOW_NIBBLES 0x0F0F0F0Fu
+// Lane t's QMW code words of the min (hf 0) or the max (hf 1) half of bound row ent, into dst[0..QMW).
+#if QMW == 4
+#define load_bound_words(dst, ent, hf, t) do { \
+        const uint4 r_ = load_once4((global const uint4*) (boundCodes + (size_t) (ent) * HEAD_DIM + (hf) * (HEAD_DIM / 2)) + (t)); \
+        (dst)[0] = r_.x; (dst)[1] = r_.y; (dst)[2] = r_.z; (dst)[3] = r_.w; } while (0)
+#else
+#define load_bound_words(dst, ent, hf, t) do { \
+        const uint2 r_ = load_once2((global const uint2*) (boundCodes + (size_t) (ent) * HEAD_DIM + (hf) * (HEAD_DIM / 2)) + (t)); \
+        (dst)[0] = r_.x; (dst)[1] = r_.y; } while (0)
+#endif
+// mma_u8s8 over words k and k + 1 of pages r (w0) and r + 8 (w1): their low nibbles against qe, then their
+// high nibbles against qo.
+#define mma_word_pair(d, w0, w1, k, qe, qo) do { \
+        mma_u8s8(d, (w0)[k] & LOW_NIBBLES, (w1)[k] & LOW_NIBBLES, (w0)[(k) + 1] & LOW_NIBBLES, (w1)[(k) + 1] & LOW_NIBBLES, \
+                 (qe)[k], (qe)[(k) + 1]); \
+        mma_u8s8(d, ((w0)[k] >> 4) & LOW_NIBBLES, ((w1)[k] >> 4) & LOW_NIBBLES, ((w0)[(k) + 1] >> 4) & LOW_NIBBLES, \
+                 ((w1)[(k) + 1] >> 4) & LOW_NIBBLES, (qo)[k], (qo)[(k) + 1]); } while (0)
+
+kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
+                              global const uchar* boundCodes, global const half* boundParams,
+                              global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
+                              global float* rowScores, int groupsPerEntry, local float* unused PHASE_PARAM) {
+    PHASE_MARK(0);
+    const int e = GROUP_ID / groupsPerEntry, part = GROUP_ID % groupsPerEntry;
+    const int b = e / KV_HEADS, h = e % KV_HEADS;
+    const int lid = get_local_id(0), lane = lid % 32, warp = lid / 32, warps = get_local_size(0) / 32;
+    const int r = lane / 4, t = lane % 4;
+    const int pages = (lengths[b] + PAGE_TOKENS - 1) / PAGE_TOKENS;
+    const int2 share = block_range(pages, part, groupsPerEntry);
+    const int first = share.x, end = share.y;
+    global const int* table = pageTables + (size_t) b * maxPages;
+    // The first tiles' table entries ((page, KV head) row indices) load while the query is quantized.
+    const int stride = 16 * warps; // pages from one of a warp's tiles to its next
+    int ent[QUEST_MMA_UNROLL][2];
+    #pragma unroll
+    for (int u = 0; u < QUEST_MMA_UNROLL; u++) {
+        #pragma unroll
+        for (int j = 0; j < 2; j++) {
+            ent[u][j] = table[max(0, min(first + 16 * warp + stride * u + r + 8 * j, end - 1))] * KV_HEADS + h;
+        }
+    }
+    // Head r's channels [QCH t, +QCH) as codes (quantize_queries' arithmetic), a char8 per code word.
+    const size_t row = query_index(b, h, min(r, GQA_GROUP - 1));
+    global const float* qf = q + row * HEAD_DIM + QCH * t;
+    const float16 x0 = vload16(0, qf);
+#if QCH == 32
+    const float16 x1 = vload16(1, qf);
+    const float16 a = fmax(fabs(x0), fabs(x1));
+#else
+    const float16 a = fabs(x0);
+#endif
+    const float8 a8 = fmax(a.lo, a.hi);
+    const float4 a4 = fmax(a8.lo, a8.hi);
+    float amax = fmax(fmax(a4.x, a4.y), fmax(a4.z, a4.w));
+    amax = fmax(amax, shfl_xor(amax, 1));
+    amax = fmax(amax, shfl_xor(amax, 2));
+    const float2 si = query_scale(amax);
+    char8 cw[QMW];
+    const char16 c0 = convert_char16(rint(x0 * si.y));
+    cw[0] = c0.lo;
+    cw[1] = c0.hi;
+#if QCH == 32
+    const char16 c1 = convert_char16(rint(x1 * si.y));
+    cw[2] = c1.lo;
+    cw[3] = c1.hi;
+#endif
+    if (part == 0 && warp == 0 && r < GQA_GROUP) {
+        vstore16(c0, 0, qcodes + row * HEAD_DIM + QCH * t);
+#if QCH == 32
+        vstore16(c1, 1, qcodes + row * HEAD_DIM + QCH * t);
+#endif
+        if (t == 0) qscales[row] = si.x;
+    }
+    // B: c- against the min half-row's words, c+ against the max half-row's, even channels (qe*) and odd
+    // ones (qo*) four per int; sum(c) = sum(c-) + sum(c+) over the quad.
+    int qeMin[QMW], qoMin[QMW], qeMax[QMW], qoMax[QMW];
+    int s = 0;
+    const bool on = r < GQA_GROUP;
+    #pragma unroll
+    for (int k = 0; k < QMW; k++) {
+        const char8 neg = min(cw[k], (char8) (0)), pos = max(cw[k], (char8) (0));
+        qeMin[k] = on ? as_int(neg.even) : 0;
+        qoMin[k] = on ? as_int(neg.odd) : 0;
+        qeMax[k] = on ? as_int(pos.even) : 0;
+        qoMax[k] = on ? as_int(pos.odd) : 0;
+        s = dot4_ss(as_int(cw[k].even), 0x01010101, dot4_ss(as_int(cw[k].odd), 0x01010101, s));
+    }
+    s += shfl_xor_int(s, 1);
+    s += shfl_xor_int(s, 2);
+    // This lane's heads 2 t and 2 t + 1 (clamped to the group; heads past it take no part in the max).
+    const int hA = min(2 * t, GQA_GROUP - 1), hB = min(2 * t + 1, GQA_GROUP - 1);
+    const float sumA = (float) shfl_idx_int(s, 4 * hA), sumB = (float) shfl_idx_int(s, 4 * hB);
+    const float scaleA = shfl_idx(si.x, 4 * hA), scaleB = shfl_idx(si.x, 4 * hB);
+    PHASE_MARK(1);
+    // Every lane of a warp runs the same iterations (the mma needs the whole warp): rows past the share's end
+    // read its last page and store nothing.
+    for (int base = first + 16 * warp; base < end; base += stride * QUEST_MMA_UNROLL) {
+        uint mn[QUEST_MMA_UNROLL][2][QMW], mx[QUEST_MMA_UNROLL][2][QMW], range[QUEST_MMA_UNROLL][2];
+        #pragma unroll
+        for (int u = 0; u < QUEST_MMA_UNROLL; u++) {
+            #pragma unroll
+            for (int j = 0; j < 2; j++) {
+                load_bound_words(mn[u][j], ent[u][j], 0, t);
+                load_bound_words(mx[u][j], ent[u][j], 1, t);
+                range[u][j] = ((global const uint*) boundParams)[ent[u][j]];
+            }
+        }
+        // The next iteration's table entries, in flight while these pages are scored.
+        #pragma unroll
+        for (int u = 0; u < QUEST_MMA_UNROLL; u++) {
+            #pragma unroll
+            for (int j = 0; j < 2; j++) {
+                ent[u][j] = table[max(0, min(base + stride * (QUEST_MMA_UNROLL + u) + r + 8 * j, end - 1))] * KV_HEADS + h;
+            }
+        }
+        #pragma unroll
+        for (int u = 0; u < QUEST_MMA_UNROLL; u++) {
+            int d[4] = {0, 0, 0, 0};
+            #pragma unroll
+            for (int k = 0; k < QMW; k += 2) {
+                mma_word_pair(d, mn[u][0], mn[u][1], k, qeMin, qoMin);
+                mma_word_pair(d, mx[u][0], mx[u][1], k, qeMax, qoMax);
+            }
+            const float2 r0 = half2_bits_to_float2(range[u][0]), r1 = half2_bits_to_float2(range[u][1]);
+            float best0 = -INFINITY, best1 = -INFINITY;
+            if (2 * t < GQA_GROUP) {
+                best0 = scaleA * (r0.y * sumA + r0.x * (float) d[0]);
+                best1 = scaleA * (r1.y * sumA + r1.x * (float) d[2]);
+            }
+            if (2 * t + 1 < GQA_GROUP) {
+                best0 = fmax(best0, scaleB * (r0.y * sumB + r0.x * (float) d[1]));
+                best1 = fmax(best1, scaleB * (r1.y * sumB + r1.x * (float) d[3]));
+            }
+            best0 = fmax(best0, shfl_xor(best0, 1));
+            best0 = fmax(best0, shfl_xor(best0, 2));
+            best1 = fmax(best1, shfl_xor(best1, 1));
+            best1 = fmax(best1, shfl_xor(best1, 2));
+            const int p = base + stride * u + r;
+            if (t == 0 && p < end) rowScores[(size_t) e * rowLen + p] = best0;
+            if (t == 0 && p + 8 < end) rowScores[(size_t) e * rowLen + p + 8] = best1;
+        }
+    }
+    PHASE_MARK(2);
+}
+#elif INLINE_PTX
 // NVIDIA variant: QLANES = HEAD_DIM / 8 work-items of one warp read a page's code row with 8-byte loads
 // (16 codes each: lanes below QLANES / 2 hold min codes, the others max codes; HEAD_DIM % 16 == 0) and
 // dot them with the matching c- or c+ query codes by 4-way byte dot products on the nibbles masked into
