@@ -168,15 +168,18 @@ final class SparsePipeline implements AutoCloseable {
         boolean estShuffle = ptx && (kv.headDim() / 2) % EST_LANE_BYTES == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
                 && Integer.bitCount(gqa) == 1 && estLanes % gqa == 0;
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
-        // Tensor-core variant of it (integer mma, sm_80 and later) where the group's heads fit B's 8 columns.
-        boolean estMma = ptx && EST_MMA && gqa <= 8 && (kv.headDim() == 64 || kv.headDim() == 128)
+        // Tensor-core variants of it and of Quest's page scoring (integer mma, sm_80 and later) where the group's
+        // heads fit B's 8 columns and the device passes TensorMmaProbe.
+        boolean mma = ptx && (EST_MMA || QUEST_MMA) && gqa <= 8 && (kv.headDim() == 64 || kv.headDim() == 128)
                 && cl.device().nvidiaComputeMajor() >= 8;
-        defines.put("EST_MMA", estMma ? 1 : 0);
+        String mmaProblem = mma ? TensorMmaProbe.problem(cl, defines) : null;
+        if (mmaProblem != null) {
+            System.err.println("tensor-core kernels off on " + cl.device().name() + " (" + mmaProblem + "); the shuffle variants run");
+            mma = false;
+        }
+        defines.put("EST_MMA", mma && EST_MMA ? 1 : 0);
         defines.put("EST_MMA_UNROLL", Integer.getInteger("twilight4j.estMmaUnroll", 2));
-        // Quest's page scoring on the tensor cores likewise.
-        boolean questMma = ptx && QUEST_MMA && gqa <= 8 && (kv.headDim() == 64 || kv.headDim() == 128)
-                && cl.device().nvidiaComputeMajor() >= 8;
-        defines.put("QUEST_MMA", questMma ? 1 : 0);
+        defines.put("QUEST_MMA", mma && QUEST_MMA ? 1 : 0);
         defines.put("QUEST_MMA_UNROLL", Integer.getInteger("twilight4j.questMmaUnroll", 2));
         defines.put("EST_LANES", Math.max(1, estLanes));
         defines.put("EST_LANE_BYTES", EST_LANE_BYTES);
