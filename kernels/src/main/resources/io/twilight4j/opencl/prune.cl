@@ -5,7 +5,7 @@
 //   is (scale * sum c_i code_i + min * sum c_i) * qs / sqrt(d) with exact integer dot products, the same
 //   sums as the CPU's Int4Estimator.
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's codes as floats, even channels then odd,
-//   and their sums). (NVIDIA variant: its own header below.)
+//   and their sums). (NVIDIA variants, tensor-core and shuffle: their own headers below.)
 // top_p: one work-group (power of two) per (b, qh); softmax, then the threshold search (the bracket cut
 //   in four per pass). With TOP_P_HISTOGRAM the search starts from the histogram bucket where the mass
 //   crosses p, over the weights inside it only when the row is in local memory (ROW_LOCAL, cap floats),
