@@ -320,8 +320,8 @@ DEFINE_REDUCE_SCATTER(reduce_scatter_int, int, shfl_xor_int)
 // signed bytes, d 16 x 8 ints, exact. Lane 4 r + t (r = lane / 4, t = lane % 4) holds columns [4 t, 4 t + 4)
 // of A's rows r (a0) and r + 8 (a1), columns [16 + 4 t, +4) of the same rows (a2, a3), rows [4 t, 4 t + 4)
 // (b0) and [16 + 4 t, +4) (b1) of B's column r, and d's rows r (d[0], d[1]) and r + 8 (d[2], d[3]) at columns
-// 2 t and 2 t + 1. Every lane of the warp calls it together. Built only where the host asks for it (EST_MMA, QUEST_MMA).
-#if EST_MMA || QUEST_MMA
+// 2 t and 2 t + 1. Every lane of the warp calls it together. Built only where the host asks for it (EST_MMA, QUEST_MMA) on NVIDIA (INLINE_PTX).
+#if (EST_MMA || QUEST_MMA) && INLINE_PTX
 inline void mma_u8s8(int* d, uint a0, uint a1, uint a2, uint a3, int b0, int b1) {
     asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
                  : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
