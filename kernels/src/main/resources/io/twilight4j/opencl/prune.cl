@@ -20,6 +20,10 @@
 // estimate_top_p: the three above in one launch, top-p rows waiting for their entry's estimate blocks and
 //   token sets for its rows (its own header below).
 
+// The score of a candidate with scale and minimum sm from its head's integer dot product, as every variant
+// computes it (the same float operations in the same order).
+#define est_score(sm, dotq, qsum, qscale) (((sm).x * (float) (dotq) + (sm).y * (qsum)) * (qscale) * SCORE_SCALE)
+
 #if EST_MMA
 // NVIDIA tensor-core variant (EST_MMA, set by the host on sm_80 or later with GQA_GROUP <= 8 and CODE_BYTES
 // 32 or 64): a warp scores 16 candidates at a time as one small integer matrix product, mma_u8s8 (common.cl):
@@ -53,9 +57,6 @@
 #define load_mma_words(dst, tok, t) do { const uint2 r_ = load_once2((global const uint2*) (codes + (tok) * CODE_BYTES) + (t)); \
         (dst)[0] = r_.x; (dst)[1] = r_.y; } while (0)
 #endif
-// The score of a candidate with scale and minimum sm from its head's integer dot product, as every variant
-// computes it (the same float operations in the same order).
-#define est_score(sm, dotq, qsum, qscale) (((sm).x * (float) (dotq) + (sm).y * (qsum)) * (qscale) * SCORE_SCALE)
 inline void estimate_block(const int gid, global const char* qcodes, global const float* qscales, global const uchar* codes,
                            global const half* params, global const int* pageTables, int maxPages,
                            global const int* cand, global const int* candCount, int cap, global float* scores,
@@ -232,7 +233,7 @@ inline void estimate_block(const int gid, global const char* qcodes, global cons
                 const float dotq = (float) reduce_scatter_int(x, GQA_GROUP, EST_LANES, lane);
                 const int i = base + u * slots + slot;
                 if (i < tn && lane % EST_LPH == 0) {
-                    rowScores[t0 + i] = (sm[u].x * dotq + sm[u].y * mySum) * myScale * SCORE_SCALE;
+                    rowScores[t0 + i] = est_score(sm[u], dotq, mySum, myScale);
                 }
             }
         }
@@ -298,7 +299,7 @@ inline void estimate_block(const int gid, global const char* qcodes, global cons
         const float scale = vload_half(tok * 2, params), mn = vload_half(tok * 2 + 1, params);
         for (int g = 0; g < GQA_GROUP; g++) {
             scores[query_index(b, h, g) * cap + i]
-                    = (scale * acc[g] + mn * qs[GQA_GROUP * HEAD_DIM + g]) * qscales[query_index(b, h, g)] * SCORE_SCALE;
+                    = est_score((float2) (scale, mn), acc[g], qs[GQA_GROUP * HEAD_DIM + g], qscales[query_index(b, h, g)]);
         }
     }
 }
