@@ -27,7 +27,8 @@ public final class FastPathCheck {
         try (OpenClBackend fast = new OpenClBackend(device, false, true);
              OpenClBackend portable = new OpenClBackend(device, false, false)) {
             System.out.println("fast-path check on " + fast.description() + " (NVIDIA compute capability major "
-                    + device.nvidiaComputeMajor() + ", tensor-core estimate " + (SparsePipeline.EST_MMA ? "asked" : "off") + ")");
+                    + device.nvidiaComputeMajor() + ", tensor-core estimate " + (SparsePipeline.EST_MMA ? "asked" : "off")
+                    + ", tensor-core Quest " + (SparsePipeline.QUEST_MMA ? "asked" : "off") + ")");
             for (int[] s : shapes) {
                 for (String p : policies) {
                     double diff = compare(fast, portable, s[0], s[1], s[2], s[3], AttentionPolicy.parse(p));

@@ -39,7 +39,6 @@
 // candidates r and r + 8 with heads 2 t and 2 t + 1, which the lanes with 2 t < GQA_GROUP store.
 // Local memory: EST_STAGE uints (the stage's token slots).
 #define MMA_WORDS (CODE_BYTES / 16)
-#define LOW_NIBBLES 0x0F0F0F0Fu
 #if MMA_WORDS != 2 && MMA_WORDS != 4
 #error "estimate_scores (tensor-core variant): CODE_BYTES must be 32 or 64"
 #endif
@@ -48,14 +47,6 @@
 #endif
 #ifndef EST_MMA_UNROLL
 #define EST_MMA_UNROLL 2
-#endif
-// Lane t's MMA_WORDS code words of the candidate at token slot tok, into dst[0..MMA_WORDS).
-#if MMA_WORDS == 4
-#define load_mma_words(dst, tok, t) do { const uint4 r_ = load_once4((global const uint4*) (codes + (tok) * CODE_BYTES) + (t)); \
-        (dst)[0] = r_.x; (dst)[1] = r_.y; (dst)[2] = r_.z; (dst)[3] = r_.w; } while (0)
-#else
-#define load_mma_words(dst, tok, t) do { const uint2 r_ = load_once2((global const uint2*) (codes + (tok) * CODE_BYTES) + (t)); \
-        (dst)[0] = r_.x; (dst)[1] = r_.y; } while (0)
 #endif
 inline void estimate_block(const int gid, global const char* qcodes, global const float* qscales, global const uchar* codes,
                            global const half* params, global const int* pageTables, int maxPages,
@@ -110,7 +101,7 @@ inline void estimate_block(const int gid, global const char* qcodes, global cons
                 for (int j = 0; j < 2; j++) {
                     const int i = base + 16 * warps * u + r + 8 * j;
                     const size_t tok = staged[i < tn ? i : 0];
-                    load_mma_words(v[u][j], tok, t);
+                    load_lane_words(v[u][j], codes + tok * CODE_BYTES, t, MMA_WORDS);
                     sm[u][j] = ((global const uint*) params)[tok];
                 }
             }
@@ -119,10 +110,7 @@ inline void estimate_block(const int gid, global const char* qcodes, global cons
                 int d[4] = {0, 0, 0, 0};
                 #pragma unroll
                 for (int k = 0; k < MMA_WORDS; k += 2) {
-                    mma_u8s8(d, v[u][0][k] & LOW_NIBBLES, v[u][1][k] & LOW_NIBBLES, v[u][0][k + 1] & LOW_NIBBLES,
-                             v[u][1][k + 1] & LOW_NIBBLES, qe[k], qe[k + 1]);
-                    mma_u8s8(d, (v[u][0][k] >> 4) & LOW_NIBBLES, (v[u][1][k] >> 4) & LOW_NIBBLES,
-                             (v[u][0][k + 1] >> 4) & LOW_NIBBLES, (v[u][1][k + 1] >> 4) & LOW_NIBBLES, qo[k], qo[k + 1]);
+                    mma_nibble_pair(d, v[u][0], v[u][1], k, qe, qo);
                 }
                 const int i0 = base + 16 * warps * u + r, i1 = i0 + 8;
                 if (2 * t < GQA_GROUP) {
@@ -152,7 +140,6 @@ inline void estimate_block(const int gid, global const char* qcodes, global cons
 // Local memory: EST_STAGE uints.
 #define EST_LPH (EST_LANES / GQA_GROUP)
 #define EST_WORDS (EST_LANE_BYTES / 4)
-#define LOW_NIBBLES 0x0F0F0F0Fu
 #if EST_LANE_BYTES != 8
 #error "estimate_scores (NVIDIA variant): EST_LANE_BYTES must be 8"
 #endif

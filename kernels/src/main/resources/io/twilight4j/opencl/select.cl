@@ -62,25 +62,6 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 #ifndef QUEST_MMA_UNROLL
 #define QUEST_MMA_UNROLL 2
 #endif
-#define LOW_NIBBLES 0x0F0F0F0Fu
-// Lane t's QMW code words of the min (hf 0) or the max (hf 1) half of bound row ent, into dst[0..QMW).
-#if QMW == 4
-#define load_bound_words(dst, ent, hf, t) do { \
-        const uint4 r_ = load_once4((global const uint4*) (boundCodes + (size_t) (ent) * HEAD_DIM + (hf) * (HEAD_DIM / 2)) + (t)); \
-        (dst)[0] = r_.x; (dst)[1] = r_.y; (dst)[2] = r_.z; (dst)[3] = r_.w; } while (0)
-#else
-#define load_bound_words(dst, ent, hf, t) do { \
-        const uint2 r_ = load_once2((global const uint2*) (boundCodes + (size_t) (ent) * HEAD_DIM + (hf) * (HEAD_DIM / 2)) + (t)); \
-        (dst)[0] = r_.x; (dst)[1] = r_.y; } while (0)
-#endif
-// mma_u8s8 over words k and k + 1 of pages r (w0) and r + 8 (w1): their low nibbles against qe, then their
-// high nibbles against qo.
-#define mma_word_pair(d, w0, w1, k, qe, qo) do { \
-        mma_u8s8(d, (w0)[k] & LOW_NIBBLES, (w1)[k] & LOW_NIBBLES, (w0)[(k) + 1] & LOW_NIBBLES, (w1)[(k) + 1] & LOW_NIBBLES, \
-                 (qe)[k], (qe)[(k) + 1]); \
-        mma_u8s8(d, ((w0)[k] >> 4) & LOW_NIBBLES, ((w1)[k] >> 4) & LOW_NIBBLES, ((w0)[(k) + 1] >> 4) & LOW_NIBBLES, \
-                 ((w1)[(k) + 1] >> 4) & LOW_NIBBLES, (qo)[k], (qo)[(k) + 1]); } while (0)
-
 kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
                               global const uchar* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
@@ -165,8 +146,9 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         for (int u = 0; u < QUEST_MMA_UNROLL; u++) {
             #pragma unroll
             for (int j = 0; j < 2; j++) {
-                load_bound_words(mn[u][j], ent[u][j], 0, t);
-                load_bound_words(mx[u][j], ent[u][j], 1, t);
+                global const uchar* row = boundCodes + (size_t) ent[u][j] * HEAD_DIM;
+                load_lane_words(mn[u][j], row, t, QMW);
+                load_lane_words(mx[u][j], row + HEAD_DIM / 2, t, QMW);
                 range[u][j] = ((global const uint*) boundParams)[ent[u][j]];
             }
         }
@@ -183,8 +165,8 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
             int d[4] = {0, 0, 0, 0};
             #pragma unroll
             for (int k = 0; k < QMW; k += 2) {
-                mma_word_pair(d, mn[u][0], mn[u][1], k, qeMin, qoMin);
-                mma_word_pair(d, mx[u][0], mx[u][1], k, qeMax, qoMax);
+                mma_nibble_pair(d, mn[u][0], mn[u][1], k, qeMin, qoMin);
+                mma_nibble_pair(d, mx[u][0], mx[u][1], k, qeMax, qoMax);
             }
             const float2 r0 = half2_bits_to_float2(range[u][0]), r1 = half2_bits_to_float2(range[u][1]);
             float best0 = -INFINITY, best1 = -INFINITY;
@@ -218,7 +200,6 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
 // shuffles, else each head is summed by its own butterfly. Partial sums are integers below 2^24: exact
 // as floats in any order.
 #define QUNROLL 4
-#define LOW_NIBBLES 0x0F0F0F0Fu
 // dp4a of a lane's 16 codes (8 bytes, two per byte) with its 16 query codes, even (qe) and odd (qo) ones.
 inline int quest_dot(uint2 v, int2 qe, int2 qo) {
     int d = dot4_us(v.x & LOW_NIBBLES, qe.x, 0);
