@@ -26,9 +26,7 @@ public final class FastPathCheck {
         boolean ok = true;
         try (OpenClBackend fast = new OpenClBackend(device, false, true);
              OpenClBackend portable = new OpenClBackend(device, false, false)) {
-            System.out.println("fast-path check on " + fast.description() + " (NVIDIA compute capability major "
-                    + device.nvidiaComputeMajor() + ", tensor-core estimate " + (SparsePipeline.EST_MMA ? "asked" : "off")
-                    + ", tensor-core Quest " + (SparsePipeline.QUEST_MMA ? "asked" : "off") + ")");
+            System.out.println("fast-path check on " + fast.description());
             for (int[] s : shapes) {
                 for (String p : policies) {
                     double diff = compare(fast, portable, s[0], s[1], s[2], s[3], AttentionPolicy.parse(p));

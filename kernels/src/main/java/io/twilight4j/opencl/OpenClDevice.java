@@ -34,9 +34,6 @@ public record OpenClDevice(int index, long platform, long id, String platformNam
                            int computeUnits, long maxWorkGroup, long localMemBytes, long maxAllocBytes,
                            long globalMemBytes, String openClC) {
 
-    /** cl_nv_device_attribute_query's CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV. */
-    private static final int CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV = 0x4000;
-
     static {
         // The ICD loader's versioned soname exists wherever OpenCL is installed; the bare
         // libOpenCL.so LWJGL asks for by default only comes with the -dev package.
@@ -111,14 +108,6 @@ public record OpenClDevice(int index, long platform, long id, String platformNam
     /** Whether kernels may use inline PTX (warp shuffles): NVIDIA's platform compiles it, others do not. */
     public boolean inlinePtx() {
         return platformName.toUpperCase(Locale.ROOT).contains("NVIDIA");
-    }
-
-    /**
-     * The NVIDIA compute capability's major number (8 for Ampere, 9 for Hopper) from cl_nv_device_attribute_query,
-     * 0 on devices without it: kernels use the tensor cores' integer mma (sm_80 and later) only where it is 8 or more.
-     */
-    public int nvidiaComputeMajor() {
-        return inlinePtx() && extensions().contains("cl_nv_device_attribute_query") ? deviceInt(id, CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV) : 0;
     }
 
     /**

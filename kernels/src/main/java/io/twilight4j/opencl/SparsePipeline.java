@@ -40,13 +40,6 @@ final class SparsePipeline implements AutoCloseable {
      * property {@code twilight4j.clFuseTopP} (default true; false runs estimate_scores, top_p, then compact).
      */
     static final boolean FUSE_TOP_P = !"false".equals(System.getProperty("twilight4j.clFuseTopP"));
-    /**
-     * Whether the NVIDIA estimate runs on the tensor cores where the device has them (sm_80 and later), system
-     * property {@code twilight4j.estMma} (default false while it is measured).
-     */
-    static final boolean EST_MMA = Boolean.getBoolean("twilight4j.estMma");
-    /** Whether Quest's NVIDIA page scoring runs on the tensor cores likewise, system property {@code twilight4j.questMma}. */
-    static final boolean QUEST_MMA = Boolean.getBoolean("twilight4j.questMma");
     /** top_p's histogram: one uint per bucket of TopPThreshold's (weights are below 2). */
     private static final long TOP_P_HISTOGRAM_BYTES = 4L * (0x40000000 >> TopPThreshold.BUCKET_SHIFT);
 
@@ -168,19 +161,6 @@ final class SparsePipeline implements AutoCloseable {
         boolean estShuffle = ptx && (kv.headDim() / 2) % EST_LANE_BYTES == 0 && Integer.bitCount(estLanes) == 1 && estLanes <= 32
                 && Integer.bitCount(gqa) == 1 && estLanes % gqa == 0;
         defines.put("EST_SHUFFLE", estShuffle ? 1 : 0);
-        // Tensor-core variants of it and of Quest's page scoring (integer mma, sm_80 and later) where the group's
-        // heads fit B's 8 columns and the device passes TensorMmaProbe.
-        boolean mma = ptx && (EST_MMA || QUEST_MMA) && gqa <= 8 && (kv.headDim() == 64 || kv.headDim() == 128)
-                && cl.device().nvidiaComputeMajor() >= 8;
-        String mmaProblem = mma ? TensorMmaProbe.problem(cl, defines) : null;
-        if (mmaProblem != null) {
-            System.err.println("tensor-core kernels off on " + cl.device().name() + " (" + mmaProblem + "); the shuffle variants run");
-            mma = false;
-        }
-        defines.put("EST_MMA", mma && EST_MMA ? 1 : 0);
-        defines.put("EST_MMA_UNROLL", Integer.getInteger("twilight4j.estMmaUnroll", 2));
-        defines.put("QUEST_MMA", mma && QUEST_MMA ? 1 : 0);
-        defines.put("QUEST_MMA_UNROLL", Integer.getInteger("twilight4j.questMmaUnroll", 2));
         defines.put("EST_LANES", Math.max(1, estLanes));
         defines.put("EST_LANE_BYTES", EST_LANE_BYTES);
         // Candidates each slot has in flight (EST_UNROLL): before the token slots were staged, 4 took the estimate

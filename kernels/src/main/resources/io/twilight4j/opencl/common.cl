@@ -319,43 +319,6 @@ DEFINE_REDUCE_SCATTER(reduce_scatter_int, int, shfl_xor_int)
 // The low nibble of each byte of a word of 4-bit codes (even channels; the high ones, shifted down, are odd).
 #define LOW_NIBBLES 0x0F0F0F0Fu
 
-// d += A . B on the tensor cores (PTX mma.sync m16n8k32, sm_80 and later): A 16 x 32 unsigned bytes, B 32 x 8
-// signed bytes, d 16 x 8 ints, exact. Lane 4 r + t (r = lane / 4, t = lane % 4) holds columns [4 t, 4 t + 4)
-// of A's rows r (a0) and r + 8 (a1), columns [16 + 4 t, +4) of the same rows (a2, a3), rows [4 t, 4 t + 4)
-// (b0) and [16 + 4 t, +4) (b1) of B's column r, and d's rows r (d[0], d[1]) and r + 8 (d[2], d[3]) at columns
-// 2 t and 2 t + 1. Every lane of the warp calls it together. Built only where the host asks for it (EST_MMA, QUEST_MMA) on NVIDIA (INLINE_PTX).
-#if (EST_MMA || QUEST_MMA) && INLINE_PTX
-inline void mma_u8s8(int* d, uint a0, uint a1, uint a2, uint a3, int b0, int b1) {
-    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-                 : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
-                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
-// mma_u8s8 over 4-bit code words k and k + 1 of A's rows r (w0) and r + 8 (w1): their low nibbles (even
-// channels) against qe, then their high nibbles (odd channels) against qo.
-#define mma_nibble_pair(d, w0, w1, k, qe, qo) do { \
-        mma_u8s8(d, (w0)[k] & LOW_NIBBLES, (w1)[k] & LOW_NIBBLES, (w0)[(k) + 1] & LOW_NIBBLES, (w1)[(k) + 1] & LOW_NIBBLES, \
-                 (qe)[k], (qe)[(k) + 1]); \
-        mma_u8s8(d, ((w0)[k] >> 4) & LOW_NIBBLES, ((w1)[k] >> 4) & LOW_NIBBLES, ((w0)[(k) + 1] >> 4) & LOW_NIBBLES, \
-                 ((w1)[(k) + 1] >> 4) & LOW_NIBBLES, (qo)[k], (qo)[(k) + 1]); } while (0)
-
-// Lane t's n words (n = 2 or 4: one 8- or 16-byte load) of the byte row at p, words [n t, n t + n), into
-// dst[0..n): a quad of lanes reads 4 n words of the row together.
-inline void load_lane_words(uint* dst, global const uchar* p, int t, const int n) {
-    if (n == 4) {
-        const uint4 w = load_once4((global const uint4*) p + t);
-        dst[0] = w.x;
-        dst[1] = w.y;
-        dst[2] = w.z;
-        dst[3] = w.w;
-    } else {
-        const uint2 w = load_once2((global const uint2*) p + t);
-        dst[0] = w.x;
-        dst[1] = w.y;
-    }
-}
-#endif
-
 // Bit l: p of warp lane l (NVIDIA inline PTX); every lane of the warp must call it together.
 inline uint ballot(bool p) {
     uint r;

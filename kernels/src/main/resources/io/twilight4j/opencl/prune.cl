@@ -5,7 +5,7 @@
 //   is (scale * sum c_i code_i + min * sum c_i) * qs / sqrt(d) with exact integer dot products, the same
 //   sums as the CPU's Int4Estimator.
 //   Local memory: GQA_GROUP * (HEAD_DIM + 1) floats (the group's codes as floats, even channels then odd,
-//   and their sums). (NVIDIA variants, tensor-core and shuffle: their own headers below.)
+//   and their sums). (NVIDIA variant: its own header below.)
 // top_p: one work-group (power of two) per (b, qh); softmax, then the threshold search (the bracket cut
 //   in four per pass). With TOP_P_HISTOGRAM the search starts from the histogram bucket where the mass
 //   crosses p, over the weights inside it only when the row is in local memory (ROW_LOCAL, cap floats),
@@ -24,110 +24,7 @@
 // computes it (the same float operations in the same order).
 #define est_score(sm, dotq, qsum, qscale) (((sm).x * (float) (dotq) + (sm).y * (qsum)) * (qscale) * SCORE_SCALE)
 
-#if EST_MMA
-// NVIDIA tensor-core variant (EST_MMA, set by the host on sm_80 or later with GQA_GROUP <= 8 and CODE_BYTES
-// 32 or 64): a warp scores 16 candidates at a time as one small integer matrix product, mma_u8s8 (common.cl):
-// A's rows are the candidates' codes unpacked to bytes, B's columns the group's query codes (columns past
-// GQA_GROUP zero), the sums the same exact integers as the shuffle variant's, with a few instructions per
-// candidate instead of its dot products, masks and shuffles (that variant issues ~4x the instructions per
-// byte of codes and reads them at about half the rate the memory gives).
-// Lane 4 r + t loads code words [MMA_WORDS t, +MMA_WORDS) of candidates r and r + 8 of the tile (the quad's
-// four lanes read a candidate's CODE_BYTES together); word w's low nibbles (even channels 8 w + 2 i) and
-// high nibbles (odd channels) are two byte rows of A, paired in B with head r's query codes of the same
-// channels (qe, qo). Word pair (k, k + 1) fills A's columns [4 t, +4) and [16 + 4 t, +4) of one mma, so
-// every lane's words go through MMA_WORDS mmas (low and high nibbles). d then holds the dot products of
-// candidates r and r + 8 with heads 2 t and 2 t + 1, which the lanes with 2 t < GQA_GROUP store.
-// Local memory: EST_STAGE uints (the stage's token slots).
-#define MMA_WORDS (CODE_BYTES / 16)
-#if MMA_WORDS != 2 && MMA_WORDS != 4
-#error "estimate_scores (tensor-core variant): CODE_BYTES must be 32 or 64"
-#endif
-#if GQA_GROUP > 8
-#error "estimate_scores (tensor-core variant): GQA_GROUP must be at most 8 (B's columns)"
-#endif
-#ifndef EST_MMA_UNROLL
-#define EST_MMA_UNROLL 2
-#endif
-inline void estimate_block(const int gid, global const char* qcodes, global const float* qscales, global const uchar* codes,
-                           global const half* params, global const int* pageTables, int maxPages,
-                           global const int* cand, global const int* candCount, int cap, global float* scores,
-                           int blocksPerEntry, local float* stagedSlots PHASE_PARAM) {
-    PHASE_MARK(0);
-    const int e = gid / blocksPerEntry, block = gid % blocksPerEntry;
-    const int b = e / KV_HEADS, h = e % KV_HEADS, lid = get_local_id(0);
-    const int lane = lid % 32, warp = lid / 32, warps = get_local_size(0) / 32;
-    const int r = lane / 4, t = lane % 4;
-    const int n = candCount[e];
-    const int2 share = block_range(n, block, blocksPerEntry);
-    const int first = share.x, end = share.y;
-    // B: head r's query codes of channels [8 MMA_WORDS t, +8 MMA_WORDS), even ones in qe, odd ones in qo
-    // (four per int, pairing with the code words' low and high nibbles); zero past the group's heads.
-    int qe[MMA_WORDS], qo[MMA_WORDS];
-    int s = 0;
-    global const char* qr = qcodes + query_index(b, h, min(r, GQA_GROUP - 1)) * HEAD_DIM + 8 * MMA_WORDS * t;
-    #pragma unroll
-    for (int k = 0; k < MMA_WORDS; k++) {
-        const char8 c = vload8(k, qr);
-        qe[k] = r < GQA_GROUP ? as_int(c.even) : 0;
-        qo[k] = r < GQA_GROUP ? as_int(c.odd) : 0;
-        s = dot4_ss(qe[k], 0x01010101, dot4_ss(qo[k], 0x01010101, s));
-    }
-    // Head r's code sum over its quad, then this lane's heads 2 t and 2 t + 1 (clamped to the group: lanes
-    // whose heads lie past it store nothing).
-    s += shfl_xor_int(s, 1);
-    s += shfl_xor_int(s, 2);
-    const int hA = min(2 * t, GQA_GROUP - 1), hB = min(2 * t + 1, GQA_GROUP - 1);
-    const float sumA = (float) shfl_idx_int(s, 4 * hA), sumB = (float) shfl_idx_int(s, 4 * hB);
-    const float scaleA = qscales[query_index(b, h, hA)], scaleB = qscales[query_index(b, h, hB)];
-    global float* rowA = scores + query_index(b, h, hA) * cap;
-    global float* rowB = scores + query_index(b, h, hB) * cap;
-    global const int* table = pageTables + (size_t) b * maxPages;
-    global const int* rowCand = cand + (size_t) e * cap;
-    local uint* staged = (local uint*) stagedSlots;
-    PHASE_MARK(1);
-    for (int t0 = first; t0 < end; t0 += EST_STAGE) {
-        const int tn = min(end - t0, EST_STAGE);
-        barrier(CLK_LOCAL_MEM_FENCE); // the previous stage's slots are read
-        stage_token_slots(staged, rowCand + t0, tn, table, h);
-        barrier(CLK_LOCAL_MEM_FENCE);
-        // A warp takes tiles of 16 candidates, EST_MMA_UNROLL of them with their loads in flight; a warp's
-        // lanes run the same iterations (the mma needs the whole warp): rows past the stage's end read its
-        // first candidate's codes and store nothing.
-        for (int base = 16 * warp; base < tn; base += 16 * warps * EST_MMA_UNROLL) {
-            uint v[EST_MMA_UNROLL][2][MMA_WORDS], sm[EST_MMA_UNROLL][2];
-            #pragma unroll
-            for (int u = 0; u < EST_MMA_UNROLL; u++) {
-                #pragma unroll
-                for (int j = 0; j < 2; j++) {
-                    const int i = base + 16 * warps * u + r + 8 * j;
-                    const size_t tok = staged[i < tn ? i : 0];
-                    load_lane_words(v[u][j], codes + tok * CODE_BYTES, t, MMA_WORDS);
-                    sm[u][j] = ((global const uint*) params)[tok];
-                }
-            }
-            #pragma unroll
-            for (int u = 0; u < EST_MMA_UNROLL; u++) {
-                int d[4] = {0, 0, 0, 0};
-                #pragma unroll
-                for (int k = 0; k < MMA_WORDS; k += 2) {
-                    mma_nibble_pair(d, v[u][0], v[u][1], k, qe, qo);
-                }
-                const int i0 = base + 16 * warps * u + r, i1 = i0 + 8;
-                if (2 * t < GQA_GROUP) {
-                    const float2 s0 = half2_bits_to_float2(sm[u][0]), s1 = half2_bits_to_float2(sm[u][1]);
-                    if (i0 < tn) rowA[t0 + i0] = est_score(s0, d[0], sumA, scaleA);
-                    if (i1 < tn) rowA[t0 + i1] = est_score(s1, d[2], sumA, scaleA);
-                    if (2 * t + 1 < GQA_GROUP) {
-                        if (i0 < tn) rowB[t0 + i0] = est_score(s0, d[1], sumB, scaleB);
-                        if (i1 < tn) rowB[t0 + i1] = est_score(s1, d[3], sumB, scaleB);
-                    }
-                }
-            }
-        }
-    }
-    PHASE_MARK(2);
-}
-#elif EST_SHUFFLE
+#if EST_SHUFFLE
 // NVIDIA variant (EST_SHUFFLE set by the host where inline PTX builds): EST_LANES = CODE_BYTES /
 // EST_LANE_BYTES work-items read one candidate's codes together (EST_LANE_BYTES = 8 bytes each, one
 // coalesced 64-byte read for d = 128; 16-byte lanes measured slower on the H100 and are not built) and dot them with their 2 * EST_LANE_BYTES channels of each head's
