@@ -20,10 +20,15 @@ DEVICE_JAVA_ONLY=1 bash .device/run.sh
 [ -d /tmp/icd ] && export OCL_ICD_VENDORS=${OCL_ICD_VENDORS:-/tmp/icd}
 deps=$(ls .device/lib/*.jar | grep -v '/twilight4j-' | tr '\n' ':')
 bench() { # classpath batch ctx hkv [-D options]
-  timeout 200 /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx100g \
-    -XX:ErrorFile="$OUT/hs_err_%p.log" -Dtwilight4j.kernelProfile=true ${5:-} -cp "$1" io.twilight4j.cli.Main bench attention --backend opencl \
-    --batch "$2" --ctx "$3" --hq 32 --hkv "$4" --dim 128 --policy "$policies" --iterations 30 --no-bandwidth 2>&1 | tr '\r' '\n' \
-    | grep -v -e '^filling' -e WARNING
+  for attempt in 1 2; do
+    timeout 200 /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx100g \
+      -XX:ErrorFile="$OUT/hs_err_%p.log" -Dtwilight4j.kernelProfile=true ${5:-} -cp "$1" io.twilight4j.cli.Main bench attention --backend opencl \
+      --batch "$2" --ctx "$3" --hq 32 --hkv "$4" --dim 128 --policy "$policies" --iterations 30 --no-bandwidth 2>&1 | tr '\r' '\n' \
+      | grep -v -e '^filling' -e WARNING
+    [ "${PIPESTATUS[0]}" -ne 139 ] && return
+    # Some JVMs die with SIGSEGV and no log while the cache fills (h100-2026-12-06-session14): run it once more.
+    echo "(this JVM died with SIGSEGV, exit 139; attempt $attempt of 2)"
+  done
 }
 {
   date -u

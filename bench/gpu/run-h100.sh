@@ -34,8 +34,13 @@ fi
 for s in $shapes; do
   IFS=: read -r b l h <<< "$s"
   echo "== batch $b ctx $l hkv $h" | tee -a "$OUT/log.txt"
-  timeout 240 $java bench attention --backend opencl --batch "$b" --ctx "$l" --hq 32 --hkv "$h" --dim 128 \
-    --policy "$policies" --iterations 30 --no-bandwidth --json "$OUT/row.json" 2>&1 | tr '\r' '\n' | grep -v '^filling' | tee -a "$OUT/log.txt"
+  for attempt in 1 2; do
+    timeout 240 $java bench attention --backend opencl --batch "$b" --ctx "$l" --hq 32 --hkv "$h" --dim 128 \
+      --policy "$policies" --iterations 30 --no-bandwidth --json "$OUT/row.json" 2>&1 | tr '\r' '\n' | grep -v '^filling' | tee -a "$OUT/log.txt"
+    [ "${PIPESTATUS[0]}" -ne 139 ] && break
+    # Some JVMs die with SIGSEGV and no log while the cache fills (h100-2026-12-06-session14): run it once more.
+    echo "(this JVM died with SIGSEGV, exit 139; attempt $attempt of 2)" | tee -a "$OUT/log.txt"
+  done
   [ -f "$OUT/row.json" ] && cat "$OUT/row.json" >> "$OUT/ours.jsonl" && rm -f "$OUT/row.json"
 done
 echo "done" | tee -a "$OUT/log.txt"
