@@ -81,7 +81,8 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("DENSE", dense ? 1 : 0);
         defines.put("FUSED_MERGE", this.fusedMerge ? 1 : 0);
         defines.put("SLOTS", slots);
-        defines.put("ATT_UNROLL", tuning.rowsInFlight());
+        defines.put("ATT_UNROLL", Integer.getInteger("twilight4j.attRows", tuning.rowsInFlight()));
+        defines.put("ATT_PIPELINE", shuffle && vec == 8 && Boolean.getBoolean("twilight4j.attPipeline") ? 1 : 0);
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);

@@ -110,15 +110,27 @@ inline size_t attend_row(global const int* pageTable, global const int* sets, in
 // typed 16-byte loads and PTX conversions: vload_half8 promises only 2-byte alignment, and for bytes
 // the NVIDIA compiler took the like promise at its word (the 4-bit estimate ran 1.5x faster with
 // typed loads).
-inline float8 row_halves8(global const half* row, int chunk) {
-    const uint4 r = load_once4((global const uint4*) row + chunk);
+inline float8 halves8_to_float8(uint4 r) {
     return (float8) (half2_bits_to_float2(r.x), half2_bits_to_float2(r.y), half2_bits_to_float2(r.z),
                      half2_bits_to_float2(r.w));
 }
+inline float8 row_halves8(global const half* row, int chunk) {
+    return halves8_to_float8(load_once4((global const uint4*) row + chunk));
+}
+#if ATT_PIPELINE && ATT_VEC != 8
+#error "attend_partial (NVIDIA variant): ATT_PIPELINE needs ATT_VEC 8"
+#endif
 #if ATT_VEC == 16
 #define load_rowV(lane, row) ((float16) (row_halves8(row, 2 * (lane)), row_halves8(row, 2 * (lane) + 1)))
 #else
 #define load_rowV(lane, row) row_halves8(row, lane)
+#endif
+
+// Element offset of the K/V row of item i of the current stage (past its end: the stage's first row).
+#if DENSE
+#define ROW_AT(i) attend_row(pageTable, sets, e, cap, start, (i), count, kvHead)
+#else
+#define ROW_AT(i) ((size_t) staged[(i) < tn ? (i) : 0] * HEAD_DIM)
 #endif
 
 // Attention of chunk ch (count >= 1) into its partial states; every work-item of the group calls it.
@@ -167,22 +179,52 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
         barrier(CLK_LOCAL_MEM_FENCE);
         if (t0 == 0 && mark >= 0) PHASE_MARK(mark);
 #endif
+#if ATT_PIPELINE
+        // Software pipeline (ATT_PIPELINE): the next step's rows, as raw halves, load while this step computes.
+        uint4 kn[UNROLL], vn[UNROLL];
+        #pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            const size_t row = ROW_AT(u * SLOTS + slot);
+            kn[u] = load_once4((global const uint4*) (K + row) + lane);
+            vn[u] = load_once4((global const uint4*) (V + row) + lane);
+        }
+#endif
         for (int base = 0; base < tn; base += SLOTS * UNROLL) {
             floatV kr[UNROLL], vr[UNROLL];
             bool valid[UNROLL];
+#if ATT_PIPELINE
+            uint4 kc[UNROLL], vc[UNROLL];
+            #pragma unroll
+            for (int u = 0; u < UNROLL; u++) {
+                kc[u] = kn[u];
+                vc[u] = vn[u];
+                valid[u] = base + u * SLOTS + slot < tn;
+            }
+            const int next = base + SLOTS * UNROLL;
+            if (next < tn) {
+                #pragma unroll
+                for (int u = 0; u < UNROLL; u++) {
+                    const size_t row = ROW_AT(next + u * SLOTS + slot);
+                    kn[u] = load_once4((global const uint4*) (K + row) + lane);
+                    vn[u] = load_once4((global const uint4*) (V + row) + lane);
+                }
+            }
+            #pragma unroll
+            for (int u = 0; u < UNROLL; u++) {
+                kr[u] = halves8_to_float8(kc[u]);
+                vr[u] = halves8_to_float8(vc[u]);
+            }
+#else
             // All UNROLL rows' loads are issued before any arithmetic: more bytes in flight per work-item.
             #pragma unroll
             for (int u = 0; u < UNROLL; u++) {
                 const int i = base + u * SLOTS + slot;
                 valid[u] = i < tn;
-#if DENSE
-                const size_t row = attend_row(pageTable, sets, e, cap, start, i, count, kvHead);
-#else
-                const size_t row = (size_t) staged[valid[u] ? i : 0] * HEAD_DIM;
-#endif
+                const size_t row = ROW_AT(i);
                 kr[u] = load_rowV(lane, K + row);
                 vr[u] = load_rowV(lane, V + row);
             }
+#endif
             float sc[UNROLL];
             float tileMax = mh;
             #pragma unroll
