@@ -14,15 +14,16 @@ defs="-Dasm=__asm__ -DKV_HEADS=8 -DHEAD_DIM=128 -DPAGE_TOKENS=16 -DLABEL_CHANNEL
 tmp=$(mktemp --suffix=.cl)
 trap 'rm -f "$tmp"' EXIT
 status=0
-# file:DENSE:QSCATTER:FUSED_MERGE
-for variant in query:0:1:0 select:0:1:0 select:0:0:0 prune:0:1:0 attention:0:1:0 attention:0:1:1 attention:1:1:0; do
-  IFS=: read -r f dense scatter fused <<< "$variant"
+# file:DENSE:QSCATTER:FUSED_MERGE:ATT_PIPELINE
+for variant in query:0:1:0:0 select:0:1:0:0 select:0:0:0:0 prune:0:1:0:0 attention:0:1:0:0 attention:0:1:1:0 attention:1:1:0:0 \
+    attention:0:1:0:1 attention:1:1:0:1; do
+  IFS=: read -r f dense scatter fused pipe <<< "$variant"
   cat "$src/common.cl" "$src/$f.cl" > "$tmp"
   if "$clang" -x cl -cl-std=CL1.2 -target nvptx64-nvidia-nvcl -Xclang -finclude-default-header -fsyntax-only $defs \
-      -DDENSE="$dense" -DQSCATTER="$scatter" -DFUSED_MERGE="$fused" "$tmp"; then
-    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter, FUSED_MERGE=$fused): NVIDIA variants OK"
+      -DDENSE="$dense" -DQSCATTER="$scatter" -DFUSED_MERGE="$fused" -DATT_PIPELINE="$pipe" "$tmp"; then
+    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter, FUSED_MERGE=$fused, ATT_PIPELINE=$pipe): NVIDIA variants OK"
   else
-    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter, FUSED_MERGE=$fused): errors above (line numbers count common.cl first)"; status=1
+    echo "$f.cl (DENSE=$dense, QSCATTER=$scatter, FUSED_MERGE=$fused, ATT_PIPELINE=$pipe): errors above (line numbers count common.cl first)"; status=1
   fi
 done
 exit $status
