@@ -81,7 +81,12 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("DENSE", dense ? 1 : 0);
         defines.put("FUSED_MERGE", this.fusedMerge ? 1 : 0);
         defines.put("SLOTS", slots);
-        defines.put("ATT_UNROLL", Integer.getInteger("twilight4j.attRows", tuning.rowsInFlight()));
+        // Workbench knob while the pipelined loop is measured: rows per slot and step.
+        int rowsInFlight = Integer.getInteger("twilight4j.attRows", tuning.rowsInFlight());
+        if (rowsInFlight < 1 || rowsInFlight > 16) {
+            throw new IllegalArgumentException("twilight4j.attRows=" + rowsInFlight + ": rows per step must be 1 to 16");
+        }
+        defines.put("ATT_UNROLL", rowsInFlight);
         defines.put("ATT_PIPELINE", shuffle && vec == 8 && Boolean.getBoolean("twilight4j.attPipeline") ? 1 : 0);
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
