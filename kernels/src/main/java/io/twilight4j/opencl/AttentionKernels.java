@@ -10,6 +10,12 @@ import java.util.Map;
  */
 final class AttentionKernels implements AutoCloseable {
 
+    /**
+     * Whether the NVIDIA sparse-attention loop loads the next step's K/V rows while it computes the current
+     * step's, system property {@code twilight4j.attPipeline} (default false until measured on a GPU).
+     */
+    static final boolean PIPELINE = Boolean.getBoolean("twilight4j.attPipeline");
+
     /** Smallest dense chunk: below this the merge costs more than the split gains. */
     private static final int MIN_CHUNK_TOKENS = 128;
     // Sparse sets: chunks of at least 256 tokens (at most 64 per set), 4 groups of 128 work-items per compute
@@ -81,13 +87,8 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("DENSE", dense ? 1 : 0);
         defines.put("FUSED_MERGE", this.fusedMerge ? 1 : 0);
         defines.put("SLOTS", slots);
-        // Workbench knob while the pipelined loop is measured: rows per slot and step.
-        int rowsInFlight = Integer.getInteger("twilight4j.attRows", tuning.rowsInFlight());
-        if (rowsInFlight < 1 || rowsInFlight > 16) {
-            throw new IllegalArgumentException("twilight4j.attRows=" + rowsInFlight + ": rows per step must be 1 to 16");
-        }
-        defines.put("ATT_UNROLL", rowsInFlight);
-        defines.put("ATT_PIPELINE", shuffle && vec == 8 && Boolean.getBoolean("twilight4j.attPipeline") ? 1 : 0);
+        defines.put("ATT_UNROLL", tuning.rowsInFlight());
+        defines.put("ATT_PIPELINE", shuffle && vec == 8 && PIPELINE ? 1 : 0);
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);

@@ -13,6 +13,19 @@ record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit, in
 
     static final AttentionTuning DEFAULT = new AttentionTuning(2, 256, 8, 8);
 
+    /** {@link #DEFAULT}, its rows in flight replaced by the workbench property {@code twilight4j.attRows} where set. */
+    static AttentionTuning fromProperties() {
+        Integer rows = Integer.getInteger("twilight4j.attRows");
+        if (rows == null) {
+            return DEFAULT;
+        }
+        try {
+            return new AttentionTuning(rows, DEFAULT.groupThreads(), DEFAULT.groupsPerUnit(), DEFAULT.shuffleVec());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("twilight4j.attRows=" + rows + ": rows in flight must be 1 to 16", e);
+        }
+    }
+
     AttentionTuning {
         if (rowsInFlight < 1 || rowsInFlight > 16 || groupThreads < 32 || groupThreads > 1024 || groupsPerUnit < 1
                 || (shuffleVec != 8 && shuffleVec != 16)) {

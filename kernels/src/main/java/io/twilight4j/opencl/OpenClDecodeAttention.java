@@ -47,7 +47,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths) {
-        this(cache, policy, decode, timing, fastPaths, AttentionTuning.DEFAULT, Integer.getInteger("twilight4j.clSlices", 0));
+        this(cache, policy, decode, timing, fastPaths, AttentionTuning.fromProperties(), Integer.getInteger("twilight4j.clSlices", 0));
     }
 
     /**

@@ -114,8 +114,12 @@ inline float8 halves8_to_float8(uint4 r) {
     return (float8) (half2_bits_to_float2(r.x), half2_bits_to_float2(r.y), half2_bits_to_float2(r.z),
                      half2_bits_to_float2(r.w));
 }
+// 16-byte chunk `chunk` of a K or V row, as raw halves.
+inline uint4 row_bits(global const half* row, int chunk) {
+    return load_once4((global const uint4*) row + chunk);
+}
 inline float8 row_halves8(global const half* row, int chunk) {
-    return halves8_to_float8(load_once4((global const uint4*) row + chunk));
+    return halves8_to_float8(row_bits(row, chunk));
 }
 #if ATT_PIPELINE && ATT_VEC != 8
 #error "attend_partial (NVIDIA variant): ATT_PIPELINE needs ATT_VEC 8"
@@ -132,6 +136,13 @@ inline float8 row_halves8(global const half* row, int chunk) {
 #else
 #define ROW_AT(i) ((size_t) staged[(i) < tn ? (i) : 0] * HEAD_DIM)
 #endif
+// The pipelined loop's loads (ATT_PIPELINE): rows first, first + SLOTS, ... of this slot as raw halves into kn, vn.
+#define LOAD_STEP_BITS(first) \
+    for (int u = 0; u < UNROLL; u++) { \
+        const size_t row = ROW_AT((first) + u * SLOTS + slot); \
+        kn[u] = row_bits(K + row, lane); \
+        vn[u] = row_bits(V + row, lane); \
+    }
 
 // Attention of chunk ch (count >= 1) into its partial states; every work-item of the group calls it.
 inline void attend_chunk(const Chunk ch, global const float* q, global const half* K, global const half* V,
@@ -183,31 +194,25 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
         // Software pipeline (ATT_PIPELINE): the next step's rows, as raw halves, load while this step computes.
         uint4 kn[UNROLL], vn[UNROLL];
         #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            const size_t row = ROW_AT(u * SLOTS + slot);
-            kn[u] = load_once4((global const uint4*) (K + row) + lane);
-            vn[u] = load_once4((global const uint4*) (V + row) + lane);
-        }
+        LOAD_STEP_BITS(0)
 #endif
         for (int base = 0; base < tn; base += SLOTS * UNROLL) {
             floatV kr[UNROLL], vr[UNROLL];
             bool valid[UNROLL];
+            #pragma unroll
+            for (int u = 0; u < UNROLL; u++) {
+                valid[u] = base + u * SLOTS + slot < tn;
+            }
 #if ATT_PIPELINE
             uint4 kc[UNROLL], vc[UNROLL];
             #pragma unroll
             for (int u = 0; u < UNROLL; u++) {
                 kc[u] = kn[u];
                 vc[u] = vn[u];
-                valid[u] = base + u * SLOTS + slot < tn;
             }
-            const int next = base + SLOTS * UNROLL;
-            if (next < tn) {
+            if (base + SLOTS * UNROLL < tn) {
                 #pragma unroll
-                for (int u = 0; u < UNROLL; u++) {
-                    const size_t row = ROW_AT(next + u * SLOTS + slot);
-                    kn[u] = load_once4((global const uint4*) (K + row) + lane);
-                    vn[u] = load_once4((global const uint4*) (V + row) + lane);
-                }
+                LOAD_STEP_BITS(base + SLOTS * UNROLL)
             }
             #pragma unroll
             for (int u = 0; u < UNROLL; u++) {
@@ -218,9 +223,7 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
             // All UNROLL rows' loads are issued before any arithmetic: more bytes in flight per work-item.
             #pragma unroll
             for (int u = 0; u < UNROLL; u++) {
-                const int i = base + u * SLOTS + slot;
-                valid[u] = i < tn;
-                const size_t row = ROW_AT(i);
+                const size_t row = ROW_AT(base + u * SLOTS + slot);
                 kr[u] = load_rowV(lane, K + row);
                 vr[u] = load_rowV(lane, V + row);
             }
