@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * nibble when odd. Twilight's 4-bit keys ({@link Int4Keys}) and Quest's page bounds ({@link PageBounds})
  * are stored this way. A scorer unpacks a row to floats with {@link #unpack}, which writes the codes in
  * its own order ({@link #position}), and permutes its query the same way once: the dot product of the
- * two float rows is then the dot product in code order.
+ * two float rows is then the dot product in code order. {@link #dots} reads rows in place and takes the
+ * query as {@link #permute} writes it: in that order, each code's query value times {@link #queryFactor}.
  */
 public final class Nibbles {
 
@@ -57,34 +58,53 @@ public final class Nibbles {
         return base + (inWord % 8) * lanes + inWord / 8;
     }
 
+    /**
+     * The factor {@link #permute} multiplies the query value of code j by: 1 for byte-wise rows; for
+     * word-wise rows 16^-i for a code in nibble i = 1..6 of its int lane, 1 in nibbles 0 and 7. Why:
+     * {@link #dots} converts nibble i of a word as masked in place (code * 16^i, one operation fewer than
+     * shifting it down) and the top one shifted down (its mask would keep the sign bit); powers of two
+     * keep every product, hence every sum, what it was.
+     */
+    public static float queryFactor(int j, int bytes) {
+        return bytes % WORD_BYTES != 0 ? 1f : inPlaceFactor(j % (2 * WORD_BYTES) % 8);
+    }
+
+    /** 1 / 16^i for nibble i = 1..6 of an int lane, 1 for 0 and 7: see {@link #queryFactor}. */
+    private static float inPlaceFactor(int i) {
+        return i == 7 ? 1f : Math.scalb(1f, -4 * i);
+    }
+
     /** Lane L's offset in a load of every eighth float: {@link #permute}'s gather of one nibble position. */
     private static final int[] EVERY_EIGHTH = IntStream.range(0, F.length()).map(l -> 8 * l).toArray();
 
     /**
-     * Writes {@code x[xOff + j]} to {@code dst[dstOff + position(j, bytes)]} for every code j of a row of
-     * {@code bytes} bytes: a query row put in the order {@link #dots} meets the codes. Word-wise rows take
-     * one gather per vector of the result (code base + 8L + i to lane L of vector i), not a scalar
-     * store per code: Quest permutes every query head of a sequence once per page range.
+     * Writes {@code x[xOff + j] * queryFactor(j, bytes)} to {@code dst[dstOff + position(j, bytes)]} for
+     * every code j of a row of {@code bytes} bytes: a query row put in the order and scale {@link #dots}
+     * meets the codes in. Word-wise rows take one gather per vector of the result (code base + 8L + i to
+     * lane L of vector i), not a scalar store per code: Quest permutes every query head of a sequence once
+     * per page range.
      */
     public static void permute(float[] x, int xOff, float[] dst, int dstOff, int bytes) {
         int codes = 2 * bytes;
         if (bytes % WORD_BYTES != 0 || F.length() != I.length()) {
             for (int j = 0; j < codes; j++) {
-                dst[dstOff + position(j, bytes)] = x[xOff + j];
+                dst[dstOff + position(j, bytes)] = x[xOff + j] * queryFactor(j, bytes);
             }
             return;
         }
         int lanes = I.length();
         for (int base = 0; base < codes; base += 2 * WORD_BYTES) {
             for (int i = 0; i < 8; i++) {
-                FloatVector.fromArray(F, x, xOff + base + i, EVERY_EIGHTH, 0).intoArray(dst, dstOff + base + i * lanes);
+                FloatVector.fromArray(F, x, xOff + base + i, EVERY_EIGHTH, 0).mul(inPlaceFactor(i))
+                        .intoArray(dst, dstOff + base + i * lanes);
             }
         }
     }
 
     /**
      * Dot products of code rows with query rows: {@code s[sOff + g * sStride + r]} = sum_j code_j(row r) *
-     * {@code q[qOff + g * 2 * bytes + position(j, bytes)]} for heads g < {@code heads} and rows r < {@code n},
+     * {@code q[qOff + g * 2 * bytes + position(j, bytes)] / queryFactor(j, bytes)} (the query as
+     * {@link #permute} writes it) for heads g < {@code heads} and rows r < {@code n},
      * row r being the {@code bytes} bytes at offset {@code rows[rowsOff + r]} of {@code seg}. Rows of whole
      * words are dotted in place, two rows by up to four heads at a time: each nibble vector is converted in
      * registers and meets the query vectors there, with no float row written and read back (1.4x faster
@@ -138,8 +158,8 @@ public final class Nibbles {
             IntVector wa = IntVector.fromMemorySegment(I, seg, a + k, ByteOrder.LITTLE_ENDIAN);
             IntVector wb = IntVector.fromMemorySegment(I, seg, b + k, ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < 8; i++) {
-                FloatVector x = nibbles(wa, i);
-                FloatVector y = nibbles(wb, i);
+                FloatVector x = nibblesInPlace(wa, i);
+                FloatVector y = nibblesInPlace(wb, i);
                 int c = qOff + 2 * k + i * lanes;
                 FloatVector q0 = FloatVector.fromArray(F, q, c);
                 a0 = x.fma(q0, a0);
@@ -175,10 +195,19 @@ public final class Nibbles {
         for (int k = 0; k < bytes; k += WORD_BYTES) {
             IntVector w = IntVector.fromMemorySegment(I, seg, a + k, ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < 8; i++) {
-                acc = nibbles(w, i).fma(FloatVector.fromArray(F, q, qOff + 2 * k + i * lanes), acc);
+                acc = nibblesInPlace(w, i).fma(FloatVector.fromArray(F, q, qOff + 2 * k + i * lanes), acc);
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Nibble i of every int lane as floats, times 16^i for i = 1..6 ({@link #queryFactor}): code * 16^i
+     * is exact in a float.
+     */
+    private static FloatVector nibblesInPlace(IntVector words, int i) {
+        IntVector codes = i == 7 ? words.lanewise(VectorOperators.LSHR, 28) : words.and(15 << (4 * i));
+        return (FloatVector) codes.convert(VectorOperators.I2F, 0);
     }
 
     /** Nibble i of every int lane, as floats. */

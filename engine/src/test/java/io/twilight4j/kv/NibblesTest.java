@@ -62,7 +62,9 @@ class NibblesTest {
         Arrays.fill(dst, Float.NaN);
         Nibbles.permute(x, 5, dst, 3, bytes);
         for (int j = 0; j < codes; j++) {
-            assertEquals(x[5 + j], dst[3 + Nibbles.position(j, bytes)], "code " + j + " of " + bytes + " bytes");
+            float factor = Nibbles.queryFactor(j, bytes);
+            assertEquals(Math.scalb(1f, Math.getExponent(factor)), factor, "a power of two, for code " + j);
+            assertEquals(x[5 + j] * factor, dst[3 + Nibbles.position(j, bytes)], "code " + j + " of " + bytes + " bytes");
         }
         assertEquals(Float.NaN, dst[0], "nothing written before dstOff");
     }
@@ -90,10 +92,14 @@ class NibblesTest {
                 MemorySegment.copy(packed, i * bytes, seg, ValueLayout.JAVA_BYTE, offsets[i], bytes);
             }
             for (int heads = 1; heads <= 9; heads++) {
-                // Integer query codes as the scorers pass them (|c| <= 127): every sum is exact.
+                // Integer query codes as the scorers pass them (|c| <= 127), permuted: every sum is exact.
+                float[] natural = new float[heads * row];
+                for (int i = 0; i < natural.length; i++) {
+                    natural[i] = r.nextInt(255) - 127;
+                }
                 float[] q = new float[2 + heads * row];
-                for (int i = 0; i < q.length; i++) {
-                    q[i] = r.nextInt(255) - 127;
+                for (int g = 0; g < heads; g++) {
+                    Nibbles.permute(natural, g * row, q, 2 + g * row, bytes);
                 }
                 for (int n : new int[] {1, 2, 5, 16, rowsTotal}) {
                     int stride = n + 3;
@@ -104,7 +110,7 @@ class NibblesTest {
                         for (int i = 0; i < n; i++) {
                             double want = 0;
                             for (int j = 0; j < row; j++) {
-                                want += (double) Nibbles.get(packed, i * bytes, j) * q[2 + g * row + Nibbles.position(j, bytes)];
+                                want += (double) Nibbles.get(packed, i * bytes, j) * natural[g * row + j];
                             }
                             assertEquals(want, s[1 + g * stride + i], 0.0,
                                     "head " + g + " of " + heads + ", row " + i + " of " + n + ", " + bytes + " bytes");
