@@ -5,6 +5,7 @@ import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.prune.Int4Estimator;
 import io.twilight4j.prune.Softmax;
 import io.twilight4j.prune.TopPThreshold;
+import io.twilight4j.select.DoubleSparsitySelector;
 import io.twilight4j.select.QuestSelector;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -90,6 +91,13 @@ public class HotLoopBench {
         quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), s.queryCodes,
                 s.queryScales, 0, KvHeadState.GROUP, s.ws, shared);
         return quest.select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0, KvHeadState.GROUP, s.ws, shared, out);
+    }
+
+    /** Double Sparsity's token scoring over ctx tokens (r = 64 label channels) and top-k, as the CPU backend runs them. */
+    @Benchmark
+    public int dsSelect(KvHeadState s, Candidates c) {
+        return new DoubleSparsitySelector(BUDGET_TOKENS).select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0, KvHeadState.GROUP,
+                s.ws, null, c.tokens);
     }
 
     /** Twilight's 4-bit estimate of the four heads' scores over Quest's candidates. */

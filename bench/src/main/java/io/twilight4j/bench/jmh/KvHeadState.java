@@ -16,7 +16,8 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * One sequence of the {@code bench attention} workload reduced to one KV head and its GQA group of
- * four query heads (d = 128), with its page table, query rows, a workspace and state buffers.
+ * four query heads (d = 128), with its page table, query rows, a workspace and state buffers; the cache
+ * holds the label cache of {@code ds:8192} too.
  */
 @State(Scope.Thread)
 public class KvHeadState {
@@ -45,9 +46,11 @@ public class KvHeadState {
     @Setup(Level.Trial)
     public void setUp() {
         BenchConfig config = new BenchConfig("cpu", null, 1, 1, ctx, GROUP, 1, DIM,
-                List.of(AttentionPolicy.parse("quest:8192+twilight:0.95")), 1, 1);
+                List.of(AttentionPolicy.parse("quest:8192+twilight:0.95"), AttentionPolicy.parse("ds:8192+twilight:0.95")),
+                1, 1);
         SyntheticWorkload workload = new SyntheticWorkload(config);
-        cache = new HostKvCache(workload.shape(), null);
+        // With Double Sparsity's label cache (r = 64, channels calibrated as the bench does).
+        cache = new HostKvCache(workload.shape(), workload.labelChannels());
         int[] seqs = workload.fill(cache, n -> { });
         pageTable = new int[cache.pager().pageCount(seqs[0])];
         cache.pager().copyPageTable(seqs[0], pageTable, 0);
