@@ -1,5 +1,9 @@
 package io.twilight4j.select;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Unsorted top-k: finds the k-th largest score by a radix select on the float bits (a counting pass
  * over the scores, then two over the few in the chosen bucket; no sort and no data-dependent branches:
@@ -7,6 +11,8 @@ package io.twilight4j.select;
  * ascending index order. Ties at the cut go to the lower indices.
  */
 public final class TopK {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private TopK() {
     }
@@ -26,15 +32,33 @@ public final class TopK {
             return 0;
         }
         float threshold = kthLargest(scores, n, k);
+        // Vector compares: the kept quarter of a Double Sparsity row is scattered at random, so a branch
+        // per score mispredicted often; here a branch runs per kept index, over the bits of a lane mask.
+        int bound = F.loopBound(n);
         int greater = 0;
-        for (int i = 0; i < n; i++) {
-            if (scores[i] > threshold) {
-                greater++;
-            }
+        int i = 0;
+        for (; i < bound; i += F.length()) {
+            greater += FloatVector.fromArray(F, scores, i).compare(VectorOperators.GT, threshold).trueCount();
+        }
+        for (; i < n; i++) {
+            greater += scores[i] > threshold ? 1 : 0;
         }
         int ties = k - greater;
         int c = 0;
-        for (int i = 0; i < n; i++) {
+        for (i = 0; i < bound; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, scores, i);
+            long keep = x.compare(VectorOperators.GT, threshold).toLong();
+            if (ties > 0) {
+                // Ties at the cut go to the lowest indices: the mask's low bits first.
+                for (long eq = x.compare(VectorOperators.EQ, threshold).toLong(); eq != 0 && ties > 0; eq &= eq - 1, ties--) {
+                    keep |= eq & -eq;
+                }
+            }
+            for (; keep != 0; keep &= keep - 1) {
+                out[c++] = i + Long.numberOfTrailingZeros(keep);
+            }
+        }
+        for (; i < n; i++) {
             float s = scores[i];
             if (s > threshold || (s == threshold && ties-- > 0)) {
                 out[c++] = i;
