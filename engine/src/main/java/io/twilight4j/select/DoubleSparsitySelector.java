@@ -197,7 +197,7 @@ public final class DoubleSparsitySelector extends TokenScoreSelector {
     /** Lane L to lane L ^ 2^k: the fold's shuffles, k < log2(lanes). */
     private static final VectorShuffle<Float>[] SWAP = swaps();
 
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private static VectorShuffle<Float>[] swaps() {
         int steps = Integer.numberOfTrailingZeros(F.length());
         VectorShuffle<Float>[] s = new VectorShuffle[steps];
