@@ -68,9 +68,19 @@ public final class TwilightPruner {
 
     /** Per-head mode: writes head g's kept tokens (ascending) to {@code out} and returns their count. */
     public static int keptByHead(float[] weights, int off, int n, int g, float threshold, int[] tokens, int[] out) {
+        // As union: eight compares at a time, a branch per kept token only.
         int c = 0;
-        for (int i = 0; i < n; i++) {
-            if (weights[off + g * n + i] > threshold) {
+        int i = 0;
+        int bound = F.loopBound(n);
+        int row = off + g * n;
+        for (; i < bound; i += F.length()) {
+            for (long bits = FloatVector.fromArray(F, weights, row + i).compare(VectorOperators.GT, threshold).toLong();
+                 bits != 0; bits &= bits - 1) {
+                out[c++] = tokens[i + Long.numberOfTrailingZeros(bits)];
+            }
+        }
+        for (; i < n; i++) {
+            if (weights[row + i] > threshold) {
                 out[c++] = tokens[i];
             }
         }
