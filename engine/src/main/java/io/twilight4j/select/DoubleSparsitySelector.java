@@ -82,8 +82,9 @@ public final class DoubleSparsitySelector extends TokenScoreSelector {
             long labels = layout.labelOffset(page, kvHead, 0);
             long params = 2 * layout.paramOffset(page, kvHead, 0);
             for (int slot = 0; slot < n; slot++, labels += bytes, params += 4) {
-                float scale = Fp16.get(ly.labelParams(), params);
-                float min = Fp16.get(ly.labelParams(), params + 2);
+                int pair = Fp16.getPair(ly.labelParams(), params);
+                float scale = Fp16.first(pair);
+                float min = Fp16.second(pair);
                 float best;
                 if (heads == 4) {
                     best = groupOfFour(ly, labels, bytes, table, scale, min, qSum);
@@ -179,8 +180,9 @@ public final class DoubleSparsitySelector extends TokenScoreSelector {
                 a3.intoArray(sums, 3 * lanes);
                 for (int j = 0; j < perVector; j++) {
                     long at = params + 4L * (slot + j);
-                    float scale = Fp16.get(ly.labelParams(), at);
-                    float min = Fp16.get(ly.labelParams(), at + 2);
+                    int pair = Fp16.getPair(ly.labelParams(), at);
+                    float scale = Fp16.first(pair);
+                    float min = Fp16.second(pair);
                     int l = j * ints;
                     scores[first + slot + j] = Math.max(
                             Math.max(scale * sums[l] + min * qSum[0], scale * sums[lanes + l] + min * qSum[1]),
@@ -215,8 +217,9 @@ public final class DoubleSparsitySelector extends TokenScoreSelector {
     private static float scalarGroupOfFour(HostKvCache.Layer ly, long labels, long params, float[] qv, int lanes, int ints,
                                            float[] qSum) {
         float best = Float.NEGATIVE_INFINITY;
-        float scale = Fp16.get(ly.labelParams(), params);
-        float min = Fp16.get(ly.labelParams(), params + 2);
+        int pair = Fp16.getPair(ly.labelParams(), params);
+        float scale = Fp16.first(pair);
+        float min = Fp16.second(pair);
         for (int g = 0; g < GROUP; g++) {
             float acc = 0;
             for (int k = 0; k < ints; k++) {
