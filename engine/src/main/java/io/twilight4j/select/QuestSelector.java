@@ -72,8 +72,8 @@ public final class QuestSelector implements Selector {
      * queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
      * bound is min + u * scale, a head's bound is qs * (min * sum(c) + scale * ([c- | c+] . [u_min | u_max])):
      * one dot product of integers (exact in float arithmetic, the same sum the OpenCL kernels' integer
-     * dot products get) with the page's code row, read in place ({@link Nibbles#dots}) in storage order:
-     * two pages at a time, all their KV heads.
+     * dot products get) with the page's code row, read in place ({@link Nibbles#dots}): per block of
+     * pages, all of one KV head's rows in one call, then the next head's.
      */
     @Override
     public void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
@@ -100,20 +100,18 @@ public final class QuestSelector implements Selector {
         float[] params = ws.pageParams;
         for (int p0 = fromPage; p0 < toPage; p0 += Workspace.BLOCK) {
             int m = Math.min(Workspace.BLOCK, toPage - p0);
-            // Storage order: two pages at a time, all their KV heads' rows (adjacent in the cache).
-            for (int i = 0; i < m; i += 2) {
-                int n = Math.min(2, m - i);
-                for (int h = 0; h < kvHeads; h++) {
-                    for (int r = 0; r < n; r++) {
-                        int page = pageTable[p0 + i + r];
-                        rows[r] = layout.boundCodeOffset(page, h);
-                        int pair = Fp16.getPair(ly.boundParams(), 2 * layout.boundParamOffset(page, h));
-                        params[2 * h * Workspace.BLOCK + i + r] = Fp16.first(pair);
-                        params[(2 * h + 1) * Workspace.BLOCK + i + r] = Fp16.second(pair);
-                    }
-                    Nibbles.dots(ly.boundCodes(), rows, 0, n, bytes, split, h * group * row, group, dots,
-                            h * group * Workspace.BLOCK + i, Workspace.BLOCK, ws.codeRow);
+            // One call per KV head for the block's pages: Nibbles.dots runs its pair loop over all of them.
+            // The block's rows of every head lie in its m pages, so they are read within a few KB.
+            for (int h = 0; h < kvHeads; h++) {
+                for (int i = 0; i < m; i++) {
+                    int page = pageTable[p0 + i];
+                    rows[i] = layout.boundCodeOffset(page, h);
+                    int pair = Fp16.getPair(ly.boundParams(), 2 * layout.boundParamOffset(page, h));
+                    params[2 * h * Workspace.BLOCK + i] = Fp16.first(pair);
+                    params[(2 * h + 1) * Workspace.BLOCK + i] = Fp16.second(pair);
                 }
+                Nibbles.dots(ly.boundCodes(), rows, 0, m, bytes, split, h * group * row, group, dots,
+                        h * group * Workspace.BLOCK, Workspace.BLOCK, ws.codeRow);
             }
             for (int h = 0; h < kvHeads; h++) {
                 bounds(dots, h * group * Workspace.BLOCK, params, 2 * h * Workspace.BLOCK, m, qSum, queryScales,
