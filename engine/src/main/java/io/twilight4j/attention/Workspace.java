@@ -8,7 +8,7 @@ package io.twilight4j.attention;
 public final class Workspace {
 
     /** Tokens per block of the attention kernels. */
-    public static final int BLOCK = 16;
+    public static final int BLOCK = 32;
     /** Scratch floats top-p needs besides one per candidate (TopPThreshold.SCRATCH_EXTRA). */
     static final int TOP_P_EXTRA = 4096;
 
@@ -23,7 +23,7 @@ public final class Workspace {
     public final float[] scratch;
     /** Index scratch (selected pages). */
     public final int[] indices;
-    /** Byte offsets of code rows: two blocks of 4-bit keys (double-buffered), or two pages' bound codes. */
+    /** Byte offsets of code rows: two blocks of 4-bit keys (double-buffered), or a block of pages' bound codes of one head. */
     public final long[] rowOffsets = new long[2 * BLOCK];
     /** (scale, min) of the 4-bit keys of two blocks of tokens: [block][scale | min][BLOCK]. */
     public final float[] tokenParams = new float[4 * BLOCK];
