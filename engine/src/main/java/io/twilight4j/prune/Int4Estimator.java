@@ -6,6 +6,7 @@ import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -84,24 +85,32 @@ public final class Int4Estimator {
     private static int locate(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
                               int from, int m, long[] rows, float[] params, int at) {
         int pageTokens = layout.shape().pageTokens();
-        int pageStart = Integer.MIN_VALUE / 2;
-        int page = 0;
+        int codeBytes = layout.codeBytesPerToken();
+        MemorySegment codes = ly.codes();
+        MemorySegment codeParams = ly.codeParams();
         int sum = 0;
-        for (int t = 0; t < m; t++) {
+        int t = 0;
+        while (t < m) {
+            // Candidates come in runs of consecutive slots of a page (Quest: whole pages): one page
+            // lookup per run, then its rows and params are consecutive.
             int pos = tokens[from + t];
-            // Candidates come in runs of whole pages: divide only when the page changes.
-            if (pos - pageStart >= pageTokens || pos < pageStart) {
-                int logical = pos / pageTokens;
-                pageStart = logical * pageTokens;
-                page = pageTable[logical];
+            int logical = pos / pageTokens;
+            int slot = pos - logical * pageTokens;
+            int run = 1;
+            int most = Math.min(m - t, pageTokens - slot);
+            while (run < most && tokens[from + t + run] == pos + run) {
+                run++;
             }
-            int slot = pos - pageStart;
+            int page = pageTable[logical];
             long row = layout.codeOffset(page, kvHead, slot);
-            rows[at + t] = row;
-            sum += ly.codes().get(ValueLayout.JAVA_BYTE, row);
-            int pair = Fp16.getPair(ly.codeParams(), 2 * layout.paramOffset(page, kvHead, slot));
-            params[2 * at + t] = Fp16.first(pair);
-            params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
+            long param = 2 * layout.paramOffset(page, kvHead, slot);
+            for (int k = 0; k < run; k++, t++, row += codeBytes, param += 4) {
+                rows[at + t] = row;
+                sum += codes.get(ValueLayout.JAVA_BYTE, row);
+                int pair = Fp16.getPair(codeParams, param);
+                params[2 * at + t] = Fp16.first(pair);
+                params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
+            }
         }
         return sum;
     }
