@@ -85,34 +85,69 @@ public final class Int4Estimator {
     private static int locate(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
                               int from, int m, long[] rows, float[] params, int at) {
         int pageTokens = layout.shape().pageTokens();
-        int codeBytes = layout.codeBytesPerToken();
         MemorySegment codes = ly.codes();
         MemorySegment codeParams = ly.codeParams();
+        int codeBytes = layout.codeBytesPerToken();
         int sum = 0;
-        int t = 0;
-        while (t < m) {
-            // Candidates come in runs of consecutive slots of a page (Quest: whole pages): one page
-            // lookup per run, then its rows and params are consecutive.
+        if (wholePages(tokens, from, m, pageTokens)) {
+            // Quest's candidates: whole pages, whose rows and params are consecutive. A loop of its own:
+            // mixing both cases in one loop made the scattered case 1.3x-1.9x slower.
+            for (int t = 0; t < m; t += pageTokens) {
+                int pos = tokens[from + t];
+                int page = pageTable[pos / pageTokens];
+                long row = layout.codeOffset(page, kvHead, 0);
+                long param = 2 * layout.paramOffset(page, kvHead, 0);
+                for (int k = 0; k < pageTokens; k++, row += codeBytes, param += 4) {
+                    rows[at + t + k] = row;
+                    sum += codes.get(ValueLayout.JAVA_BYTE, row);
+                    int pair = Fp16.getPair(codeParams, param);
+                    params[2 * at + t + k] = Fp16.first(pair);
+                    params[2 * at + Workspace.BLOCK + t + k] = Fp16.second(pair);
+                }
+            }
+            return sum;
+        }
+        int pageStart = Integer.MIN_VALUE / 2;
+        int page = 0;
+        for (int t = 0; t < m; t++) {
             int pos = tokens[from + t];
-            int logical = pos / pageTokens;
-            int slot = pos - logical * pageTokens;
-            int run = 1;
-            int most = Math.min(m - t, pageTokens - slot);
-            while (run < most && tokens[from + t + run] == pos + run) {
-                run++;
+            // Scattered candidates (Double Sparsity) share pages often: divide only when the page changes.
+            if (pos - pageStart >= pageTokens || pos < pageStart) {
+                int logical = pos / pageTokens;
+                pageStart = logical * pageTokens;
+                page = pageTable[logical];
             }
-            int page = pageTable[logical];
+            int slot = pos - pageStart;
             long row = layout.codeOffset(page, kvHead, slot);
-            long param = 2 * layout.paramOffset(page, kvHead, slot);
-            for (int k = 0; k < run; k++, t++, row += codeBytes, param += 4) {
-                rows[at + t] = row;
-                sum += codes.get(ValueLayout.JAVA_BYTE, row);
-                int pair = Fp16.getPair(codeParams, param);
-                params[2 * at + t] = Fp16.first(pair);
-                params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
-            }
+            rows[at + t] = row;
+            sum += codes.get(ValueLayout.JAVA_BYTE, row);
+            int pair = Fp16.getPair(codeParams, 2 * layout.paramOffset(page, kvHead, slot));
+            params[2 * at + t] = Fp16.first(pair);
+            params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
         }
         return sum;
+    }
+
+    /**
+     * Whether {@code tokens[from..from+m)} are whole pages, each page's slots in order. Scattered candidates
+     * fail at the first page's first or last token.
+     */
+    private static boolean wholePages(int[] tokens, int from, int m, int pageTokens) {
+        if (m % pageTokens != 0) {
+            return false;
+        }
+        for (int t = 0; t < m; t += pageTokens) {
+            int pos = tokens[from + t];
+            if (pos % pageTokens != 0 || tokens[from + t + pageTokens - 1] != pos + pageTokens - 1) {
+                return false;
+            }
+            for (int k = 1; k < pageTokens - 1; k++) {
+                if (tokens[from + t + k] != pos + k) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**
