@@ -98,11 +98,7 @@ public final class Int4Estimator {
                 long row = layout.codeOffset(page, kvHead, 0);
                 long param = 2 * layout.paramOffset(page, kvHead, 0);
                 for (int k = 0; k < pageTokens; k++, row += codeBytes, param += 4) {
-                    rows[at + t + k] = row;
-                    sum += codes.get(ValueLayout.JAVA_BYTE, row);
-                    int pair = Fp16.getPair(codeParams, param);
-                    params[2 * at + t + k] = Fp16.first(pair);
-                    params[2 * at + Workspace.BLOCK + t + k] = Fp16.second(pair);
+                    sum += put(codes, codeParams, row, param, rows, params, at, t + k);
                 }
             }
             return sum;
@@ -118,14 +114,23 @@ public final class Int4Estimator {
                 page = pageTable[logical];
             }
             int slot = pos - pageStart;
-            long row = layout.codeOffset(page, kvHead, slot);
-            rows[at + t] = row;
-            sum += codes.get(ValueLayout.JAVA_BYTE, row);
-            int pair = Fp16.getPair(codeParams, 2 * layout.paramOffset(page, kvHead, slot));
-            params[2 * at + t] = Fp16.first(pair);
-            params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
+            sum += put(codes, codeParams, layout.codeOffset(page, kvHead, slot), 2 * layout.paramOffset(page, kvHead, slot),
+                    rows, params, at, t);
         }
         return sum;
+    }
+
+    /**
+     * Token t of a block: its row offset to {@code rows[at + t]}, scale and min (the fp16 pair at byte
+     * {@code param}) to {@code params}; returns the row's first byte (the touch).
+     */
+    private static int put(MemorySegment codes, MemorySegment codeParams, long row, long param, long[] rows,
+                           float[] params, int at, int t) {
+        rows[at + t] = row;
+        int pair = Fp16.getPair(codeParams, param);
+        params[2 * at + t] = Fp16.first(pair);
+        params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
+        return codes.get(ValueLayout.JAVA_BYTE, row);
     }
 
     /**
