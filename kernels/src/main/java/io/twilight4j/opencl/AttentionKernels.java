@@ -11,10 +11,13 @@ import java.util.Map;
 final class AttentionKernels implements AutoCloseable {
 
     /**
-     * Whether the NVIDIA sparse-attention loop loads the next step's K/V rows while it computes the current
-     * step's, system property {@code twilight4j.attPipeline} (default false until measured on a GPU).
+     * Whether the NVIDIA dense-attention loop loads the next step's K/V rows while it computes the current
+     * step's (system property {@code twilight4j.attPipeline}, default true). On the H100 at batch 16, 32k,
+     * Hkv 8: dense attend_partial 795 / 792 -> 771 / 772 us; the sparse sets' loop ran slower pipelined
+     * (44.6 -> 53.8 us, one row per step 46.6), so it never is
+     * ({@code bench/results/h100-2026-12-07-session17/}).
      */
-    static final boolean PIPELINE = Boolean.getBoolean("twilight4j.attPipeline");
+    static final boolean PIPELINE = !"false".equals(System.getProperty("twilight4j.attPipeline"));
 
     /** Smallest dense chunk: below this the merge costs more than the split gains. */
     private static final int MIN_CHUNK_TOKENS = 128;
@@ -88,7 +91,7 @@ final class AttentionKernels implements AutoCloseable {
         defines.put("FUSED_MERGE", this.fusedMerge ? 1 : 0);
         defines.put("SLOTS", slots);
         defines.put("ATT_UNROLL", tuning.rowsInFlight());
-        defines.put("ATT_PIPELINE", shuffle && vec == 8 && PIPELINE ? 1 : 0);
+        defines.put("ATT_PIPELINE", shuffle && vec == 8 && dense && PIPELINE ? 1 : 0);
         defines.put("ROWS", rows);
         defines.put("ATT_WG", (int) groupSize);
         defines.put("ATT_VEC", vec);

@@ -191,7 +191,8 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
         if (t0 == 0 && mark >= 0) PHASE_MARK(mark);
 #endif
 #if ATT_PIPELINE
-        // Software pipeline (ATT_PIPELINE): the next step's rows, as raw halves, load while this step computes.
+        // Software pipeline (ATT_PIPELINE, dense only: sparse sets measured slower): the next step's rows, as raw
+        // halves, load while this step computes.
         uint4 kn[UNROLL], vn[UNROLL];
         #pragma unroll
         LOAD_STEP_BITS(0)
