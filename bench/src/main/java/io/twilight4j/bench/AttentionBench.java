@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * The attention benchmark: fills one cache with a synthetic workload, runs dense first (the
  * baseline, measured in the same run), then every policy, and reports median latency, speedup,
- * kept budget and relative error of the output against dense.
+ * kept budget and relative error of the output against dense. Step i runs cache layer i % layers
+ * (every layer holds the same workload, so outputs do not depend on the layer).
  */
 public final class AttentionBench {
 
@@ -66,18 +67,18 @@ public final class AttentionBench {
             // Latency first, without per-stage timing (it costs time on some devices), then the
             // stage split from as many steps again with it on.
             plan.recordStageTimes(false);
-            warmUp(plan, seqs, q, out);
+            warmUp(plan, c.layers(), seqs, q, out);
             double[] ms = new double[c.iterations()];
             StepStats stats = null;
             for (int i = 0; i < c.iterations(); i++) {
                 long t0 = System.nanoTime();
-                stats = plan.run(0, seqs, q, out);
+                stats = plan.run(i % c.layers(), seqs, q, out);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
             plan.recordStageTimes(true);
             double[][] stages = new double[5][c.iterations()];
             for (int i = 0; i < c.iterations(); i++) {
-                stats = plan.run(0, seqs, q, out);
+                stats = plan.run(i % c.layers(), seqs, q, out);
                 stages[0][i] = stats.selectNanos / 1e6;
                 stages[1][i] = stats.estimateNanos / 1e6;
                 stages[2][i] = stats.topPNanos / 1e6;
@@ -90,18 +91,18 @@ public final class AttentionBench {
             return new BenchRow(policy.toString(), backend.name(), c.batch(), c.ctx(), c.queryHeads(), c.kvHeads(), c.headDim(),
                     median, dense == null ? 1 : denseMs / median, stats.meanKept(), stats.minKept(), stats.maxKept(), relError,
                     median(stages[0]), median(stages[1]), median(stages[2]), median(stages[3]), median(stages[4]),
-                    policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0);
+                    policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0, c.layers());
         }
     }
 
     /** Runs warm-up rounds until two consecutive round medians agree within {@link #STEADY}. */
-    private static void warmUp(DecodeAttention plan, int[] seqs, float[] q, float[] out) {
+    private static void warmUp(DecodeAttention plan, int layers, int[] seqs, float[] q, float[] out) {
         SteadyState.warmUp(() -> {
             List<Double> round = new ArrayList<>();
             long roundStart = System.nanoTime();
             while (round.size() < WARMUP_ROUND_STEPS || System.nanoTime() - roundStart < WARMUP_ROUND_NANOS) {
                 long t0 = System.nanoTime();
-                plan.run(0, seqs, q, out);
+                plan.run(round.size() % layers, seqs, q, out);
                 round.add((System.nanoTime() - t0) / 1e6);
             }
             return median(round.stream().mapToDouble(Double::doubleValue).toArray());

@@ -17,9 +17,18 @@ import java.util.List;
  * @param policies    policies to compare; dense always runs first as the baseline
  * @param seed        workload seed
  * @param iterations  timed steps per policy (the median is reported)
+ * @param layers      cache layers, each holding the same workload; step i runs layer i % layers, so with
+ *                    several a step finds none of its data in the CPU caches the step before warmed (as in
+ *                    a model, whose other layers come in between)
  */
 public record BenchConfig(String backend, String device, int threads, int batch, int ctx, int queryHeads, int kvHeads,
-                          int headDim, List<AttentionPolicy> policies, long seed, int iterations) {
+                          int headDim, List<AttentionPolicy> policies, long seed, int iterations, int layers) {
+
+    /** One cache layer: every step runs the layer the step before ran. */
+    public BenchConfig(String backend, String device, int threads, int batch, int ctx, int queryHeads, int kvHeads,
+                       int headDim, List<AttentionPolicy> policies, long seed, int iterations) {
+        this(backend, device, threads, batch, ctx, queryHeads, kvHeads, headDim, policies, seed, iterations, 1);
+    }
 
     public BenchConfig {
         check(batch > 0, "--batch must be positive, got " + batch);
@@ -28,6 +37,7 @@ public record BenchConfig(String backend, String device, int threads, int batch,
                 "--hq (" + queryHeads + ") must be a positive multiple of --hkv (" + kvHeads + ")");
         check(headDim > 0 && headDim % 4 == 0, "--dim must be a positive multiple of 4, got " + headDim);
         check(iterations > 0, "--iterations must be positive, got " + iterations);
+        check(layers > 0, "--layers must be positive, got " + layers);
         check(!policies.isEmpty(), "--policy needs at least one policy");
         policies = List.copyOf(policies);
     }

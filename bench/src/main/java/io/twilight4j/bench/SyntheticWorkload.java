@@ -53,10 +53,10 @@ public final class SyntheticWorkload {
         }
     }
 
-    /** The cache shape: one layer, room for every sequence. */
+    /** The cache shape: {@code config.layers()} layers, room for every sequence. */
     public KvShape shape() {
         long tokens = (long) config.batch() * ((config.ctx() + 15) / 16 * 16);
-        return KvShape.forTokens(1, config.kvHeads(), config.headDim(), tokens, config.labelChannels());
+        return KvShape.forTokens(config.layers(), config.kvHeads(), config.headDim(), tokens, config.labelChannels());
     }
 
     /** Label channels calibrated on sample queries of this workload (null when no ds policy runs). */
@@ -79,9 +79,9 @@ public final class SyntheticWorkload {
     }
 
     /**
-     * Creates the sequences and writes their keys and values; returns the sequence ids. Each token's
-     * values come from its own seeded stream, so chunks are generated in parallel and the result does
-     * not depend on the thread count.
+     * Creates the sequences and writes their keys and values, the same to every layer; returns the
+     * sequence ids. Each token's values come from its own seeded stream, so chunks are generated in
+     * parallel and the result does not depend on the thread count.
      */
     public int[] fill(KvCache cache, java.util.function.IntConsumer progress) {
         int kvHeads = config.kvHeads();
@@ -98,7 +98,9 @@ public final class SyntheticWorkload {
                 int n = Math.min(chunk, config.ctx() - pos);
                 java.util.stream.IntStream.range(0, n).parallel().forEach(t -> token(seq, first + t, k, v, t * kvHeads * dim));
                 cache.pager().append(seqs[b], n);
-                cache.write(0, seqs[b], pos, k, v, n);
+                for (int layer = 0; layer < config.layers(); layer++) {
+                    cache.write(layer, seqs[b], pos, k, v, n);
+                }
                 progress.accept(n);
             }
         }

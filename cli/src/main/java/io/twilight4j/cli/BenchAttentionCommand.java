@@ -45,6 +45,10 @@ final class BenchAttentionCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--iterations", defaultValue = "20", description = "timed steps per policy (median reported)")
     int iterations;
+    @Option(names = "--layers", defaultValue = "1",
+            description = "cache layers the steps take turns on, each holding the same workload (default: ${DEFAULT-VALUE}); "
+                    + "with 4 or more a step's data is no longer in the CPU caches from the step before, as in a model's decode")
+    int layers;
     @Option(names = "--json", description = "also write the rows to FILE, one JSON object per line")
     Path json;
     @Option(names = "--no-bandwidth", description = "skip the CPU streaming-read baseline")
@@ -56,7 +60,7 @@ final class BenchAttentionCommand implements Callable<Integer> {
         for (String p : policies) {
             parsed.add(AttentionPolicy.parse(p));
         }
-        BenchConfig config = new BenchConfig(run.backend, run.device, run.threads, batch, ctx, hq, hkv, dim, parsed, seed, iterations);
+        BenchConfig config = new BenchConfig(run.backend, run.device, run.threads, batch, ctx, hq, hkv, dim, parsed, seed, iterations, layers);
         if (json != null && json.toAbsolutePath().getParent() != null && !Files.isDirectory(json.toAbsolutePath().getParent())) {
             throw new IllegalArgumentException("--json " + json + ": directory does not exist");
         }
@@ -66,6 +70,9 @@ final class BenchAttentionCommand implements Callable<Integer> {
             rows = AttentionBench.run(config, progress);
         }
         System.out.print(AttentionBench.table(rows));
+        if (layers > 1) {
+            System.out.printf(Locale.ROOT, "steps took turns on %d cache layers (the same workload in each)%n", layers);
+        }
         if (run.backend.equalsIgnoreCase("cpu") && !noBandwidth) {
             int workers = run.threads == 0 ? Runtime.getRuntime().availableProcessors() : run.threads;
             double stream;
