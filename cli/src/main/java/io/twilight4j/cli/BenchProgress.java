@@ -1,12 +1,10 @@
 package io.twilight4j.cli;
 
 import io.twilight4j.bench.BenchListener;
+import io.twilight4j.llama.ProgressBars;
 import io.twilight4j.policy.AttentionPolicy;
 import java.io.PrintStream;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * {@code bench attention}'s progress on stderr: the backend, a bar while the KV cache fills (closed as soon
@@ -26,9 +24,7 @@ final class BenchProgress implements BenchListener, AutoCloseable {
     @Override
     public void opened(String backendDescription) {
         err.println("backend: " + backendDescription);
-        bar = new ProgressBarBuilder().setTaskName("filling KV cache").setInitialMax(tokens)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(err))
-                .setUnit(" tokens", 1).build();
+        bar = ProgressBars.on(err, "filling KV cache", tokens, " tokens").build();
     }
 
     @Override

@@ -7,9 +7,7 @@ import io.twilight4j.kv.LabelChannels;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.select.ChannelCalibration;
 import java.io.PrintStream;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
 
 /** A loaded Llama model: its config and weights (immutable, shared by any number of decoders). */
 public record LlamaModel(LlamaConfig config, LlamaWeights weights) {
@@ -25,8 +23,7 @@ public record LlamaModel(LlamaConfig config, LlamaWeights weights) {
         if (progress == null) {
             return new LlamaModel(config, LlamaWeights.load(file, config, total -> { }));
         }
-        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("loading").setInitialMax(LlamaWeights.tensorCount(config))
-                .setConsumer(new ConsoleProgressBarConsumer(progress)).setUnit(" tensors", 1).build()) {
+        try (ProgressBar bar = ProgressBars.on(progress, "loading", LlamaWeights.tensorCount(config), " tensors").build()) {
             return new LlamaModel(config, LlamaWeights.load(file, config, total -> bar.step()));
         }
     }
