@@ -12,9 +12,9 @@ final class AttentionKernels implements AutoCloseable {
 
     /**
      * Whether the NVIDIA dense-attention loop loads the next step's K/V rows while it computes the current
-     * step's (system property {@code twilight4j.attPipeline}, default true). On the H100 at batch 16, 32k,
-     * Hkv 8: dense attend_partial 795 / 792 -> 771 / 772 us; the sparse sets' loop ran slower pipelined
-     * (44.6 -> 53.8 us, one row per step 46.6), so it never is
+     * step's (system property {@code twilight4j.attPipeline}, default true). On the H100, Hkv 8: dense
+     * attend_partial 3-5.5% faster at six shapes (16 x 32k 791 -> 765 us); the sparse sets' loop ran slower
+     * pipelined (16 x 32k 44.6 -> 53.8 us), so sparse attention never pipelines
      * ({@code bench/results/h100-2026-12-07-session17/}).
      */
     static final boolean PIPELINE = !"false".equals(System.getProperty("twilight4j.attPipeline"));
