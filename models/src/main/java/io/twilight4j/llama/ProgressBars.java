@@ -7,11 +7,11 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * Progress bars for long loads (model weights, the benchmark's KV cache) on a console stream, drawn at a
- * width fixed up front. Why: progressbar's console consumer asks jline for the terminal's width, and jline
- * finds it by loading native code or starting {@code stty} in a subprocess, from the bar's refresh thread
- * while the main thread drives the GPU driver. Bench JVMs on the GPU machines died of SIGSEGV while their
- * cache filled, with no HotSpot error log (3 of 24 in one call); a bar that never builds a terminal takes
- * that probing out of the picture.
+ * width fixed up front. Why: progressbar's console consumer asks jline for the terminal's width, and to
+ * build its terminal jline starts {@code /usr/bin/test -t 1} in a subprocess and extracts and loads its JNI
+ * library from /tmp (strace shows both), on the bar's thread while the main thread drives the GPU driver.
+ * Bench JVMs on the GPU machines died of SIGSEGV while their cache filled, with no HotSpot error log (3 of 24
+ * in one call); a bar that never builds a terminal takes that out of the picture.
  */
 public final class ProgressBars {
 

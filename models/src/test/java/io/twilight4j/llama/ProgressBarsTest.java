@@ -27,7 +27,7 @@ class ProgressBarsTest {
         // progressbar keeps the jline terminal it builds in TerminalUtils.terminal: it must stay unbuilt.
         Field terminal = Class.forName("me.tongfei.progressbar.TerminalUtils").getDeclaredField("terminal");
         terminal.setAccessible(true);
-        assertNull(terminal.get(null), "a jline terminal was built (native probing or an stty subprocess)");
+        assertNull(terminal.get(null), "a jline terminal was built (a subprocess and a JNI library)");
     }
 
     @Test
