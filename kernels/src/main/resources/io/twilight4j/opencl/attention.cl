@@ -124,6 +124,9 @@ inline float8 row_halves8(global const half* row, int chunk) {
 #if ATT_PIPELINE && ATT_VEC != 8
 #error "attend_partial (NVIDIA variant): ATT_PIPELINE needs ATT_VEC 8"
 #endif
+#if ATT_PIPELINE && !DENSE
+#error "attend_partial (NVIDIA variant): ATT_PIPELINE is for dense attention (sparse sets measured slower pipelined)"
+#endif
 #if ATT_VEC == 16
 #define load_rowV(lane, row) ((float16) (row_halves8(row, 2 * (lane)), row_halves8(row, 2 * (lane) + 1)))
 #else
@@ -191,8 +194,8 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
         if (t0 == 0 && mark >= 0) PHASE_MARK(mark);
 #endif
 #if ATT_PIPELINE
-        // Software pipeline (ATT_PIPELINE, dense only: sparse sets measured slower): the next step's rows, as raw
-        // halves, load while this step computes.
+        // Software pipeline (ATT_PIPELINE, dense only): the next step's rows, as raw halves, load while this step
+        // computes.
         uint4 kn[UNROLL], vn[UNROLL];
         #pragma unroll
         LOAD_STEP_BITS(0)
