@@ -1,9 +1,9 @@
 package io.twilight4j.attention;
 
+import io.twilight4j.kv.CacheLines;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.KvLayout;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -45,11 +45,8 @@ public final class DecodeKernel {
             loadBlock(layer, layout, pageTable, kvHead, tokens, b, n, ws);
             attendBlock(q, qOff, heads, dim, n, scale, ws, m, d, o, stateBase);
         }
-        touchSink = touched;
+        CacheLines.keep(touched);
     }
-
-    /** Written so that {@link #touchRows}' loads are not dead code; never read. */
-    private static int touchSink;
 
     /**
      * Loads one byte of each cache line of the K and V rows of tokens {@code tokens[b..b+n)}: scattered
@@ -64,9 +61,7 @@ public final class DecodeKernel {
         for (int t = 0; t < n; t++) {
             int pos = tokens[b + t];
             long off = 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens);
-            for (long line = 0; line < rowBytes; line += 64) {
-                sum += layer.keys().get(ValueLayout.JAVA_BYTE, off + line) + layer.values().get(ValueLayout.JAVA_BYTE, off + line);
-            }
+            sum += CacheLines.touch(layer.keys(), off, rowBytes) + CacheLines.touch(layer.values(), off, rowBytes);
         }
         return sum;
     }

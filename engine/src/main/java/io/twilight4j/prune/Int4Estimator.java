@@ -1,6 +1,7 @@
 package io.twilight4j.prune;
 
 import io.twilight4j.attention.Workspace;
+import io.twilight4j.kv.CacheLines;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
@@ -71,11 +72,8 @@ public final class Int4Estimator {
                         scores, scoresOff + g * n + b);
             }
         }
-        touchSink = touched;
+        CacheLines.keep(touched);
     }
-
-    /** Written so that {@link #locate}'s touch loads are not dead code; never read. */
-    private static int touchSink;
 
     /**
      * Byte offsets of the code rows of {@code tokens[from..from+m)} to {@code rows[at..]}, their scales to

@@ -53,7 +53,7 @@ public final class OpenClContext implements AutoCloseable {
     /** Opens a context and queue on {@code device}. */
     public OpenClContext(OpenClDevice device) {
         this.device = device;
-        try (MemoryStack stack = MemoryStack.stackPush()) {
+        try (JvmSignals.Guard signals = JvmSignals.guard(); MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer err = stack.mallocInt(1);
             PointerBuffer props = stack.mallocPointer(3).put(CL_CONTEXT_PLATFORM).put(device.platform()).put(0).flip();
             context = clCreateContext(props, device.id(), null, 0, err);
@@ -144,7 +144,8 @@ public final class OpenClContext implements AutoCloseable {
             return cached;
         }
         String text = readSource(source);
-        try (MemoryStack stack = MemoryStack.stackPush()) {
+        // A compiler inside the driver (PoCL's LLVM) may install its signal handlers while it builds.
+        try (JvmSignals.Guard signals = JvmSignals.guard(); MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer err = stack.mallocInt(1);
             long program = clCreateProgramWithSource(context, text, err);
             ClCheck.check(err.get(0), "clCreateProgramWithSource(" + source + ")");

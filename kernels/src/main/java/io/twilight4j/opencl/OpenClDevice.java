@@ -45,7 +45,8 @@ public record OpenClDevice(int index, long platform, long id, String platformNam
     /** Every device of every platform, in platform order; empty when no OpenCL runtime is installed. */
     public static List<OpenClDevice> list() {
         List<OpenClDevice> out = new ArrayList<>();
-        try (MemoryStack stack = MemoryStack.stackPush()) {
+        // The loader loads and starts every registered driver here (JvmSignals says why the guard).
+        try (JvmSignals.Guard signals = JvmSignals.guard(); MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer n = stack.mallocInt(1);
             int status;
             try {

@@ -1,0 +1,160 @@
+package io.twilight4j.opencl;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the JVM's signal handlers in place across OpenCL calls that load or start a vendor's driver.
+ *
+ * <p>The ICD loader loads every registered driver, and PoCL (the CPU driver of CI, also registered on many GPU
+ * machines) brings LLVM, whose crash reporter installs its own one-shot handlers for SIGSEGV, SIGBUS, SIGILL,
+ * SIGUSR2, SIGINT, SIGTERM and more, and PoCL its own SIGFPE handler. The JVM raises SIGSEGV itself in normal
+ * operation (safepoint polls, implicit null checks) and relies on SIGUSR2 and SIGINT/SIGTERM (shutdown hooks), so
+ * with those handlers in place the process dies at the next safepoint poll that faults: exit 139 or 132 and no
+ * HotSpot error log, in a few percent of runs (seen on the H100 machine and with {@code -Xcheck:jni} on PoCL,
+ * bench/results/h100-2026-12-07-session18/). The JDK's remedy is preloading libjsig; this does the same inside
+ * the process, for launchers, tests and applications that embed the library alike: {@link #guard()} snapshots
+ * the handlers of signals 1-31 and {@link Guard#close()} puts back every one that changed.
+ *
+ * <p>A driver's handler is dropped, not chained: LLVM's only prints a crash report, and PoCL's SIGFPE handler
+ * covers integer division faults inside kernels, which ours never divide by zero to make. Where the C library's
+ * {@code sigaction} is not reachable (not Linux, or native access refused) the guard does nothing, and so it
+ * does with system property {@code twilight4j.clDriverSignals=keep} (to get a driver's own crash report while
+ * debugging it, at the price above).
+ */
+final class JvmSignals {
+
+    private static final Logger LOG = LoggerFactory.getLogger(JvmSignals.class);
+    /** Signals 1-31, except SIGKILL (9) and SIGSTOP (19), whose handlers cannot be changed. */
+    private static final int LAST_SIGNAL = 31;
+    /**
+     * Bytes kept per signal: more than the C library's struct sigaction (152 on x86-64 and aarch64 glibc and
+     * musl), copied back whole, so its layout does not matter beyond the handler at offset 0.
+     */
+    private static final long ACTION_BYTES = 256;
+    /** int sigaction(int, const struct sigaction*, struct sigaction*); null where not reachable. */
+    private static final MethodHandle SIGACTION = lookup();
+    /** Whether guards restore handlers (not with {@code -Dtwilight4j.clDriverSignals=keep}). */
+    private static final boolean RESTORE = !"keep".equals(System.getProperty("twilight4j.clDriverSignals"));
+
+    private JvmSignals() {
+    }
+
+    /** Whether the guard can see and restore handlers here. */
+    static boolean available() {
+        return SIGACTION != null;
+    }
+
+    /** A snapshot of the current handlers, restored by {@link Guard#close()} where a call in between changed them. */
+    static Guard guard() {
+        return new Guard();
+    }
+
+    /** The handler addresses of signals 1-31 now (0 for SIG_DFL, 1 for SIG_IGN; -1 where unreadable or no guard). */
+    static long[] handlers() {
+        long[] out = new long[LAST_SIGNAL + 1];
+        java.util.Arrays.fill(out, -1);
+        if (SIGACTION == null) {
+            return out;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment action = arena.allocate(ACTION_BYTES, 8);
+            for (int sig = 1; sig <= LAST_SIGNAL; sig++) {
+                if (changeable(sig) && sigaction(sig, MemorySegment.NULL, action) == 0) {
+                    out[sig] = action.get(ValueLayout.JAVA_LONG, 0);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The snapshot of {@link #guard()}; closing it restores what changed and says so at debug level. */
+    static final class Guard implements AutoCloseable {
+        private final Arena arena = Arena.ofConfined();
+        /** Signal s's saved struct sigaction at (s - 1) * ACTION_BYTES; null without a guard here. */
+        private final MemorySegment saved;
+        private final boolean[] valid = new boolean[LAST_SIGNAL + 1];
+
+        private Guard() {
+            saved = SIGACTION == null || !RESTORE ? null : arena.allocate(ACTION_BYTES * LAST_SIGNAL, 8);
+            if (saved == null) {
+                return;
+            }
+            for (int sig = 1; sig <= LAST_SIGNAL; sig++) {
+                valid[sig] = changeable(sig) && sigaction(sig, MemorySegment.NULL, slot(saved, sig)) == 0;
+            }
+        }
+
+        /** Restores each signal whose handler changed since the snapshot; returns their numbers (for tests and logs). */
+        List<Integer> restore() {
+            List<Integer> restored = new ArrayList<>();
+            if (saved == null) {
+                return restored;
+            }
+            MemorySegment now = arena.allocate(ACTION_BYTES, 8);
+            for (int sig = 1; sig <= LAST_SIGNAL; sig++) {
+                if (!valid[sig] || sigaction(sig, MemorySegment.NULL, now) != 0) {
+                    continue;
+                }
+                MemorySegment before = slot(saved, sig);
+                if (now.get(ValueLayout.JAVA_LONG, 0) != before.get(ValueLayout.JAVA_LONG, 0)
+                        && sigaction(sig, before, MemorySegment.NULL) == 0) {
+                    restored.add(sig);
+                }
+            }
+            return restored;
+        }
+
+        @Override
+        public void close() {
+            try {
+                List<Integer> restored = restore();
+                if (!restored.isEmpty()) {
+                    LOG.debug("an OpenCL driver replaced the handlers of signals {}; the JVM's are back", restored);
+                }
+            } finally {
+                arena.close();
+            }
+        }
+    }
+
+    private static MemorySegment slot(MemorySegment all, int sig) {
+        return all.asSlice((sig - 1) * ACTION_BYTES, ACTION_BYTES);
+    }
+
+    private static boolean changeable(int sig) {
+        return sig != 9 && sig != 19;
+    }
+
+    private static int sigaction(int sig, MemorySegment act, MemorySegment old) {
+        try {
+            return (int) SIGACTION.invokeExact(sig, act, old);
+        } catch (Throwable t) {
+            return -1;
+        }
+    }
+
+    private static MethodHandle lookup() {
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+            return null;
+        }
+        try {
+            Linker linker = Linker.nativeLinker();
+            return linker.defaultLookup().find("sigaction").map(f -> linker.downcallHandle(f,
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS)))
+                    .orElse(null);
+        } catch (RuntimeException e) {
+            LOG.debug("sigaction is not reachable, OpenCL drivers may replace the JVM's signal handlers: {}", e.toString());
+            return null;
+        }
+    }
+}
