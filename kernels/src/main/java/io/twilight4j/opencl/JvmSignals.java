@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * SIGUSR2, SIGINT, SIGTERM and more, and PoCL its own SIGFPE handler. The JVM raises SIGSEGV itself in normal
  * operation (safepoint polls, implicit null checks) and relies on SIGUSR2 and SIGINT/SIGTERM (shutdown hooks), so
  * with those handlers in place the process dies at the next safepoint poll that faults: exit 139 or 132 and no
- * HotSpot error log, in a few percent of runs (seen on the H100 machine and with {@code -Xcheck:jni} on PoCL,
+ * HotSpot error log, in a few percent of runs (the handlers replaced: {@code -Xcheck:jni} on PoCL here and on the H100 machine,
  * bench/results/h100-2026-12-07-session18/). The JDK's remedy is preloading libjsig; this does the same inside
  * the process, for launchers, tests and applications that embed the library alike: {@link #guard()} snapshots
  * the handlers of signals 1-31 and {@link Guard#close()} puts back every one that changed.
@@ -45,6 +45,14 @@ final class JvmSignals {
     private static final MethodHandle SIGACTION = lookup();
     /** Whether guards restore handlers (not with {@code -Dtwilight4j.clDriverSignals=keep}). */
     private static final boolean RESTORE = !"keep".equals(System.getProperty("twilight4j.clDriverSignals"));
+    private static final Object LOCK = new Object();
+    /** Signal s's struct sigaction when the first open guard began, at (s - 1) * ACTION_BYTES; null: guards do nothing. */
+    private static final MemorySegment SAVED = SIGACTION == null || !RESTORE ? null
+            : Arena.global().allocate(ACTION_BYTES * LAST_SIGNAL, 8);
+    /** Whether the snapshot holds signal s. Guarded by LOCK, as is {@link #open}. */
+    private static final boolean[] snapshotHolds = new boolean[LAST_SIGNAL + 1];
+    /** Guards open now. */
+    private static int open;
 
     private JvmSignals() {
     }
@@ -54,12 +62,22 @@ final class JvmSignals {
         return SIGACTION != null;
     }
 
-    /** A snapshot of the current handlers, restored by {@link Guard#close()} where a call in between changed them. */
+    /**
+     * A guard over the calls until {@link Guard#close()}. Guards may overlap (threads discovering devices or building
+     * programs at once): the first to open snapshots the handlers, the last to close restores them.
+     */
     static Guard guard() {
+        synchronized (LOCK) {
+            if (open++ == 0 && SAVED != null) {
+                for (int sig = 1; sig <= LAST_SIGNAL; sig++) {
+                    snapshotHolds[sig] = changeable(sig) && sigaction(sig, MemorySegment.NULL, slot(SAVED, sig)) == 0;
+                }
+            }
+        }
         return new Guard();
     }
 
-    /** The handler addresses of signals 1-31 now (0 for SIG_DFL, 1 for SIG_IGN; -1 where unreadable or no guard). */
+    /** The handler addresses of signals 1-31 now (0 for SIG_DFL, 1 for SIG_IGN; -1 where unreadable). */
     static long[] handlers() {
         long[] out = new long[LAST_SIGNAL + 1];
         java.util.Arrays.fill(out, -1);
@@ -77,54 +95,57 @@ final class JvmSignals {
         return out;
     }
 
-    /** The snapshot of {@link #guard()}; closing it restores what changed and says so at debug level. */
+    /** An open guard; closing the last one restores what changed since the first opened, and says so at debug level. */
     static final class Guard implements AutoCloseable {
-        private final Arena arena = Arena.ofConfined();
-        /** Signal s's saved struct sigaction at (s - 1) * ACTION_BYTES; null without a guard here. */
-        private final MemorySegment saved;
-        private final boolean[] valid = new boolean[LAST_SIGNAL + 1];
+        private boolean closed;
 
         private Guard() {
-            saved = SIGACTION == null || !RESTORE ? null : arena.allocate(ACTION_BYTES * LAST_SIGNAL, 8);
-            if (saved == null) {
-                return;
-            }
-            for (int sig = 1; sig <= LAST_SIGNAL; sig++) {
-                valid[sig] = changeable(sig) && sigaction(sig, MemorySegment.NULL, slot(saved, sig)) == 0;
+        }
+
+        /** Restores now each signal whose handler changed since the snapshot; returns their numbers (for tests). */
+        List<Integer> restore() {
+            synchronized (LOCK) {
+                return restoreLocked();
             }
         }
 
-        /** Restores each signal whose handler changed since the snapshot; returns their numbers (for tests and logs). */
-        List<Integer> restore() {
-            List<Integer> restored = new ArrayList<>();
-            if (saved == null) {
-                return restored;
+        @Override
+        public void close() {
+            List<Integer> restored;
+            synchronized (LOCK) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                restored = open == 1 ? restoreLocked() : List.of();
+                open--;
             }
+            if (!restored.isEmpty()) {
+                LOG.debug("an OpenCL driver replaced the handlers of signals {}; the JVM's are back", restored);
+            }
+        }
+    }
+
+    /** Puts back the snapshot's handler of every signal whose handler differs now. Holds LOCK. */
+    private static List<Integer> restoreLocked() {
+        List<Integer> restored = new ArrayList<>();
+        if (SAVED == null) {
+            return restored;
+        }
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment now = arena.allocate(ACTION_BYTES, 8);
             for (int sig = 1; sig <= LAST_SIGNAL; sig++) {
-                if (!valid[sig] || sigaction(sig, MemorySegment.NULL, now) != 0) {
+                if (!snapshotHolds[sig] || sigaction(sig, MemorySegment.NULL, now) != 0) {
                     continue;
                 }
-                MemorySegment before = slot(saved, sig);
+                MemorySegment before = slot(SAVED, sig);
                 if (now.get(ValueLayout.JAVA_LONG, 0) != before.get(ValueLayout.JAVA_LONG, 0)
                         && sigaction(sig, before, MemorySegment.NULL) == 0) {
                     restored.add(sig);
                 }
             }
-            return restored;
         }
-
-        @Override
-        public void close() {
-            try {
-                List<Integer> restored = restore();
-                if (!restored.isEmpty()) {
-                    LOG.debug("an OpenCL driver replaced the handlers of signals {}; the JVM's are back", restored);
-                }
-            } finally {
-                arena.close();
-            }
-        }
+        return restored;
     }
 
     private static MemorySegment slot(MemorySegment all, int sig) {

@@ -31,6 +31,22 @@ class JvmSignalsTest {
     }
 
     @Test
+    void overlappingGuardsRestoreWhenTheLastCloses() {
+        assumeTrue(JvmSignals.available(), "sigaction is reachable on Linux only");
+        long before = JvmSignals.handlers()[SIGWINCH];
+        JvmSignals.Guard first = JvmSignals.guard();
+        try (JvmSignals.Guard second = JvmSignals.guard()) {
+            Signal.handle(new Signal("WINCH"), s -> { });
+        }
+        // The first guard is still open: the call it covers may still be running a driver's start-up.
+        assertNotEquals(before, JvmSignals.handlers()[SIGWINCH]);
+        first.close();
+        assertEquals(before, JvmSignals.handlers()[SIGWINCH]);
+        first.close(); // closing twice changes nothing
+        assertEquals(before, JvmSignals.handlers()[SIGWINCH]);
+    }
+
+    @Test
     void leavesUnchangedHandlersAlone() {
         assumeTrue(JvmSignals.available(), "sigaction is reachable on Linux only");
         long[] before = JvmSignals.handlers();

@@ -9,9 +9,9 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * Progress bars for long loads (model weights, the benchmark's KV cache) on a console stream, drawn at a
  * width fixed up front. Why: progressbar's console consumer asks jline for the terminal's width, and to
  * build its terminal jline starts {@code /usr/bin/test -t 1} in a subprocess and extracts and loads its JNI
- * library from /tmp (strace shows both), on the bar's thread while the main thread drives the GPU driver.
- * Bench JVMs on the GPU machines died of SIGSEGV while their cache filled, with no HotSpot error log (3 of 24
- * in one call); a bar that never builds a terminal takes that out of the picture.
+ * library from /tmp (strace shows both), on the bar's thread, for a width that {@code $COLUMNS} gives.
+ * (This was suspected of the SIGSEGVs of bench JVMs on the GPU machines; their cause was an OpenCL driver's
+ * signal handlers, see io.twilight4j.opencl.JvmSignals.)
  */
 public final class ProgressBars {
 
