@@ -14,4 +14,19 @@ for keep in "" "-Dtwilight4j.clDriverSignals=keep"; do
     | tr '\r' '\n' | grep -v '^filling\|^WARNING' | grep -i 'signal\|modified\|Expected\|^dense\|backend' | tee -a "$OUT/signals.txt"
   echo "exit ${PIPESTATUS[0]}" | tee -a "$OUT/signals.txt"
 done
+# The safepoint race (bench/results/cpu-2026-12-07-session18/SafepointRaceHarness.java.txt, compiled into .device/race/):
+# 40 runs per variant, 8 at a time.
+race() { # variant run
+  local opt=; [ "$1" = keep ] && opt=-Dtwilight4j.clDriverSignals=keep
+  timeout 60 /tmp/jre/bin/java $opt --enable-native-access=ALL-UNNAMED -cp ".device/race:.device/lib/*" Race > /dev/null 2>&1
+  echo "$1 $2 rc $?" >> "$OUT/race.txt"
+}
+: > "$OUT/race.txt"
+for round in 1 2 3 4 5 6 7 8 9 10; do
+  for j in 1 2 3 4; do race keep "$round.$j" & race guard "$round.$j" & done
+  wait
+done
+for v in keep guard; do
+  awk -v v=$v '$1 == v { n++; c[$4]++ } END { printf "race %s: %d runs, exit codes:", v, n; for (k in c) printf " %s x%d", k, c[k]; print "" }' "$OUT/race.txt"
+done
 CTX=${CTX:-16384} LIMIT=${LIMIT:-240} bash bench/gpu/crash-hunt.sh .device/lib .device/lib@-Dtwilight4j.clDriverSignals=keep 2>&1 | grep -v 'Illegal instruction\|Segmentation' | tail -8

@@ -16,14 +16,18 @@ import org.slf4j.LoggerFactory;
  * Keeps the JVM's signal handlers in place across OpenCL calls that load or start a vendor's driver.
  *
  * <p>The ICD loader loads every registered driver, and PoCL (the CPU driver of CI, also registered on many GPU
- * machines) brings LLVM, whose crash reporter installs its own one-shot handlers for SIGSEGV, SIGBUS, SIGILL,
- * SIGUSR2, SIGINT, SIGTERM and more, and PoCL its own SIGFPE handler. The JVM raises SIGSEGV itself in normal
- * operation (safepoint polls, implicit null checks) and relies on SIGUSR2 and SIGINT/SIGTERM (shutdown hooks), so
- * with those handlers in place the process dies at the next safepoint poll that faults: exit 139 or 132 and no
- * HotSpot error log, in a few percent of runs (the handlers replaced: {@code -Xcheck:jni} on PoCL here and on the H100 machine,
- * bench/results/h100-2026-12-07-session18/). The JDK's remedy is preloading libjsig; this does the same inside
+ * machines) brings LLVM, whose crash reporter installs its own handlers for SIGSEGV, SIGBUS, SIGILL, SIGUSR2,
+ * SIGINT, SIGTERM and more, and PoCL its own SIGFPE handler. LLVM's are one-shot ({@code SA_RESETHAND}): a fault
+ * resets the signal to its default action until LLVM's handler has put the previous handlers back. The JVM
+ * raises SIGSEGV itself in normal operation: at a safepoint every thread running compiled code faults on the
+ * poll page, so when two do at once while LLVM's handlers are in place, the second kills the process (exit 139,
+ * or 132 for SIGILL, and no HotSpot error log). That was the GPU machines' "SIGSEGV while the cache fills" (a
+ * few percent of bench runs, bench/results/h100-2026-12-07-session18/); with PoCL here, 13 of 70 runs of four
+ * spinning threads and twenty safepoints died without the guard, 0 of 50 with it
+ * (bench/results/cpu-2026-12-07-session18/). The JDK's remedy is preloading libjsig; this does the same inside
  * the process, for launchers, tests and applications that embed the library alike: {@link #guard()} snapshots
- * the handlers of signals 1-31 and {@link Guard#close()} puts back every one that changed.
+ * the handlers of signals 1-31 and {@link Guard#close()} puts back every one that changed. What remains is the
+ * time inside a guarded call, when only the calling thread (in native code) is known to run.
  *
  * <p>A driver's handler is dropped, not chained: LLVM's only prints a crash report, and PoCL's SIGFPE handler
  * covers integer division faults inside kernels, which ours never divide by zero to make. Where the C library's
