@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * raises SIGSEGV itself in normal operation: at a safepoint every thread running compiled code faults on the
  * poll page, so when two do at once while LLVM's handlers are in place, the second kills the process (exit 139,
  * or 132 for SIGILL, and no HotSpot error log). That was the GPU machines' "SIGSEGV while the cache fills" (a
- * few percent of bench runs, bench/results/h100-2026-12-07-session18/); with PoCL here, 13 of 70 runs of four
- * spinning threads and twenty safepoints died without the guard, 0 of 50 with it
+ * few percent of bench runs, bench/results/h100-2026-12-07-session18/); with PoCL here, 5 of 30 runs of four
+ * spinning threads and twenty safepoints died without the guard, none of 30 with it
  * (bench/results/cpu-2026-12-07-session18/). The JDK's remedy is preloading libjsig; this does the same inside
  * the process, for launchers, tests and applications that embed the library alike: {@link #guard()} snapshots
  * the handlers of signals 1-31 and {@link Guard#close()} puts back every one that changed. What remains is the
