@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
 public final class CacheLines {
 
     /** Bytes per cache line on the CPUs this targets (x86-64, most AArch64). */
-    public static final int LINE = 64;
+    private static final int LINE = 64;
 
     /** Written with the touched bytes' sum so that the loads are not dead code; never read. */
     private static int sink;
