@@ -15,14 +15,14 @@ for keep in "" "-Dtwilight4j.clDriverSignals=keep"; do
   echo "exit ${PIPESTATUS[0]}" | tee -a "$OUT/signals.txt"
 done
 # The safepoint race (bench/results/cpu-2026-12-07-session18/SafepointRaceHarness.java.txt, compiled into .device/race/):
-# 40 runs per variant, 8 at a time.
+# 4 x RACE_ROUNDS (default 10) runs per variant, 8 at a time.
 race() { # variant run
   local opt=; [ "$1" = keep ] && opt=-Dtwilight4j.clDriverSignals=keep
   timeout 60 /tmp/jre/bin/java $opt --enable-native-access=ALL-UNNAMED -cp ".device/race:.device/lib/*" Race > /dev/null 2>&1
   echo "$1 $2 rc $?" >> "$OUT/race.txt"
 }
 : > "$OUT/race.txt"
-for round in 1 2 3 4 5 6 7 8 9 10; do
+for round in $(seq "${RACE_ROUNDS:-10}"); do
   for j in 1 2 3 4; do race keep "$round.$j" & race guard "$round.$j" & done
   wait
 done
