@@ -93,7 +93,8 @@ public record OpenClDevice(int index, long platform, long id, String platformNam
         if (s.chars().allMatch(Character::isDigit)) {
             int i = Integer.parseInt(s);
             if (i >= all.size()) {
-                throw new IllegalArgumentException("--device " + s + ": only " + all.size() + " OpenCL devices (0.." + (all.size() - 1) + "); run 'twilight4j devices'");
+                throw new IllegalArgumentException("--device " + s + ": only " + all.size() + " OpenCL device"
+                        + (all.size() == 1 ? "" : "s") + " (0.." + (all.size() - 1) + "); run 'twilight4j devices'");
             }
             return all.get(i);
         }

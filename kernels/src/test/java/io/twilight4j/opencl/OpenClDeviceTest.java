@@ -30,7 +30,10 @@ class OpenClDeviceTest extends OpenClTestSupport {
         assertEquals(first.id(), OpenClDevice.choose(first.name().substring(0, Math.min(4, first.name().length()))).id());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OpenClDevice.choose("no-such-device-xyz"));
         assertTrue(e.getMessage().contains("no-such-device-xyz"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> OpenClDevice.choose("999"));
+        String tooFar = assertThrows(IllegalArgumentException.class, () -> OpenClDevice.choose("999")).getMessage();
+        int n = OpenClDevice.list().size();
+        assertTrue(tooFar.contains("--device 999: only " + n + (n == 1 ? " OpenCL device " : " OpenCL devices ") + "(0.." + (n - 1) + ")"),
+                tooFar);
     }
 
     @Test
