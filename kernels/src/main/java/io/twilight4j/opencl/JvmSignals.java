@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * spinning threads and twenty safepoints died without the guard, none of 30 with it
  * (bench/results/cpu-2026-12-07-session18/). The JDK's remedy is preloading libjsig; this does the same inside
  * the process, for launchers, tests and applications that embed the library alike: {@link #guard()} snapshots
- * the handlers of signals 1-31 and {@link Guard#close()} puts back every one that changed. What remains is the
+ * the handlers of signals 1-31 and {@link Guard#close()} puts back every one of the JVM's that changed (signals
+ * the JVM left at their default action keep what a driver installed). What remains is the
  * time inside a guarded call, when only the calling thread (in native code) is known to run.
  *
  * <p>A driver's handler is dropped, not chained: LLVM's only prints a crash report, and PoCL's SIGFPE handler
@@ -38,6 +39,8 @@ import org.slf4j.LoggerFactory;
 final class JvmSignals {
 
     private static final Logger LOG = LoggerFactory.getLogger(JvmSignals.class);
+    /** SIG_IGN's value as a handler address (SIG_DFL is 0). */
+    private static final long SIG_IGN = 1;
     /** Signals 1-31, except SIGKILL (9) and SIGSTOP (19), whose handlers cannot be changed. */
     private static final int LAST_SIGNAL = 31;
     /**
@@ -53,7 +56,7 @@ final class JvmSignals {
     /** Signal s's struct sigaction when the first open guard began, at (s - 1) * ACTION_BYTES; null: guards do nothing. */
     private static final MemorySegment SAVED = SIGACTION == null || !RESTORE ? null
             : Arena.global().allocate(ACTION_BYTES * LAST_SIGNAL, 8);
-    /** Whether the snapshot holds signal s. Guarded by LOCK, as is {@link #open}. */
+    /** Whether the snapshot holds a handler of the JVM's for signal s. Guarded by LOCK, as is {@link #open}. */
     private static final boolean[] snapshotHolds = new boolean[LAST_SIGNAL + 1];
     /** Guards open now. */
     private static int open;
@@ -74,7 +77,10 @@ final class JvmSignals {
         synchronized (LOCK) {
             if (open++ == 0 && SAVED != null) {
                 for (int sig = 1; sig <= LAST_SIGNAL; sig++) {
-                    snapshotHolds[sig] = changeable(sig) && sigaction(sig, MemorySegment.NULL, slot(SAVED, sig)) == 0;
+                    // Only the JVM's own handlers: where it left the default action (or ignores the signal) a
+                    // driver's handler stays, in case the driver needs it.
+                    snapshotHolds[sig] = changeable(sig) && sigaction(sig, MemorySegment.NULL, slot(SAVED, sig)) == 0
+                            && Long.compareUnsigned(slot(SAVED, sig).get(ValueLayout.JAVA_LONG, 0), SIG_IGN) > 0;
                 }
             }
         }
