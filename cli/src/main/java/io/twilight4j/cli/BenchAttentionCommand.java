@@ -6,11 +6,7 @@ import io.twilight4j.bench.BenchRow;
 import io.twilight4j.parallel.StreamRead;
 import io.twilight4j.parallel.WorkerPool;
 import io.twilight4j.policy.AttentionPolicy;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -61,8 +57,8 @@ final class BenchAttentionCommand implements Callable<Integer> {
             parsed.add(AttentionPolicy.parse(p));
         }
         BenchConfig config = new BenchConfig(run.backend, run.device, run.threads, batch, ctx, hq, hkv, dim, parsed, seed, iterations, layers);
-        if (json != null && json.toAbsolutePath().getParent() != null && !Files.isDirectory(json.toAbsolutePath().getParent())) {
-            throw new IllegalArgumentException("--json " + json + ": directory does not exist");
+        if (json != null) {
+            JsonLines.checkWritable(json);
         }
         long tokens = (long) batch * ctx;
         List<BenchRow> rows;
@@ -84,24 +80,8 @@ final class BenchAttentionCommand implements Callable<Integer> {
                     dense, 100 * dense / stream, stream, workers);
         }
         if (json != null) {
-            writeJson(json, rows);
+            JsonLines.write(json, rows.stream().map(BenchRow::toJson).toList());
         }
         return 0;
-    }
-
-    /** Writes the rows whole or not at all: to a temporary file, then moved into place. */
-    static void writeJson(Path file, List<BenchRow> rows) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        for (BenchRow r : rows) {
-            sb.append(r.toJson()).append('\n');
-        }
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            Files.writeString(tmp, sb, StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }

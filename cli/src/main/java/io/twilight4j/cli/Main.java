@@ -24,6 +24,8 @@ public final class Main implements Runnable {
             {"chat", "chat with a GGUF model (its chat template when it has one)", "bin/twilight4j chat -m model.gguf"},
             {"bench", "attention benchmark: dense vs sparse policies on a synthetic long context",
                     "bin/twilight4j bench attention --ctx 32768 --policy quest:8192+twilight:0.95"},
+            {"bench accuracy", "what sparse policies cost a model's predictions on a text (perplexity, KL from dense)",
+                    "bin/twilight4j bench accuracy -m model.gguf --text book.txt --max-tokens 8192 --policy quest:1024+twilight:0.95"},
             {"inspect", "print a GGUF file's metadata and tensor table", "bin/twilight4j inspect ../shared/models/stories260K.gguf"},
             {"devices", "list OpenCL devices and their limits", "bin/twilight4j devices"},
     };

@@ -11,9 +11,9 @@ import java.nio.file.Path;
  * shared/models/README.md, classifier shared with the embedding), after karpathy/llama2.c run.c.
  * Plain loops, full attention over a growing in-memory cache; slow but obviously right.
  */
-final class Llama2cReference {
+public final class Llama2cReference {
 
-    final int dim, hidden, layers, heads, kvHeads, vocab, seqLen;
+    public final int dim, hidden, layers, heads, kvHeads, vocab, seqLen;
     private final double[][] embedding;
     private final double[][] rmsAtt, rmsFfn;
     private final double[][][] wq, wk, wv, wo, w1, w2, w3;
@@ -21,7 +21,7 @@ final class Llama2cReference {
     private final double[][][] keyCache, valueCache;
     private int pos;
 
-    Llama2cReference(Path bin) throws IOException {
+    public Llama2cReference(Path bin) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(bin)).order(ByteOrder.LITTLE_ENDIAN);
         dim = b.getInt();
         hidden = b.getInt();
@@ -65,7 +65,7 @@ final class Llama2cReference {
     }
 
     /** Logits after feeding {@code token} at the next position. */
-    double[] forward(int token) {
+    public double[] forward(int token) {
         int hs = dim / heads;
         int group = heads / kvHeads;
         double[] x = embedding[token].clone();

@@ -1,0 +1,138 @@
+package io.twilight4j.eval;
+
+import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.kv.LabelChannels;
+import io.twilight4j.llama.LlamaDecoder;
+import io.twilight4j.llama.LlamaModel;
+import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.policy.SelectorKind;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.IntConsumer;
+
+/**
+ * Teacher-forced quality of attention policies on a model: the model reads a text one token a step (as
+ * decode does, each step attending over everything before it) with dense attention and with every policy
+ * in lockstep. From step {@code start} on, each step's next-token distribution is scored against the
+ * text's next token (perplexity) and against dense's distribution (KL divergence, top-1 agreement). The
+ * bench's rel_error is about one attention output on a synthetic context; this is what a policy costs a
+ * real model's predictions.
+ */
+public final class PolicyAccuracy {
+
+    /** One policy's scores over the scored steps; dense's row comes first, with KL 0 and agreement 1. */
+    public record Row(String policy, int scored, double perplexity, double perplexityRatio, double meanKl, double maxKl,
+                      double top1Agreement, double meanBudget) {
+
+        /** The row as one JSON object. */
+        public String toJson() {
+            return String.format(Locale.ROOT,
+                    "{\"policy\":\"%s\",\"scored\":%d,\"perplexity\":%.6f,\"perplexity_vs_dense\":%.6f,\"kl_mean\":%.6e,"
+                            + "\"kl_max\":%.6e,\"top1_agreement\":%.6f,\"budget_mean\":%.2f}",
+                    policy, scored, perplexity, perplexityRatio, meanKl, maxKl, top1Agreement, meanBudget);
+        }
+    }
+
+    private PolicyAccuracy() {
+    }
+
+    /**
+     * Reads {@code tokens} with dense attention and with each of {@code policies} (layers below
+     * {@code denseLayers} attend densely under a policy, as in {@code generate}) and scores the predictions of
+     * tokens {@code start + 1 ..} from the steps {@code start ..}. A Double Sparsity policy calibrates its label
+     * channels on the unscored tokens {@code 0..start}. {@code progress} hears each step's token count (1).
+     */
+    public static List<Row> run(LlamaModel model, AttentionBackend backend, List<AttentionPolicy> policies, int denseLayers,
+                                int[] tokens, int start, IntConsumer progress) {
+        int n = tokens.length;
+        if (n < 2) {
+            throw new IllegalArgumentException("the text has " + n + " token" + (n == 1 ? "" : "s")
+                    + "; scoring needs at least 2 (a token and the one after it)");
+        }
+        if (start < 0 || start > n - 2) {
+            throw new IllegalArgumentException("start " + start + " is outside [0, " + (n - 2) + "]: the text has " + n
+                    + " tokens and the last step scored predicts the last token");
+        }
+        int context = model.config().contextLength();
+        if (n > context) {
+            throw new IllegalArgumentException("the text has " + n + " tokens, more than the model's context length "
+                    + context);
+        }
+        List<AttentionPolicy> sparse = policies.stream().filter(p -> !p.isDense()).distinct().toList();
+        int vocab = model.config().vocabSize();
+        List<LlamaDecoder> decoders = new ArrayList<>();
+        try {
+            // Dense with no dense-only layers: every layer counts its context as the budget.
+            decoders.add(model.newDecoder(backend, AttentionPolicy.dense(), 0, n));
+            for (AttentionPolicy p : sparse) {
+                decoders.add(model.newDecoder(backend, p, denseLayers, n, labelsFor(model, backend, p, tokens, start)));
+            }
+            NextTokenStats[] stats = new NextTokenStats[decoders.size()];
+            Arrays.setAll(stats, i -> new NextTokenStats());
+            double[] dense = new double[vocab];
+            double[] other = new double[vocab];
+            for (int step = 0; step < n - 1; step++) {
+                if (step == start) {
+                    decoders.forEach(LlamaDecoder::resetBudget);
+                }
+                for (int d = 0; d < decoders.size(); d++) {
+                    float[] logits = decoders.get(d).forward(tokens[step]);
+                    if (step < start) {
+                        continue;
+                    }
+                    double[] lp = d == 0 ? dense : other;
+                    logSoftmax(logits, lp, d == 0 ? "dense" : sparse.get(d - 1).toString(), step);
+                    stats[d].add(lp, dense, tokens[step + 1]);
+                }
+                progress.accept(1);
+            }
+            List<Row> rows = new ArrayList<>();
+            double densePerplexity = stats[0].perplexity();
+            for (int d = 0; d < decoders.size(); d++) {
+                NextTokenStats s = stats[d];
+                rows.add(new Row(d == 0 ? "dense" : sparse.get(d - 1).toString(), s.steps(), s.perplexity(),
+                        s.perplexity() / densePerplexity, s.meanKl(), s.maxKl(), s.top1Agreement(),
+                        decoders.get(d).meanAttentionBudget()));
+            }
+            return rows;
+        } finally {
+            decoders.forEach(LlamaDecoder::close);
+        }
+    }
+
+    /** Double Sparsity's label channels calibrated on the unscored prefix; null for other policies. */
+    private static LabelChannels labelsFor(LlamaModel model, AttentionBackend backend, AttentionPolicy p, int[] tokens,
+                                           int start) {
+        if (p.selector() != SelectorKind.DS) {
+            return null;
+        }
+        if (start == 0) {
+            throw new IllegalArgumentException("policy '" + p + "' calibrates its label channels on the unscored tokens "
+                    + "before start: give start > 0");
+        }
+        return model.calibrateLabelChannels(backend, Arrays.copyOf(tokens, start), p.labelChannelsFor(model.config().headDim()));
+    }
+
+    private static void logSoftmax(float[] logits, double[] out, String policy, int step) {
+        for (float l : logits) {
+            if (!Float.isFinite(l)) {
+                throw new IllegalStateException("policy '" + policy + "': a logit at step " + step + " is " + l);
+            }
+        }
+        NextTokenStats.logSoftmax(logits, out);
+    }
+
+    /** The rows as a table, one line each. */
+    public static String table(List<Row> rows) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-30s %7s %11s %9s %11s %11s %8s %10s%n",
+                "policy", "scored", "perplexity", "vs dense", "KL mean", "KL max", "top-1", "budget"));
+        for (Row r : rows) {
+            sb.append(String.format(Locale.ROOT, "%-30s %7d %11.4f %8.4fx %11.3e %11.3e %7.2f%% %10.1f%n", r.policy(),
+                    r.scored(), r.perplexity(), r.perplexityRatio(), r.meanKl(), r.maxKl(), 100 * r.top1Agreement(),
+                    r.meanBudget()));
+        }
+        return sb.toString();
+    }
+}

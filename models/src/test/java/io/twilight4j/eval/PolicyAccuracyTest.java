@@ -1,0 +1,199 @@
+package io.twilight4j.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.backend.Backends;
+import io.twilight4j.gguf.GgufFile;
+import io.twilight4j.gguf.SharedModels;
+import io.twilight4j.llama.Llama2cReference;
+import io.twilight4j.llama.LlamaDecoder;
+import io.twilight4j.llama.LlamaModel;
+import io.twilight4j.policy.AttentionPolicy;
+import io.twilight4j.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The accuracy harness on the real stories260K model, against a float64 forward pass and a second computation of its scores. */
+class PolicyAccuracyTest {
+
+    private static final String TEXT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+            + "One day, she saw a big red ball under a tree. She ran to the ball and picked it up. Her friend Tom came to play "
+            + "with her. They threw the ball high in the sky and laughed. Then the ball fell into the pond. Lily was sad, but Tom "
+            + "had an idea. He found a long stick and pulled the ball out of the water. Lily hugged Tom and said thank you. "
+            + "They played with the ball until the sun went down, and then they went home happy.";
+    private static GgufFile file;
+    private static LlamaModel model;
+    private static int[] tokens;
+    private static AttentionBackend backend;
+
+    @BeforeAll
+    static void load() throws IOException {
+        file = GgufFile.open(SharedModels.require("stories260K.gguf"));
+        model = LlamaModel.load(file, null);
+        Tokenizer tokenizer = Tokenizer.fromGguf(file);
+        tokens = tokenizer.encode(TEXT, true, false);
+        backend = Backends.open("cpu", null, 2);
+        // Compiled code sums vector lanes and takes exp in another order than the interpreter: a cold
+        // JVM's first steps differ from later ones in the last bits (~1e-7 of a logit). Warm every path
+        // once, so the second computation below meets the same code the harness ran.
+        for (String p : new String[] {"dense", "quest:16", "full+twilight:0.9"}) {
+            try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.parse(p), 0, tokens.length)) {
+                for (int t : tokens) {
+                    d.forward(t);
+                }
+            }
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        if (backend != null) {
+            backend.close();
+        }
+        if (file != null) {
+            file.close();
+        }
+    }
+
+    @Test
+    void densePerplexityMatchesTheFloat64Reference() throws IOException {
+        int start = 5;
+        AtomicInteger steps = new AtomicInteger();
+        List<PolicyAccuracy.Row> rows = PolicyAccuracy.run(model, backend, List.of(), 2, tokens, start, steps::addAndGet);
+        assertEquals(1, rows.size());
+        PolicyAccuracy.Row dense = rows.get(0);
+        assertEquals(tokens.length - 1, steps.get(), "progress hears every step");
+        assertEquals(tokens.length - 1 - start, dense.scored());
+        // The reference: llama2.c's checkpoint in float64, probabilities by plain exp and sum.
+        Llama2cReference ref = new Llama2cReference(SharedModels.require("stories260K.bin"));
+        double nll = 0;
+        double meanContext = 0;
+        for (int step = 0; step < tokens.length - 1; step++) {
+            double[] logits = ref.forward(tokens[step]);
+            if (step >= start) {
+                double z = 0;
+                for (double l : logits) {
+                    z += Math.exp(l);
+                }
+                nll += Math.log(z) - logits[tokens[step + 1]];
+                meanContext += step + 1;
+            }
+        }
+        double refPerplexity = Math.exp(nll / dense.scored());
+        // fp16 K/V moves logits by ~1e-3 relative (LlamaDecoderTest); a step scored against the wrong
+        // token (an off-by-one) would move the perplexity by a factor, not a percent.
+        assertEquals(Math.log(refPerplexity), Math.log(dense.perplexity()), 1e-2,
+                "perplexity " + dense.perplexity() + ", float64 reference " + refPerplexity);
+        assertEquals(1.0, dense.perplexityRatio());
+        assertEquals(0.0, dense.meanKl());
+        assertEquals(1.0, dense.top1Agreement());
+        assertEquals(meanContext / dense.scored(), dense.meanBudget(), 1e-9, "dense attends its whole context");
+    }
+
+    @Test
+    void aPolicyThatKeepsEveryTokenScoresAsDense() {
+        List<PolicyAccuracy.Row> rows = PolicyAccuracy.run(model, backend, List.of(AttentionPolicy.parse("oracle:4096")), 0,
+                tokens, 0, n -> { });
+        PolicyAccuracy.Row all = rows.get(1);
+        assertTrue(all.meanKl() < 1e-9, "KL " + all.meanKl());
+        assertEquals(1.0, all.top1Agreement());
+        assertEquals(1.0, all.perplexityRatio(), 1e-5);
+        assertEquals(rows.get(0).meanBudget(), all.meanBudget(), 1e-9);
+    }
+
+    @Test
+    void pruningPoliciesScoreAsASecondComputationDoes() {
+        int start = 20;
+        for (String name : new String[] {"quest:16", "full+twilight:0.9"}) {
+            AttentionPolicy policy = AttentionPolicy.parse(name);
+            PolicyAccuracy.Row row = PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, start, n -> { }).get(1);
+            // Two decoders by hand, distributions normalized directly (not through log-softmax).
+            double nll = 0;
+            double kl = 0;
+            double klMax = 0;
+            int agreed = 0;
+            try (LlamaDecoder dense = model.newDecoder(backend, AttentionPolicy.dense(), 0, tokens.length);
+                 LlamaDecoder sparse = model.newDecoder(backend, policy, 0, tokens.length)) {
+                for (int step = 0; step < tokens.length - 1; step++) {
+                    double[] p = probabilities(dense.forward(tokens[step]));
+                    double[] s = probabilities(sparse.forward(tokens[step]));
+                    if (step < start) {
+                        continue;
+                    }
+                    nll -= Math.log(s[tokens[step + 1]]);
+                    double k = 0;
+                    for (int i = 0; i < p.length; i++) {
+                        k += p[i] * Math.log(p[i] / s[i]);
+                    }
+                    kl += k;
+                    klMax = Math.max(klMax, k);
+                    agreed += NextTokenStats.argmax(p) == NextTokenStats.argmax(s) ? 1 : 0;
+                }
+            }
+            int scored = tokens.length - 1 - start;
+            assertEquals(scored, row.scored());
+            // Tolerances: the two computations' rounding (and any last-bit difference the JIT leaves), far
+            // below what a step scored against the wrong token or the KL taken the other way round moves.
+            assertEquals(Math.exp(nll / scored), row.perplexity(), 1e-6 * row.perplexity(), name);
+            assertEquals(kl / scored, row.meanKl(), 1e-9 + 1e-4 * kl / scored, name);
+            assertEquals(klMax, row.maxKl(), 1e-9 + 1e-4 * klMax, name);
+            assertEquals((double) agreed / scored, row.top1Agreement(), 1e-12, name);
+            // The policy really prunes and it shows: fewer tokens than dense, a measurable divergence.
+            assertTrue(row.meanKl() > 1e-6 && row.maxKl() >= row.meanKl(), name + ": KL " + row.meanKl() + ", max " + row.maxKl());
+            double denseBudget = (start + 1 + tokens.length - 1) / 2.0;
+            assertTrue(row.meanBudget() < 0.9 * denseBudget, name + ": budget " + row.meanBudget() + ", dense " + denseBudget);
+        }
+    }
+
+    @Test
+    void badInputNamesTheProblem() {
+        var one = assertThrows(IllegalArgumentException.class,
+                () -> PolicyAccuracy.run(model, backend, List.of(), 2, new int[] {1}, 0, n -> { }));
+        assertTrue(one.getMessage().contains("1 token;"), one.getMessage());
+        var start = assertThrows(IllegalArgumentException.class,
+                () -> PolicyAccuracy.run(model, backend, List.of(), 2, tokens, tokens.length - 1, n -> { }));
+        assertTrue(start.getMessage().contains("start " + (tokens.length - 1) + " is outside [0, " + (tokens.length - 2) + "]"),
+                start.getMessage());
+        var ds = assertThrows(IllegalArgumentException.class,
+                () -> PolicyAccuracy.run(model, backend, List.of(AttentionPolicy.parse("ds:16:4")), 2, tokens, 0, n -> { }));
+        assertTrue(ds.getMessage().contains("ds:16:4") && ds.getMessage().contains("start > 0"), ds.getMessage());
+        int context = model.config().contextLength();
+        var longText = assertThrows(IllegalArgumentException.class,
+                () -> PolicyAccuracy.run(model, backend, List.of(), 2, new int[context + 1], 0, n -> { }));
+        assertTrue(longText.getMessage().contains("context length " + context), longText.getMessage());
+    }
+
+    @Test
+    void doubleSparsityCalibratesOnThePrefix() {
+        List<PolicyAccuracy.Row> rows = PolicyAccuracy.run(model, backend,
+                List.of(AttentionPolicy.parse("ds:32:4+twilight:0.95")), 0, tokens, 40, n -> { });
+        PolicyAccuracy.Row ds = rows.get(1);
+        assertEquals(tokens.length - 41, ds.scored());
+        assertTrue(ds.meanBudget() > 0 && ds.meanBudget() <= 32, "budget " + ds.meanBudget());
+        assertTrue(ds.perplexity() > 1 && Double.isFinite(ds.perplexity()), "perplexity " + ds.perplexity());
+    }
+
+    private static double[] probabilities(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double[] p = new double[logits.length];
+        double sum = 0;
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.exp(logits[i] - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+}
