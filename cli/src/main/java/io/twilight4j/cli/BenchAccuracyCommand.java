@@ -5,7 +5,7 @@ import io.twilight4j.backend.Backends;
 import io.twilight4j.eval.PolicyAccuracy;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.llama.LlamaModel;
-import io.twilight4j.llama.ProgressBars;
+import io.twilight4j.console.ProgressBars;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.tensor.RowPool;
 import io.twilight4j.tokenizer.Tokenizer;

@@ -1,7 +1,7 @@
 package io.twilight4j.cli;
 
 import io.twilight4j.bench.BenchListener;
-import io.twilight4j.llama.ProgressBars;
+import io.twilight4j.console.ProgressBars;
 import io.twilight4j.policy.AttentionPolicy;
 import java.io.PrintStream;
 import me.tongfei.progressbar.ProgressBar;

@@ -1,6 +1,7 @@
 package io.twilight4j.llama;
 
 import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.console.ProgressBars;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.gguf.GgufFormatException;
 import io.twilight4j.kv.LabelChannels;

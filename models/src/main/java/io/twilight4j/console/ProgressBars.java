@@ -1,4 +1,4 @@
-package io.twilight4j.llama;
+package io.twilight4j.console;
 
 import java.io.PrintStream;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;

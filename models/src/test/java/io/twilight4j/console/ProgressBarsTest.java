@@ -1,4 +1,4 @@
-package io.twilight4j.llama;
+package io.twilight4j.console;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
