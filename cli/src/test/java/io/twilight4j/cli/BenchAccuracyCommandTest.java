@@ -42,6 +42,43 @@ class BenchAccuracyCommandTest {
         return Double.parseDouble(m.group(1));
     }
 
+    /**
+     * The model end to end on the OpenCL backend (PoCL in CI) against the CPU backend: the same text, the same
+     * policies, scores within what fp16 accumulation order and Quest's page-score ties move. The kernels are
+     * checked one by one in the kernels module; this checks the decoder's use of them on a real model.
+     */
+    @Test
+    void theOpenClBackendScoresTheModelAsTheCpuBackendDoes(@TempDir Path dir) throws Exception {
+        if (io.twilight4j.opencl.OpenClDevice.list().isEmpty()) {
+            String why = "no OpenCL device found (install pocl-opencl-icd ocl-icd-libopencl1)";
+            org.junit.jupiter.api.Assertions.assertNotEquals("true", System.getenv("CI"), why);
+            System.err.println("SKIPPED: " + why);
+            org.junit.jupiter.api.Assumptions.abort(why);
+        }
+        String model = CliRun.sharedModel("stories260K.gguf").toString();
+        List<List<String>> rows = new java.util.ArrayList<>();
+        for (String backend : new String[] {"cpu", "opencl"}) {
+            Path json = dir.resolve(backend + ".jsonl");
+            CliRun r = CliRun.run("", "bench", "accuracy", "-m", model, "-p", TEXT + " " + TEXT, "--backend", backend,
+                    "--policy", "quest:32+twilight:0.95,full+twilight:0.9", "--start", "8", "--json", json.toString());
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.err().contains("backend: " + backend), r.err());
+            rows.add(Files.readAllLines(json));
+        }
+        assertEquals(3, rows.get(0).size());
+        assertEquals(3, rows.get(1).size());
+        for (int i = 0; i < 3; i++) {
+            String cpu = rows.get(0).get(i);
+            String cl = rows.get(1).get(i);
+            String what = "cpu " + cpu + "\nopencl " + cl;
+            assertEquals(field(cpu, "perplexity"), field(cl, "perplexity"), (i == 0 ? 1e-4 : 1e-2) * field(cpu, "perplexity"), what);
+            assertEquals(field(cpu, "kl_mean"), field(cl, "kl_mean"), 1e-4 + 0.1 * field(cpu, "kl_mean"), what);
+            assertEquals(field(cpu, "top1_agreement"), field(cl, "top1_agreement"), 0.03, what);
+            assertEquals(field(cpu, "budget_mean"), field(cl, "budget_mean"), 0.05 * field(cpu, "budget_mean"), what);
+        }
+        assertTrue(field(rows.get(1).get(1), "kl_mean") > 1e-3, "the policies prune: " + rows.get(1).get(1));
+    }
+
     @Test
     void badInputIsAnErrorNamingTheOption(@TempDir Path dir) {
         String model = CliRun.sharedModel("stories260K.gguf").toString();
