@@ -16,6 +16,8 @@ import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Synthetic models survive a GGUF round trip, and malformed llama files fail with one clear line. */
@@ -113,11 +115,23 @@ class SyntheticModelsTest {
         String msg = loadError(file);
         assertTrue(msg.contains("token_embd.weight") && msg.contains("[32, 299]") && msg.contains("[32, 300]"), msg);
 
-        Path q41 = dir.resolve("q41.gguf");
+        // Q8_1 is ggml's activation format, never a weight type llama.cpp writes.
+        Path q81 = dir.resolve("q81.gguf");
         llamaHeader(new GgufWriter().putString("general.architecture", "llama"))
-                .addTensor("token_embd.weight", GgmlType.Q4_1, new long[] {32, 300}, new byte[300 * 20]).write(q41);
-        msg = loadError(q41);
-        assertTrue(msg.contains("token_embd.weight") && msg.contains("Q4_1") && msg.contains("not supported"), msg);
+                .addTensor("token_embd.weight", GgmlType.Q8_1, new long[] {32, 300}, new byte[300 * 36]).write(q81);
+        msg = loadError(q81);
+        assertTrue(msg.contains("token_embd.weight") && msg.contains("Q8_1") && msg.contains("not supported"), msg);
+    }
+
+    /** The 32-weight block types load (the loader moves on to the next tensor, which this file lacks). */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_1", "Q5_0", "Q5_1"})
+    void smallBlockTypesAreAccepted(GgmlType type) throws IOException {
+        Path file = dir.resolve(type + ".gguf");
+        llamaHeader(new GgufWriter().putString("general.architecture", "llama"))
+                .addTensor("token_embd.weight", type, new long[] {32, 300}, new byte[300 * type.blockBytes()]).write(file);
+        String msg = loadError(file);
+        assertTrue(!msg.contains("token_embd.weight") && !msg.contains("not supported"), msg);
     }
 
     private static GgufWriter llamaHeader(GgufWriter g) {

@@ -56,6 +56,45 @@ class QuantMatrixTest {
     static final Type Q6_K = new Type("Q6_K", 256, 210, new int[] {208}, QuantMatrixTest::q6k,
             (s, rc) -> new Q6_KMatrix(s, rc[0], rc[1]));
 
+    static final Type Q4_1 = new Type("Q4_1", 32, 20, new int[] {0, 2}, (s, b, i) -> h(s, b) * nibble(s, b + 4, i) + h(s, b + 2),
+            (s, rc) -> new SmallBlockMatrix(SmallBlockMatrix.Format.Q4_1, s, rc[0], rc[1]));
+    static final Type Q5_0 = new Type("Q5_0", 32, 22, new int[] {0},
+            (s, b, i) -> h(s, b) * (nibble(s, b + 6, i) + 16 * bit(s, b + 2, i) - 16),
+            (s, rc) -> new SmallBlockMatrix(SmallBlockMatrix.Format.Q5_0, s, rc[0], rc[1]));
+    static final Type Q5_1 = new Type("Q5_1", 32, 24, new int[] {0, 2},
+            (s, b, i) -> h(s, b) * (nibble(s, b + 8, i) + 16 * bit(s, b + 4, i)) + h(s, b + 2),
+            (s, rc) -> new SmallBlockMatrix(SmallBlockMatrix.Format.Q5_1, s, rc[0], rc[1]));
+    static final Type Q5_K = new Type("Q5_K", 256, 176, new int[] {0, 2}, QuantMatrixTest::q5k,
+            (s, rc) -> new Q5_KMatrix(s, rc[0], rc[1]));
+
+    /** Element i of a 32-weight block's 16 nibble bytes at q: low nibbles for i < 16, high for the rest. */
+    static int nibble(MemorySegment s, long q, int i) {
+        int byteVal = u8(s, q + i % 16);
+        return i < 16 ? byteVal & 15 : byteVal >> 4;
+    }
+
+    /** Bit i of the 4 bytes at h, byte i/8 bit i%8 (a little-endian 32-bit word). */
+    static int bit(MemorySegment s, long h, int i) {
+        return (u8(s, h + i / 8) >> (i % 8)) & 1;
+    }
+
+    /** Q5_K element i: Q4_K's element plus 16 times bit 2 * (i / 64) + (i / 32) % 2 of high-bit byte i % 32. */
+    static double q5k(MemorySegment s, long b, int i) {
+        int sub = i / 32;
+        long sc = b + 4;
+        int scale, min;
+        if (sub < 4) {
+            scale = u8(s, sc + sub) & 63;
+            min = u8(s, sc + sub + 4) & 63;
+        } else {
+            scale = (u8(s, sc + sub + 4) & 15) | (u8(s, sc + sub - 4) >> 6) << 4;
+            min = (u8(s, sc + sub + 4) >> 4) | (u8(s, sc + sub) >> 6) << 4;
+        }
+        int byteVal = u8(s, b + 48 + 32 * (i / 64) + i % 32);
+        int q = (sub % 2 == 0 ? byteVal & 15 : byteVal >> 4) + 16 * ((u8(s, b + 16 + i % 32) >> sub) & 1);
+        return h(s, b) * scale * q - h(s, b + 2) * min;
+    }
+
     /** Q4_K element i: sub-block i/32 with its 6-bit scale and min; quants of 64-weight chunk c share 32 bytes. */
     static double q4k(MemorySegment s, long b, int i) {
         int sub = i / 32;
@@ -106,12 +145,12 @@ class QuantMatrixTest {
                 b.add(Arguments.of(t, rc[0], rc[1], seed++));
             }
         }
-        for (Type t : new Type[] {Q8_0, Q4_0}) {
+        for (Type t : new Type[] {Q8_0, Q4_0, Q4_1, Q5_0, Q5_1}) {
             for (int[] rc : new int[][] {{1, 32}, {7, 96}, {33, 256}, {129, 64}}) {
                 b.add(Arguments.of(t, rc[0], rc[1], seed++));
             }
         }
-        for (Type t : new Type[] {Q4_K, Q6_K}) {
+        for (Type t : new Type[] {Q4_K, Q5_K, Q6_K}) {
             for (int[] rc : new int[][] {{1, 256}, {7, 512}, {33, 256}}) {
                 b.add(Arguments.of(t, rc[0], rc[1], seed++));
             }
