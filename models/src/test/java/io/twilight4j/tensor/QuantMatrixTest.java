@@ -52,7 +52,7 @@ class QuantMatrixTest {
         return h(s, b) * (nibble - 8);
     }, (s, rc) -> new Q4_0Matrix(s, rc[0], rc[1]));
     static final Type Q4_K = new Type("Q4_K", 256, 144, new int[] {0, 2}, QuantMatrixTest::q4k,
-            (s, rc) -> new Q4_KMatrix(s, rc[0], rc[1]));
+            (s, rc) -> new KQuantMatrix(KQuantMatrix.Format.Q4_K, s, rc[0], rc[1]));
     static final Type Q6_K = new Type("Q6_K", 256, 210, new int[] {208}, QuantMatrixTest::q6k,
             (s, rc) -> new Q6_KMatrix(s, rc[0], rc[1]));
 
@@ -65,7 +65,7 @@ class QuantMatrixTest {
             (s, b, i) -> h(s, b) * (nibble(s, b + 8, i) + 16 * bit(s, b + 4, i)) + h(s, b + 2),
             (s, rc) -> new SmallBlockMatrix(SmallBlockMatrix.Format.Q5_1, s, rc[0], rc[1]));
     static final Type Q5_K = new Type("Q5_K", 256, 176, new int[] {0, 2}, QuantMatrixTest::q5k,
-            (s, rc) -> new Q5_KMatrix(s, rc[0], rc[1]));
+            (s, rc) -> new KQuantMatrix(KQuantMatrix.Format.Q5_K, s, rc[0], rc[1]));
 
     /** Element i of a 32-weight block's 16 nibble bytes at q: low nibbles for i < 16, high for the rest. */
     static int nibble(MemorySegment s, long q, int i) {
