@@ -141,9 +141,9 @@ class PolicyAccuracyTest {
             assertEquals(scored, row.scored());
             // Tolerances: the two computations' rounding (and any last-bit difference the JIT leaves), far
             // below what a step scored against the wrong token or the KL taken the other way round moves.
-            assertEquals(Math.exp(nll / scored), row.perplexity(), 1e-6 * row.perplexity(), name);
-            assertEquals(kl / scored, row.meanKl(), 1e-9 + 1e-4 * kl / scored, name);
-            assertEquals(klMax, row.maxKl(), 1e-9 + 1e-4 * klMax, name);
+            assertEquals(Math.exp(nll / scored), row.perplexity(), 1e-5 * row.perplexity(), name);
+            assertEquals(kl / scored, row.meanKl(), 1e-8 + 1e-3 * kl / scored, name);
+            assertEquals(klMax, row.maxKl(), 1e-8 + 1e-3 * klMax, name);
             assertEquals((double) agreed / scored, row.top1Agreement(), 1e-12, name);
             // The policy really prunes and it shows: fewer tokens than dense, a measurable divergence.
             assertTrue(row.meanKl() > 1e-6 && row.maxKl() >= row.meanKl(), name + ": KL " + row.meanKl() + ", max " + row.maxKl());
