@@ -30,6 +30,13 @@ final class AttentionKernels implements AutoCloseable {
     private static final int SPARSE_MAX_CHUNKS = 64;
     private static final int SPARSE_GROUPS_PER_UNIT = 4;
     private static final int SPARSE_GROUP_THREADS = 128;
+    /**
+     * Most work-items per channel in attend_merge (one per {@link AttentionTuning#mergeChunksPerPart} chunks). Dense
+     * attention at batch 1 merges ~128 chunks per head: one work-item per channel walking them all took 25 us
+     * of a 96 us step at 32k on the H100, four 14 us; at batch 16 (~8 chunks per head) four per channel were
+     * 2 us slower than one (bench/results/h100-2026-12-07-session19/).
+     */
+    private static final int MERGE_PARTS = 4;
     /** Rows of a tile: each work-item keeps this many K/V loads in flight. */
     private static final int TILE_ROWS = 64;
 
@@ -42,7 +49,9 @@ final class AttentionKernels implements AutoCloseable {
     private final int targetGroups;
     private final int maxChunks;
     private final long groupSize;
-    private final long mergeGroupSize;
+    /** Most work-items per channel in attend_merge that the device's group limit allows (up to MERGE_PARTS). */
+    private final int maxMergeParts;
+    private final int mergeChunksPerPart;
     private final long redFloats;
     private final long scoreFloats;
     private final ClBuffer pm, pd, po;
@@ -68,6 +77,7 @@ final class AttentionKernels implements AutoCloseable {
         this.dense = dense;
         this.fusedMerge = fusedMerge && !dense;
         this.headDim = layoutDefines.get("HEAD_DIM");
+        this.mergeChunksPerPart = tuning.mergeChunksPerPart();
         // Work-item (slot, lane): HEAD_DIM / vec lanes read one row together (vec channels each), about
         // 128 work-items per group, and a tile of about TILE_ROWS rows.
         // Warp-shuffle variant where inline PTX builds and a row's lanes fit in one warp.
@@ -118,7 +128,11 @@ final class AttentionKernels implements AutoCloseable {
                 throw new OpenClException("attend_partial: needs " + local + " bytes of local memory, the device has "
                         + cl.device().localMemBytes());
             }
-            this.mergeGroupSize = Math.min(headDim, merge.workGroupLimit());
+            if (merge.workGroupLimit() < headDim) {
+                throw new OpenClException("attend_merge: the device runs at most " + merge.workGroupLimit()
+                        + " work-items per group, the kernel needs one per channel (" + headDim + ")");
+            }
+            this.maxMergeParts = (int) Math.max(1, Math.min(MERGE_PARTS, merge.workGroupLimit() / headDim));
             long states;
             if (dense) {
                 this.targetGroups = tuning.groupsPerUnit() * cl.device().computeUnits();
@@ -129,6 +143,10 @@ final class AttentionKernels implements AutoCloseable {
                 this.targetGroups = SPARSE_GROUPS_PER_UNIT * cl.device().computeUnits();
                 this.maxChunks = Math.max(1, Math.min(ceilDiv(maxTokens, SPARSE_CHUNK_TOKENS), SPARSE_MAX_CHUNKS));
                 states = (long) headsPerEntry * maxEntries * maxChunks;
+            }
+            if (!this.fusedMerge && mergeLocalBytes(maxChunks, maxMergeParts) > cl.device().localMemBytes()) {
+                throw new OpenClException("attend_merge: needs " + mergeLocalBytes(maxChunks, maxMergeParts)
+                        + " bytes of local memory, the device has " + cl.device().localMemBytes());
             }
             this.pm = guard.add(cl.buffer("attention partial max", 4 * states));
             this.pd = guard.add(cl.buffer("attention partial sum", 4 * states));
@@ -183,10 +201,17 @@ final class AttentionKernels implements AutoCloseable {
             }
         }
         if (!fusedMerge) {
+            int parts = Math.max(1, Math.min(maxMergeParts, chunks / mergeChunksPerPart));
             merge.arg(0, pm).arg(1, pd).arg(2, po).arg(3, setCount).arg(4, entriesPerSeq).arg(5, chunk).arg(6, chunks)
-                    .arg(7, out);
-            StepSlice.launchAll(merge, slices, entriesPerSlot * headsPerEntry, mergeGroupSize, timer, StageTimer.ATTENTION);
+                    .arg(7, out).local(8, mergeLocalBytes(chunks, parts));
+            StepSlice.launchAll(merge, slices, entriesPerSlot * headsPerEntry, (long) headDim * parts, timer,
+                    StageTimer.ATTENTION);
         }
+    }
+
+    /** attend_merge's local memory for {@code chunks} chunks and {@code parts} work-items per channel. */
+    private long mergeLocalBytes(int chunks, int parts) {
+        return 4L * (2L * chunks + (long) parts * (headDim + 1));
     }
 
     private static int ceilDiv(long a, long b) {

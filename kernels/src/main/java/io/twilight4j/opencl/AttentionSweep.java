@@ -60,7 +60,7 @@ public final class AttentionSweep {
             for (int rows : new int[] {1, 2, 3, 4}) {
                 for (int threads : new int[] {128, 256}) {
                     for (int perUnit : new int[] {4, 6, 8, 12, 16}) {
-                        AttentionTuning t = new AttentionTuning(rows, threads, perUnit, vec);
+                        AttentionTuning t = new AttentionTuning(rows, threads, perUnit, vec, AttentionTuning.DEFAULT.mergeChunksPerPart());
                         try (OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.dense(),
                                 new DecodeShape(hq, batch, ctx), true, true, t, 1)) {
                             double[] ms = new double[20];

@@ -8,10 +8,11 @@ package io.twilight4j.opencl;
  * @param groupThreads  work-items per group (rounded to whole rows of lanes)
  * @param groupsPerUnit work-groups per compute unit the chunking aims for
  * @param shuffleVec    channels per work-item in the NVIDIA variant (8 or 16; the portable kernel takes 8 or 4)
+ * @param mergeChunksPerPart attend_merge adds a work-item per channel for each this many chunks of a head (up to 4)
  */
-record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit, int shuffleVec) {
+record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit, int shuffleVec, int mergeChunksPerPart) {
 
-    static final AttentionTuning DEFAULT = new AttentionTuning(2, 256, 8, 8);
+    static final AttentionTuning DEFAULT = new AttentionTuning(2, 256, 8, 8, 32);
 
     /** {@link #DEFAULT}, its rows in flight replaced by the workbench property {@code twilight4j.attRows} where set. */
     static AttentionTuning fromProperties() {
@@ -20,7 +21,8 @@ record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit, in
             return DEFAULT;
         }
         try {
-            return new AttentionTuning(rows, DEFAULT.groupThreads(), DEFAULT.groupsPerUnit(), DEFAULT.shuffleVec());
+            return new AttentionTuning(rows, DEFAULT.groupThreads(), DEFAULT.groupsPerUnit(), DEFAULT.shuffleVec(),
+                    DEFAULT.mergeChunksPerPart());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("twilight4j.attRows=" + rows + ": rows in flight must be 1 to 16", e);
         }
@@ -28,9 +30,9 @@ record AttentionTuning(int rowsInFlight, int groupThreads, int groupsPerUnit, in
 
     AttentionTuning {
         if (rowsInFlight < 1 || rowsInFlight > 16 || groupThreads < 32 || groupThreads > 1024 || groupsPerUnit < 1
-                || (shuffleVec != 8 && shuffleVec != 16)) {
+                || (shuffleVec != 8 && shuffleVec != 16) || mergeChunksPerPart < 1) {
             throw new IllegalArgumentException("attention tuning out of range: " + rowsInFlight + ", " + groupThreads
-                    + ", " + groupsPerUnit + ", " + shuffleVec);
+                    + ", " + groupsPerUnit + ", " + shuffleVec + ", " + mergeChunksPerPart);
         }
     }
 }

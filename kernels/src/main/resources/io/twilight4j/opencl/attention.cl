@@ -24,7 +24,8 @@
 //   outputs are zeroed by one group. (Unpruned Quest sets, 32 chunks per entry, ran slower so: attend_partial
 //   232 -> 364 us at batch 16, 32k on the H100, their merges piling up in the launch's tail.)
 // attend_merge (dense, and sparse without FUSED_MERGE): one work-group per (entry, head), work-item c per channel; merges the chunks by
-//   log-sum-exp and writes out[b][q][c] (0 when the set is empty).
+//   log-sum-exp and writes out[b][q][c] (0 when the set is empty). HEAD_DIM x parts work-items (the host's
+//   choice). Local memory: 2 * chunksPerEntry + parts * (HEAD_DIM + 1) floats.
 #pragma OPENCL FP_CONTRACT OFF
 
 // Each work-item reads VEC channels of a row: 8 (16-byte loads) when HEAD_DIM allows, else 4; the
@@ -413,39 +414,48 @@ inline void attend_chunk(const Chunk ch, global const float* q, global const hal
 
 #endif
 
-// Channel c of the log-sum-exp merge of `chunks` partial states: maxima sm[k], sums sd[k], outputs
-// po[k * HEAD_DIM + c] (read with LOAD_PO); 0 when no state holds tokens. One body for states in global
-// memory (attend_merge) and staged in local memory (the fused sparse merge).
-#define DEFINE_MERGE_CHANNEL(NAME, SPACE, LOAD_PO)                                                        \
-inline float NAME(SPACE const float* sm, SPACE const float* sd, global const float* po, int chunks, int c) { \
-    float m = -INFINITY;                                                                                   \
-    for (int k = 0; k < chunks; k++) {                                                                     \
-        m = fmax(m, sm[k]);                                                                                \
-    }                                                                                                      \
+// The log-sum-exp merge of `chunks` partial states: maxima sm[k], sums sd[k], outputs po[k * HEAD_DIM + c]
+// (read with LOAD_PO). NAME returns channel c's sums (d, o) over the chunks first, first + stride, ...,
+// each weighted by exp(sm[k] - m), m the maximum of all chunks (max_state); the merged channel is o / d, 0
+// when d = 0 (no state holds tokens). One body for attend_merge (chunks shared out over work-items) and the
+// fused sparse merge (stride 1).
+#define DEFINE_MERGE_PART(NAME, SPACE, LOAD_PO, BATCH)                                                    \
+inline float2 NAME(SPACE const float* sm, SPACE const float* sd, global const float* po, int chunks, int first, \
+                   int stride, float m, int c) {                                                           \
     float d = 0.0f, o = 0.0f;                                                                              \
-    /* MERGE_BATCH outputs loaded before any is used: a load followed at once by its use stalls the */     \
+    /* BATCH outputs loaded before any is used: a load followed at once by its use stalls the */           \
     /* warp for the whole trip to L2, once per chunk (the fused merge of 32 chunks took ~40 us so). */     \
-    for (int k0 = 0; k0 < chunks; k0 += MERGE_BATCH) {                                                     \
-        float x[MERGE_BATCH];                                                                              \
-        for (int j = 0; j < MERGE_BATCH; j++) {                                                            \
-            const int k = k0 + j;                                                                          \
+    for (int k0 = first; k0 < chunks; k0 += BATCH * stride) {                                              \
+        float x[BATCH];                                                                                    \
+        for (int j = 0; j < BATCH; j++) {                                                                  \
+            const int k = k0 + j * stride;                                                                 \
             x[j] = k < chunks && sd[k] > 0.0f ? LOAD_PO(po + (size_t) k * HEAD_DIM + c) : 0.0f;            \
         }                                                                                                  \
-        for (int j = 0; j < MERGE_BATCH && k0 + j < chunks; j++) {                                         \
-            const float dk = sd[k0 + j];                                                                   \
-            if (dk > 0.0f) { /* empty chunks hold m = -inf: skipping them avoids -inf - -inf */            \
-                const float f = exp(sm[k0 + j] - m);                                                       \
-                d += dk * f;                                                                               \
+        for (int j = 0; j < BATCH; j++) {                                                                  \
+            const int k = k0 + j * stride;                                                                 \
+            if (k < chunks && sd[k] > 0.0f) { /* empty chunks hold m = -inf: skipping them avoids -inf - -inf */ \
+                const float f = exp(sm[k] - m);                                                            \
+                d += sd[k] * f;                                                                            \
                 o += x[j] * f;                                                                             \
             }                                                                                              \
         }                                                                                                  \
     }                                                                                                      \
-    return d > 0.0f ? o / d : 0.0f;                                                                        \
+    return (float2) (d, o);                                                                                \
 }
-#define MERGE_BATCH 8
 
+// The largest of the chunks' maxima sm[0..chunks) (staged in local memory).
+inline float max_state(local const float* sm, int chunks) {
+    float m = -INFINITY;
+    for (int k = 0; k < chunks; k++) {
+        m = fmax(m, sm[k]);
+    }
+    return m;
+}
+
+// attend_merge keeps 16 outputs in flight per work-item (a kernel of its own: registers to spare), the
+// fused merge 8 (it shares attend_partial's registers).
 #define LOAD_PLAIN(p) (*(p))
-DEFINE_MERGE_CHANNEL(merge_channel, global, LOAD_PLAIN)
+DEFINE_MERGE_PART(merge_part, local, LOAD_PLAIN, 16)
 
 // The output rows of entry e's HEADS_PER_ENTRY query heads (out[b][q][c]).
 inline global float* entry_output(global float* out, int e, int entriesPerSeq) {
@@ -453,7 +463,7 @@ inline global float* entry_output(global float* out, int e, int entriesPerSeq) {
 }
 
 #if FUSED_MERGE
-DEFINE_MERGE_CHANNEL(merge_channel_staged, local, load_coherent)
+DEFINE_MERGE_PART(merge_part_staged, local, load_coherent, 8)
 
 // The fused merge of sparse entry e's k chunks by the group that finished its last one: the heads' maxima
 // and sums staged in local memory (one parallel round of loads), then every (head, channel) of the entry.
@@ -470,8 +480,11 @@ inline void merge_entry(global const float* pm, global const float* pd, global c
     global float* row = entry_output(out, e, entriesPerSeq);
     for (int j = lid; j < HEADS_PER_ENTRY * HEAD_DIM; j += ATT_WG) {
         const int g = j / HEAD_DIM;
-        row[j] = merge_channel_staged(staged + g * k, staged + HEADS_PER_ENTRY * k + g * k,
-                                      po + (base + (size_t) g * chunksPerEntry) * HEAD_DIM, k, j % HEAD_DIM);
+        local const float* sm = staged + g * k;
+        const float2 sums = merge_part_staged(sm, staged + HEADS_PER_ENTRY * k + g * k,
+                                              po + (base + (size_t) g * chunksPerEntry) * HEAD_DIM, k, 0, 1,
+                                              max_state(sm, k), j % HEAD_DIM);
+        row[j] = sums.x > 0.0f ? sums.y / sums.x : 0.0f;
     }
     barrier(CLK_LOCAL_MEM_FENCE); // staged is reused
 }
@@ -555,7 +568,7 @@ kernel void attend_partial(global const float* q, global const half* K, global c
 
 kernel void attend_merge(global const float* pm, global const float* pd, global const float* po,
                          global const int* setCount, int entriesPerSeq, int chunkTokens, int chunksPerEntry,
-                         global float* out) {
+                         global float* out, local float* staged) {
     const int eg = GROUP_ID;
     const int e = eg / HEADS_PER_ENTRY, g = eg % HEADS_PER_ENTRY;
     global float* row = entry_output(out, e, entriesPerSeq) + g * HEAD_DIM;
@@ -565,7 +578,35 @@ kernel void attend_merge(global const float* pm, global const float* pd, global 
 #else
     const int chunks = sparse_chunks(setCount[e], chunkTokens, chunksPerEntry);
 #endif
-    for (int c = get_local_id(0); c < HEAD_DIM; c += get_local_size(0)) {
-        row[c] = merge_channel(pm + base, pd + base, po + base * HEAD_DIM, chunks, c);
+    // The chunks' maxima and sums go to local memory first, in one parallel round of loads (read straight
+    // from global memory by every channel's loops, chunk after chunk, each was a trip to L2 in turn). The
+    // group is HEAD_DIM x parts work-items: work-item (c, part) sums channel c over every parts-th chunk from
+    // `part`, and part 0 adds the parts' sums: with 128 chunks (dense, batch 1) a channel's loads were 128
+    // trips to L2 in batches, one work-item doing them all.
+    const int lid = get_local_id(0), parts = get_local_size(0) / HEAD_DIM;
+    local float* sm = staged;
+    local float* sd = staged + chunksPerEntry;
+    local float* sums = staged + 2 * chunksPerEntry; // [part][HEAD_DIM channels' o, then d]
+    for (int k = lid; k < chunks; k += get_local_size(0)) {
+        sm[k] = pm[base + k];
+        sd[k] = pd[base + k];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int c = lid % HEAD_DIM, part = lid / HEAD_DIM;
+    const float2 s = merge_part(sm, sd, po + base * HEAD_DIM, chunks, part, parts, max_state(sm, chunks), c);
+    if (parts == 1) { // the whole group takes this branch or none
+        row[c] = s.x > 0.0f ? s.y / s.x : 0.0f;
+        return;
+    }
+    sums[part * (HEAD_DIM + 1) + c] = s.y;
+    if (c == 0) sums[part * (HEAD_DIM + 1) + HEAD_DIM] = s.x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (part == 0) {
+        float d = 0.0f, o = 0.0f;
+        for (int p = 0; p < parts; p++) {
+            d += sums[p * (HEAD_DIM + 1) + HEAD_DIM];
+            o += sums[p * (HEAD_DIM + 1) + c];
+        }
+        row[c] = d > 0.0f ? o / d : 0.0f;
     }
 }

@@ -25,9 +25,10 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
 
     private static final int KV_HEADS = 4, GQA = 2, QUERY_HEADS = KV_HEADS * GQA, DIM = 64, MAX_LEN = 2000;
 
-    @ParameterizedTest(name = "batch {0}, one set per query head: {1}, merged by attend_partial: {2}")
-    @CsvSource({"40, false, false", "23, true, false", "2, false, false", "40, false, true", "23, true, true", "2, false, true"})
-    void everySetSizeMatchesFloat64Attention(int batch, boolean perHead, boolean fusedMerge) {
+    @ParameterizedTest(name = "batch {0}, one set per query head: {1}, merged by attend_partial: {2}, merge work-item per {3} chunks")
+    @CsvSource({"40, false, false, 32", "23, true, false, 32", "2, false, false, 32", "40, false, true, 32", "23, true, true, 32",
+            "2, false, true, 32", "40, false, false, 2", "23, true, false, 3"})
+    void everySetSizeMatchesFloat64Attention(int batch, boolean perHead, boolean fusedMerge, int mergeChunksPerPart) {
         SplittableRandom r = new SplittableRandom(batch * 7919L + (perHead ? 1 : 0));
         int[] lengths = new int[batch];
         for (int b = 0; b < batch; b++) {
@@ -67,7 +68,11 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
                 cache.write(0, seq, 0, k[b], v[b], lengths[b]);
                 cache.pager().copyPageTable(seq, pageTables, b * maxPages);
             }
-            float[][] outs = run(cache, q, lengths, pageTables, maxPages, rounds, cap, setsPerSeq, headsPerEntry, fusedMerge);
+            AttentionTuning d = AttentionTuning.DEFAULT;
+            AttentionTuning tuning = new AttentionTuning(d.rowsInFlight(), d.groupThreads(), d.groupsPerUnit(), d.shuffleVec(),
+                    mergeChunksPerPart);
+            float[][] outs = run(cache, q, lengths, pageTables, maxPages, rounds, cap, setsPerSeq, headsPerEntry, fusedMerge,
+                    tuning);
             for (int round = 0; round < rounds.length; round++) {
                 int[][] sets = rounds[round];
                 float[] out = outs[round];
@@ -88,7 +93,8 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
 
     /** Each round's outputs, the rounds run one after the other by one plan. */
     private static float[][] run(OpenClKvCache cache, float[] q, int[] lengths, int[] pageTables, int maxPages,
-                                 int[][][] rounds, int cap, int setsPerSeq, int headsPerEntry, boolean fusedMerge) {
+                                 int[][][] rounds, int cap, int setsPerSeq, int headsPerEntry, boolean fusedMerge,
+                                 AttentionTuning tuning) {
         int entries = rounds[0].length;
         int[] flat = new int[entries * cap];
         int[] counts = new int[entries];
@@ -96,7 +102,7 @@ class OpenClSparseAttentionTest extends OpenClTestSupport {
         FloatBuffer outHost = MemoryUtil.memAllocFloat(q.length);
         IntBuffer ints = MemoryUtil.memAllocInt(flat.length + pageTables.length + lengths.length + counts.length);
         try (AttentionKernels attention = new AttentionKernels(cl, cache.layout().kernelDefines(), QUERY_HEADS, GQA, false,
-                entries, headsPerEntry, cap, false, fusedMerge, AttentionTuning.DEFAULT);
+                entries, headsPerEntry, cap, false, fusedMerge, tuning);
              ClBuffer qBuf = cl.buffer("q", 4L * q.length);
              ClBuffer outBuf = cl.buffer("out", 4L * q.length);
              ClBuffer setBuf = cl.buffer("sets", 4L * flat.length);
