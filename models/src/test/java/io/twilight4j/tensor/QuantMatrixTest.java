@@ -78,25 +78,18 @@ class QuantMatrixTest {
         return (u8(s, h + i / 8) >> (i % 8)) & 1;
     }
 
-    /** Q5_K element i: Q4_K's element plus 16 times bit 2 * (i / 64) + (i / 32) % 2 of high-bit byte i % 32. */
+    /** Q5_K element i: Q4_K's element plus 16 times bit i / 32 of fifth-bit byte i % 32. */
     static double q5k(MemorySegment s, long b, int i) {
-        int sub = i / 32;
-        long sc = b + 4;
-        int scale, min;
-        if (sub < 4) {
-            scale = u8(s, sc + sub) & 63;
-            min = u8(s, sc + sub + 4) & 63;
-        } else {
-            scale = (u8(s, sc + sub + 4) & 15) | (u8(s, sc + sub - 4) >> 6) << 4;
-            min = (u8(s, sc + sub + 4) >> 4) | (u8(s, sc + sub) >> 6) << 4;
-        }
-        int byteVal = u8(s, b + 48 + 32 * (i / 64) + i % 32);
-        int q = (sub % 2 == 0 ? byteVal & 15 : byteVal >> 4) + 16 * ((u8(s, b + 16 + i % 32) >> sub) & 1);
-        return h(s, b) * scale * q - h(s, b + 2) * min;
+        return kQuant(s, b, i, 48, 16);
     }
 
     /** Q4_K element i: sub-block i/32 with its 6-bit scale and min; quants of 64-weight chunk c share 32 bytes. */
     static double q4k(MemorySegment s, long b, int i) {
+        return kQuant(s, b, i, 16, -1);
+    }
+
+    /** Element i of a K-quant super-block: nibbles at byte {@code quants}, fifth bits at {@code high} (-1: none). */
+    static double kQuant(MemorySegment s, long b, int i, int quants, int high) {
         int sub = i / 32;
         long sc = b + 4;
         int scale, min;
@@ -107,8 +100,11 @@ class QuantMatrixTest {
             scale = (u8(s, sc + sub + 4) & 15) | (u8(s, sc + sub - 4) >> 6) << 4;
             min = (u8(s, sc + sub + 4) >> 4) | (u8(s, sc + sub) >> 6) << 4;
         }
-        int byteVal = u8(s, b + 16 + 32 * (i / 64) + i % 32);
+        int byteVal = u8(s, b + quants + 32 * (i / 64) + i % 32);
         int q = sub % 2 == 0 ? byteVal & 15 : byteVal >> 4;
+        if (high >= 0) {
+            q += 16 * ((u8(s, b + high + i % 32) >> sub) & 1);
+        }
         return h(s, b) * scale * q - h(s, b + 2) * min;
     }
 
