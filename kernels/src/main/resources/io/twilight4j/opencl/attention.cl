@@ -23,7 +23,7 @@
 //   (counted in arrivals[e], which it resets to 0) merges the entry's chunks into out; empty entries'
 //   outputs are zeroed by one group. (Unpruned Quest sets, 32 chunks per entry, ran slower so: attend_partial
 //   232 -> 364 us at batch 16, 32k on the H100, their merges piling up in the launch's tail.)
-// attend_merge (dense, and sparse without FUSED_MERGE): one work-group per (entry, head), work-item c per channel; merges the chunks by
+// attend_merge (dense, and sparse without FUSED_MERGE): one work-group per (entry, head), work-items (channel c, part); merges the chunks by
 //   log-sum-exp and writes out[b][q][c] (0 when the set is empty). HEAD_DIM x parts work-items (the host's
 //   choice). Local memory: 2 * chunksPerEntry + parts * (HEAD_DIM + 1) floats.
 #pragma OPENCL FP_CONTRACT OFF
