@@ -2,6 +2,7 @@ package io.twilight4j.cli;
 
 import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.backend.Backends;
+import io.twilight4j.console.ProgressBars;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.llama.DecodeBenchmark;
 import io.twilight4j.llama.LlamaDecoder;
@@ -18,12 +19,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.IntPredicate;
+import me.tongfei.progressbar.ProgressBar;
 
 /**
  * A loaded model decoding one sequence for the CLI: feeds prompt tokens, streams sampled tokens as
  * whole UTF-8 characters, and times both phases for the Ollama-style stats line.
  */
 final class ModelSession implements AutoCloseable {
+
+    /** Prompts of at least this many tokens get a progress bar on stderr. */
+    static final int PROMPT_BAR_TOKENS = 64;
 
     /** The model file, or null for a synthetic model. */
     final GgufFile file;
@@ -174,8 +179,18 @@ final class ModelSession implements AutoCloseable {
         }
         long start = System.nanoTime();
         float[] logits = null;
-        for (int t : tokens) {
-            logits = decoder.forward(t);
+        if (tokens.length < PROMPT_BAR_TOKENS) {
+            for (int t : tokens) {
+                logits = decoder.forward(t);
+            }
+        } else {
+            // Prompt tokens go one decode step each: a long context's prompt takes minutes, so say how far it got.
+            try (ProgressBar bar = ProgressBars.on(System.err, "prompt", tokens.length, " tokens").build()) {
+                for (int t : tokens) {
+                    logits = decoder.forward(t);
+                    bar.step();
+                }
+            }
         }
         promptNanos += System.nanoTime() - start;
         promptTokens += tokens.length;

@@ -43,6 +43,21 @@ class GenerateCommandTest {
         }
     }
 
+    @Test
+    void aLongPromptShowsItsProgressAShortOneDoesNot() {
+        Path model = CliRun.sharedModel("stories260K.gguf");
+        String longPrompt = (PROMPT + " there was a little girl named Lily. ").repeat(6);
+        CliRun lng = CliRun.run("", "generate", "-m", model.toString(), "-p", longPrompt, "-n", "2", "--temperature", "0");
+        assertEquals(0, lng.exit(), lng.err());
+        int tokens = Integer.parseInt(lng.err().replaceAll("(?s).*prompt eval count (\\d+) token.*", "$1"));
+        assertTrue(tokens >= ModelSession.PROMPT_BAR_TOKENS, "prompt of " + tokens + " tokens");
+        java.util.regex.Pattern bar = java.util.regex.Pattern.compile("prompt +\\d+%");
+        assertTrue(bar.matcher(lng.err()).find() && lng.err().contains(tokens + "/" + tokens + " tokens"), lng.err());
+        CliRun shrt = CliRun.run("", "generate", "-m", model.toString(), "-p", PROMPT, "-n", "2", "--temperature", "0");
+        assertEquals(0, shrt.exit(), shrt.err());
+        assertTrue(!bar.matcher(shrt.err()).find(), shrt.err());
+    }
+
     /** Second path: tokenizer, model and decoder used directly, argmax by hand, stop at EOS. */
     private static String greedyContinuation(Path file) throws Exception {
         try (GgufFile f = GgufFile.open(file); AttentionBackend backend = Backends.open("cpu", null, 1)) {
