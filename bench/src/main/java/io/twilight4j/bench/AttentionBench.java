@@ -4,6 +4,7 @@ import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.backend.Backends;
 import io.twilight4j.backend.DecodeAttention;
 import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.OutputError;
 import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.parallel.SteadyState;
@@ -86,7 +87,7 @@ public final class AttentionBench {
                 stages[4][i] = stats.totalNanos() / 1e6;
             }
             double median = median(ms);
-            double relError = dense == null ? 0 : relativeError(out, dense);
+            double relError = dense == null ? 0 : OutputError.relative(out, dense, dense.length);
             double kvBytes = 2.0 * 2 * c.batch() * (double) c.ctx() * c.kvHeads() * c.headDim();
             return new BenchRow(policy.toString(), backend.name(), c.batch(), c.ctx(), c.queryHeads(), c.kvHeads(), c.headDim(),
                     median, dense == null ? 1 : denseMs / median, stats.meanKept(), stats.minKept(), stats.maxKept(), relError,
@@ -110,17 +111,6 @@ public final class AttentionBench {
     }
 
     /** ||a - b|| / ||b|| in float64 over all heads. */
-    static double relativeError(float[] a, float[] b) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return den == 0 ? 0 : Math.sqrt(num / den);
-    }
-
     static double median(double[] x) {
         double[] s = x.clone();
         Arrays.sort(s);

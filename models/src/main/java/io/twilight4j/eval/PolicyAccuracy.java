@@ -18,20 +18,24 @@ import java.util.function.IntConsumer;
  * in lockstep. From step {@code start} on, each step's next-token distribution is scored against the
  * text's next token (perplexity) and against dense's distribution (KL divergence, top-1 agreement). The
  * bench's rel_error is about one attention output on a synthetic context; this is what a policy costs a
- * real model's predictions.
+ * real model's predictions. Each policy's decoder also attends densely in its policy layers, over its own cache
+ * and queries, to report bench attention's rel_err on the model's own attention (the per-layer error,
+ * before it compounds into the predictions).
  */
 public final class PolicyAccuracy {
 
     /** One policy's scores over the scored steps; dense's row comes first, with KL 0 and agreement 1. */
     public record Row(String policy, int scored, double perplexity, double perplexityRatio, double meanKl, double maxKl,
-                      double top1Agreement, double meanBudget) {
+                      double top1Agreement, double meanBudget, double meanAttentionError, double maxAttentionError) {
 
         /** The row as one JSON object. */
         public String toJson() {
             return String.format(Locale.ROOT,
                     "{\"policy\":\"%s\",\"scored\":%d,\"perplexity\":%.6f,\"perplexity_vs_dense\":%.6f,\"kl_mean\":%.6e,"
-                            + "\"kl_max\":%.6e,\"top1_agreement\":%.6f,\"budget_mean\":%.2f}",
-                    policy, scored, perplexity, perplexityRatio, meanKl, maxKl, top1Agreement, meanBudget);
+                            + "\"kl_max\":%.6e,\"top1_agreement\":%.6f,\"budget_mean\":%.2f,\"attention_rel_err_mean\":%.6e,"
+                            + "\"attention_rel_err_max\":%.6e}",
+                    policy, scored, perplexity, perplexityRatio, meanKl, maxKl, top1Agreement, meanBudget, meanAttentionError,
+                    maxAttentionError);
         }
     }
 
@@ -67,7 +71,9 @@ public final class PolicyAccuracy {
             // Dense with no dense-only layers: every layer counts its context as the budget.
             decoders.add(model.newDecoder(backend, AttentionPolicy.dense(), 0, n));
             for (AttentionPolicy p : sparse) {
-                decoders.add(model.newDecoder(backend, p, denseLayers, n, labelsFor(model, backend, p, tokens, start)));
+                LlamaDecoder d = model.newDecoder(backend, p, denseLayers, n, labelsFor(model, backend, p, tokens, start));
+                decoders.add(d);
+                d.measureAttentionError(true);
             }
             NextTokenStats[] stats = new NextTokenStats[decoders.size()];
             Arrays.setAll(stats, i -> new NextTokenStats());
@@ -92,9 +98,10 @@ public final class PolicyAccuracy {
             double densePerplexity = stats[0].perplexity();
             for (int d = 0; d < decoders.size(); d++) {
                 NextTokenStats s = stats[d];
+                LlamaDecoder decoder = decoders.get(d);
                 rows.add(new Row(d == 0 ? "dense" : sparse.get(d - 1).toString(), s.steps(), s.perplexity(),
                         s.perplexity() / densePerplexity, s.meanKl(), s.maxKl(), s.top1Agreement(),
-                        decoders.get(d).meanAttentionBudget()));
+                        decoder.meanAttentionBudget(), decoder.meanAttentionError(), decoder.maxAttentionError()));
             }
             return rows;
         } finally {
@@ -126,12 +133,12 @@ public final class PolicyAccuracy {
 
     /** The rows as a table, one line each. */
     public static String table(List<Row> rows) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-30s %7s %11s %9s %11s %11s %8s %10s%n",
-                "policy", "scored", "perplexity", "vs dense", "KL mean", "KL max", "top-1", "budget"));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-30s %7s %11s %9s %11s %11s %8s %10s %19s%n",
+                "policy", "scored", "perplexity", "vs dense", "KL mean", "KL max", "top-1", "budget", "att rel_err mean/max"));
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "%-30s %7d %11.4f %8.4fx %11.3e %11.3e %7.2f%% %10.1f%n", r.policy(),
-                    r.scored(), r.perplexity(), r.perplexityRatio(), r.meanKl(), r.maxKl(), 100 * r.top1Agreement(),
-                    r.meanBudget()));
+            sb.append(String.format(Locale.ROOT, "%-30s %7d %11.4f %8.4fx %11.3e %11.3e %7.2f%% %10.1f %9.2e/%.2e%n",
+                    r.policy(), r.scored(), r.perplexity(), r.perplexityRatio(), r.meanKl(), r.maxKl(), 100 * r.top1Agreement(),
+                    r.meanBudget(), r.meanAttentionError(), r.maxAttentionError()));
         }
         return sb.toString();
     }

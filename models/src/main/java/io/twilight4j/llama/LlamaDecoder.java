@@ -3,6 +3,7 @@ package io.twilight4j.llama;
 import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.backend.DecodeAttention;
 import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.backend.OutputError;
 import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
@@ -43,6 +44,10 @@ public final class LlamaDecoder implements AutoCloseable {
     private final MatvecGroup classifier;
     private double keptSum;
     private long keptSteps;
+    // With measureAttentionError: dense attention's output of the same layer, and the errors against it.
+    private float[] denseAtt;
+    private double errorSum;
+    private double errorMax;
 
     /** Sees each layer's query (after RoPE) as it is attended; used to calibrate Double Sparsity. */
     @FunctionalInterface
@@ -147,6 +152,12 @@ public final class LlamaDecoder implements AutoCloseable {
             if (!dense) {
                 keptSum += stats.meanKept();
                 keptSteps++;
+                if (denseAtt != null) {
+                    densePlan.run(l, seqs, q, denseAtt);
+                    double e = OutputError.relative(att, denseAtt, att.length);
+                    errorSum += e;
+                    errorMax = Math.max(errorMax, e);
+                }
             }
             // Output projection and residual.
             wo[l].matvec(att);
@@ -172,10 +183,31 @@ public final class LlamaDecoder implements AutoCloseable {
         return keptSteps == 0 ? 0 : keptSum / keptSteps;
     }
 
-    /** Starts a new budget average (e.g. after the prompt, to report decode steps only). */
+    /**
+     * Whether every policy layer also attends densely over the same cache and query from now on, to record
+     * the relative error of the policy's output against dense's ({@link OutputError}: bench attention's
+     * rel_err, on this model's own queries and keys). For accuracy tools: it adds a dense attention per layer.
+     */
+    public void measureAttentionError(boolean on) {
+        denseAtt = on && policyPlan != densePlan ? new float[att.length] : null;
+    }
+
+    /** Mean relative attention error over the policy layers' steps since {@link #resetBudget} (0 when not measured). */
+    public double meanAttentionError() {
+        return keptSteps == 0 || denseAtt == null ? 0 : errorSum / keptSteps;
+    }
+
+    /** Largest relative attention error of one policy layer's step since {@link #resetBudget}. */
+    public double maxAttentionError() {
+        return errorMax;
+    }
+
+    /** Starts new budget and attention-error averages (e.g. after the prompt, to report decode steps only). */
     public void resetBudget() {
         keptSum = 0;
         keptSteps = 0;
+        errorSum = 0;
+        errorMax = 0;
     }
 
     private void rmsNorm(float[] out, float[] in, float[] weight) {

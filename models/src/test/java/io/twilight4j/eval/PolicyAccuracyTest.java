@@ -95,6 +95,7 @@ class PolicyAccuracyTest {
         assertEquals(0.0, dense.meanKl());
         assertEquals(1.0, dense.top1Agreement());
         assertEquals(meanContext / dense.scored(), dense.meanBudget(), 1e-9, "dense attends its whole context");
+        assertEquals(0.0, dense.meanAttentionError());
     }
 
     @Test
@@ -106,6 +107,8 @@ class PolicyAccuracyTest {
         assertEquals(1.0, all.top1Agreement());
         assertEquals(1.0, all.perplexityRatio(), 1e-5);
         assertEquals(rows.get(0).meanBudget(), all.meanBudget(), 1e-9);
+        // Attention over every token in another order than dense: float rounding only.
+        assertTrue(all.maxAttentionError() < 1e-5, "attention error " + all.maxAttentionError());
     }
 
     @Test
@@ -145,6 +148,9 @@ class PolicyAccuracyTest {
             assertEquals(kl / scored, row.meanKl(), 1e-8 + 1e-3 * kl / scored, name);
             assertEquals(klMax, row.maxKl(), 1e-8 + 1e-3 * klMax, name);
             assertEquals((double) agreed / scored, row.top1Agreement(), 1e-12, name);
+            // The policy's attention outputs differ from dense's over the same cache and queries.
+            assertTrue(row.meanAttentionError() > 1e-3 && row.maxAttentionError() >= row.meanAttentionError(),
+                    name + ": attention error " + row.meanAttentionError() + ", max " + row.maxAttentionError());
             // The policy really prunes and it shows: fewer tokens than dense, a measurable divergence.
             assertTrue(row.meanKl() > 1e-6 && row.maxKl() >= row.meanKl(), name + ": KL " + row.meanKl() + ", max " + row.maxKl());
             double denseBudget = (start + 1 + tokens.length - 1) / 2.0;
