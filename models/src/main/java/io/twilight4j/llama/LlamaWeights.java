@@ -7,6 +7,8 @@ import io.twilight4j.tensor.BF16Matrix;
 import io.twilight4j.tensor.F16Matrix;
 import io.twilight4j.tensor.F32Matrix;
 import io.twilight4j.tensor.KQuantMatrix;
+import io.twilight4j.tensor.Q2_KMatrix;
+import io.twilight4j.tensor.Q3_KMatrix;
 import io.twilight4j.tensor.Q4_0Matrix;
 import io.twilight4j.tensor.Q6_KMatrix;
 import io.twilight4j.tensor.Q8_0Matrix;
@@ -94,11 +96,13 @@ public record LlamaWeights(QuantMatrix tokenEmbedding, float[][] attnNorm, Quant
                 case Q4_1 -> new SmallBlockMatrix(SmallBlockMatrix.Format.Q4_1, data, rows, cols);
                 case Q5_0 -> new SmallBlockMatrix(SmallBlockMatrix.Format.Q5_0, data, rows, cols);
                 case Q5_1 -> new SmallBlockMatrix(SmallBlockMatrix.Format.Q5_1, data, rows, cols);
+                case Q2_K -> new Q2_KMatrix(data, rows, cols);
+                case Q3_K -> new Q3_KMatrix(data, rows, cols);
                 case Q4_K -> new KQuantMatrix(KQuantMatrix.Format.Q4_K, data, rows, cols);
                 case Q5_K -> new KQuantMatrix(KQuantMatrix.Format.Q5_K, data, rows, cols);
                 case Q6_K -> new Q6_KMatrix(data, rows, cols);
                 default -> throw new GgufFormatException(f.path() + ": tensor '" + name + "': type " + t.type()
-                        + " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
+                        + " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)");
             };
         } catch (IllegalArgumentException e) {
             throw new GgufFormatException(f.path() + ": tensor '" + name + "': " + e.getMessage());

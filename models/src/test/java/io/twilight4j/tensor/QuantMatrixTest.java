@@ -67,6 +67,42 @@ class QuantMatrixTest {
     static final Type Q5_K = new Type("Q5_K", 256, 176, new int[] {0, 2}, QuantMatrixTest::q5k,
             (s, rc) -> new KQuantMatrix(KQuantMatrix.Format.Q5_K, s, rc[0], rc[1]));
 
+    static final Type Q2_K = new Type("Q2_K", 256, 84, new int[] {80, 82}, QuantMatrixTest::q2k,
+            (s, rc) -> new Q2_KMatrix(s, rc[0], rc[1]));
+    static final Type Q3_K = new Type("Q3_K", 256, 110, new int[] {108}, QuantMatrixTest::q3k,
+            (s, rc) -> new Q3_KMatrix(s, rc[0], rc[1]));
+
+    /**
+     * Q2_K element i: 16-weight sub-block i / 16 of the super-block; with i = 128 h + 32 j + l its quant is bits
+     * 2j, 2j + 1 of quant byte 32 h + l and its (scale, min) pair is byte 8 h + 2 j + l / 16.
+     */
+    static double q2k(MemorySegment s, long b, int i) {
+        int h = i / 128, j = i % 128 / 32, l = i % 32;
+        int pair = u8(s, b + 8 * h + 2 * j + l / 16);
+        int q = (u8(s, b + 16 + 32 * h + l) >> (2 * j)) & 3;
+        return h(s, b + 80) * (pair & 15) * q - h(s, b + 82) * (pair >> 4);
+    }
+
+    /**
+     * Q3_K element i (i = 128 h + 32 j + l): scale 8 h + 2 j + l / 16, unpacked as llama.cpp does it (the 12 bytes
+     * as three little-endian words, recombined into four words of 6-bit bytes), quant bits 2j, 2j + 1 of byte
+     * 32 + 32 h + l minus 4 unless bit 4 h + j of hmask byte l is set.
+     */
+    static double q3k(MemorySegment s, long b, int i) {
+        int h = i / 128, j = i % 128 / 32, l = i % 32;
+        long a0 = u32(s, b + 96), a1 = u32(s, b + 100), t = u32(s, b + 104);
+        long[] aux = {(a0 & 0x0f0f0f0fL) | ((t & 0x03030303L) << 4), (a1 & 0x0f0f0f0fL) | (((t >> 2) & 0x03030303L) << 4),
+                ((a0 >> 4) & 0x0f0f0f0fL) | (((t >> 4) & 0x03030303L) << 4), ((a1 >> 4) & 0x0f0f0f0fL) | (((t >> 6) & 0x03030303L) << 4)};
+        int is = 8 * h + 2 * j + l / 16;
+        int scale = (int) ((aux[is / 4] >> (8 * (is % 4))) & 0xFF) - 32;
+        int q = ((u8(s, b + 32 + 32 * h + l) >> (2 * j)) & 3) - (((u8(s, b + l) >> (4 * h + j)) & 1) != 0 ? 0 : 4);
+        return h(s, b + 108) * scale * q;
+    }
+
+    static long u32(MemorySegment s, long off) {
+        return s.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), off) & 0xFFFFFFFFL;
+    }
+
     /** Element i of a 32-weight block's 16 nibble bytes at q: low nibbles for i < 16, high for the rest. */
     static int nibble(MemorySegment s, long q, int i) {
         int byteVal = u8(s, q + i % 16);
@@ -146,7 +182,7 @@ class QuantMatrixTest {
                 b.add(Arguments.of(t, rc[0], rc[1], seed++));
             }
         }
-        for (Type t : new Type[] {Q4_K, Q5_K, Q6_K}) {
+        for (Type t : new Type[] {Q2_K, Q3_K, Q4_K, Q5_K, Q6_K}) {
             for (int[] rc : new int[][] {{1, 256}, {7, 512}, {33, 256}}) {
                 b.add(Arguments.of(t, rc[0], rc[1], seed++));
             }
