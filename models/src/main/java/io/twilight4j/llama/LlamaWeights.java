@@ -6,6 +6,7 @@ import io.twilight4j.gguf.GgufTensor;
 import io.twilight4j.tensor.BF16Matrix;
 import io.twilight4j.tensor.F16Matrix;
 import io.twilight4j.tensor.F32Matrix;
+import io.twilight4j.tensor.IQ4Matrix;
 import io.twilight4j.tensor.KQuantMatrix;
 import io.twilight4j.tensor.Q2_KMatrix;
 import io.twilight4j.tensor.Q3_KMatrix;
@@ -101,8 +102,10 @@ public record LlamaWeights(QuantMatrix tokenEmbedding, float[][] attnNorm, Quant
                 case Q4_K -> new KQuantMatrix(KQuantMatrix.Format.Q4_K, data, rows, cols);
                 case Q5_K -> new KQuantMatrix(KQuantMatrix.Format.Q5_K, data, rows, cols);
                 case Q6_K -> new Q6_KMatrix(data, rows, cols);
+                case IQ4_NL -> new IQ4Matrix(IQ4Matrix.Format.IQ4_NL, data, rows, cols);
+                case IQ4_XS -> new IQ4Matrix(IQ4Matrix.Format.IQ4_XS, data, rows, cols);
                 default -> throw new GgufFormatException(f.path() + ": tensor '" + name + "': type " + t.type()
-                        + " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)");
+                        + " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)");
             };
         } catch (IllegalArgumentException e) {
             throw new GgufFormatException(f.path() + ": tensor '" + name + "': " + e.getMessage());

@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Base of the types whose blocks are cheaper to decode with scalar bit fiddling than to unpack in
- * vector lanes (F16, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K): each product decodes one row into a per-thread scratch row and
+ * vector lanes (F16, Q4_1, Q5_0, Q5_1, Q2_K-Q6_K, IQ4_NL, IQ4_XS): each product decodes one row into a per-thread scratch row and
  * takes a vector dot with it. Only one row is ever decoded at a time.
  */
 abstract class RowDecodedMatrix extends QuantMatrix {

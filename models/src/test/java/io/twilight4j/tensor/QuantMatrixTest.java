@@ -99,6 +99,17 @@ class QuantMatrixTest {
         return h(s, b + 108) * scale * q;
     }
 
+    /** ggml's kvalues_iq4nl, written out here again (not read from the class under test). */
+    static final int[] IQ4_LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    static final Type IQ4_NL = new Type("IQ4_NL", 32, 18, new int[] {0}, (s, b, i) -> h(s, b) * IQ4_LEVELS[nibble(s, b + 2, i)],
+            (s, rc) -> new IQ4Matrix(IQ4Matrix.Format.IQ4_NL, s, rc[0], rc[1]));
+    /** IQ4_XS element i: sub-block i / 32's 6-bit scale (low nibble of byte 4 + sb / 2, high bits of the word at 2), level of its nibble. */
+    static final Type IQ4_XS = new Type("IQ4_XS", 256, 136, new int[] {0}, (s, b, i) -> {
+        int sb = i / 32;
+        int scale = ((u8(s, b + 4 + sb / 2) >> (4 * (sb % 2))) & 15) | (int) ((u32(s, b) >> 16 >> (2 * sb)) & 3) << 4;
+        return h(s, b) * (scale - 32) * IQ4_LEVELS[nibble(s, b + 8 + 16 * sb, i % 32)];
+    }, (s, rc) -> new IQ4Matrix(IQ4Matrix.Format.IQ4_XS, s, rc[0], rc[1]));
+
     static long u32(MemorySegment s, long off) {
         return s.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), off) & 0xFFFFFFFFL;
     }
@@ -177,12 +188,12 @@ class QuantMatrixTest {
                 b.add(Arguments.of(t, rc[0], rc[1], seed++));
             }
         }
-        for (Type t : new Type[] {Q8_0, Q4_0, Q4_1, Q5_0, Q5_1}) {
+        for (Type t : new Type[] {Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL}) {
             for (int[] rc : new int[][] {{1, 32}, {7, 96}, {33, 256}, {129, 64}}) {
                 b.add(Arguments.of(t, rc[0], rc[1], seed++));
             }
         }
-        for (Type t : new Type[] {Q2_K, Q3_K, Q4_K, Q5_K, Q6_K}) {
+        for (Type t : new Type[] {Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS}) {
             for (int[] rc : new int[][] {{1, 256}, {7, 512}, {33, 256}}) {
                 b.add(Arguments.of(t, rc[0], rc[1], seed++));
             }
