@@ -67,6 +67,9 @@ final class BenchAccuracyCommand implements Callable<Integer> {
         if (maxTokens < 0) {
             throw new IllegalArgumentException("--max-tokens must be >= 0, not " + maxTokens);
         }
+        if (denseLayers < 0) {
+            throw new IllegalArgumentException("--dense-layers must be >= 0, not " + denseLayers);
+        }
         if (json != null) {
             JsonLines.checkWritable(json);
         }
@@ -76,6 +79,10 @@ final class BenchAccuracyCommand implements Callable<Integer> {
             int[] tokens = tokenizer.encode(input, tokenizer.addBosByDefault(), false);
             if (maxTokens > 0 && tokens.length > maxTokens) {
                 tokens = Arrays.copyOf(tokens, maxTokens);
+            }
+            if (tokens.length < 2) {
+                throw new IllegalArgumentException("the text reads as " + tokens.length + " token" + (tokens.length == 1 ? "" : "s")
+                        + (maxTokens > 0 ? " (--max-tokens " + maxTokens + ")" : "") + "; scoring needs at least 2, a token and the one after it");
             }
             if (start < 0 || start > tokens.length - 2) {
                 throw new IllegalArgumentException("--start " + start + ": the text reads as " + tokens.length

@@ -91,6 +91,12 @@ class BenchAccuracyCommandTest {
         CliRun policy = CliRun.run("", "bench", "accuracy", "-m", model, "-p", TEXT, "--policy", "quest:16,quest:x");
         assertEquals(2, policy.exit());
         assertTrue(policy.err().contains("--policy 'quest:x'"), policy.err());
+        CliRun one = CliRun.run("", "bench", "accuracy", "-m", model, "-p", TEXT, "--max-tokens", "1");
+        assertEquals(2, one.exit());
+        assertTrue(one.err().contains("the text reads as 1 token (--max-tokens 1); scoring needs at least 2"), one.err());
+        CliRun layers = CliRun.run("", "bench", "accuracy", "-m", model, "-p", TEXT, "--dense-layers", "-1");
+        assertEquals(2, layers.exit());
+        assertTrue(layers.err().contains("--dense-layers must be >= 0, not -1") && !layers.err().contains("loading"), layers.err());
         Path missing = dir.resolve("missing.txt");
         CliRun text = CliRun.run("", "bench", "accuracy", "-m", model, "--text", missing.toString());
         assertEquals(2, text.exit());
