@@ -1,12 +1,16 @@
 package io.twilight4j.cli;
 
+import io.twilight4j.gguf.GgmlType;
 import io.twilight4j.gguf.GgufArray;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.gguf.GgufTensor;
+import io.twilight4j.llama.LlamaWeights;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -54,9 +58,32 @@ final class InspectCommand implements Callable<Integer> {
                 total += t.byteSize();
             }
             out.printf("  %d tensors, %d bytes of data%n", f.tensors().size(), total);
+            out.println(matrixTypes(f));
         }
         out.flush();
         return 0;
+    }
+
+    /**
+     * The types of the file's matrices (2-D tensors) with their counts, and whether generate and chat can load
+     * them: a user learns before the weights load that a file's quantization is not supported.
+     */
+    static String matrixTypes(GgufFile f) {
+        Map<GgmlType, Long> counts = new TreeMap<>();
+        for (GgufTensor t : f.tensors()) {
+            if (t.dims().length == 2) {
+                counts.merge(t.type(), 1L, Long::sum);
+            }
+        }
+        if (counts.isEmpty()) {
+            return "  no matrices";
+        }
+        StringBuilder sb = new StringBuilder("  matrices:");
+        counts.forEach((type, n) -> sb.append(' ').append(type).append(" x").append(n));
+        List<GgmlType> unsupported = counts.keySet().stream().filter(t -> !LlamaWeights.MATRIX_TYPES.contains(t)).toList();
+        sb.append(unsupported.isEmpty() ? "; generate and chat decode all of them"
+                : "; generate and chat do not decode " + unsupported + " (they take " + LlamaWeights.MATRIX_TYPES + ")");
+        return sb.toString();
     }
 
     private static String show(Object v) {

@@ -70,6 +70,20 @@ class InspectCommandTest {
         assertTrue(q.contains("Q8_0") && q.contains(Arrays.toString(new long[] {64, 3})) && q.trim().endsWith(" 204"), q);
         String norm = r.out.lines().filter(l -> l.contains("output_norm.weight")).findFirst().orElseThrow();
         assertTrue(norm.contains("F32") && norm.trim().endsWith(" 256"), norm);
+        assertTrue(r.out.contains("  matrices: Q8_0 x1; generate and chat decode all of them"), r.out);
+    }
+
+    @Test
+    void namesMatrixTypesTheDecoderCannotRead() throws Exception {
+        Path p = dir.resolve("iq2.gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensor("blk.0.attn_q.weight", GgmlType.IQ2_XS, new long[] {256, 2}, new byte[2 * 74])
+                .addTensor("blk.0.attn_k.weight", GgmlType.Q4_K, new long[] {256, 2}, new byte[2 * 144])
+                .addTensor("blk.0.attn_v.weight", GgmlType.Q4_K, new long[] {256, 2}, new byte[2 * 144])
+                .write(p);
+        Run r = inspect("inspect", p.toString());
+        assertEquals(0, r.exit, r.err);
+        assertTrue(r.out.contains("  matrices: Q4_K x2 IQ2_XS x1; generate and chat do not decode [IQ2_XS] (they take ["), r.out);
     }
 
     @Test

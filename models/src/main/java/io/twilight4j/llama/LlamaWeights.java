@@ -1,5 +1,6 @@
 package io.twilight4j.llama;
 
+import io.twilight4j.gguf.GgmlType;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.gguf.GgufFormatException;
 import io.twilight4j.gguf.GgufTensor;
@@ -17,7 +18,10 @@ import io.twilight4j.tensor.QuantMatrix;
 import io.twilight4j.tensor.SmallBlockMatrix;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Every weight of a Llama model; matrices stay in their file encoding. Per-layer arrays are indexed
@@ -29,6 +33,11 @@ public record LlamaWeights(QuantMatrix tokenEmbedding, float[][] attnNorm, Quant
                            QuantMatrix[] wv, QuantMatrix[] wo, float[][] ffnNorm, QuantMatrix[] gate,
                            QuantMatrix[] down, QuantMatrix[] up, float[] outputNorm, QuantMatrix output,
                            float[] ropeFreqFactors) {
+
+    /** The tensor types a weight matrix may have (the decoder classes {@link #matrix} picks from). */
+    public static final Set<GgmlType> MATRIX_TYPES = Collections.unmodifiableSet(EnumSet.of(GgmlType.F32, GgmlType.F16,
+            GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K,
+            GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS));
 
     /** Called once per tensor while loading (progress display). */
     @FunctionalInterface
@@ -105,7 +114,7 @@ public record LlamaWeights(QuantMatrix tokenEmbedding, float[][] attnNorm, Quant
                 case IQ4_NL -> new IQ4Matrix(IQ4Matrix.Format.IQ4_NL, data, rows, cols);
                 case IQ4_XS -> new IQ4Matrix(IQ4Matrix.Format.IQ4_XS, data, rows, cols);
                 default -> throw new GgufFormatException(f.path() + ": tensor '" + name + "': type " + t.type()
-                        + " is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)");
+                        + " is not supported " + MATRIX_TYPES);
             };
         } catch (IllegalArgumentException e) {
             throw new GgufFormatException(f.path() + ": tensor '" + name + "': " + e.getMessage());

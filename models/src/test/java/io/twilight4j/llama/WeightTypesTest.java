@@ -67,6 +67,25 @@ class WeightTypesTest {
         return Arguments.of(t, (Make) (d, r, c) -> m.apply(d, new int[] {r, c}));
     }
 
+    /** Every type of MATRIX_TYPES has a decoder case above, and every other type is refused by name. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(GgmlType.class)
+    void theSupportedSetIsWhatLoads(GgmlType type) throws Exception {
+        boolean listed = types().anyMatch(a -> a.get()[0] == type);
+        assertEquals(listed, LlamaWeights.MATRIX_TYPES.contains(type), type + " in MATRIX_TYPES and in this test's list");
+        if (listed || COLS % type.blockElements() != 0) {
+            return;
+        }
+        Path file = dir.resolve(type + ".gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensor("w", type, new long[] {COLS, ROWS}, new byte[ROWS * COLS / type.blockElements() * type.blockBytes()]).write(file);
+        try (GgufFile f = GgufFile.open(file)) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(io.twilight4j.gguf.GgufFormatException.class,
+                    () -> LlamaWeights.matrix(f, "w", ROWS, COLS));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("type " + type + " is not supported"), e.getMessage());
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("types")
     void eachTypeLoadsAsItsDecoder(GgmlType type, Make expected) throws Exception {
