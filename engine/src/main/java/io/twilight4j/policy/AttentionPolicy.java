@@ -5,25 +5,31 @@ import java.util.Locale;
 /**
  * One attention pipeline: a base selector with its budget, optionally followed by Twilight's top-p
  * pruner. Parsed from strings such as {@code dense}, {@code quest:8192}, {@code ds:8192:16},
- * {@code oracle:256}, {@code quest:8192+twilight:0.95}, {@code full+twilight:0.9:head}.
+ * {@code oracle:256}, {@code window:4096:4}, {@code quest:8192+twilight:0.95}, {@code full+twilight:0.9:head}.
  *
  * @param selector       the base selector
- * @param budgetTokens   the selector's budget B0 (0 for dense and full)
+ * @param budgetTokens   the selector's budget B0 (0 for dense and full; the recent window W for window)
  * @param labelChannels  Double Sparsity label channels r (0: half the head dimension; only for ds)
+ * @param sinkTokens     window's attention sinks S, the sequence's first tokens (0 for the other selectors)
  * @param topP           Twilight's p in (0, 1], or 0 when there is no pruner
  * @param gqaMode        how query heads of one KV head combine their pruned sets
  */
-public record AttentionPolicy(SelectorKind selector, int budgetTokens, int labelChannels, double topP, GqaMode gqaMode) {
+public record AttentionPolicy(SelectorKind selector, int budgetTokens, int labelChannels, int sinkTokens, double topP,
+                              GqaMode gqaMode) {
 
     /** What {@link #parse} accepts, for error messages and help texts. */
-    public static final String GRAMMAR = "dense | full | quest:B0 | ds:B0[:r] | oracle:B, optionally followed by "
-            + "+twilight:P[:group|head] (B0, B, r positive integers; P in (0, 1])";
+    public static final String GRAMMAR = "dense | full | quest:B0 | ds:B0[:r] | oracle:B | window:W[:S], optionally followed by "
+            + "+twilight:P[:group|head] (B0, B, r, W positive integers; S >= 0, default 4; P in (0, 1])";
+
+    /** Attention sinks of {@code window:W} when S is not given (StreamingLLM's choice). */
+    public static final int DEFAULT_SINK_TOKENS = 4;
 
     public AttentionPolicy {
         if (selector == null || gqaMode == null) {
             throw new IllegalArgumentException("policy: selector and gqaMode are required");
         }
-        boolean budgeted = selector == SelectorKind.QUEST || selector == SelectorKind.DS || selector == SelectorKind.ORACLE;
+        boolean budgeted = selector == SelectorKind.QUEST || selector == SelectorKind.DS || selector == SelectorKind.ORACLE
+                || selector == SelectorKind.WINDOW;
         if (budgeted && budgetTokens <= 0) {
             throw new IllegalArgumentException("policy: budget must be a positive integer, got " + budgetTokens);
         }
@@ -32,6 +38,9 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
         }
         if (labelChannels < 0 || (selector != SelectorKind.DS && labelChannels != 0)) {
             throw new IllegalArgumentException("policy: label channels apply to ds only and must be positive, got " + labelChannels);
+        }
+        if (sinkTokens < 0 || (selector != SelectorKind.WINDOW && sinkTokens != 0)) {
+            throw new IllegalArgumentException("policy: sink tokens apply to window only and must be >= 0, got " + sinkTokens);
         }
         if (!(topP == 0 || (topP > 0 && topP <= 1))) {
             throw new IllegalArgumentException("policy: top-p must be in (0, 1], got " + topP);
@@ -43,7 +52,7 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
 
     /** Dense attention over every token. */
     public static AttentionPolicy dense() {
-        return new AttentionPolicy(SelectorKind.DENSE, 0, 0, 0, GqaMode.GROUP);
+        return new AttentionPolicy(SelectorKind.DENSE, 0, 0, 0, 0, GqaMode.GROUP);
     }
 
     /** Whether Twilight's pruner runs after the selector. */
@@ -77,6 +86,7 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
         SelectorKind kind;
         int budget = 0;
         int r = 0;
+        int sinks = 0;
         switch (sel[0]) {
             case "dense" -> { kind = SelectorKind.DENSE; expectParts(text, sel, 1, 1); }
             case "full" -> { kind = SelectorKind.FULL; expectParts(text, sel, 1, 1); }
@@ -89,6 +99,12 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
                 if (sel.length == 3) {
                     r = positive(text, sel[2], "label channels");
                 }
+            }
+            case "window" -> {
+                kind = SelectorKind.WINDOW;
+                expectParts(text, sel, 2, 3);
+                budget = positive(text, sel[1], "window");
+                sinks = sel.length == 3 ? nonNegative(text, sel[2], "sink tokens") : DEFAULT_SINK_TOKENS;
             }
             default -> throw bad(text, "unknown selector '" + sel[0] + "'");
         }
@@ -121,7 +137,7 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
                 throw bad(text, "dense attention has no candidates to prune; use full+twilight:P");
             }
         }
-        return new AttentionPolicy(kind, budget, r, p, mode);
+        return new AttentionPolicy(kind, budget, r, sinks, p, mode);
     }
 
     private static void expectParts(String text, String[] parts, int min, int max) {
@@ -129,6 +145,7 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
             String usage = switch (parts[0]) {
                 case "dense", "full" -> "'" + parts[0] + "' takes no arguments";
                 case "ds" -> "expected 'ds:B0' or 'ds:B0:r'";
+                case "window" -> "expected 'window:W' or 'window:W:S'";
                 default -> "expected '" + parts[0] + ":BUDGET'";
             };
             throw bad(text, usage);
@@ -145,6 +162,18 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
             // reported below with the same message as a non-positive number
         }
         throw bad(text, what + " must be a positive integer, got '" + value + "'");
+    }
+
+    private static int nonNegative(String text, String value, String what) {
+        try {
+            int v = Integer.parseInt(value);
+            if (v >= 0) {
+                return v;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below with the same message as a negative number
+        }
+        throw bad(text, what + " must be a non-negative integer, got '" + value + "'");
     }
 
     private static IllegalArgumentException bad(String text, String why) {
@@ -164,6 +193,9 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
         }
         if (labelChannels > 0) {
             sb.append(':').append(labelChannels);
+        }
+        if (selector == SelectorKind.WINDOW) {
+            sb.append(':').append(sinkTokens);
         }
         if (prunes()) {
             sb.append("+twilight:").append(formatP(topP));

@@ -11,5 +11,7 @@ public enum SelectorKind {
     /** Double Sparsity: tokens ranked by q.k over r calibrated label channels (2-bit keys). */
     DS,
     /** Exact top-B by q.k; for evaluation only. */
-    ORACLE
+    ORACLE,
+    /** StreamingLLM's window: the first S tokens (attention sinks) and the last W; no scoring at all. */
+    WINDOW
 }

@@ -65,6 +65,7 @@ public interface Selector {
             case QUEST -> new QuestSelector(policy.budgetTokens());
             case DS -> new DoubleSparsitySelector(policy.budgetTokens());
             case ORACLE -> new OracleSelector(policy.budgetTokens());
+            case WINDOW -> new WindowSelector(policy.budgetTokens(), policy.sinkTokens());
             case DENSE -> throw new IllegalArgumentException("dense attention has no selector");
         };
     }

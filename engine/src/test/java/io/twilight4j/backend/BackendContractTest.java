@@ -61,7 +61,8 @@ public abstract class BackendContractTest {
 
     static Stream<Arguments> policies() {
         String[] ps = {"full", "quest:64", "quest:64+twilight:0.9", "full+twilight:0.95", "full+twilight:0.8:head",
-                "oracle:40", "ds:48:16", "ds:64:16+twilight:0.9", "ds:40:32", "quest:16+twilight:0.5"};
+                "oracle:40", "ds:48:16", "ds:64:16+twilight:0.9", "ds:40:32", "quest:16+twilight:0.5", "window:40",
+                "window:100:0+twilight:0.9", "window:8:16+twilight:0.95:head"};
         // A label cache holds at most headDim channels: ds:B:r runs where r <= head_dim.
         return shapes().flatMap(a -> Arrays.stream(ps)
                 .filter(p -> !p.startsWith("ds:") || Integer.parseInt(p.split("[:+]")[2]) <= (int) a.get()[2])
@@ -113,11 +114,41 @@ public abstract class BackendContractTest {
                     int limit = switch (p.selector()) {
                         case QUEST -> Math.max(p.budgetTokens(), 16) / 16 * 16 + 16;
                         case DS, ORACLE -> p.budgetTokens();
+                        case WINDOW -> p.budgetTokens() + p.sinkTokens();
                         default -> lengths[b];
                     };
                     assertTrue(stats.candidates(e) <= Math.min(limit, lengths[b]),
                             what + ": selector exceeded its budget: " + stats.candidates(e));
                     assertTrue(n >= 1, what + ": empty set for slot " + b + " head " + qh);
+                }
+            }
+        }
+    }
+
+    /** StreamingLLM's window keeps exactly the first S and the last W tokens of every sequence, for every head. */
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void windowKeepsTheSinksAndTheLastTokens(int kvHeads, int group, int dim, int[] lengths, long seed) {
+        Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        for (String policy : new String[] {"window:37:4", "window:1:0", "window:300:9"}) {
+            AttentionPolicy p = AttentionPolicy.parse(policy);
+            try (KvCache cache = backend.createCache(w.shape, null);
+                 DecodeAttention plan = backend.plan(cache, p, new DecodeShape(w.queryHeads, lengths.length, 512))) {
+                w.writeTo(cache);
+                float[] q = w.queries(1, seed * 17);
+                float[] out = new float[q.length];
+                plan.run(1, w.seqs, q, out);
+                checkOutputs(w, 1, q, out, plan, describe(w, policy));
+                int[] set = new int[512];
+                for (int b = 0; b < lengths.length; b++) {
+                    int len = lengths[b];
+                    int[] expected = java.util.stream.IntStream.range(0, len)
+                            .filter(i -> i < p.sinkTokens() || i >= len - p.budgetTokens()).toArray();
+                    for (int qh = 0; qh < w.queryHeads; qh++) {
+                        int n = plan.keptTokens(b, qh, set);
+                        assertEquals(Arrays.toString(expected), Arrays.toString(Arrays.copyOf(set, n)),
+                                describe(w, policy) + ": slot " + b + " head " + qh);
+                    }
                 }
             }
         }

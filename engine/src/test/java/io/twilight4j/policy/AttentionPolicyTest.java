@@ -12,25 +12,29 @@ class AttentionPolicyTest {
 
     @ParameterizedTest
     @CsvSource({
-            "dense, DENSE, 0, 0, 0",
-            "full, FULL, 0, 0, 0",
-            "quest:8192, QUEST, 8192, 0, 0",
-            "ds:8192:16, DS, 8192, 16, 0",
-            "oracle:256, ORACLE, 256, 0, 0",
-            "quest:8192+twilight:0.95, QUEST, 8192, 0, 0.95",
-            "full+twilight:0.9, FULL, 0, 0, 0.9",
-            "FULL+Twilight:1, FULL, 0, 0, 1"})
-    void parsesTheDocumentedForms(String text, SelectorKind kind, int budget, int r, double p) {
+            "dense, DENSE, 0, 0, 0, 0",
+            "full, FULL, 0, 0, 0, 0",
+            "quest:8192, QUEST, 8192, 0, 0, 0",
+            "ds:8192:16, DS, 8192, 16, 0, 0",
+            "oracle:256, ORACLE, 256, 0, 0, 0",
+            "quest:8192+twilight:0.95, QUEST, 8192, 0, 0.95, 0",
+            "full+twilight:0.9, FULL, 0, 0, 0.9, 0",
+            "FULL+Twilight:1, FULL, 0, 0, 1, 0",
+            "window:4096, WINDOW, 4096, 0, 0, 4",
+            "window:1024:0+twilight:0.9, WINDOW, 1024, 0, 0.9, 0",
+            "window:512:16, WINDOW, 512, 0, 0, 16"})
+    void parsesTheDocumentedForms(String text, SelectorKind kind, int budget, int r, double p, int sinks) {
         AttentionPolicy policy = AttentionPolicy.parse(text);
         assertEquals(kind, policy.selector());
         assertEquals(budget, policy.budgetTokens());
         assertEquals(r, policy.labelChannels());
+        assertEquals(sinks, policy.sinkTokens());
         assertEquals(p, policy.topP(), 0);
         assertEquals(policy, AttentionPolicy.parse(policy.toString()), "toString must parse back");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"full+twilight:0.8:head", "ds:64+twilight:0.5:group", "quest:16"})
+    @ValueSource(strings = {"full+twilight:0.8:head", "ds:64+twilight:0.5:group", "quest:16", "window:64", "window:64:0+twilight:0.9:head"})
     void roundTripsThroughToString(String text) {
         AttentionPolicy p = AttentionPolicy.parse(text);
         assertEquals(p, AttentionPolicy.parse(p.toString()));
@@ -49,7 +53,11 @@ class AttentionPolicyTest {
             "quest:64+sink:4 | unknown stage 'sink'",
             "dense+twilight:0.9 | use full+twilight:P",
             "full+twilight:0.9:both | GQA mode 'both'",
-            "quest:1+twilight:0.9+twilight:0.5 | at most one"})
+            "quest:1+twilight:0.9+twilight:0.5 | at most one",
+            "window | expected 'window:W' or 'window:W:S'",
+            "window:0 | window must be a positive integer, got '0'",
+            "window:64:-1 | sink tokens must be a non-negative integer, got '-1'",
+            "window:64:4:2 | expected 'window:W' or 'window:W:S'"})
     void badStringsNameTheWrongPartAndListWhatIsAccepted(String text, String expected) {
         String message = assertThrows(IllegalArgumentException.class, () -> AttentionPolicy.parse(text)).getMessage();
         assertTrue(message.contains(expected), message);

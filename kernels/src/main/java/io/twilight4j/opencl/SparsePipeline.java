@@ -90,6 +90,7 @@ final class SparsePipeline implements AutoCloseable {
         int questPages = Math.max(1, policy.budgetTokens() / kv.pageTokens());
         this.capacity = switch (policy.selector()) {
             case FULL -> ctx;
+            case WINDOW -> (int) Math.min(ctx, (long) policy.budgetTokens() + policy.sinkTokens());
             case QUEST -> Math.min(maxPages, questPages) * kv.pageTokens();
             default -> Math.min(ctx, policy.budgetTokens());
         };
@@ -180,12 +181,13 @@ final class SparsePipeline implements AutoCloseable {
             quantize = policy.prunes() && policy.selector() != SelectorKind.QUEST
                     ? guard.add(cl.kernel("common.cl+query.cl", defines, "quantize_queries")) : null;
             scoreKernel = switch (policy.selector()) {
-                case FULL -> guard.add(cl.kernel(select, defines, "full_candidates"));
+                case FULL, WINDOW -> guard.add(cl.kernel(select, defines, "window_candidates"));
                 case QUEST -> guard.add(cl.kernel(select, defines, "quest_page_scores"));
                 case DS -> guard.add(cl.kernel(select, defines, "ds_scores"));
                 default -> guard.add(cl.kernel(select, defines, "oracle_scores"));
             };
-            selectKernel = policy.selector() == SelectorKind.FULL ? null : guard.add(cl.kernel(select, defines, "select_top"));
+            boolean scoreless = policy.selector() == SelectorKind.FULL || policy.selector() == SelectorKind.WINDOW;
+            selectKernel = scoreless ? null : guard.add(cl.kernel(select, defines, "select_top"));
             estimate = policy.prunes() ? guard.add(cl.kernel(prune, defines, "estimate_scores")) : null;
             topP = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
             compact = policy.prunes() ? guard.add(cl.kernel(prune, defines, "compact")) : null;
@@ -310,7 +312,10 @@ final class SparsePipeline implements AutoCloseable {
             StepSlice.launchAll(quantize, slices, gqa, kv.headDim() / 4, timer, StageTimer.SELECT);
         }
         switch (policy.selector()) {
-            case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount);
+            case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount).arg(4, 0)
+                    .arg(5, Integer.MAX_VALUE);
+            case WINDOW -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount)
+                    .arg(4, policy.sinkTokens()).arg(5, policy.budgetTokens());
             case QUEST -> {
                 // Groups per entry as groupsPerEntry says, each scoring at least one tile of pages.
                 int tile = questSlots * questRows;

@@ -9,14 +9,20 @@
 //   Local memory: WG ints of scan scratch + 256 bins, with SELECT_LOCAL the row's rowLen order keys, and
 //   with KEPT_LOCAL (pages, unit > 1) the k kept page numbers, expanded to tokens at the end.
 
-kernel void full_candidates(global const int* lengths, int cap, global int* cand, global int* candCount) {
+// window_candidates: one work-group per entry; the sequence's first `sinks` tokens and its last `window` ones,
+//   ascending (every token for `full`: sinks 0, window INT_MAX), as the CPU's WindowSelector.positions.
+kernel void window_candidates(global const int* lengths, int cap, global int* cand, global int* candCount, int sinks,
+                              int window) {
     const int e = GROUP_ID;
     const int n = lengths[e / KV_HEADS];
-    for (int i = get_local_id(0); i < n; i += get_local_size(0)) {
-        cand[(size_t) e * cap + i] = i;
+    const int head = min(sinks, n);
+    const int tail = max(head, n - window); // n - INT_MAX does not overflow for n >= 0
+    const int count = head + (n - tail);
+    for (int i = get_local_id(0); i < count; i += get_local_size(0)) {
+        cand[(size_t) e * cap + i] = i < head ? i : tail + (i - head);
     }
     if (get_local_id(0) == 0) {
-        candCount[e] = n;
+        candCount[e] = count;
     }
 }
 
