@@ -45,6 +45,9 @@ final class BenchAccuracyCommand implements Callable<Integer> {
     @Option(names = "--start", defaultValue = "0",
             description = "first step scored: earlier tokens are context only (and calibrate ds policies) (default: ${DEFAULT-VALUE})")
     int start;
+    @Option(names = "--dense-prefix", description = "the steps before --start attend densely under every policy: a dense "
+            + "prefill of the context, then sparse decode (the Twilight paper's setting)")
+    boolean densePrefix;
     @Option(names = "--max-tokens", defaultValue = "0", description = "read only the text's first N tokens, 0 = all (default: ${DEFAULT-VALUE})")
     int maxTokens;
     @Option(names = "--dense-layers", defaultValue = "2",
@@ -93,11 +96,11 @@ final class BenchAccuracyCommand implements Callable<Integer> {
             try (AttentionBackend backend = Backends.open(run.backend, run.device, run.threads)) {
                 System.err.println("backend: " + backend.description());
                 try (ProgressBar bar = ProgressBars.on(System.err, "reading", tokens.length - 1, " tokens").build()) {
-                    rows = PolicyAccuracy.run(m, backend, parsed, denseLayers, tokens, start, bar::stepBy);
+                    rows = PolicyAccuracy.run(m, backend, parsed, denseLayers, tokens, start, densePrefix, bar::stepBy);
                 }
             }
-            System.out.printf(Locale.ROOT, "%s: %d tokens, steps %d..%d scored, dense layers %d%n", model.getFileName(),
-                    tokens.length, start, tokens.length - 2, denseLayers);
+            System.out.printf(Locale.ROOT, "%s: %d tokens, steps %d..%d scored, dense layers %d%s%n", model.getFileName(),
+                    tokens.length, start, tokens.length - 2, denseLayers, densePrefix ? ", steps before them dense" : "");
             System.out.print(PolicyAccuracy.table(rows));
             if (json != null) {
                 JsonLines.write(json, rows.stream().map(PolicyAccuracy.Row::toJson).toList());

@@ -50,6 +50,15 @@ public final class PolicyAccuracy {
      */
     public static List<Row> run(LlamaModel model, AttentionBackend backend, List<AttentionPolicy> policies, int denseLayers,
                                 int[] tokens, int start, IntConsumer progress) {
+        return run(model, backend, policies, denseLayers, tokens, start, false, progress);
+    }
+
+    /**
+     * As above; with {@code densePrefix}, the steps before {@code start} attend densely under every policy (a
+     * dense prefill of the context, sparse decode of the scored steps, as the Twilight paper evaluates).
+     */
+    public static List<Row> run(LlamaModel model, AttentionBackend backend, List<AttentionPolicy> policies, int denseLayers,
+                                int[] tokens, int start, boolean densePrefix, IntConsumer progress) {
         int n = tokens.length;
         if (n < 2) {
             throw new IllegalArgumentException("the text has " + n + " token" + (n == 1 ? "" : "s")
@@ -79,9 +88,15 @@ public final class PolicyAccuracy {
             Arrays.setAll(stats, i -> new NextTokenStats());
             double[] dense = new double[vocab];
             double[] other = new double[vocab];
+            for (LlamaDecoder d : decoders) {
+                d.denseOnly(densePrefix && start > 0);
+            }
             for (int step = 0; step < n - 1; step++) {
                 if (step == start) {
-                    decoders.forEach(LlamaDecoder::resetBudget);
+                    for (LlamaDecoder d : decoders) {
+                        d.resetBudget();
+                        d.denseOnly(false);
+                    }
                 }
                 for (int d = 0; d < decoders.size(); d++) {
                     float[] logits = decoders.get(d).forward(tokens[step]);

@@ -56,6 +56,8 @@ public final class LlamaDecoder implements AutoCloseable {
     }
 
     private QueryRecorder recorder;
+    /** While set, every layer attends densely (a dense prefill before sparse decode). */
+    private boolean denseOnly;
 
     LlamaDecoder(LlamaModel model, AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext,
                  LabelChannels labels) {
@@ -107,6 +109,14 @@ public final class LlamaDecoder implements AutoCloseable {
         classifier = new MatvecGroup(new QuantMatrix[] {w.output()}, new float[][] {logits});
     }
 
+    /**
+     * While {@code on}, every layer attends densely, whatever the policy: the setting of the Twilight paper's
+     * long-context evaluations, where the prompt is prefilled densely and only decode steps are sparse.
+     */
+    public void denseOnly(boolean on) {
+        this.denseOnly = on;
+    }
+
     /** Calls {@code r} with every layer's query from now on (null: stop). */
     void recordQueries(QueryRecorder r) {
         this.recorder = r;
@@ -147,7 +157,7 @@ public final class LlamaDecoder implements AutoCloseable {
             if (recorder != null) {
                 recorder.record(l, q);
             }
-            boolean dense = l < denseLayers;
+            boolean dense = l < denseLayers || denseOnly;
             StepStats stats = (dense ? densePlan : policyPlan).run(l, seqs, q, att);
             if (!dense) {
                 keptSum += stats.meanKept();

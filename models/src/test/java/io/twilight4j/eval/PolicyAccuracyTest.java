@@ -158,6 +158,43 @@ class PolicyAccuracyTest {
         }
     }
 
+    /**
+     * A dense prefix: a policy decoder with every layer dense gives dense's logits bit for bit, and the harness's
+     * last scored step, alone, is what that decoder gives once the policy takes over.
+     */
+    @Test
+    void aDensePrefixIsDenseUntilTheScoredSteps() {
+        AttentionPolicy policy = AttentionPolicy.parse("quest:16+twilight:0.9");
+        int start = tokens.length - 2;
+        double kl;
+        double nll;
+        try (LlamaDecoder dense = model.newDecoder(backend, AttentionPolicy.dense(), 0, tokens.length);
+             LlamaDecoder sparse = model.newDecoder(backend, policy, 0, tokens.length)) {
+            sparse.denseOnly(true);
+            for (int step = 0; step < start; step++) {
+                float[] a = dense.forward(tokens[step]).clone();
+                float[] b = sparse.forward(tokens[step]);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, "step " + step + " of the dense prefix");
+            }
+            sparse.denseOnly(false);
+            double[] p = probabilities(dense.forward(tokens[start]));
+            double[] s = probabilities(sparse.forward(tokens[start]));
+            nll = -Math.log(s[tokens[start + 1]]);
+            double k = 0;
+            for (int i = 0; i < p.length; i++) {
+                k += p[i] * Math.log(p[i] / s[i]);
+            }
+            kl = k;
+        }
+        PolicyAccuracy.Row row = PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, start, true, n -> { }).get(1);
+        assertEquals(1, row.scored());
+        assertEquals(Math.exp(nll), row.perplexity(), 1e-5 * row.perplexity());
+        assertEquals(kl, row.meanKl(), 1e-8 + 1e-3 * kl);
+        assertTrue(kl > 0, "the policy moves the last step: KL " + kl);
+        PolicyAccuracy.Row sparseFromStart = PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, start, false, n -> { }).get(1);
+        assertTrue(sparseFromStart.meanKl() != row.meanKl(), "a sparse prefix changes the scored step");
+    }
+
     @Test
     void badInputNamesTheProblem() {
         var one = assertThrows(IllegalArgumentException.class,
