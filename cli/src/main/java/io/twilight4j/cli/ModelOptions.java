@@ -24,6 +24,9 @@ final class ModelOptions {
     String attention;
     @Option(names = "--dense-layers", defaultValue = "2", description = "leading layers that always attend densely (default: ${DEFAULT-VALUE})")
     int denseLayers;
+    @Option(names = "--dense-prompt", description = "prompt tokens attend densely under any --attention policy: dense "
+            + "prefill, sparse decode (the Twilight paper's setting; slower on long prompts)")
+    boolean densePrompt;
     @Option(names = "--ctx", defaultValue = "4096", description = "most tokens kept in the KV cache, capped at the model's context length (default: ${DEFAULT-VALUE})")
     int ctx;
     @Option(names = "--label-channels", paramLabel = "FILE",

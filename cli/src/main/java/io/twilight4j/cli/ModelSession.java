@@ -38,6 +38,7 @@ final class ModelSession implements AutoCloseable {
     private final Arena weights;
     private final AttentionPolicy policy;
     private final int denseLayers;
+    private final boolean densePrompt;
     private final AttentionBackend backend;
     private LlamaDecoder decoder;
     /** Double Sparsity without a label file: the decoder is made once the prompt has calibrated them. */
@@ -93,6 +94,7 @@ final class ModelSession implements AutoCloseable {
         this.sampler = new Sampler(o.temperature, o.topK, o.topP, o.seed == null ? System.nanoTime() : o.seed);
         this.policy = policy;
         this.denseLayers = o.denseLayers;
+        this.densePrompt = o.densePrompt;
         RowPool.useThreads(o.run.threads);
         long start = System.nanoTime();
         GgufFile f = null;
@@ -179,6 +181,7 @@ final class ModelSession implements AutoCloseable {
         }
         long start = System.nanoTime();
         float[] logits = null;
+        decoder.denseOnly(densePrompt);
         if (tokens.length < PROMPT_BAR_TOKENS) {
             for (int t : tokens) {
                 logits = decoder.forward(t);
@@ -192,6 +195,7 @@ final class ModelSession implements AutoCloseable {
                 }
             }
         }
+        decoder.denseOnly(false);
         promptNanos += System.nanoTime() - start;
         promptTokens += tokens.length;
         // The budget average covers decode steps only.

@@ -43,6 +43,28 @@ class GenerateCommandTest {
         }
     }
 
+    /**
+     * With --dense-prompt the logits after the prompt are dense attention's, so the first greedy token is dense's
+     * whatever the policy; a one-token window over the prompt (no sinks) changes it.
+     */
+    @Test
+    void aDensePromptGivesDensesFirstToken() throws Exception {
+        Path model = CliRun.sharedModel("stories260K.gguf");
+        String prompt = "Once upon a time, there was a little girl named Lily. She loved to play";
+        String dense = output(CliRun.run("", "generate", "-m", model.toString(), "-p", prompt, "-n", "1", "--temperature", "0"));
+        String densePrompt = output(CliRun.run("", "generate", "-m", model.toString(), "-p", prompt, "-n", "1", "--temperature", "0",
+                "--attention", "window:1:0", "--dense-layers", "0", "--dense-prompt"));
+        String sparse = output(CliRun.run("", "generate", "-m", model.toString(), "-p", prompt, "-n", "1", "--temperature", "0",
+                "--attention", "window:1:0", "--dense-layers", "0"));
+        assertEquals(dense, densePrompt);
+        assertNotEquals(dense, sparse, "a one-token window should move the first token (else this test shows nothing)");
+    }
+
+    private static String output(CliRun r) {
+        assertEquals(0, r.exit(), r.err());
+        return r.out();
+    }
+
     @Test
     void aLongPromptShowsItsProgressAShortOneDoesNot() {
         Path model = CliRun.sharedModel("stories260K.gguf");
