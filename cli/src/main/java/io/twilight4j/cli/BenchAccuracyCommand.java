@@ -9,6 +9,8 @@ import io.twilight4j.console.ProgressBars;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.tensor.RowPool;
 import io.twilight4j.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,7 +87,8 @@ final class BenchAccuracyCommand implements Callable<Integer> {
             }
             if (tokens.length < 2) {
                 throw new IllegalArgumentException("the text reads as " + tokens.length + " token" + (tokens.length == 1 ? "" : "s")
-                        + (maxTokens > 0 ? " (--max-tokens " + maxTokens + ")" : "") + "; scoring needs at least 2, a token and the one after it");
+                        + (maxTokens > 0 ? " (--max-tokens " + maxTokens + ")" : "")
+                        + "; scoring needs at least 2, a token and the one after it");
             }
             if (start < 0 || start > tokens.length - 2) {
                 throw new IllegalArgumentException("--start " + start + ": the text reads as " + tokens.length
@@ -109,7 +112,7 @@ final class BenchAccuracyCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String readText() throws java.io.IOException {
+    private String readText() throws IOException {
         if ((textFile == null) == (text == null)) {
             throw new IllegalArgumentException("give the text as either --text FILE or -p TEXT");
         }
@@ -121,7 +124,7 @@ final class BenchAccuracyCommand implements Callable<Integer> {
         }
         try {
             return Files.readString(textFile, StandardCharsets.UTF_8);
-        } catch (java.nio.charset.CharacterCodingException e) {
+        } catch (CharacterCodingException e) {
             throw new IllegalArgumentException("--text " + textFile + ": not UTF-8 text", e);
         }
     }
