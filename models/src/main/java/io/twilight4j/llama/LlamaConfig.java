@@ -17,9 +17,12 @@ import io.twilight4j.gguf.GgufFormatException;
  * @param ropeTheta      RoPE base frequency
  * @param ropeDim        leading channels of each head that RoPE rotates
  * @param ropeScaling    Llama-3.1 style frequency scaling, or null
+ * @param ropeFreqScale  linear RoPE scaling (position interpolation): every frequency times this, 1 / factor;
+ *                       1 for none
  */
 public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabSize,
-                          int contextLength, float rmsEps, float ropeTheta, int ropeDim, RopeScaling ropeScaling) {
+                          int contextLength, float rmsEps, float ropeTheta, int ropeDim, RopeScaling ropeScaling,
+                          float ropeFreqScale) {
 
     /**
      * Llama-3.1 RoPE scaling ({@code rope_type llama3}): long wavelengths are divided by
@@ -32,7 +35,8 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
         String bad = dim <= 0 ? "dim" : hiddenDim <= 0 ? "hiddenDim" : layers <= 0 ? "layers" : heads <= 0 ? "heads"
                 : kvHeads <= 0 || heads % kvHeads != 0 ? "kvHeads (must divide heads)" : dim % heads != 0 ? "dim (must be a multiple of heads)"
                 : vocabSize <= 0 ? "vocabSize" : contextLength <= 0 ? "contextLength"
-                : ropeDim <= 0 || ropeDim % 2 != 0 || ropeDim > dim / heads ? "ropeDim (even, at most the head size)" : null;
+                : ropeDim <= 0 || ropeDim % 2 != 0 || ropeDim > dim / heads ? "ropeDim (even, at most the head size)"
+                : !(ropeFreqScale > 0 && ropeFreqScale <= 1) ? "RoPE linear scale (1 / factor, factor >= 1)" : null;
         if (bad != null) {
             throw new IllegalArgumentException("llama config: invalid " + bad + " in " + describe(dim, hiddenDim, layers, heads, kvHeads, vocabSize));
         }
@@ -45,7 +49,7 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
     /** A config without RoPE scaling, theta 10000, eps 1e-5, RoPE over the whole head. */
     public static LlamaConfig of(int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabSize, int contextLength) {
         return new LlamaConfig(dim, hiddenDim, layers, heads, kvHeads, vocabSize, contextLength, 1e-5f, 10000f,
-                dim / heads, null);
+                dim / heads, null, 1f);
     }
 
     /** Channels per head. */
@@ -76,20 +80,27 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
             throw new GgufFormatException(f.path() + ": neither llama.vocab_size nor tokenizer.ggml.tokens gives the vocabulary size");
         }
         RopeScaling scaling = null;
+        // llama.cpp's older key for linear scaling; rope.scaling.type "linear" with rope.scaling.factor replaced it.
+        float linearFactor = f.getFloat("llama.rope.scale_linear", 1f);
         String type = f.getString("llama.rope.scaling.type", "none");
         if (type.equals("llama3") || f.has("llama.rope.scaling.low_freq_factor")) {
             scaling = new RopeScaling(f.getFloat("llama.rope.scaling.factor", 8f),
                     f.getFloat("llama.rope.scaling.low_freq_factor", 1f),
                     f.getFloat("llama.rope.scaling.high_freq_factor", 4f),
                     f.getInt("llama.rope.scaling.original_context_length", 8192));
+        } else if (type.equals("linear")) {
+            linearFactor = f.getFloat("llama.rope.scaling.factor", linearFactor);
         } else if (!type.equals("none")) {
-            throw new GgufFormatException(f.path() + ": llama.rope.scaling.type '" + type + "' is not supported (none, llama3)");
+            throw new GgufFormatException(f.path() + ": llama.rope.scaling.type '" + type + "' is not supported (none, linear, llama3)");
+        }
+        if (!(linearFactor >= 1)) {
+            throw new GgufFormatException(f.path() + ": RoPE linear scaling factor " + linearFactor + " (must be >= 1)");
         }
         try {
             return new LlamaConfig(dim, f.getInt("llama.feed_forward_length"), f.getInt("llama.block_count"), heads,
                     f.getInt("llama.attention.head_count_kv", heads), vocab, f.getInt("llama.context_length", 2048),
                     f.getFloat("llama.attention.layer_norm_rms_epsilon", 1e-5f), f.getFloat("llama.rope.freq_base", 10000f),
-                    f.getInt("llama.rope.dimension_count", heads > 0 ? dim / heads : 0), scaling);
+                    f.getInt("llama.rope.dimension_count", heads > 0 ? dim / heads : 0), scaling, 1f / linearFactor);
         } catch (IllegalArgumentException e) {
             throw new GgufFormatException(f.path() + ": " + e.getMessage());
         }
@@ -97,7 +108,8 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
 
     /**
      * RoPE inverse frequencies, one per rotated pair: theta^(-2i/ropeDim), Llama-3.1-scaled when
-     * configured, and divided by {@code freqFactors} (llama.cpp's {@code rope_freqs.weight}) when given.
+     * configured, and divided by {@code freqFactors} (llama.cpp's {@code rope_freqs.weight}) when given;
+     * times {@link #ropeFreqScale} (linear scaling: position p rotates as position p / factor).
      */
     public float[] ropeInverseFrequencies(float[] freqFactors) {
         float[] inv = new float[ropeDim / 2];
@@ -109,7 +121,7 @@ public record LlamaConfig(int dim, int hiddenDim, int layers, int heads, int kvH
             } else if (ropeScaling != null) {
                 f = scale(f, ropeScaling);
             }
-            inv[i] = (float) f;
+            inv[i] = (float) (f * ropeFreqScale);
         }
         return inv;
     }

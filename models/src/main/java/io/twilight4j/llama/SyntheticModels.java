@@ -32,7 +32,7 @@ public final class SyntheticModels {
             new Shape("tiny", LlamaConfig.of(128, 384, 4, 8, 4, 512, 2048)),
             new Shape("llama-1b", LlamaConfig.of(2048, 8192, 16, 32, 8, 32000, 8192)),
             new Shape("llama2-7b", LlamaConfig.of(4096, 11008, 32, 32, 32, 32000, 4096)),
-            new Shape("llama3-8b", new LlamaConfig(4096, 14336, 32, 32, 8, 128256, 8192, 1e-5f, 500000f, 128, null)));
+            new Shape("llama3-8b", new LlamaConfig(4096, 14336, 32, 32, 8, 128256, 8192, 1e-5f, 500000f, 128, null, 1f)));
 
     private SyntheticModels() {
     }
