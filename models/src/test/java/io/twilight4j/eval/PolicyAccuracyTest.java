@@ -159,7 +159,7 @@ class PolicyAccuracyTest {
     }
 
     /**
-     * A dense prefix: a policy decoder with every layer dense gives dense's logits bit for bit, and the harness's
+     * A dense prefix: a policy decoder with every layer dense gives dense's logits, and the harness's
      * last scored step, alone, is what that decoder gives once the policy takes over.
      */
     @Test
@@ -174,7 +174,9 @@ class PolicyAccuracyTest {
             for (int step = 0; step < start; step++) {
                 float[] a = dense.forward(tokens[step]).clone();
                 float[] b = sparse.forward(tokens[step]);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, "step " + step + " of the dense prefix");
+                // Equal but for the last bits a JIT tier change between the two calls leaves (a sparse step
+                // moves these logits by 1e-2 and more).
+                org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, 1e-4f, "step " + step + " of the dense prefix");
             }
             sparse.denseOnly(false);
             double[] p = probabilities(dense.forward(tokens[start]));
@@ -188,11 +190,13 @@ class PolicyAccuracyTest {
         }
         PolicyAccuracy.Row row = PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, start, true, n -> { }).get(1);
         assertEquals(1, row.scored());
-        assertEquals(Math.exp(nll), row.perplexity(), 1e-5 * row.perplexity());
-        assertEquals(kl, row.meanKl(), 1e-8 + 1e-3 * kl);
+        // One step, so the last bits the JIT leaves are not averaged out; a sparse prefix moves it by far more.
+        assertEquals(Math.exp(nll), row.perplexity(), 1e-3 * row.perplexity());
+        assertEquals(kl, row.meanKl(), 1e-6 + 5e-2 * kl);
         assertTrue(kl > 0, "the policy moves the last step: KL " + kl);
         PolicyAccuracy.Row sparseFromStart = PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, start, false, n -> { }).get(1);
-        assertTrue(sparseFromStart.meanKl() != row.meanKl(), "a sparse prefix changes the scored step");
+        assertTrue(Math.abs(sparseFromStart.meanKl() - row.meanKl()) > 0.2 * row.meanKl(), "a sparse prefix changes the scored step: KL "
+                + sparseFromStart.meanKl() + " against " + row.meanKl());
     }
 
     @Test
