@@ -105,6 +105,10 @@ final class BenchAccuracyCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%s: %d tokens, steps %d..%d scored, dense layers %d%s%n", model.getFileName(),
                     tokens.length, start, tokens.length - 2, denseLayers, densePrefix ? ", steps before them dense" : "");
             System.out.print(PolicyAccuracy.table(rows));
+            if (rows.size() > 1) {
+                System.out.println();
+                System.out.print(PolicyAccuracy.layerTable(rows));
+            }
             if (json != null) {
                 JsonLines.write(json, rows.stream().map(PolicyAccuracy.Row::toJson).toList());
             }

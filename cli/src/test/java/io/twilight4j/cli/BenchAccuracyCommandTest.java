@@ -23,7 +23,10 @@ class BenchAccuracyCommandTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("backend: cpu"), r.err());
         String[] lines = r.out().strip().split("\n");
-        assertEquals(5, lines.length, r.out());
+        // The table (header, dense and two policies), a blank line, then each policy's error by layer.
+        assertEquals(9, lines.length, r.out());
+        assertTrue(lines[6].startsWith("attention rel_err by layer") && lines[7].startsWith("quest:16 ")
+                && lines[8].startsWith("oracle:4096 "), r.out());
         assertTrue(lines[0].startsWith("stories260K.gguf: ") && lines[0].contains("steps 8.."), lines[0]);
         assertTrue(lines[2].startsWith("dense ") && lines[3].startsWith("quest:16 ") && lines[4].startsWith("oracle:4096 "), r.out());
         List<String> rows = Files.readAllLines(json);

@@ -26,16 +26,18 @@ public final class PolicyAccuracy {
 
     /** One policy's scores over the scored steps; dense's row comes first, with KL 0 and agreement 1. */
     public record Row(String policy, int scored, double perplexity, double perplexityRatio, double meanKl, double maxKl,
-                      double top1Agreement, double meanBudget, double meanAttentionError, double maxAttentionError) {
+                      double top1Agreement, double meanBudget, double meanAttentionError, double maxAttentionError,
+                      double[] attentionErrorByLayer) {
 
         /** The row as one JSON object. */
         public String toJson() {
             return String.format(Locale.ROOT,
                     "{\"policy\":\"%s\",\"scored\":%d,\"perplexity\":%.6f,\"perplexity_vs_dense\":%.6f,\"kl_mean\":%.6e,"
                             + "\"kl_max\":%.6e,\"top1_agreement\":%.6f,\"budget_mean\":%.2f,\"attention_rel_err_mean\":%.6e,"
-                            + "\"attention_rel_err_max\":%.6e}",
+                            + "\"attention_rel_err_max\":%.6e,\"attention_rel_err_by_layer\":[%s]}",
                     policy, scored, perplexity, perplexityRatio, meanKl, maxKl, top1Agreement, meanBudget, meanAttentionError,
-                    maxAttentionError);
+                    maxAttentionError, Arrays.stream(attentionErrorByLayer).mapToObj(e -> String.format(Locale.ROOT, "%.4e", e))
+                            .collect(java.util.stream.Collectors.joining(",")));
         }
     }
 
@@ -116,7 +118,8 @@ public final class PolicyAccuracy {
                 LlamaDecoder decoder = decoders.get(d);
                 rows.add(new Row(d == 0 ? "dense" : sparse.get(d - 1).toString(), s.steps(), s.perplexity(),
                         s.perplexity() / densePerplexity, s.meanKl(), s.maxKl(), s.top1Agreement(),
-                        decoder.meanAttentionBudget(), decoder.meanAttentionError(), decoder.maxAttentionError()));
+                        decoder.meanAttentionBudget(), decoder.meanAttentionError(), decoder.maxAttentionError(),
+                        decoder.attentionErrorByLayer()));
             }
             return rows;
         } finally {
@@ -144,6 +147,24 @@ public final class PolicyAccuracy {
             }
         }
         NextTokenStats.logSoftmax(logits, out);
+    }
+
+    /** Each policy's mean attention rel_err per layer, a column per layer (dense layers show 0). */
+    public static String layerTable(List<Row> rows) {
+        int layers = rows.get(0).attentionErrorByLayer().length;
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-30s", "attention rel_err by layer"));
+        for (int l = 0; l < layers; l++) {
+            sb.append(String.format(Locale.ROOT, " %8d", l));
+        }
+        sb.append('\n');
+        for (Row r : rows.subList(1, rows.size())) {
+            sb.append(String.format(Locale.ROOT, "%-30s", r.policy()));
+            for (double e : r.attentionErrorByLayer()) {
+                sb.append(String.format(Locale.ROOT, " %8.2e", e));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
     }
 
     /** The rows as a table, one line each. */

@@ -48,6 +48,9 @@ public final class LlamaDecoder implements AutoCloseable {
     private float[] denseAtt;
     private double errorSum;
     private double errorMax;
+    /** Per layer: the errors' sum and the steps measured, since the last reset. */
+    private final double[] layerErrorSum;
+    private final long[] layerErrorSteps;
 
     /** Sees each layer's query (after RoPE) as it is attended; used to calibrate Double Sparsity. */
     @FunctionalInterface
@@ -107,6 +110,8 @@ public final class LlamaDecoder implements AutoCloseable {
             down[l] = new MatvecGroup(new QuantMatrix[] {w.down()[l]}, new float[][] {xb2});
         }
         classifier = new MatvecGroup(new QuantMatrix[] {w.output()}, new float[][] {logits});
+        layerErrorSum = new double[c.layers()];
+        layerErrorSteps = new long[c.layers()];
     }
 
     /**
@@ -167,6 +172,8 @@ public final class LlamaDecoder implements AutoCloseable {
                     double e = OutputError.relative(att, denseAtt, att.length);
                     errorSum += e;
                     errorMax = Math.max(errorMax, e);
+                    layerErrorSum[l] += e;
+                    layerErrorSteps[l]++;
                 }
             }
             // Output projection and residual.
@@ -212,12 +219,26 @@ public final class LlamaDecoder implements AutoCloseable {
         return errorMax;
     }
 
+    /**
+     * Mean relative attention error of each layer since {@link #resetBudget}: which layers tolerate the policy
+     * (a guide for {@code denseLayers}); 0 for layers not measured (dense ones).
+     */
+    public double[] attentionErrorByLayer() {
+        double[] mean = new double[layerErrorSum.length];
+        for (int l = 0; l < mean.length; l++) {
+            mean[l] = layerErrorSteps[l] == 0 ? 0 : layerErrorSum[l] / layerErrorSteps[l];
+        }
+        return mean;
+    }
+
     /** Starts new budget and attention-error averages (e.g. after the prompt, to report decode steps only). */
     public void resetBudget() {
         keptSum = 0;
         keptSteps = 0;
         errorSum = 0;
         errorMax = 0;
+        java.util.Arrays.fill(layerErrorSum, 0);
+        java.util.Arrays.fill(layerErrorSteps, 0);
     }
 
     private void rmsNorm(float[] out, float[] in, float[] weight) {

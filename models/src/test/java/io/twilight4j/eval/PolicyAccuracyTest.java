@@ -149,6 +149,10 @@ class PolicyAccuracyTest {
             assertEquals(kl / scored, row.meanKl(), 1e-6 + 2e-2 * kl / scored, name);
             assertEquals(klMax, row.maxKl(), 1e-6 + 5e-2 * klMax, name);
             assertEquals((double) agreed / scored, row.top1Agreement(), 1e-12, name);
+            // Every layer measured as often: the overall mean is the mean of the layers' means.
+            double[] byLayer = row.attentionErrorByLayer();
+            assertEquals(model.config().layers(), byLayer.length);
+            assertEquals(row.meanAttentionError(), java.util.Arrays.stream(byLayer).average().orElseThrow(), 1e-12, name);
             // The policy's attention outputs differ from dense's over the same cache and queries.
             assertTrue(row.meanAttentionError() > 1e-3 && row.maxAttentionError() >= row.meanAttentionError(),
                     name + ": attention error " + row.meanAttentionError() + ", max " + row.maxAttentionError());
@@ -198,6 +202,20 @@ class PolicyAccuracyTest {
         PolicyAccuracy.Row sparseFromStart = PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, start, false, n -> { }).get(1);
         assertTrue(Math.abs(sparseFromStart.meanKl() - row.meanKl()) > 0.2 * row.meanKl(), "a sparse prefix changes the scored step: KL "
                 + sparseFromStart.meanKl() + " against " + row.meanKl());
+    }
+
+    @Test
+    void denseLayersAreNotMeasured() {
+        PolicyAccuracy.Row row = PolicyAccuracy.run(model, backend, List.of(AttentionPolicy.parse("quest:16")), 2, tokens, 10,
+                n -> { }).get(1);
+        double[] byLayer = row.attentionErrorByLayer();
+        assertEquals(0.0, byLayer[0]);
+        assertEquals(0.0, byLayer[1]);
+        for (int l = 2; l < byLayer.length; l++) {
+            assertTrue(byLayer[l] > 1e-3, "layer " + l + ": " + byLayer[l]);
+        }
+        String json = row.toJson();
+        assertTrue(json.contains("\"attention_rel_err_by_layer\":[0.0000e+00,0.0000e+00,"), json);
     }
 
     @Test
