@@ -182,15 +182,13 @@ final class ModelSession implements AutoCloseable {
         long start = System.nanoTime();
         float[] logits = null;
         decoder.denseOnly(densePrompt);
-        if (tokens.length < PROMPT_BAR_TOKENS) {
+        // Prompt tokens go one decode step each: a long context's prompt takes minutes, so a long one says how
+        // far it got (a null resource is skipped by try-with-resources).
+        try (ProgressBar bar = tokens.length < PROMPT_BAR_TOKENS ? null
+                : ProgressBars.on(System.err, "prompt", tokens.length, " tokens").build()) {
             for (int t : tokens) {
                 logits = decoder.forward(t);
-            }
-        } else {
-            // Prompt tokens go one decode step each: a long context's prompt takes minutes, so say how far it got.
-            try (ProgressBar bar = ProgressBars.on(System.err, "prompt", tokens.length, " tokens").build()) {
-                for (int t : tokens) {
-                    logits = decoder.forward(t);
+                if (bar != null) {
                     bar.step();
                 }
             }

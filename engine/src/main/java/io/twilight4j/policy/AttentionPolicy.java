@@ -153,27 +153,24 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
     }
 
     private static int positive(String text, String value, String what) {
-        try {
-            int v = Integer.parseInt(value);
-            if (v > 0) {
-                return v;
-            }
-        } catch (NumberFormatException ignored) {
-            // reported below with the same message as a non-positive number
-        }
-        throw bad(text, what + " must be a positive integer, got '" + value + "'");
+        return atLeast(text, value, what, 1, "a positive integer");
     }
 
     private static int nonNegative(String text, String value, String what) {
+        return atLeast(text, value, what, 0, "a non-negative integer");
+    }
+
+    /** {@code value} as an int of at least {@code min}; anything else is an error naming it as {@code kind}. */
+    private static int atLeast(String text, String value, String what, int min, String kind) {
         try {
             int v = Integer.parseInt(value);
-            if (v >= 0) {
+            if (v >= min) {
                 return v;
             }
         } catch (NumberFormatException ignored) {
-            // reported below with the same message as a negative number
+            // reported below with the same message as a number out of range
         }
-        throw bad(text, what + " must be a non-negative integer, got '" + value + "'");
+        throw bad(text, what + " must be " + kind + ", got '" + value + "'");
     }
 
     private static IllegalArgumentException bad(String text, String why) {

@@ -312,10 +312,10 @@ final class SparsePipeline implements AutoCloseable {
             StepSlice.launchAll(quantize, slices, gqa, kv.headDim() / 4, timer, StageTimer.SELECT);
         }
         switch (policy.selector()) {
-            case FULL -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount).arg(4, 0)
-                    .arg(5, Integer.MAX_VALUE);
-            case WINDOW -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount)
-                    .arg(4, policy.sinkTokens()).arg(5, policy.budgetTokens());
+            // full: no sinks (its sinkTokens is 0) and an unbounded window.
+            case FULL, WINDOW -> scoreKernel.arg(0, lengths).arg(1, capacity).arg(2, cand).arg(3, candCount)
+                    .arg(4, policy.sinkTokens())
+                    .arg(5, policy.selector() == SelectorKind.FULL ? Integer.MAX_VALUE : policy.budgetTokens());
             case QUEST -> {
                 // Groups per entry as groupsPerEntry says, each scoring at least one tile of pages.
                 int tile = questSlots * questRows;

@@ -14,26 +14,50 @@ final class NextTokenStats {
     private int steps;
 
     /**
-     * Adds one step: {@code logProbs} the policy's log-probabilities, {@code denseLogProbs} dense's (the same
-     * array for dense itself), {@code target} the text's next token.
+     * Adds one step: {@code logProbs} the policy's log-probabilities and {@code target} the text's next token,
+     * against {@code dense}, the same step's dense distribution (the policy's own for dense itself).
      */
-    void add(double[] logProbs, double[] denseLogProbs, int target) {
+    void add(double[] logProbs, Reference dense, int target) {
         nllSum -= logProbs[target];
         double kl = 0;
         for (int i = 0; i < logProbs.length; i++) {
-            double p = Math.exp(denseLogProbs[i]);
+            double p = dense.probs[i];
             if (p > 0) {
-                kl += p * (denseLogProbs[i] - logProbs[i]);
+                kl += p * (dense.logProbs[i] - logProbs[i]);
             }
         }
         // Rounding can leave a sum of tiny terms a hair below zero; KL itself never is.
         kl = Math.max(0, kl);
         klSum += kl;
         klMax = Math.max(klMax, kl);
-        if (argmax(logProbs) == argmax(denseLogProbs)) {
+        if (argmax(logProbs) == dense.top) {
             agreed++;
         }
         steps++;
+    }
+
+    /**
+     * Dense attention's next-token distribution at one step, as every policy's step is compared with it: its
+     * log-probabilities, probabilities and top token, computed once per step, not once per policy.
+     */
+    static final class Reference {
+        final double[] logProbs;
+        final double[] probs;
+        int top;
+
+        Reference(int vocab) {
+            logProbs = new double[vocab];
+            probs = new double[vocab];
+        }
+
+        /** Sets this step's distribution from dense's logits. */
+        void set(float[] logits) {
+            logSoftmax(logits, logProbs);
+            for (int i = 0; i < probs.length; i++) {
+                probs[i] = Math.exp(logProbs[i]);
+            }
+            top = argmax(logProbs);
+        }
     }
 
     int steps() {

@@ -88,7 +88,7 @@ public final class PolicyAccuracy {
             }
             NextTokenStats[] stats = new NextTokenStats[decoders.size()];
             Arrays.setAll(stats, i -> new NextTokenStats());
-            double[] dense = new double[vocab];
+            NextTokenStats.Reference dense = new NextTokenStats.Reference(vocab);
             double[] other = new double[vocab];
             for (LlamaDecoder d : decoders) {
                 d.denseOnly(densePrefix && start > 0);
@@ -105,9 +105,14 @@ public final class PolicyAccuracy {
                     if (step < start) {
                         continue;
                     }
-                    double[] lp = d == 0 ? dense : other;
-                    logSoftmax(logits, lp, d == 0 ? "dense" : sparse.get(d - 1).toString(), step);
-                    stats[d].add(lp, dense, tokens[step + 1]);
+                    checkFinite(logits, d == 0 ? "dense" : sparse.get(d - 1).toString(), step);
+                    if (d == 0) {
+                        dense.set(logits);
+                        stats[0].add(dense.logProbs, dense, tokens[step + 1]);
+                    } else {
+                        NextTokenStats.logSoftmax(logits, other);
+                        stats[d].add(other, dense, tokens[step + 1]);
+                    }
                 }
                 progress.accept(1);
             }
@@ -140,13 +145,12 @@ public final class PolicyAccuracy {
         return model.calibrateLabelChannels(backend, Arrays.copyOf(tokens, start), p.labelChannelsFor(model.config().headDim()));
     }
 
-    private static void logSoftmax(float[] logits, double[] out, String policy, int step) {
+    private static void checkFinite(float[] logits, String policy, int step) {
         for (float l : logits) {
             if (!Float.isFinite(l)) {
                 throw new IllegalStateException("policy '" + policy + "': a logit at step " + step + " is " + l);
             }
         }
-        NextTokenStats.logSoftmax(logits, out);
     }
 
     /** Each policy's mean attention rel_err per layer, a column per layer (dense layers show 0). */

@@ -46,9 +46,8 @@ public final class LlamaDecoder implements AutoCloseable {
     private long keptSteps;
     // With measureAttentionError: dense attention's output of the same layer, and the errors against it.
     private float[] denseAtt;
-    private double errorSum;
     private double errorMax;
-    /** Per layer: the errors' sum and the steps measured, since the last reset. */
+    /** Per layer: the errors' sum and the steps measured, since the last reset (their totals give the mean). */
     private final double[] layerErrorSum;
     private final long[] layerErrorSteps;
 
@@ -170,7 +169,6 @@ public final class LlamaDecoder implements AutoCloseable {
                 if (denseAtt != null) {
                     densePlan.run(l, seqs, q, denseAtt);
                     double e = OutputError.relative(att, denseAtt, att.length);
-                    errorSum += e;
                     errorMax = Math.max(errorMax, e);
                     layerErrorSum[l] += e;
                     layerErrorSteps[l]++;
@@ -211,7 +209,13 @@ public final class LlamaDecoder implements AutoCloseable {
 
     /** Mean relative attention error over the policy layers' steps since {@link #resetBudget} (0 when not measured). */
     public double meanAttentionError() {
-        return keptSteps == 0 || denseAtt == null ? 0 : errorSum / keptSteps;
+        double sum = 0;
+        long steps = 0;
+        for (int l = 0; l < layerErrorSum.length; l++) {
+            sum += layerErrorSum[l];
+            steps += layerErrorSteps[l];
+        }
+        return steps == 0 ? 0 : sum / steps;
     }
 
     /** Largest relative attention error of one policy layer's step since {@link #resetBudget}. */
@@ -235,7 +239,6 @@ public final class LlamaDecoder implements AutoCloseable {
     public void resetBudget() {
         keptSum = 0;
         keptSteps = 0;
-        errorSum = 0;
         errorMax = 0;
         java.util.Arrays.fill(layerErrorSum, 0);
         java.util.Arrays.fill(layerErrorSteps, 0);
