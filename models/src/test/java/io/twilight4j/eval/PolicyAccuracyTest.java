@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.twilight4j.backend.AttentionBackend;
-import io.twilight4j.backend.Backends;
-import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.gguf.SharedModels;
 import io.twilight4j.llama.Llama2cReference;
 import io.twilight4j.llama.LlamaDecoder;
 import io.twilight4j.llama.LlamaModel;
+import io.twilight4j.llama.Stories260K;
 import io.twilight4j.policy.AttentionPolicy;
-import io.twilight4j.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -28,18 +26,17 @@ class PolicyAccuracyTest {
             + "with her. They threw the ball high in the sky and laughed. Then the ball fell into the pond. Lily was sad, but Tom "
             + "had an idea. He found a long stick and pulled the ball out of the water. Lily hugged Tom and said thank you. "
             + "They played with the ball until the sun went down, and then they went home happy.";
-    private static GgufFile file;
+    private static Stories260K stories;
     private static LlamaModel model;
     private static int[] tokens;
     private static AttentionBackend backend;
 
     @BeforeAll
     static void load() throws IOException {
-        file = GgufFile.open(SharedModels.require("stories260K.gguf"));
-        model = LlamaModel.load(file, null);
-        Tokenizer tokenizer = Tokenizer.fromGguf(file);
-        tokens = tokenizer.encode(TEXT, true, false);
-        backend = Backends.open("cpu", null, 2);
+        stories = Stories260K.open();
+        model = stories.model;
+        backend = stories.backend;
+        tokens = stories.tokenizer.encode(TEXT, true, false);
         // Compiled code sums vector lanes and takes exp in another order than the interpreter: a cold
         // JVM's first steps differ from later ones in the last bits (~1e-7 of a logit). Warm every path
         // once, so the second computation below meets the same code the harness ran.
@@ -54,11 +51,8 @@ class PolicyAccuracyTest {
 
     @AfterAll
     static void close() {
-        if (backend != null) {
-            backend.close();
-        }
-        if (file != null) {
-            file.close();
+        if (stories != null) {
+            stories.close();
         }
     }
 

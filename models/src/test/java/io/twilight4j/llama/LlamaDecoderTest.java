@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.twilight4j.backend.AttentionBackend;
-import io.twilight4j.backend.Backends;
-import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.gguf.SharedModels;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.tokenizer.Tokenizer;
@@ -30,33 +28,23 @@ class LlamaDecoderTest {
 
     private static final int BOS = 1;
     private static final String PROMPT = "Once upon a time";
-    private static GgufFile file;
+    private static Stories260K stories;
     private static LlamaModel model;
     private static Tokenizer tokenizer;
     private static AttentionBackend backend;
 
     @BeforeAll
     static void load() throws IOException {
-        file = GgufFile.open(SharedModels.require("stories260K.gguf"));
-        model = LlamaModel.load(file, null);
-        tokenizer = Tokenizer.fromGguf(file);
-        if (!Backends.names().contains("cpu")) {
-            // The engine's CPU backend lands on main separately; CI must have it.
-            String reason = "no 'cpu' attention backend on the class path";
-            org.junit.jupiter.api.Assertions.assertNotEquals("true", System.getenv("CI"), reason);
-            System.err.println("SKIPPED: " + reason);
-            org.junit.jupiter.api.Assumptions.abort(reason);
-        }
-        backend = Backends.open("cpu", null, 2);
+        stories = Stories260K.open();
+        model = stories.model;
+        tokenizer = stories.tokenizer;
+        backend = stories.backend;
     }
 
     @AfterAll
     static void close() {
-        if (backend != null) {
-            backend.close();
-        }
-        if (file != null) {
-            file.close();
+        if (stories != null) {
+            stories.close();
         }
     }
 
