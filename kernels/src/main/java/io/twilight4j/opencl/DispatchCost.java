@@ -1,7 +1,13 @@
 package io.twilight4j.opencl;
 
+import static org.lwjgl.opencl.CL10.clCreateCommandQueue;
+import static org.lwjgl.opencl.CL10.clFinish;
+import static org.lwjgl.opencl.CL10.clReleaseCommandQueue;
+
+import java.nio.IntBuffer;
 import java.util.Arrays;
 import java.util.Map;
+import org.lwjgl.system.MemoryStack;
 
 /**
  * Workbench: what a launch of many work-groups costs beyond their work, from the profiling events (first
@@ -9,6 +15,10 @@ import java.util.Map;
  * 10-70 us on the H100 while their groups' own lifetimes (phase marks) are far shorter, so it matters
  * whether the gap is the launch, the dispatch of groups, or their tail. {@code spin} runs a dependent
  * multiply-add chain per work-item (no memory traffic): with 0 iterations a launch is pure overhead.
+ * The second table asks whether the profiling itself costs: launches queued back to back behind a long
+ * blocker (so the host's enqueue time hides behind it) take (wall with them - wall of the blocker alone)
+ * / launches of device time each, on the profiling queue with an event per launch, without events, and
+ * on a queue made without profiling.
  *   java ... io.twilight4j.opencl.DispatchCost [device]
  */
 public final class DispatchCost {
@@ -40,7 +50,65 @@ public final class DispatchCost {
                     }
                 }
             }
+            backToBack(cl, spin, units);
         }
+    }
+
+    /** Launches in a row behind a blocker: device us per launch with and without profiling. */
+    private static void backToBack(OpenClContext cl, ClKernel spin, int units) {
+        long plain;
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            plain = clCreateCommandQueue(cl.handle(), cl.device().id(), 0, err);
+            ClCheck.check(err.get(0), "clCreateCommandQueue(no profiling)");
+        }
+        try {
+            System.out.println("back to back behind a blocker, device us per launch, median of 7:");
+            System.out.println("  iterations  groups  group size  profiled+events  profiled  plain queue");
+            for (int[] c : new int[][] {{0, 1, 128}, {0, 8, 256}, {2000, 1, 128}, {2000, 8, 128}}) {
+                int groups = c[1] * units;
+                double events = perLaunch(cl, cl.queue(), spin, c[0], groups, c[2], true);
+                double profiled = perLaunch(cl, cl.queue(), spin, c[0], groups, c[2], false);
+                double unprofiled = perLaunch(cl, plain, spin, c[0], groups, c[2], false);
+                System.out.printf("  %10d  %6d  %10d  %15.2f  %8.2f  %11.2f%n", c[0], groups, c[2], events, profiled, unprofiled);
+            }
+        } finally {
+            clReleaseCommandQueue(plain);
+        }
+    }
+
+    private static final int ROW = 200, BLOCKER_ITERS = 2_500_000;
+
+    private static double perLaunch(OpenClContext cl, long queue, ClKernel spin, int iters, int groups, int size, boolean events) {
+        double[] us = new double[7];
+        for (int r = -1; r < us.length; r++) {
+            long alone = blocked(cl, queue, spin, 0, iters, groups, size, false);
+            long with = blocked(cl, queue, spin, ROW, iters, groups, size, events);
+            if (r >= 0) {
+                us[r] = (with - alone) / 1e3 / ROW;
+            }
+        }
+        Arrays.sort(us);
+        return us[us.length / 2];
+    }
+
+    /** Wall nanoseconds of a ~5 ms blocker then {@code count} launches, all on {@code queue}. */
+    private static long blocked(OpenClContext cl, long queue, ClKernel spin, int count, int iters, int groups, int size,
+                                boolean events) {
+        StageTimer timer = events ? new StageTimer() : null;
+        long start = System.nanoTime();
+        spin.arg(1, BLOCKER_ITERS);
+        spin.launch(queue, 0, cl.device().computeUnits(), 128, null, 0);
+        spin.arg(1, iters);
+        for (int i = 0; i < count; i++) {
+            spin.launch(queue, 0, groups, size, timer, StageTimer.SELECT);
+        }
+        ClCheck.check(clFinish(queue), "clFinish");
+        long wall = System.nanoTime() - start;
+        if (timer != null) {
+            timer.collect(new long[4]);
+        }
+        return wall;
     }
 
     private static double medianMicros(OpenClContext cl, ClKernel kernel, int groups, int size) {

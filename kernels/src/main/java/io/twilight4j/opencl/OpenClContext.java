@@ -37,6 +37,11 @@ public final class OpenClContext implements AutoCloseable {
     /** Whether each successful build's log is printed (system property {@code twilight4j.clBuildLog}). */
     private static final boolean PRINT_BUILD_LOG = Boolean.getBoolean("twilight4j.clBuildLog");
     /**
+     * Whether queues record profiling timestamps (system property {@code twilight4j.clProfiling}, default
+     * true): a workbench knob to measure what the profiling costs; without it no stage times are read.
+     */
+    static final boolean PROFILING = !"false".equals(System.getProperty("twilight4j.clProfiling"));
+    /**
      * A folder where each built program's binary is written (system property {@code twilight4j.clDumpBinaries}):
      * PTX text on NVIDIA, to read what the driver made of a kernel. Off by default.
      */
@@ -59,7 +64,7 @@ public final class OpenClContext implements AutoCloseable {
             context = clCreateContext(props, device.id(), null, 0, err);
             ClCheck.check(err.get(0), "clCreateContext(" + device.name() + ")");
             // Profiling on: stage times come from kernel events, without finishing the queue between stages.
-            queue = clCreateCommandQueue(context, device.id(), CL_QUEUE_PROFILING_ENABLE, err);
+            queue = clCreateCommandQueue(context, device.id(), PROFILING ? CL_QUEUE_PROFILING_ENABLE : 0, err);
             if (err.get(0) != 0) {
                 clReleaseContext(context);
                 ClCheck.check(err.get(0), "clCreateCommandQueue(" + device.name() + ")");
@@ -92,7 +97,7 @@ public final class OpenClContext implements AutoCloseable {
         while (sideQueues.size() <= i) {
             try (MemoryStack stack = MemoryStack.stackPush()) {
                 IntBuffer err = stack.mallocInt(1);
-                long q = clCreateCommandQueue(context, device.id(), CL_QUEUE_PROFILING_ENABLE, err);
+                long q = clCreateCommandQueue(context, device.id(), PROFILING ? CL_QUEUE_PROFILING_ENABLE : 0, err);
                 ClCheck.check(err.get(0), "clCreateCommandQueue(side queue " + sideQueues.size() + ")");
                 sideQueues.add(q);
             }

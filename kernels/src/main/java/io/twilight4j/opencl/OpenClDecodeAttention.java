@@ -44,6 +44,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     /** The last step's slices, reused while the step's entries stay the same (no allocation per step). */
     private StepSlice[] cut = new StepSlice[0];
     private int cutEntries = -1;
+    /** Workbench: a blocker before each step to time it without profiling ({@link BlockedStepTimer}); usually null. */
+    private final BlockedStepTimer blocker;
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths) {
@@ -103,6 +105,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                         false, b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(),
                         fastPaths, policy.prunes(), tuning));
             }
+            this.blocker = BlockedStepTimer.BLOCKER_US > 0 ? guard.add(new BlockedStepTimer(cl)) : null;
             guard.keep();
         }
     }
@@ -122,6 +125,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         int batch = seqs.length;
         int rowFloats = decode.queryHeads() * kv.headDim();
         long start = System.nanoTime();
+        if (blocker != null) {
+            blocker.start();
+        }
         // The shared checks (sequences, sizes, finite q) and page-table copies, as on the CPU.
         inputs.load(layer, kv.layers(), seqs, query, output, decode.queryHeads(), kv.headDim());
         long t0 = System.nanoTime();
@@ -146,7 +152,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         ClBuffer q = transfers.queries(), lengths = transfers.lengths(), out = transfers.out();
         stats.reset(batch * decode.queryHeads());
         OpenClKvCache.LayerBuffers buffers = cache.layer(layer);
-        StageTimer stageTimer = timing ? timer : null;
+        StageTimer stageTimer = timing && OpenClContext.PROFILING ? timer : null;
         long uploaded = System.nanoTime();
         long enqueued;
         try {
@@ -208,6 +214,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             stats.attentionNanos = stageNanos[StageTimer.ATTENTION];
         } else {
             stats.attentionNanos = System.nanoTime() - t0;
+        }
+        if (blocker != null) {
+            stats.stepNanos = blocker.stepNanos();
         }
         return stats;
     }
@@ -289,5 +298,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         pageTables.close();
         pinnedPages.close();
         transfers.close();
+        if (blocker != null) {
+            blocker.close();
+        }
     }
 }
