@@ -36,6 +36,7 @@ public final class DispatchCost {
              ClKernel spin = cl.kernel("queue_overlap.cl", Map.of(), "spin");
              ClBuffer out = cl.buffer("spin output", 4L * MAX_PER_UNIT * units)) {
             spin.arg(0, out);
+            cl.profiling(true);
             System.out.println("launch cost on " + device.name() + " (" + units + " compute units), profiled us, median of 50:");
             System.out.println("  iterations  groups  group size  us");
             for (int iters : new int[] {0, 2000}) {

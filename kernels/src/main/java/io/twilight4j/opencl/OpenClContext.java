@@ -20,9 +20,9 @@ import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
 
 /**
- * One OpenCL context and in-order queue on one device, with a cache of built programs keyed by
- * source and defines. Every failing call throws {@link OpenClException} naming the call; build
- * failures carry the full build log.
+ * One OpenCL context and in-order queue (without profiling unless asked) on one device, with a cache of
+ * built programs keyed by source and defines. Every failing call throws {@link OpenClException} naming
+ * the call; build failures carry the full build log.
  */
 public final class OpenClContext implements AutoCloseable {
 
@@ -37,11 +37,6 @@ public final class OpenClContext implements AutoCloseable {
     /** Whether each successful build's log is printed (system property {@code twilight4j.clBuildLog}). */
     private static final boolean PRINT_BUILD_LOG = Boolean.getBoolean("twilight4j.clBuildLog");
     /**
-     * Whether queues record profiling timestamps (system property {@code twilight4j.clProfiling}, default
-     * true): a workbench knob to measure what the profiling costs; without it no stage times are read.
-     */
-    static final boolean PROFILING = !"false".equals(System.getProperty("twilight4j.clProfiling"));
-    /**
      * A folder where each built program's binary is written (system property {@code twilight4j.clDumpBinaries}):
      * PTX text on NVIDIA, to read what the driver made of a kernel. Off by default.
      */
@@ -49,9 +44,15 @@ public final class OpenClContext implements AutoCloseable {
 
     private final OpenClDevice device;
     private long context;
-    private long queue;
-    /** Further in-order queues ({@link #sideQueue}), made on first use. */
-    private final java.util.List<Long> sideQueues = new java.util.ArrayList<>();
+    /**
+     * Queues of each kind, index 0 without profiling and 1 with: the main in-order queue (made on first
+     * use for profiling) and further in-order queues ({@link #sideQueue}), made on first use.
+     */
+    private final long[] queues = new long[2];
+    private final java.util.List<java.util.List<Long>> sideQueues = java.util.List.of(new java.util.ArrayList<>(),
+            new java.util.ArrayList<>());
+    /** Whether commands go to the profiling queues ({@link #profiling(boolean)}). */
+    private boolean profiling;
     private final String baseOptions;
     private final Map<String, Long> programs = new LinkedHashMap<>();
 
@@ -63,8 +64,7 @@ public final class OpenClContext implements AutoCloseable {
             PointerBuffer props = stack.mallocPointer(3).put(CL_CONTEXT_PLATFORM).put(device.platform()).put(0).flip();
             context = clCreateContext(props, device.id(), null, 0, err);
             ClCheck.check(err.get(0), "clCreateContext(" + device.name() + ")");
-            // Profiling on: stage times come from kernel events, without finishing the queue between stages.
-            queue = clCreateCommandQueue(context, device.id(), PROFILING ? CL_QUEUE_PROFILING_ENABLE : 0, err);
+            queues[0] = clCreateCommandQueue(context, device.id(), 0, err);
             if (err.get(0) != 0) {
                 clReleaseContext(context);
                 ClCheck.check(err.get(0), "clCreateCommandQueue(" + device.name() + ")");
@@ -85,24 +85,57 @@ public final class OpenClContext implements AutoCloseable {
 
     /** The context's main in-order queue: transfers and every launch that names no other queue. */
     long queue() {
-        return queue;
+        return queues[profiling ? 1 : 0];
+    }
+
+    /** Whether commands go to queues that record profiling timestamps. */
+    public boolean profiling() {
+        return profiling;
     }
 
     /**
-     * Side queue {@code i} (0-based; created on first use, with profiling, released with the context).
-     * NVIDIA's driver runs kernels of different in-order queues at the same time (its out-of-order queues
-     * it runs in order; {@link QueueOverlapCheck}); slices of a step go to side queues for that.
+     * Sends later commands to queues that record profiling timestamps (kernel events give stage times
+     * without finishing the queue between stages) or, the default, to queues that do not: on the H100 a
+     * profiling queue cost a decode step 7-13 us of wall time even with no event asked for
+     * (bench/results/h100-2026-12-07-session21/). The queues in use finish first, so commands keep their
+     * order; a caller holding a queue handle ({@link StepSlice}) takes it again.
+     */
+    public void profiling(boolean on) {
+        if (on == profiling) {
+            return;
+        }
+        int from = profiling ? 1 : 0;
+        ClCheck.check(clFinish(queues[from]), "clFinish");
+        for (long q : sideQueues.get(from)) {
+            ClCheck.check(clFinish(q), "clFinish(side queue)");
+        }
+        if (on && queues[1] == 0) {
+            queues[1] = createQueue(true, "main queue, profiling");
+        }
+        profiling = on;
+    }
+
+    private long createQueue(boolean withProfiling, String what) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long q = clCreateCommandQueue(context, device.id(), withProfiling ? CL_QUEUE_PROFILING_ENABLE : 0, err);
+            ClCheck.check(err.get(0), "clCreateCommandQueue(" + what + ")");
+            return q;
+        }
+    }
+
+    /**
+     * Side queue {@code i} (0-based) of the kind in use ({@link #profiling()}), created on first use and
+     * released with the context. NVIDIA's driver runs kernels of different in-order queues at the same
+     * time (its out-of-order queues it runs in order; {@link QueueOverlapCheck}); slices of a step go to
+     * side queues for that.
      */
     long sideQueue(int i) {
-        while (sideQueues.size() <= i) {
-            try (MemoryStack stack = MemoryStack.stackPush()) {
-                IntBuffer err = stack.mallocInt(1);
-                long q = clCreateCommandQueue(context, device.id(), PROFILING ? CL_QUEUE_PROFILING_ENABLE : 0, err);
-                ClCheck.check(err.get(0), "clCreateCommandQueue(side queue " + sideQueues.size() + ")");
-                sideQueues.add(q);
-            }
+        java.util.List<Long> side = sideQueues.get(profiling ? 1 : 0);
+        while (side.size() <= i) {
+            side.add(createQueue(profiling, "side queue " + side.size() + (profiling ? ", profiling" : "")));
         }
-        return sideQueues.get(i);
+        return side.get(i);
     }
 
     /** Makes commands enqueued on {@code waiting} from now on wait for everything enqueued on {@code first} so far. */
@@ -289,17 +322,17 @@ public final class OpenClContext implements AutoCloseable {
 
     /** Copies {@code src} (position to limit) to {@code dst} at byte {@code offset}; blocking. */
     public void write(ClBuffer dst, long offset, ByteBuffer src) {
-        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+        ClCheck.check(clEnqueueWriteBuffer(queue(), dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
     }
 
     /** Copies floats to {@code dst} at byte {@code offset}; blocking. */
     public void write(ClBuffer dst, long offset, FloatBuffer src) {
-        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+        ClCheck.check(clEnqueueWriteBuffer(queue(), dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
     }
 
     /** Copies ints to {@code dst} at byte {@code offset}; blocking. */
     public void write(ClBuffer dst, long offset, IntBuffer src) {
-        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+        ClCheck.check(clEnqueueWriteBuffer(queue(), dst.handle(), true, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
     }
 
     /**
@@ -307,42 +340,42 @@ public final class OpenClContext implements AutoCloseable {
      * later blocking call on this queue returns (the queue runs in order).
      */
     public void writeAsync(ClBuffer dst, long offset, IntBuffer src) {
-        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+        ClCheck.check(clEnqueueWriteBuffer(queue(), dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
     }
 
     /** Enqueues a copy of floats without waiting; as {@link #writeAsync(ClBuffer, long, IntBuffer)}. */
     public void writeAsync(ClBuffer dst, long offset, FloatBuffer src) {
-        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+        ClCheck.check(clEnqueueWriteBuffer(queue(), dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
     }
 
     /** Enqueues a copy of bytes without waiting; as {@link #writeAsync(ClBuffer, long, IntBuffer)}. */
     void writeAsync(ClBuffer dst, long offset, ByteBuffer src) {
-        ClCheck.check(clEnqueueWriteBuffer(queue, dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
+        ClCheck.check(clEnqueueWriteBuffer(queue(), dst.handle(), false, offset, src, null, null), "clEnqueueWriteBuffer(" + dst.name() + ")");
     }
 
     /** Reads {@code src} from byte {@code offset} into {@code dst} (position to limit); blocking. */
     public void read(ClBuffer src, long offset, ByteBuffer dst) {
-        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
+        ClCheck.check(clEnqueueReadBuffer(queue(), src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
     }
 
     /** Reads floats; blocking. */
     public void read(ClBuffer src, long offset, FloatBuffer dst) {
-        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
+        ClCheck.check(clEnqueueReadBuffer(queue(), src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
     }
 
     /** Reads ints; blocking. */
     public void read(ClBuffer src, long offset, IntBuffer dst) {
-        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
+        ClCheck.check(clEnqueueReadBuffer(queue(), src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
     }
 
     /** Reads fp16 values as raw shorts; blocking. */
     public void read(ClBuffer src, long offset, ShortBuffer dst) {
-        ClCheck.check(clEnqueueReadBuffer(queue, src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
+        ClCheck.check(clEnqueueReadBuffer(queue(), src.handle(), true, offset, dst, null, null), "clEnqueueReadBuffer(" + src.name() + ")");
     }
 
     /** Waits until every enqueued command has finished. */
     public void finish() {
-        ClCheck.check(clFinish(queue), "clFinish");
+        ClCheck.check(clFinish(queue()), "clFinish");
     }
 
     @Override
@@ -351,13 +384,17 @@ public final class OpenClContext implements AutoCloseable {
             clReleaseProgram(p);
         }
         programs.clear();
-        for (long q : sideQueues) {
-            clReleaseCommandQueue(q);
+        for (java.util.List<Long> side : sideQueues) {
+            for (long q : side) {
+                clReleaseCommandQueue(q);
+            }
+            side.clear();
         }
-        sideQueues.clear();
-        if (queue != 0) {
-            clReleaseCommandQueue(queue);
-            queue = 0;
+        for (int i = 0; i < queues.length; i++) {
+            if (queues[i] != 0) {
+                clReleaseCommandQueue(queues[i]);
+                queues[i] = 0;
+            }
         }
         if (context != 0) {
             clReleaseContext(context);

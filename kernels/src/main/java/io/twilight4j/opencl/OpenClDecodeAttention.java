@@ -125,6 +125,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         int batch = seqs.length;
         int rowFloats = decode.queryHeads() * kv.headDim();
         long start = System.nanoTime();
+        if (timing && !cl.profiling()) {
+            cl.profiling(true); // another plan may have switched the context's queues back
+        }
         if (blocker != null) {
             blocker.start();
         }
@@ -152,12 +155,14 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         ClBuffer q = transfers.queries(), lengths = transfers.lengths(), out = transfers.out();
         stats.reset(batch * decode.queryHeads());
         OpenClKvCache.LayerBuffers buffers = cache.layer(layer);
-        StageTimer stageTimer = timing && OpenClContext.PROFILING ? timer : null;
+        StageTimer stageTimer = timing ? timer : null;
+        boolean markers = stageTimer != null && StageTimer.STEP_MARKERS;
+        StageTimer kernelTimer = markers ? null : stageTimer;
         long uploaded = System.nanoTime();
         long enqueued;
         try {
             int entries = batch * kv.kvHeads();
-            if (entries != cutEntries) {
+            if (entries != cutEntries || cut[0].queue() != cl.queue()) {
                 // Dense plans are one attention launch and stay whole unless asked (slicing them was not measured).
                 cut = StepSlice.cut(cl, entries, sparse == null && slices == 0 ? 1 : StepSlice.count(slices, entries));
                 cutEntries = entries;
@@ -167,18 +172,24 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             for (int i = 1; i < cut.length; i++) {
                 cl.join(cl.queue(), cut[i].queue());
             }
+            if (markers) {
+                timer.mark(cl.queue());
+            }
             if (sparse == null) {
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,
-                        entries, kv.kvHeads(), maxLen, out, cut, 1, stageTimer);
+                        entries, kv.kvHeads(), maxLen, out, cut, 1, kernelTimer);
             } else {
-                SparsePipeline.Sets sets = sparse.run(layer, batch, cut, q, pageTables, lengths, lengthOf, stageTimer);
+                SparsePipeline.Sets sets = sparse.run(layer, batch, cut, q, pageTables, lengths, lengthOf, kernelTimer);
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, sets.indices(), sets.counts(),
                         sparse.capacity(), batch * sets.entriesPerSeq(), sets.entriesPerSeq(), sparse.capacity(),
-                        out, cut, sets.entriesPerSeq() / kv.kvHeads(), stageTimer);
+                        out, cut, sets.entriesPerSeq() / kv.kvHeads(), kernelTimer);
                 lastSets = sets;
             }
             for (int i = 1; i < cut.length; i++) {
                 cl.join(cut[i].queue(), cl.queue());
+            }
+            if (markers) {
+                timer.mark(cl.queue());
             }
             lastBatch = batch;
             enqueued = System.nanoTime();
@@ -249,6 +260,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     @Override
     public void recordStageTimes(boolean on) {
         timing = on;
+        // Stage times come from kernel events, which need the profiling queues; off, the plain ones are faster.
+        cl.profiling(on);
     }
 
     @Override

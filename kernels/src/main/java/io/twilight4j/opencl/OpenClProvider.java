@@ -13,6 +13,7 @@ public final class OpenClProvider implements BackendProvider {
 
     @Override
     public AttentionBackend open(String device, int threads) {
-        return new OpenClBackend(OpenClDevice.choose(device), true);
+        // Plans record no stage times until asked (DecodeAttention.recordStageTimes): the decoder never asks.
+        return new OpenClBackend(OpenClDevice.choose(device), false);
     }
 }

@@ -20,6 +20,12 @@ final class StageTimer {
     /** Whether per-kernel totals are kept (system property {@code twilight4j.kernelProfile}). */
     static final boolean KERNEL_PROFILE = Boolean.getBoolean("twilight4j.kernelProfile");
 
+    /**
+     * Workbench (system property {@code twilight4j.clStepMarkers}): the step's span from two markers around
+     * its kernels, which then carry no events (on the H100 a kernel's event costs ~3 us of device time).
+     */
+    static final boolean STEP_MARKERS = Boolean.getBoolean("twilight4j.clStepMarkers");
+
     /** Stages, as StepStats reports them. */
     static final int SELECT = 0, ESTIMATE = 1, TOP_P = 2, ATTENTION = 3;
 
@@ -30,6 +36,9 @@ final class StageTimer {
     /** kernel -> {total nanoseconds, launches, idle nanoseconds before}, when {@link #KERNEL_PROFILE}. */
     private final java.util.Map<ClKernel, long[]> kernelTotals = new java.util.LinkedHashMap<>();
     private int count;
+    /** Marker events around the step (0: none), with {@link #STEP_MARKERS}. */
+    private final long[] markers = new long[2];
+    private int markerCount;
     private final long[] first = new long[4];
     private final long[] last = new long[4];
 
@@ -42,6 +51,15 @@ final class StageTimer {
         stageOf[count] = stage;
         kernelOf[count] = kernel;
         events[count++] = event;
+    }
+
+    /** Enqueues a marker with an event on {@code queue}: the first before the step's kernels, the second after them. */
+    void mark(long queue) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            org.lwjgl.PointerBuffer event = stack.mallocPointer(1);
+            ClCheck.check(org.lwjgl.opencl.CL12.clEnqueueMarkerWithWaitList(queue, null, event), "clEnqueueMarkerWithWaitList");
+            markers[markerCount++] = event.get(0);
+        }
     }
 
     /**
@@ -76,6 +94,19 @@ final class StageTimer {
             }
         }
         count = 0;
+        if (markerCount == 2) {
+            try (MemoryStack stack = MemoryStack.stackPush()) {
+                LongBuffer t = stack.mallocLong(1);
+                long[] at = new long[2];
+                for (int i = 0; i < 2; i++) {
+                    at[i] = clGetEventProfilingInfo(markers[i], CL_PROFILING_COMMAND_END, t, null) == 0 ? t.get(0) : 0;
+                    clReleaseEvent(markers[i]);
+                }
+                markerCount = 0;
+                java.util.Arrays.fill(nanos, 0);
+                return at[0] > 0 && at[1] > at[0] ? at[1] - at[0] : 0;
+            }
+        }
         long start = Long.MAX_VALUE, end = 0;
         for (int s = 0; s < nanos.length; s++) {
             nanos[s] = first[s] == Long.MAX_VALUE ? 0 : Math.max(0, last[s] - first[s]);
@@ -99,5 +130,9 @@ final class StageTimer {
             clReleaseEvent(events[i]);
         }
         count = 0;
+        for (int i = 0; i < markerCount; i++) {
+            clReleaseEvent(markers[i]);
+        }
+        markerCount = 0;
     }
 }

@@ -311,6 +311,41 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         }
     }
 
+    /**
+     * Stage times put the context's queues in profiling mode and back (each switch finishes the queues in
+     * use): the steps before, during and after compute the same outputs bit for bit on the other queues,
+     * sliced steps included, and only the timed steps carry device stage times.
+     */
+    @ParameterizedTest(name = "{0}: {1} slices")
+    @CsvSource({"dense, 1", "quest:48+twilight:0.9, 1", "quest:48+twilight:0.9, 3"})
+    void stageTimesSwitchQueuesWithoutChangingTheStep(String policy, int slices) {
+        int kvHeads = 2, queryHeads = 8, d = 64;
+        Setup s = setup(15, kvHeads, d);
+        float[] q = gaussian(new SplittableRandom(slices + 40), 3 * queryHeads * d);
+        try (OpenClKvCache cache = s.cache();
+             OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.parse(policy),
+                     new DecodeShape(queryHeads, 4, 128), false, true, AttentionTuning.DEFAULT, slices)) {
+            assertFalse(cl.profiling(), "a context starts on queues without profiling");
+            float[] expected = new float[q.length], out = new float[q.length];
+            assertEquals(0, plan.run(0, s.seqs(), q, expected).stepNanos);
+            plan.recordStageTimes(true);
+            assertTrue(cl.profiling());
+            StepStats timed = plan.run(0, s.seqs(), q, out);
+            assertArrayEquals(expected, out, policy + " on the profiling queues");
+            assertTrue(timed.stepNanos > 0 && timed.attentionNanos > 0, "device times of the timed step");
+            if (!policy.equals("dense")) {
+                assertTrue(timed.selectNanos > 0, "the selection's device time");
+            }
+            plan.recordStageTimes(false);
+            assertFalse(cl.profiling());
+            Arrays.fill(out, 0);
+            assertEquals(0, plan.run(0, s.seqs(), q, out).stepNanos);
+            assertArrayEquals(expected, out, policy + " back on the plain queues");
+        } finally {
+            cl.profiling(false);
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void refusesNegativeSlices() {
         Setup s = setup(13, 1, 64);
