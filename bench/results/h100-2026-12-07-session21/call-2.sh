@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Session 21, call 2: the build whose latency pass runs on queues without profiling (lib; stage times switch the
-# context to profiling queues) against HEAD b066fc5 (base: every queue profiled), and lib's step span from two
-# markers around the step with no kernel events (-Dtwilight4j.clStepMarkers=true), taking turns; SDPA at the same shapes.
+# Session 21, call 2: the build whose latency pass runs on queues without profiling and whose step column is the span
+# between two markers around the step, its kernels without events (lib), against b066fc5 (base: every queue
+# profiled, the step from the kernels' events), taking turns; SDPA at the same shapes.
 set -u
 OUT=${OUT:-/tmp/twilight4j-out}; mkdir -p "$OUT"
 DEVICE_JAVA_ONLY=1 bash .device/run.sh
@@ -16,10 +16,10 @@ run() { # batch ctx extra-props classpath
 deps=$(ls .device/lib/*.jar | grep -v '/twilight4j-' | tr '\n' ':')
 : > "$OUT/ab.txt"
 for round in 1 2; do
-  for v in base lib mk; do
-    cp=".device/lib/*"
-    case $v in base) p=""; cp=".device/base/*:$deps";; lib) p="";; mk) p="-Dtwilight4j.clStepMarkers=true";; esac
-    for s in 16:32768 16:131072 1:32768; do
+  for v in base lib; do
+    cp=".device/lib/*"; p=""
+    case $v in base) cp=".device/base/*:$deps";; esac
+    for s in 16:32768 16:131072 64:32768 1:32768; do
       IFS=: read -r b l <<< "$s"
       echo "== $v round $round batch $b ctx $l" >> "$OUT/ab.txt"
       run "$b" "$l" "$p" "$cp" >> "$OUT/ab.txt"

@@ -65,8 +65,9 @@ public final class AttentionBench {
     private static BenchRow measure(AttentionBackend backend, KvCache cache, AttentionPolicy policy, DecodeShape shape,
                                     int[] seqs, float[] q, float[] out, float[] dense, double denseMs, BenchConfig c) {
         try (DecodeAttention plan = backend.plan(cache, policy, shape)) {
-            // Latency first, without per-stage timing (it costs time on some devices), then the
-            // stage split from as many steps again with it on.
+            // Latency first, without per-stage timing (it costs time on some devices), then the step's
+            // own time and the stage split, each from as many steps again (on a device the split's
+            // per-kernel events add to the step, so the step is timed without them).
             plan.recordStageTimes(false);
             warmUp(plan, c.layers(), seqs, q, out);
             double[] ms = new double[c.iterations()];
@@ -76,16 +77,21 @@ public final class AttentionBench {
                 stats = plan.run(i % c.layers(), seqs, q, out);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
             }
-            plan.recordStageTimes(true);
             double[][] stages = new double[5][c.iterations()];
+            plan.recordStepTimes(true);
+            for (int i = 0; i < c.iterations(); i++) {
+                stages[4][i] = plan.run(i % c.layers(), seqs, q, out).totalNanos() / 1e6;
+            }
+            plan.recordStepTimes(false);
+            plan.recordStageTimes(true);
             for (int i = 0; i < c.iterations(); i++) {
                 stats = plan.run(i % c.layers(), seqs, q, out);
                 stages[0][i] = stats.selectNanos / 1e6;
                 stages[1][i] = stats.estimateNanos / 1e6;
                 stages[2][i] = stats.topPNanos / 1e6;
                 stages[3][i] = stats.attentionNanos / 1e6;
-                stages[4][i] = stats.totalNanos() / 1e6;
             }
+            plan.recordStageTimes(false);
             double median = median(ms);
             double relError = dense == null ? 0 : OutputError.relative(out, dense, dense.length);
             double kvBytes = 2.0 * 2 * c.batch() * (double) c.ctx() * c.kvHeads() * c.headDim();

@@ -32,6 +32,15 @@ public interface DecodeAttention extends AutoCloseable {
     }
 
     /**
+     * Whether the next steps fill {@link StepStats#stepNanos} with the step's own time, measured as a
+     * caller would time the whole operator (OpenCL: two profiling markers around the step's kernels,
+     * which then carry no events of their own, as CUDA events around a PyTorch call). Off by default;
+     * backends that measure nothing apart from their stages ignore it.
+     */
+    default void recordStepTimes(boolean on) {
+    }
+
+    /**
      * The tokens the last step attended for batch slot {@code slot} and query head {@code queryHead},
      * ascending, written to {@code out}; returns their count. For tests and accuracy tools.
      */

@@ -12,9 +12,11 @@ public final class StepStats {
     /** Nanoseconds per stage of the last step: select, estimate (4-bit scores), top-p, attention. */
     public long selectNanos, estimateNanos, topPNanos, attentionNanos;
     /**
-     * The whole step's nanoseconds where the backend measures them apart from its stages (on a device: its
-     * first kernel's start to its last kernel's end; stages of slices on several queues overlap, so their
-     * sum overstates the step); 0 where the stages' sum is the step's time.
+     * The whole step's nanoseconds where the backend measures them apart from its stages; 0 where the
+     * stages' sum is the step's time. On a device: with step times on, the span between markers around the
+     * step ({@link DecodeAttention#recordStepTimes}); with stage times on, its first kernel's start to its
+     * last kernel's end, which also holds the kernels' own profiling events (stages of slices on several
+     * queues overlap, so their sum overstates the step).
      */
     public long stepNanos;
 

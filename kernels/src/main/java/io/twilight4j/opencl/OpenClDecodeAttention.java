@@ -25,6 +25,8 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     private final int maxPages;
     private final StepStats stats;
     private volatile boolean timing;
+    /** Whether steps time their span by two markers ({@link #recordStepTimes}), when stage times are off. */
+    private volatile boolean stepTiming;
     private final StageTimer timer = new StageTimer();
     private final long[] stageNanos = new long[4];
     /** Host time per phase of a call (checks, uploads, kernel enqueues, blocking read, counts) and calls, when profiling. */
@@ -125,7 +127,7 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         int batch = seqs.length;
         int rowFloats = decode.queryHeads() * kv.headDim();
         long start = System.nanoTime();
-        if (timing && !cl.profiling()) {
+        if ((timing || stepTiming) && !cl.profiling()) {
             cl.profiling(true); // another plan may have switched the context's queues back
         }
         if (blocker != null) {
@@ -155,9 +157,10 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         ClBuffer q = transfers.queries(), lengths = transfers.lengths(), out = transfers.out();
         stats.reset(batch * decode.queryHeads());
         OpenClKvCache.LayerBuffers buffers = cache.layer(layer);
-        StageTimer stageTimer = timing ? timer : null;
-        boolean markers = stageTimer != null && StageTimer.STEP_MARKERS;
-        StageTimer kernelTimer = markers ? null : stageTimer;
+        // Stage times: an event per kernel. Step times alone: two markers around the kernels, which carry none.
+        boolean markers = stepTiming && !timing;
+        StageTimer stageTimer = timing || markers ? timer : null;
+        StageTimer kernelTimer = timing ? timer : null;
         long uploaded = System.nanoTime();
         long enqueued;
         try {
@@ -260,8 +263,14 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     @Override
     public void recordStageTimes(boolean on) {
         timing = on;
-        // Stage times come from kernel events, which need the profiling queues; off, the plain ones are faster.
-        cl.profiling(on);
+        // Stage and step times come from events, which need the profiling queues; off, the plain ones are faster.
+        cl.profiling(timing || stepTiming);
+    }
+
+    @Override
+    public void recordStepTimes(boolean on) {
+        stepTiming = on;
+        cl.profiling(timing || stepTiming);
     }
 
     @Override

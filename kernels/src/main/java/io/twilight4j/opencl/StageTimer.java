@@ -20,12 +20,6 @@ final class StageTimer {
     /** Whether per-kernel totals are kept (system property {@code twilight4j.kernelProfile}). */
     static final boolean KERNEL_PROFILE = Boolean.getBoolean("twilight4j.kernelProfile");
 
-    /**
-     * Workbench (system property {@code twilight4j.clStepMarkers}): the step's span from two markers around
-     * its kernels, which then carry no events (on the H100 a kernel's event costs ~3 us of device time).
-     */
-    static final boolean STEP_MARKERS = Boolean.getBoolean("twilight4j.clStepMarkers");
-
     /** Stages, as StepStats reports them. */
     static final int SELECT = 0, ESTIMATE = 1, TOP_P = 2, ATTENTION = 3;
 
@@ -36,7 +30,10 @@ final class StageTimer {
     /** kernel -> {total nanoseconds, launches, idle nanoseconds before}, when {@link #KERNEL_PROFILE}. */
     private final java.util.Map<ClKernel, long[]> kernelTotals = new java.util.LinkedHashMap<>();
     private int count;
-    /** Marker events around the step (0: none), with {@link #STEP_MARKERS}. */
+    /**
+     * Marker events around the step when only its span is timed: its kernels then carry no events (on the
+     * H100 a kernel's event costs ~3 us of device time, bench/results/h100-2026-12-07-session21/).
+     */
     private final long[] markers = new long[2];
     private int markerCount;
     private final long[] first = new long[4];

@@ -312,9 +312,9 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
     }
 
     /**
-     * Stage times put the context's queues in profiling mode and back (each switch finishes the queues in
-     * use): the steps before, during and after compute the same outputs bit for bit on the other queues,
-     * sliced steps included, and only the timed steps carry device stage times.
+     * Stage and step times put the context's queues in profiling mode and back (each switch finishes the
+     * queues in use): the steps before, during and after compute the same outputs bit for bit on the other
+     * queues, sliced steps included; only the timed steps carry device times, the stages only with stage times.
      */
     @ParameterizedTest(name = "{0}: {1} slices")
     @CsvSource({"dense, 1", "quest:48+twilight:0.9, 1", "quest:48+twilight:0.9, 3"})
@@ -337,6 +337,15 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
                 assertTrue(timed.selectNanos > 0, "the selection's device time");
             }
             plan.recordStageTimes(false);
+            plan.recordStepTimes(true);
+            assertTrue(cl.profiling(), "step times need the profiling queues too");
+            Arrays.fill(out, 0);
+            StepStats spanned = plan.run(0, s.seqs(), q, out);
+            assertArrayEquals(expected, out, policy + " between markers");
+            assertTrue(spanned.stepNanos > 0, "the step's span between its markers");
+            assertEquals(0, spanned.selectNanos + spanned.estimateNanos + spanned.topPNanos + spanned.attentionNanos,
+                    "no stage times without kernel events");
+            plan.recordStepTimes(false);
             assertFalse(cl.profiling());
             Arrays.fill(out, 0);
             assertEquals(0, plan.run(0, s.seqs(), q, out).stepNanos);
