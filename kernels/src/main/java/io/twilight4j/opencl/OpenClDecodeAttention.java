@@ -170,13 +170,13 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                 cut = StepSlice.cut(cl, entries, sparse == null && slices == 0 ? 1 : StepSlice.count(slices, entries));
                 cutEntries = entries;
             }
+            if (markers) {
+                timer.mark(cl.queue()); // before the joins: the side queues' kernels wait for it too
+            }
             // Side queues start once the step's inputs (and the KV appends before them) are on the device,
             // and the main queue reads the output once every slice is done.
             for (int i = 1; i < cut.length; i++) {
                 cl.join(cl.queue(), cut[i].queue());
-            }
-            if (markers) {
-                timer.mark(cl.queue());
             }
             if (sparse == null) {
                 attention.run(q, buffers.k(), buffers.v(), pageTables, maxPages, lengths, lengths, lengths, 0,

@@ -61,7 +61,8 @@ final class StageTimer {
 
     /**
      * Nanoseconds per stage of the recorded kernels (0 for a stage without kernels); returns the step's
-     * span, its first kernel's start to its last kernel's end (0 without kernels). Releases the events.
+     * span, its first kernel's start to its last kernel's end (0 without kernels), or with two markers the
+     * span between them (every stage 0). Releases the events.
      */
     long collect(long[] nanos) {
         java.util.Arrays.fill(first, Long.MAX_VALUE);
@@ -92,16 +93,13 @@ final class StageTimer {
         }
         count = 0;
         if (markerCount == 2) {
+            java.util.Arrays.fill(nanos, 0);
             try (MemoryStack stack = MemoryStack.stackPush()) {
                 LongBuffer t = stack.mallocLong(1);
-                long[] at = new long[2];
-                for (int i = 0; i < 2; i++) {
-                    at[i] = clGetEventProfilingInfo(markers[i], CL_PROFILING_COMMAND_END, t, null) == 0 ? t.get(0) : 0;
-                    clReleaseEvent(markers[i]);
-                }
-                markerCount = 0;
-                java.util.Arrays.fill(nanos, 0);
-                return at[0] > 0 && at[1] > at[0] ? at[1] - at[0] : 0;
+                long from = clGetEventProfilingInfo(markers[0], CL_PROFILING_COMMAND_END, t, null) == 0 ? t.get(0) : 0;
+                long to = clGetEventProfilingInfo(markers[1], CL_PROFILING_COMMAND_END, t, null) == 0 ? t.get(0) : 0;
+                clear();
+                return from > 0 && to > from ? to - from : 0;
             }
         }
         long start = Long.MAX_VALUE, end = 0;
