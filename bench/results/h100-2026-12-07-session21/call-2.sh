@@ -10,16 +10,16 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=cs
 run() { # batch ctx extra-props classpath
   timeout 150 /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx60g \
     ${3:-} -cp "$4" io.twilight4j.cli.Main bench attention --backend opencl \
-    --batch "$1" --ctx "$2" --hq 32 --hkv 8 --dim 128 --policy dense,quest:8192+twilight:0.95 --iterations 50 --no-bandwidth 2>&1 \
+    --batch "$1" --ctx "$2" --hq 32 --hkv 8 --dim 128 --policy dense,quest:8192+twilight:0.95 --iterations 40 --no-bandwidth 2>&1 \
     | tr '\r' '\n' | grep -v -e '^filling' -e WARNING -e '^measuring' -e '^backend'
 }
 deps=$(ls .device/lib/*.jar | grep -v '/twilight4j-' | tr '\n' ':')
 : > "$OUT/ab.txt"
-for round in 1 2; do
+for round in 1; do
   for v in base lib; do
     cp=".device/lib/*"; p=""
     case $v in base) cp=".device/base/*:$deps";; esac
-    for s in 16:32768 16:131072 64:32768 1:32768; do
+    for s in 16:32768 16:131072 1:32768; do
       IFS=: read -r b l <<< "$s"
       echo "== $v round $round batch $b ctx $l" >> "$OUT/ab.txt"
       run "$b" "$l" "$p" "$cp" >> "$OUT/ab.txt"
