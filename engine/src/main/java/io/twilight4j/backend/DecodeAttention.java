@@ -25,7 +25,7 @@ public interface DecodeAttention extends AutoCloseable {
     /**
      * Whether the next steps fill {@link StepStats}' per-stage times. On some devices reading them
      * costs time (OpenCL: profiling queues and an event per kernel, ~3 us of device time per kernel and
-     * 7-13 us of wall time per step on the H100), so plans start with them off where they cost, and a
+     * up to 13 us of wall time per step on the H100), so plans start with them off where they cost, and a
      * caller that wants them turns them on. Backends whose stage times are free may ignore it.
      */
     default void recordStageTimes(boolean on) {

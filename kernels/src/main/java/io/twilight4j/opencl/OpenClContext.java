@@ -96,7 +96,7 @@ public final class OpenClContext implements AutoCloseable {
     /**
      * Sends later commands to queues that record profiling timestamps (kernel events give stage times
      * without finishing the queue between stages) or, the default, to queues that do not: on the H100 a
-     * profiling queue cost a decode step 7-13 us of wall time even with no event asked for
+     * profiling queue cost a decode step up to 13 us of wall time even with no event asked for
      * (bench/results/h100-2026-12-07-session21/). The queues in use finish first, so commands keep their
      * order; a caller holding a queue handle ({@link StepSlice}) takes it again.
      */
