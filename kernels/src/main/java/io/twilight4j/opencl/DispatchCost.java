@@ -1,13 +1,7 @@
 package io.twilight4j.opencl;
 
-import static org.lwjgl.opencl.CL10.clCreateCommandQueue;
-import static org.lwjgl.opencl.CL10.clFinish;
-import static org.lwjgl.opencl.CL10.clReleaseCommandQueue;
-
-import java.nio.IntBuffer;
 import java.util.Arrays;
 import java.util.Map;
-import org.lwjgl.system.MemoryStack;
 
 /**
  * Workbench: what a launch of many work-groups costs beyond their work, from the profiling events (first
@@ -55,36 +49,31 @@ public final class DispatchCost {
         }
     }
 
-    /** Launches in a row behind a blocker: device us per launch with and without profiling. */
+    /**
+     * Launches in a row behind a blocker: device us per launch with and without profiling (the context's
+     * profiling queue, then its plain one).
+     */
     private static void backToBack(OpenClContext cl, ClKernel spin, int units) {
-        long plain;
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            IntBuffer err = stack.mallocInt(1);
-            plain = clCreateCommandQueue(cl.handle(), cl.device().id(), 0, err);
-            ClCheck.check(err.get(0), "clCreateCommandQueue(no profiling)");
-        }
-        try {
-            System.out.println("back to back behind a blocker, device us per launch, median of 7:");
-            System.out.println("  iterations  groups  group size  profiled+events  profiled  plain queue");
-            for (int[] c : new int[][] {{0, 1, 128}, {0, 8, 256}, {2000, 1, 128}, {2000, 8, 128}}) {
-                int groups = c[1] * units;
-                double events = perLaunch(cl, cl.queue(), spin, c[0], groups, c[2], true);
-                double profiled = perLaunch(cl, cl.queue(), spin, c[0], groups, c[2], false);
-                double unprofiled = perLaunch(cl, plain, spin, c[0], groups, c[2], false);
-                System.out.printf("  %10d  %6d  %10d  %15.2f  %8.2f  %11.2f%n", c[0], groups, c[2], events, profiled, unprofiled);
-            }
-        } finally {
-            clReleaseCommandQueue(plain);
+        System.out.println("back to back behind a blocker, device us per launch, median of 7:");
+        System.out.println("  iterations  groups  group size  profiled+events  profiled  plain queue");
+        for (int[] c : new int[][] {{0, 1, 128}, {0, 8, 256}, {2000, 1, 128}, {2000, 8, 128}}) {
+            int groups = c[1] * units;
+            cl.profiling(true);
+            double events = perLaunch(cl, spin, c[0], groups, c[2], true);
+            double profiled = perLaunch(cl, spin, c[0], groups, c[2], false);
+            cl.profiling(false);
+            double unprofiled = perLaunch(cl, spin, c[0], groups, c[2], false);
+            System.out.printf("  %10d  %6d  %10d  %15.2f  %8.2f  %11.2f%n", c[0], groups, c[2], events, profiled, unprofiled);
         }
     }
 
     private static final int ROW = 200, BLOCKER_ITERS = 2_500_000;
 
-    private static double perLaunch(OpenClContext cl, long queue, ClKernel spin, int iters, int groups, int size, boolean events) {
+    private static double perLaunch(OpenClContext cl, ClKernel spin, int iters, int groups, int size, boolean events) {
         double[] us = new double[7];
         for (int r = -1; r < us.length; r++) {
-            long alone = blocked(cl, queue, spin, 0, iters, groups, size, false);
-            long with = blocked(cl, queue, spin, ROW, iters, groups, size, events);
+            long alone = blocked(cl, spin, 0, iters, groups, size, false);
+            long with = blocked(cl, spin, ROW, iters, groups, size, events);
             if (r >= 0) {
                 us[r] = (with - alone) / 1e3 / ROW;
             }
@@ -93,18 +82,17 @@ public final class DispatchCost {
         return us[us.length / 2];
     }
 
-    /** Wall nanoseconds of a ~5 ms blocker then {@code count} launches, all on {@code queue}. */
-    private static long blocked(OpenClContext cl, long queue, ClKernel spin, int count, int iters, int groups, int size,
-                                boolean events) {
+    /** Wall nanoseconds of a ~5 ms blocker then {@code count} launches, all on the context's queue. */
+    private static long blocked(OpenClContext cl, ClKernel spin, int count, int iters, int groups, int size, boolean events) {
         StageTimer timer = events ? new StageTimer() : null;
         long start = System.nanoTime();
         spin.arg(1, BLOCKER_ITERS);
-        spin.launch(queue, 0, cl.device().computeUnits(), 128, null, 0);
+        spin.launch(cl.device().computeUnits(), 128);
         spin.arg(1, iters);
         for (int i = 0; i < count; i++) {
-            spin.launch(queue, 0, groups, size, timer, StageTimer.SELECT);
+            spin.launch(groups, size, timer, StageTimer.SELECT);
         }
-        ClCheck.check(clFinish(queue), "clFinish");
+        cl.finish();
         long wall = System.nanoTime() - start;
         if (timer != null) {
             timer.collect(new long[4]);

@@ -64,10 +64,11 @@ public final class OpenClContext implements AutoCloseable {
             PointerBuffer props = stack.mallocPointer(3).put(CL_CONTEXT_PLATFORM).put(device.platform()).put(0).flip();
             context = clCreateContext(props, device.id(), null, 0, err);
             ClCheck.check(err.get(0), "clCreateContext(" + device.name() + ")");
-            queues[0] = clCreateCommandQueue(context, device.id(), 0, err);
-            if (err.get(0) != 0) {
+            try {
+                queues[0] = createQueue(false, device.name());
+            } catch (OpenClException e) {
                 clReleaseContext(context);
-                ClCheck.check(err.get(0), "clCreateCommandQueue(" + device.name() + ")");
+                throw e;
             }
             LongBuffer fp = stack.mallocLong(1);
             boolean exactDivide = clGetDeviceInfo(device.id(), CL_DEVICE_SINGLE_FP_CONFIG, fp, null) == 0
