@@ -5,6 +5,7 @@ import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.prune.Int4Estimator;
 import io.twilight4j.prune.Softmax;
 import io.twilight4j.prune.TopPThreshold;
+import io.twilight4j.prune.TwilightPruner;
 import io.twilight4j.select.DoubleSparsitySelector;
 import io.twilight4j.select.QuestSelector;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +45,11 @@ public class HotLoopBench {
         int count;
         float[] weights;
         float[] pageScores;
+        /** The four heads' estimated scores, before softmax; {@link #work} and {@link #workTokens}: the prune's copies. */
+        float[] scores;
+        float[] work;
+        int[] workTokens;
+        float[] thresholds = new float[KvHeadState.GROUP];
 
         @Setup(Level.Trial)
         public void setUp(KvHeadState s) {
@@ -53,6 +59,9 @@ public class HotLoopBench {
             weights = new float[KvHeadState.GROUP * count];
             Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, tokens, count, s.queryCodes, s.queryScales, 0, KvHeadState.GROUP, s.scale,
                     s.ws, weights, 0);
+            scores = weights.clone();
+            work = new float[scores.length];
+            workTokens = new int[count];
             Softmax.inPlace(weights, 0, count);
         }
     }
@@ -108,6 +117,20 @@ public class HotLoopBench {
                 s.ws, out, 0);
         return out[0];
     }
+
+    /**
+     * The top-p stage of one GQA group as the CPU backend runs it: softmax and threshold per head, then the
+     * union of the four sets (on copies of the scores and tokens, which this time includes).
+     */
+    @Benchmark
+    public int pruneGroup(KvHeadState s, Candidates c) {
+        System.arraycopy(c.scores, 0, c.work, 0, c.scores.length);
+        System.arraycopy(c.tokens, 0, c.workTokens, 0, c.count);
+        PRUNER.thresholds(c.work, 0, c.count, KvHeadState.GROUP, c.thresholds, 0, s.ws.scratch);
+        return TwilightPruner.union(c.work, 0, c.count, KvHeadState.GROUP, c.thresholds, 0, c.workTokens);
+    }
+
+    private static final TwilightPruner PRUNER = new TwilightPruner(TOP_P);
 
     /** The top-p bisection for one head over Quest's candidates (weights already softmaxed). */
     @Benchmark
