@@ -14,6 +14,9 @@ public final class Workspace {
 
     public final float[] keyBlock;
     public final float[] valueBlock;
+    /** A sparse block's K and V rows as stored (fp16), gathered before one conversion of the block. */
+    public final short[] keyHalves;
+    public final short[] valueHalves;
     public final float[] logits;
     /** Per query head of a group: the factor that rescales the output before a block is added. */
     public final float[] corrections;
@@ -51,6 +54,8 @@ public final class Workspace {
     public Workspace(int dim, int groupHeads, int kvHeads, int maxScores) {
         this.keyBlock = new float[BLOCK * dim];
         this.valueBlock = new float[BLOCK * dim];
+        this.keyHalves = new short[BLOCK * dim];
+        this.valueHalves = new short[BLOCK * dim];
         this.logits = new float[groupHeads * BLOCK];
         this.corrections = new float[groupHeads];
         this.scores = new float[groupHeads * maxScores];

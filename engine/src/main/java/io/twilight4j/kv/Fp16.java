@@ -28,6 +28,18 @@ public final class Fp16 {
         }
     }
 
+    /** Converts {@code n} halves {@code src[srcOff..]} into {@code dst[off..]}. */
+    public static void toFloat(short[] src, int srcOff, float[] dst, int off, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[off + i] = Float.float16ToFloat(src[srcOff + i]);
+        }
+    }
+
+    /** Copies {@code n} halves at byte offset {@code byteOffset} of {@code seg} to {@code dst[off..]}, as stored. */
+    public static void copy(MemorySegment seg, long byteOffset, short[] dst, int off, int n) {
+        MemorySegment.copy(seg, HALF, byteOffset, dst, off, n);
+    }
+
     /** The half at byte offset {@code byteOffset}. */
     public static float get(MemorySegment seg, long byteOffset) {
         return Float.float16ToFloat(seg.get(HALF, byteOffset));

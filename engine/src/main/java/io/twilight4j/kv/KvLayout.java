@@ -35,6 +35,26 @@ public record KvLayout(KvShape shape) {
         return (((long) page * shape.kvHeads() + head) * shape.pageTokens() + token) * shape.headDim();
     }
 
+    /**
+     * The logical page of position {@code pos}: a shift when the page size is a power of two (the default
+     * 16), where the sparse kernels would otherwise pay an integer division per token.
+     */
+    public int pageOf(int pos) {
+        int p = shape.pageTokens();
+        return (p & (p - 1)) == 0 ? pos >>> Integer.numberOfTrailingZeros(p) : pos / p;
+    }
+
+    /** The slot of position {@code pos} in its page (see {@link #pageOf}). */
+    public int slotOf(int pos) {
+        int p = shape.pageTokens();
+        return (p & (p - 1)) == 0 ? pos & (p - 1) : pos % p;
+    }
+
+    /** Element offset of position {@code pos} of a sequence (its page table) and KV head in the K or V array. */
+    public long kvOffset(int[] pageTable, int head, int pos) {
+        return kvOffset(pageTable[pageOf(pos)], head, slotOf(pos));
+    }
+
     /** Bytes of 4-bit codes per token and head. */
     public int codeBytesPerToken() {
         return shape.headDim() / 2;

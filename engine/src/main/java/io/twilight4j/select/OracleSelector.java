@@ -19,11 +19,9 @@ public final class OracleSelector extends TokenScoreSelector {
                      float[] q, int qOff, int heads, Workspace ws, float[] scores) {
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
-        int pageTokens = layout.shape().pageTokens();
         HostKvCache.Layer ly = cache.layer(layer);
         for (int pos = 0; pos < length; pos++) {
-            Fp16.toFloat(ly.keys(), 2 * layout.kvOffset(pageTable[pos / pageTokens], kvHead, pos % pageTokens),
-                    ws.keyBlock, 0, dim);
+            Fp16.toFloat(ly.keys(), 2 * layout.kvOffset(pageTable, kvHead, pos), ws.keyBlock, 0, dim);
             float best = Float.NEGATIVE_INFINITY;
             for (int g = 0; g < heads; g++) {
                 best = Math.max(best, DecodeKernel.dot(q, qOff + g * dim, ws.keyBlock, 0, dim));

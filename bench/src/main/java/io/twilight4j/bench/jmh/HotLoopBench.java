@@ -50,6 +50,9 @@ public class HotLoopBench {
         float[] work;
         int[] workTokens;
         float[] thresholds = new float[KvHeadState.GROUP];
+        /** The group's kept set (the union of its heads' top-p sets), ascending positions. */
+        int[] kept;
+        int keptCount;
 
         @Setup(Level.Trial)
         public void setUp(KvHeadState s) {
@@ -63,6 +66,10 @@ public class HotLoopBench {
             work = new float[scores.length];
             workTokens = new int[count];
             Softmax.inPlace(weights, 0, count);
+            float[] w = scores.clone();
+            kept = tokens.clone();
+            PRUNER.thresholds(w, 0, count, KvHeadState.GROUP, thresholds, 0, s.ws.scratch);
+            keptCount = TwilightPruner.union(w, 0, count, KvHeadState.GROUP, thresholds, 0, kept);
         }
     }
 
@@ -71,6 +78,24 @@ public class HotLoopBench {
     public float denseKernel(KvHeadState s) {
         HostKvCache.Layer layer = s.cache.layer(0);
         DecodeKernel.attend(layer, s.cache.layout(), s.pageTable, 0, null, 0, s.ctx, s.q, 0, KvHeadState.GROUP,
+                s.scale, s.ws, s.m, s.d, s.o, 0);
+        return s.d[0];
+    }
+
+    /** Sparse decode kernel: the group's four heads over its kept set (Quest, then Twilight at p 0.95). */
+    @Benchmark
+    public float sparseKernel(KvHeadState s, Candidates c) {
+        HostKvCache.Layer layer = s.cache.layer(0);
+        DecodeKernel.attend(layer, s.cache.layout(), s.pageTable, 0, c.kept, 0, c.keptCount, s.q, 0, KvHeadState.GROUP,
+                s.scale, s.ws, s.m, s.d, s.o, 0);
+        return s.d[0];
+    }
+
+    /** The dense kernel over as many consecutive tokens as the sparse kernel's kept set holds. */
+    @Benchmark
+    public float denseKernelKeptLength(KvHeadState s, Candidates c) {
+        HostKvCache.Layer layer = s.cache.layer(0);
+        DecodeKernel.attend(layer, s.cache.layout(), s.pageTable, 0, null, 0, c.keptCount, s.q, 0, KvHeadState.GROUP,
                 s.scale, s.ws, s.m, s.d, s.o, 0);
         return s.d[0];
     }
