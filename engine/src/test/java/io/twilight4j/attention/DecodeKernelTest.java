@@ -2,6 +2,7 @@ package io.twilight4j.attention;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.twilight4j.backend.Workload;
 import io.twilight4j.kv.Fp16;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.KvShape;
@@ -57,8 +58,8 @@ class DecodeKernelTest {
         try (HostKvCache cache = new HostKvCache(shape, null)) {
             int other = cache.pager().newSequence();
             int seq = cache.pager().newSequence();
-            double[][][] keys = new double[length][kvHeads][dim];
-            double[][][] values = new double[length][kvHeads][dim];
+            double[][][] keys = new double[kvHeads][length][dim];
+            double[][][] values = new double[kvHeads][length][dim];
             for (int pos = 0; pos < length; ) {
                 int n = Math.min(length - pos, 1 + r.nextInt(2 * pageTokens));
                 // The other sequence takes pages in between, so this one's page table is not the identity.
@@ -72,8 +73,8 @@ class DecodeKernelTest {
                             int i = (t * kvHeads + h) * dim + c;
                             k[i] = (float) (r.nextGaussian() * 2);
                             v[i] = (float) r.nextGaussian();
-                            keys[pos + t][h][c] = Fp16.round(k[i]);
-                            values[pos + t][h][c] = Fp16.round(v[i]);
+                            keys[h][pos + t][c] = Fp16.round(k[i]);
+                            values[h][pos + t][c] = Fp16.round(v[i]);
                         }
                     }
                 }
@@ -102,6 +103,7 @@ class DecodeKernelTest {
             for (int i = 0; i < q.length; i++) {
                 q[i] = (float) r.nextGaussian();
             }
+            // Workload.attention scales by 1/sqrt(d) in float64: exact for d = 64, as the kernel's float scale.
             float scale = shape.scoreScale();
             Workspace ws = new Workspace(dim, heads, length);
             float[] m = new float[heads];
@@ -115,28 +117,10 @@ class DecodeKernelTest {
                 DecodeKernel.attend(cache.layer(0), cache.layout(), pageTable, kvHead, sparse ? set : null,
                         sparse ? 0 : from, sparse ? count : to, q, 0, heads, scale, ws, m, d, o, 0);
                 for (int g = 0; g < heads; g++) {
-                    double[] logit = new double[n];
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int i = 0; i < n; i++) {
-                        double dot = 0;
-                        for (int c = 0; c < dim; c++) {
-                            dot += (double) q[g * dim + c] * keys[tokens[i]][kvHead][c];
-                        }
-                        logit[i] = dot * scale;
-                        max = Math.max(max, logit[i]);
-                    }
-                    double sum = 0;
-                    double[] ref = new double[dim];
-                    for (int i = 0; i < n; i++) {
-                        double w = Math.exp(logit[i] - max);
-                        sum += w;
-                        for (int c = 0; c < dim; c++) {
-                            ref[c] += w * values[tokens[i]][kvHead][c];
-                        }
-                    }
+                    double[] ref = Workload.attention(q, g * dim, keys[kvHead], values[kvHead], tokens, n);
                     AttentionState.finish(d, o, g, dim, out, 0);
                     for (int c = 0; c < dim; c++) {
-                        assertEquals(ref[c] / sum, out[c], 2e-5, "seed " + seed + (sparse ? " sparse" : " range")
+                        assertEquals(ref[c], out[c], 2e-5, "seed " + seed + (sparse ? " sparse" : " range")
                                 + " head " + g + " channel " + c + " of " + n + " tokens");
                     }
                 }

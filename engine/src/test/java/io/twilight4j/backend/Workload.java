@@ -133,7 +133,7 @@ public final class Workload {
     }
 
     /** Float64 softmax attention (scale 1/sqrt(d)) of one query row over rows {@code set[0..n)} of k and v. */
-    static double[] attention(float[] q, int qOff, double[][] k, double[][] v, int[] set, int n) {
+    public static double[] attention(float[] q, int qOff, double[][] k, double[][] v, int[] set, int n) {
         int dim = k[set[0]].length;
         double[] logits = new double[n];
         double max = Double.NEGATIVE_INFINITY;
