@@ -38,8 +38,8 @@ public final class TopPThreshold {
 
     /**
      * The threshold for weights {@code w[off..off+n)} (non-negative, summing to about 1) and mass
-     * {@code p} in (0, 1]: keep {@code w_i > threshold}. {@code scratch} needs n + {@link #SCRATCH_EXTRA}
-     * floats.
+     * {@code p} in (0, 1]: keep {@code w_i > threshold} (p = 1: every positive weight). {@code scratch} needs
+     * n + {@link #SCRATCH_EXTRA} floats.
      * <p>
      * Weights fall in buckets by their top float bits (a bucket spans 1/8 of an octave; the OpenCL kernel
      * builds a histogram of the same buckets). The bucket where the mass from the top crosses p gives a
@@ -52,6 +52,12 @@ public final class TopPThreshold {
      * weights of the last bracket only.
      */
     public static float threshold(float[] w, int off, int n, float p, float[] scratch) {
+        if (p >= 1) {
+            // All the mass: every positive weight. A search would stop wherever the float sums of the
+            // weights first reach 1, which depends on their rounding (old and new searches dropped
+            // different tiny weights there); the OpenCL top_p keeps every positive weight at p = 1 too.
+            return 0;
+        }
         FloatVector maxV = FloatVector.zero(F);
         int bound = F.loopBound(n);
         int i = 0;

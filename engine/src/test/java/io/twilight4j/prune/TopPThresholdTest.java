@@ -2,6 +2,8 @@ package io.twilight4j.prune;
 
 import io.twilight4j.backend.TopPReference;
 import java.util.SplittableRandom;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -33,6 +35,34 @@ class TopPThresholdTest {
                 }
             }
             TopPReference.assertMinimalTopP(wd, kept, c, p, "seed " + seed + " trial " + trial + " n " + n + " p " + p);
+        }
+    }
+
+    /**
+     * p = 1 keeps every positive weight, as the OpenCL kernel does: not the set where the float sums of the
+     * weights first reach 1, which drops tiny weights by rounding (a search kept 3358 of 3531 here and there).
+     */
+    @ParameterizedTest
+    @CsvSource({"21, 3531", "22, 4756", "23, 94", "24, 7400", "25, 1"})
+    void pOneKeepsEveryPositiveWeight(long seed, int n) {
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int trial = 0; trial < 10; trial++) {
+            double sigma = 1 + 7 * r.nextDouble();
+            float[] w = new float[n];
+            for (int i = 0; i < n; i++) {
+                w[i] = (float) (sigma * r.nextGaussian());
+            }
+            Softmax.inPlace(w, 0, n);
+            int positive = 0;
+            for (float x : w) {
+                positive += x > 0 ? 1 : 0;
+            }
+            float t = TopPThreshold.threshold(w, 0, n, 1f, new float[n + TopPThreshold.SCRATCH_EXTRA]);
+            int kept = 0;
+            for (float x : w) {
+                kept += x > t ? 1 : 0;
+            }
+            assertEquals(positive, kept, "seed " + seed + " trial " + trial + " n " + n + " sigma " + sigma);
         }
     }
 }
