@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.twilight4j.backend.TopPReference;
+import io.twilight4j.prune.Softmax;
 import io.twilight4j.prune.TopPThreshold;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -75,6 +76,46 @@ class OpenClTopPTest extends OpenClTestSupport {
                 assertArrayEquals(Arrays.copyOf(kept[0], k[0]), Arrays.copyOf(kept[v], k[v]),
                         "row " + r + ": kept sets of " + describe(0) + " and " + describe(v));
             }
+        }
+    }
+
+    /**
+     * The kernel as plans run it (row in local memory, 1/8-octave histogram) against the CPU's pruner on the
+     * same scores (its own softmax, then {@link TopPThreshold}): the same kept sets, but for ties as both
+     * searches define them (weights within 1e-6 of the largest weight of the threshold, here 2e-6: the two
+     * softmaxes differ by ulps) and weights below the smallest normal float (a device may flush those to zero).
+     */
+    @ParameterizedTest(name = "p = {0}")
+    @ValueSource(doubles = {0.5, 0.9, 0.95, 0.99, 1.0})
+    void keptSetsMatchTheCpuPruner(double p) {
+        Data data = data(p);
+        int[] counts = data.counts();
+        float[] scores = data.scores();
+        int rows = BATCH * QUERY_HEADS;
+        float[] weights = new float[scores.length];
+        float[] thresholds = new float[rows];
+        int[] bits = new int[rows * WORDS];
+        run(1, SEARCHES[1], scores, counts, (float) p, weights, thresholds, bits);
+        for (int r = 0; r < rows; r++) {
+            int n = rowLength(counts, r);
+            float[] cpu = Arrays.copyOfRange(scores, r * CAP, r * CAP + n);
+            Softmax.inPlace(cpu, 0, n);
+            float t = TopPThreshold.threshold(cpu, 0, n, (float) p, new float[n + TopPThreshold.SCRATCH_EXTRA]);
+            float max = 0;
+            for (float w : cpu) {
+                max = Math.max(max, w);
+            }
+            int kept = 0;
+            for (int i = 0; i < n; i++) {
+                boolean onCpu = cpu[i] > t;
+                boolean onDevice = weights[r * CAP + i] > thresholds[r];
+                kept += onCpu ? 1 : 0;
+                boolean rounding = Math.abs(cpu[i] - t) <= 2e-6f * max || Math.abs(weights[r * CAP + i] - thresholds[r]) <= 2e-6f * max
+                        || cpu[i] < Float.MIN_NORMAL;
+                assertTrue(onCpu == onDevice || rounding, "row " + r + " candidate " + i + " (weight " + cpu[i] + ", CPU threshold "
+                        + t + ", device threshold " + thresholds[r] + "): kept on the CPU " + onCpu + ", on the device " + onDevice);
+            }
+            assertTrue(kept > 0, "row " + r + ": the CPU kept nothing");
         }
     }
 
