@@ -53,9 +53,9 @@ public final class TopPThreshold {
      */
     public static float threshold(float[] w, int off, int n, float p, float[] scratch) {
         if (p >= 1) {
-            // All the mass: every positive weight. A search would stop wherever the float sums of the
-            // weights first reach 1, which depends on their rounding (old and new searches dropped
-            // different tiny weights there); the OpenCL top_p keeps every positive weight at p = 1 too.
+            // All the mass: every positive weight, as the OpenCL top_p keeps. A search would stop wherever
+            // the float sums of the weights first reach 1, which depends on their rounding (it kept 1073 of
+            // 4756 positive weights on one row).
             return 0;
         }
         FloatVector maxV = FloatVector.zero(F);
