@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Joins a GPU run's ours.jsonl (bench attention --json rows) with the SDPA peer's peer_hkv*.json into the
-markdown table the README quotes. Device time = the step's kernel span (kernel profiling events); wall =
-the Java call with stage timing off. Usage: python3 bench/gpu/summarize.py bench/results/<run>/ > summary.md"""
+markdown table the README quotes. Device time = the step's span on the device (since 2026-12-07: between two
+markers around the step, its kernels without profiling events; before: first kernel start to last kernel end by
+the kernels' events); wall = the Java call with stage timing off. Usage: python3 bench/gpu/summarize.py bench/results/<run>/ > summary.md"""
 import glob, json, os, sys
 
 run = sys.argv[1]
@@ -23,8 +24,8 @@ for line in open(os.path.join(run, "ours.jsonl")):
     rows[key][r["policy"]] = r
 
 def device(r):
-    # step_ms: first kernel start to last kernel end (rows before it: the stages' sum, which it equals
-    # when the stages do not overlap).
+    # step_ms: the step's span on the device (rows before it: the stages' sum, which it equals when the
+    # stages do not overlap).
     return r.get("step_ms") or r["select_ms"] + r["estimate_ms"] + r["top_p_ms"] + r["attention_ms"]
 
 print("| batch | ctx | Hkv | SDPA ms | dense ms (device / wall) | dense / SDPA (device / wall) | quest:8192 ms (device / wall) "
