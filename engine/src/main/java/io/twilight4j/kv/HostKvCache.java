@@ -95,11 +95,10 @@ public final class HostKvCache implements KvCache {
         KvChecks.write(shape, pager, layer, seq, position, k, v, tokens);
         Layer ly = layers[layer];
         int d = shape.headDim();
-        int pageTokens = shape.pageTokens();
         for (int t = 0; t < tokens; t++) {
             int pos = position + t;
-            int page = pager.page(seq, pos / pageTokens);
-            int slot = pos % pageTokens;
+            int page = pager.page(seq, layout.pageOf(pos));
+            int slot = layout.slotOf(pos);
             for (int h = 0; h < shape.kvHeads(); h++) {
                 int src = (t * shape.kvHeads() + h) * d;
                 long kvByte = 2 * layout.kvOffset(page, h, slot);

@@ -92,7 +92,7 @@ public final class Int4Estimator {
             // mixing both cases in one loop made the scattered case 1.3x-1.9x slower.
             for (int t = 0; t < m; t += pageTokens) {
                 int pos = tokens[from + t];
-                int page = pageTable[pos / pageTokens];
+                int page = pageTable[layout.pageOf(pos)];
                 long row = layout.codeOffset(page, kvHead, 0);
                 long param = 2 * layout.paramOffset(page, kvHead, 0);
                 for (int k = 0; k < pageTokens; k++, row += codeBytes, param += 4) {
@@ -105,9 +105,9 @@ public final class Int4Estimator {
         int page = 0;
         for (int t = 0; t < m; t++) {
             int pos = tokens[from + t];
-            // Scattered candidates (Double Sparsity) share pages often: divide only when the page changes.
+            // Scattered candidates (Double Sparsity) share pages often: look the page up only when it changes.
             if (pos - pageStart >= pageTokens || pos < pageStart) {
-                int logical = pos / pageTokens;
+                int logical = layout.pageOf(pos);
                 pageStart = logical * pageTokens;
                 page = pageTable[logical];
             }

@@ -4,8 +4,10 @@ import static org.lwjgl.opencl.CL10.CL_PROFILING_COMMAND_END;
 import static org.lwjgl.opencl.CL10.CL_PROFILING_COMMAND_START;
 import static org.lwjgl.opencl.CL10.clGetEventProfilingInfo;
 import static org.lwjgl.opencl.CL10.clReleaseEvent;
+import static org.lwjgl.opencl.CL12.clEnqueueMarkerWithWaitList;
 
 import java.nio.LongBuffer;
+import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 
 /**
@@ -53,8 +55,8 @@ final class StageTimer {
     /** Enqueues a marker with an event on {@code queue}: the first before the step's kernels, the second after them. */
     void mark(long queue) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
-            org.lwjgl.PointerBuffer event = stack.mallocPointer(1);
-            ClCheck.check(org.lwjgl.opencl.CL12.clEnqueueMarkerWithWaitList(queue, null, event), "clEnqueueMarkerWithWaitList");
+            PointerBuffer event = stack.mallocPointer(1);
+            ClCheck.check(clEnqueueMarkerWithWaitList(queue, null, event), "clEnqueueMarkerWithWaitList");
             markers[markerCount++] = event.get(0);
         }
     }

@@ -3,11 +3,11 @@ package io.twilight4j.bench.jmh;
 import io.twilight4j.attention.DecodeKernel;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.prune.Int4Estimator;
-import io.twilight4j.prune.Softmax;
 import io.twilight4j.prune.TopPThreshold;
 import io.twilight4j.prune.TwilightPruner;
 import io.twilight4j.select.DoubleSparsitySelector;
 import io.twilight4j.select.QuestSelector;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -37,12 +37,14 @@ public class HotLoopBench {
     static final int BUDGET_TOKENS = 8192;
     /** Twilight's p in the benchmarked policy. */
     static final float TOP_P = 0.95f;
+    private static final TwilightPruner PRUNER = new TwilightPruner(TOP_P);
 
     /** Quest's candidates and their estimated weights, computed once so each benchmark times one stage. */
     @State(Scope.Thread)
     public static class Candidates {
         int[] tokens;
         int count;
+        /** The four heads' softmax weights over the candidates. */
         float[] weights;
         float[] pageScores;
         /** The four heads' estimated scores, before softmax; {@link #work} and {@link #workTokens}: the prune's copies. */
@@ -59,17 +61,26 @@ public class HotLoopBench {
             pageScores = new float[s.ctx];
             tokens = new int[s.ctx];
             count = quest(s, tokens);
-            weights = new float[KvHeadState.GROUP * count];
+            scores = new float[KvHeadState.GROUP * count];
             Int4Estimator.estimate(s.cache, 0, s.pageTable, 0, tokens, count, s.queryCodes, s.queryScales, 0, KvHeadState.GROUP, s.scale,
-                    s.ws, weights, 0);
-            scores = weights.clone();
+                    s.ws, scores, 0);
             work = new float[scores.length];
             workTokens = new int[count];
-            Softmax.inPlace(weights, 0, count);
-            float[] w = scores.clone();
-            kept = tokens.clone();
-            PRUNER.thresholds(w, 0, count, KvHeadState.GROUP, thresholds, 0, s.ws.scratch);
-            keptCount = TwilightPruner.union(w, 0, count, KvHeadState.GROUP, thresholds, 0, kept);
+            keptCount = prune(s);
+            kept = Arrays.copyOf(workTokens, keptCount);
+            weights = work.clone();
+        }
+
+        /**
+         * The top-p stage of the group as the CPU backend runs it, on copies of the scores and tokens: softmax
+         * and threshold per head ({@link #work} ends as the weights), then the union of the four sets in
+         * {@link #workTokens}; returns its size.
+         */
+        int prune(KvHeadState s) {
+            System.arraycopy(scores, 0, work, 0, scores.length);
+            System.arraycopy(tokens, 0, workTokens, 0, count);
+            PRUNER.thresholds(work, 0, count, KvHeadState.GROUP, thresholds, 0, s.ws.scratch);
+            return TwilightPruner.union(work, 0, count, KvHeadState.GROUP, thresholds, 0, workTokens);
         }
     }
 
@@ -143,19 +154,11 @@ public class HotLoopBench {
         return out[0];
     }
 
-    /**
-     * The top-p stage of one GQA group as the CPU backend runs it: softmax and threshold per head, then the
-     * union of the four sets (on copies of the scores and tokens, which this time includes).
-     */
+    /** The top-p stage of one GQA group as the CPU backend runs it (including the copies {@link Candidates#prune} makes). */
     @Benchmark
     public int pruneGroup(KvHeadState s, Candidates c) {
-        System.arraycopy(c.scores, 0, c.work, 0, c.scores.length);
-        System.arraycopy(c.tokens, 0, c.workTokens, 0, c.count);
-        PRUNER.thresholds(c.work, 0, c.count, KvHeadState.GROUP, c.thresholds, 0, s.ws.scratch);
-        return TwilightPruner.union(c.work, 0, c.count, KvHeadState.GROUP, c.thresholds, 0, c.workTokens);
+        return c.prune(s);
     }
-
-    private static final TwilightPruner PRUNER = new TwilightPruner(TOP_P);
 
     /** The top-p bisection for one head over Quest's candidates (weights already softmaxed). */
     @Benchmark
