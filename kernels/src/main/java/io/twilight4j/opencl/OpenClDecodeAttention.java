@@ -127,8 +127,11 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         int batch = seqs.length;
         int rowFloats = decode.queryHeads() * kv.headDim();
         long start = System.nanoTime();
-        if ((timing || stepTiming) && !cl.profiling()) {
-            cl.profiling(true); // another plan may have switched the context's queues back
+        boolean events = timing || stepTiming;
+        if (cl.profiling() != events) {
+            // Another plan on this context switched its queues: this plan's steps run on the queues its
+            // own times need (a switch finishes the queues in use, so plans that alternate pay for it).
+            cl.profiling(events);
         }
         if (blocker != null) {
             blocker.start();

@@ -355,6 +355,38 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         }
     }
 
+    /**
+     * Two plans on one context, one timing its stages and one not: each step runs on the queues its own
+     * plan needs, whichever plan ran before it (the untimed plan used to stay on the profiling queues the
+     * timed one had switched to), with the same outputs on either.
+     */
+    @org.junit.jupiter.api.Test
+    void eachPlanRunsOnTheQueuesItsOwnTimesNeed() {
+        int kvHeads = 2, queryHeads = 8, d = 64;
+        Setup s = setup(17, kvHeads, d);
+        float[] q = gaussian(new SplittableRandom(77), 3 * queryHeads * d);
+        DecodeShape shape = new DecodeShape(queryHeads, 4, 128);
+        try (OpenClKvCache cache = s.cache();
+             OpenClDecodeAttention timed = new OpenClDecodeAttention(cache, AttentionPolicy.parse("quest:48+twilight:0.9"),
+                     shape, true, true, AttentionTuning.DEFAULT, 1);
+             OpenClDecodeAttention plain = new OpenClDecodeAttention(cache, AttentionPolicy.parse("quest:48+twilight:0.9"),
+                     shape, false, true, AttentionTuning.DEFAULT, 1)) {
+            float[] first = new float[q.length], out = new float[q.length];
+            assertTrue(timed.run(0, s.seqs(), q, first).attentionNanos > 0, "the timed plan's stage times");
+            for (int round = 0; round < 2; round++) {
+                assertEquals(0, plain.run(0, s.seqs(), q, out).stepNanos);
+                assertFalse(cl.profiling(), "round " + round + ": the untimed plan back on the plain queues");
+                assertArrayEquals(first, out, "round " + round + ": the untimed plan's output");
+                Arrays.fill(out, 0);
+                assertTrue(timed.run(0, s.seqs(), q, out).attentionNanos > 0, "round " + round + ": stage times again");
+                assertTrue(cl.profiling());
+                assertArrayEquals(first, out, "round " + round + ": the timed plan's output");
+            }
+        } finally {
+            cl.profiling(false);
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void refusesNegativeSlices() {
         Setup s = setup(13, 1, 64);
