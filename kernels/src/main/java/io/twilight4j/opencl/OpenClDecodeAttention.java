@@ -46,8 +46,6 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     /** The last step's slices, reused while the step's entries stay the same (no allocation per step). */
     private StepSlice[] cut = new StepSlice[0];
     private int cutEntries = -1;
-    /** Workbench: a blocker before each step to time it without profiling ({@link BlockedStepTimer}); usually null. */
-    private final BlockedStepTimer blocker;
 
     /** Plans {@code policy} over {@code cache} for batches up to {@code decode}; {@code timing} reads per-stage device times from kernel events. */
     public OpenClDecodeAttention(OpenClKvCache cache, AttentionPolicy policy, DecodeShape decode, boolean timing, boolean fastPaths) {
@@ -107,7 +105,6 @@ public final class OpenClDecodeAttention implements DecodeAttention {
                         false, b * (perHead ? decode.queryHeads() : kv.kvHeads()), perHead ? 1 : gqa, sparse.capacity(),
                         fastPaths, policy.prunes(), tuning));
             }
-            this.blocker = BlockedStepTimer.BLOCKER_US > 0 ? guard.add(new BlockedStepTimer(cl)) : null;
             guard.keep();
         }
     }
@@ -132,9 +129,6 @@ public final class OpenClDecodeAttention implements DecodeAttention {
             // Another plan on this context switched its queues: this plan's steps run on the queues its
             // own times need (a switch finishes the queues in use, so plans that alternate pay for it).
             cl.profiling(events);
-        }
-        if (blocker != null) {
-            blocker.start();
         }
         // The shared checks (sequences, sizes, finite q) and page-table copies, as on the CPU.
         inputs.load(layer, kv.layers(), seqs, query, output, decode.queryHeads(), kv.headDim());
@@ -232,9 +226,6 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         } else {
             stats.attentionNanos = System.nanoTime() - t0;
         }
-        if (blocker != null) {
-            stats.stepNanos = blocker.stepNanos();
-        }
         return stats;
     }
 
@@ -323,8 +314,5 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         pageTables.close();
         pinnedPages.close();
         transfers.close();
-        if (blocker != null) {
-            blocker.close();
-        }
     }
 }

@@ -5,6 +5,6 @@
  * attention; a step's transfers in one upload and one download, {@code StepTransfers}; large steps cut into
  * slices on separate queues, {@code StepSlice}), the JVM's signal handlers kept from the drivers' ({@code JvmSignals}),
  * and its workbench aids (per-kernel profile, {@code PhaseTimes}, {@code QueueOverlapCheck},
- * {@code DispatchCost}, {@code BlockedStepTimer}).
+ * {@code DispatchCost}).
  */
 package io.twilight4j.opencl;
