@@ -1,5 +1,6 @@
 package io.twilight4j.backend.cpu;
 
+import io.twilight4j.parallel.ReadyFlags;
 import io.twilight4j.parallel.WorkerPool;
 import io.twilight4j.attention.AttentionState;
 import io.twilight4j.attention.ChunkSchedule;
@@ -20,11 +21,13 @@ import io.twilight4j.select.Selector;
 
 /**
  * The CPU pipeline of one policy: the selector's page scoring (per sequence and page range, all KV
- * heads at once), then select, estimate and top-p (per sequence and KV head), then head-balanced
- * attention over the kept sets. Each is a parallel loop on the worker pool; all buffers are sized
- * here, at plan time. Stage times in {@link StepStats} are per-worker averages for the selection
- * stages (each worker's time in the stage, summed over workers, divided by the worker count) and
- * wall time for attention.
+ * heads at once), then select, estimate and top-p (per sequence and KV head), then attention over the
+ * kept sets. Sparse plans run the last two in one parallel loop: each entry's attention chunks follow
+ * the entry's own pruning, so a worker that runs out of entries to prune attends those already pruned
+ * (a barrier there left ~60 us a step idle at 32k on two workers). Dense plans cut their entries by the
+ * head-balanced {@link ChunkSchedule}. All buffers are sized here, at plan time. Stage times in
+ * {@link StepStats} are per-worker averages for sparse plans (each worker's time in the stage, summed
+ * over workers, divided by the worker count) and wall time for dense attention.
  */
 final class CpuDecodeAttention implements DecodeAttention {
 
@@ -32,6 +35,14 @@ final class CpuDecodeAttention implements DecodeAttention {
     static final int MIN_CHUNK = 128;
     /** Pages per item of the page-scoring loop: 4096 tokens at 16-token pages, enough items to balance two workers. */
     static final int SCORE_ITEM_PAGES = 256;
+    /**
+     * Attention chunks per worker that a sparse step aims for, over all its entries: the chunk counts of
+     * entries are fixed before their kept sets are known, so more and smaller chunks even out the tail.
+     */
+    static final int SPARSE_CHUNKS_PER_WORKER = 16;
+    /** Fewest and most chunk slots per attention entry of a sparse step. */
+    static final int MIN_SLOTS = 2;
+    static final int MAX_SLOTS = 8;
 
     private final HostKvCache cache;
     private final AttentionPolicy policy;
@@ -71,7 +82,9 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final float[] partialOut;
     /** Partial states per chunk: the entry's query heads (all of a sequence's for dense, a group's otherwise). */
     private final int statesPerItem;
-    /** Per worker (at w * STAGE_STRIDE, a cache line apart): nanoseconds in select, estimate, top-p this step. */
+    /** Sparse steps: a selection entry's kept sets are ready for its attention chunks. */
+    private final ReadyFlags pruned;
+    /** Per worker (at w * STAGE_STRIDE, a cache line apart): nanoseconds in select, estimate, top-p, attention this step. */
     private final long[] stageNanos;
     private static final int STAGE_STRIDE = 8;
 
@@ -127,7 +140,9 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         this.attendCount = new int[attentionEntries];
         this.schedule = new ChunkSchedule(attentionEntries, pool.workers());
-        int maxItems = ChunkSchedule.maxItems(attentionEntries, pool.workers());
+        int maxItems = selector == null ? ChunkSchedule.maxItems(attentionEntries, pool.workers())
+                : attentionEntries * MIN_SLOTS + SPARSE_CHUNKS_PER_WORKER * pool.workers();
+        this.pruned = new ReadyFlags(selectionEntries);
         this.partialMax = new float[maxItems * statesPerItem];
         this.partialSum = new float[maxItems * statesPerItem];
         this.partialOut = new float[maxItems * statesPerItem * dim];
@@ -146,9 +161,10 @@ final class CpuDecodeAttention implements DecodeAttention {
         stats.reset(batch * shape.queryHeads());
         int selectionEntries = batch * kvHeads;
         if (selector != null) {
-            // Ranking, estimate and top-p of one entry depend only on that entry (and its sequence's
-            // page scores): one parallel loop runs all three, so a step waits at one barrier for them,
-            // not three (a preempted worker on a shared machine stalls every barrier).
+            // Ranking, estimate, top-p and attention of one entry depend only on that entry (and its
+            // sequence's page scores): one parallel loop runs them all, the entries' pruning first, then
+            // their attention chunks, each chunk waiting for its own entry only. A step waits at one
+            // barrier for them, not four (a preempted worker on a shared machine stalls every barrier).
             java.util.Arrays.fill(stageNanos, 0);
             for (int r = 0; r < batch * shape.queryHeads(); r++) {
                 queryScales[r] = Int8Query.quantize(q, r * dim, dim, queryCodes, r * dim);
@@ -159,14 +175,34 @@ final class CpuDecodeAttention implements DecodeAttention {
                 // scored, and scoring all heads of a page together reads the bounds in storage order.
                 pool.run(scoreItems, (item, w) -> scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE));
             }
-            pool.run(selectionEntries, (e, w) -> selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE));
+            int attentionEntries = perHead() ? batch * shape.queryHeads() : selectionEntries;
+            int slots = chunkSlots(attentionEntries);
+            int perEntry = attentionEntries / selectionEntries * slots;
+            pruned.nextRound();
+            pool.run(selectionEntries * (1 + perEntry), (item, w) -> {
+                if (item < selectionEntries) {
+                    try {
+                        selectAndPrune(layer, item, q, workspaces[w], w * STAGE_STRIDE);
+                    } finally {
+                        pruned.set(item); // also after a failure: the entry's chunks must not wait forever
+                    }
+                } else {
+                    attendSlot(layer, item - selectionEntries, slots, q, workspaces[w], w * STAGE_STRIDE);
+                }
+            });
             // Stage times are each worker's time in the stage, averaged over the workers.
             int workers = pool.workers();
             for (int w = 0; w < workers; w++) {
                 stats.selectNanos += stageNanos[w * STAGE_STRIDE] / workers;
                 stats.estimateNanos += stageNanos[w * STAGE_STRIDE + 1] / workers;
                 stats.topPNanos += stageNanos[w * STAGE_STRIDE + 2] / workers;
+                stats.attentionNanos += stageNanos[w * STAGE_STRIDE + 3] / workers;
             }
+            int entries = recordBudgets(batch);
+            for (int a = 0; a < entries; a++) {
+                mergeEntry(a, a * slots, (a + 1) * slots, out);
+            }
+            return stats;
         }
         int entries = recordBudgets(batch);
         long t3 = System.nanoTime();
@@ -174,7 +210,7 @@ final class CpuDecodeAttention implements DecodeAttention {
         pool.run(schedule.items(), (item, w) -> attendChunk(layer, item, q, workspaces[w]));
         // Merging is a few vector adds per chunk: cheaper on the caller than another barrier.
         for (int e = 0; e < entries; e++) {
-            mergeEntry(e, out);
+            mergeEntry(e, schedule.firstItem(e), schedule.firstItem(e + 1), out);
         }
         stats.attentionNanos = System.nanoTime() - t3;
         return stats;
@@ -275,40 +311,69 @@ final class CpuDecodeAttention implements DecodeAttention {
         return perHead() ? batch * hq : batch * kvHeads;
     }
 
+    /** Dense attention: chunk {@code item} of the schedule. */
     private void attendChunk(int layer, int item, float[] q, Workspace ws) {
         int e = schedule.entry(item);
+        DecodeKernel.attendAllHeads(cache.layer(layer), cache.layout(), in.pageTable(e), schedule.from(item),
+                schedule.to(item), q, e * shape.queryHeads() * dim, group, scale, ws, partialMax, partialSum, partialOut,
+                item * statesPerItem);
+    }
+
+    /**
+     * Slots per attention entry of a sparse step: enough chunks over all entries for the tail to even out,
+     * at least {@link #MIN_SLOTS} so one large kept set does not end the step on one worker.
+     */
+    private int chunkSlots(int attentionEntries) {
+        int aim = (SPARSE_CHUNKS_PER_WORKER * pool.workers() + attentionEntries - 1) / attentionEntries;
+        return Math.max(MIN_SLOTS, Math.min(MAX_SLOTS, aim));
+    }
+
+    /**
+     * Sparse attention: slot {@code t % slots} of attention entry {@code t / slots}, once its selection
+     * entry is pruned. The entry's kept set of n tokens is cut into min(slots, ceil(n / MIN_CHUNK)) equal
+     * chunks; later slots hold empty states.
+     */
+    private void attendSlot(int layer, int t, int slots, float[] q, Workspace ws, int nanosAt) {
+        int a = t / slots;
+        int j = t % slots;
+        int e = perHead() ? a / group : a;
+        pruned.await(e);
+        long t0 = System.nanoTime();
+        int n = perHead() ? attendCount[a] : candidateCount[e];
+        int pieces = Math.max(1, Math.min(slots, (n + MIN_CHUNK - 1) / MIN_CHUNK));
+        int from = j < pieces ? (int) ((long) n * j / pieces) : n;
+        int to = j < pieces ? (int) ((long) n * (j + 1) / pieces) : n;
+        attendRange(layer, a, from, to, q, ws, t * statesPerItem);
+        stageNanos[nanosAt + 3] += System.nanoTime() - t0;
+    }
+
+    /** Sparse attention of attention entry {@code a} over its kept tokens [from, to), states from {@code stateBase}. */
+    private void attendRange(int layer, int a, int from, int to, float[] q, Workspace ws, int stateBase) {
         int hq = shape.queryHeads();
-        if (selector == null) {
-            DecodeKernel.attendAllHeads(cache.layer(layer), cache.layout(), in.pageTable(e), schedule.from(item),
-                    schedule.to(item), q, e * hq * dim, group, scale, ws, partialMax, partialSum, partialOut,
-                    item * statesPerItem);
-            return;
-        }
         int b;
         int kvHead;
         int firstHead;
         int heads;
         int[] tokens;
         if (perHead()) {
-            b = e / hq;
-            firstHead = e % hq;
+            b = a / hq;
+            firstHead = a % hq;
             kvHead = firstHead / group;
             heads = 1;
-            tokens = headTokens[e];
+            tokens = headTokens[a];
         } else {
-            b = e / kvHeads;
-            kvHead = e % kvHeads;
+            b = a / kvHeads;
+            kvHead = a % kvHeads;
             firstHead = kvHead * group;
             heads = group;
-            tokens = selector == null ? null : candidates[e];
+            tokens = candidates[a];
         }
-        DecodeKernel.attend(cache.layer(layer), cache.layout(), in.pageTable(b), kvHead, tokens,
-                schedule.from(item), schedule.to(item), q, (b * hq + firstHead) * dim, heads, scale, ws,
-                partialMax, partialSum, partialOut, item * statesPerItem);
+        DecodeKernel.attend(cache.layer(layer), cache.layout(), in.pageTable(b), kvHead, tokens, from, to, q,
+                (b * hq + firstHead) * dim, heads, scale, ws, partialMax, partialSum, partialOut, stateBase);
     }
 
-    /** Merges the chunks of entry {@code e} in order and writes its heads' outputs. */
-    private void mergeEntry(int e, float[] out) {
+    /** Merges the chunks {@code [first, end)} of entry {@code e} in order and writes its heads' outputs. */
+    private void mergeEntry(int e, int first, int end, float[] out) {
         int hq = shape.queryHeads();
         int heads;
         int firstRow;
@@ -319,8 +384,6 @@ final class CpuDecodeAttention implements DecodeAttention {
             heads = perHead() ? 1 : group;
             firstRow = perHead() ? e : (e / kvHeads) * hq + (e % kvHeads) * group;
         }
-        int first = schedule.firstItem(e);
-        int end = schedule.firstItem(e + 1);
         for (int g = 0; g < heads; g++) {
             int dst = first * statesPerItem + g;
             for (int it = first + 1; it < end; it++) {
