@@ -330,8 +330,10 @@ final class CpuDecodeAttention implements DecodeAttention {
 
     /**
      * Sparse attention: slot {@code t % slots} of attention entry {@code t / slots}, once its selection
-     * entry is pruned. The entry's kept set of n tokens is cut into min(slots, ceil(n / MIN_CHUNK)) equal
-     * chunks; later slots hold empty states.
+     * entry is pruned. The entry's kept set of n tokens is cut into min(slots, ceil(n / MIN_CHUNK)) pieces
+     * of equal length rounded up to whole pages, as {@link ChunkSchedule} cuts dense entries (so a policy
+     * that keeps every token of a short context sums as dense does, bit for bit); later slots hold empty
+     * states.
      */
     private void attendSlot(int layer, int t, int slots, float[] q, Workspace ws, int nanosAt) {
         int a = t / slots;
@@ -341,8 +343,10 @@ final class CpuDecodeAttention implements DecodeAttention {
         long t0 = System.nanoTime();
         int n = perHead() ? attendCount[a] : candidateCount[e];
         int pieces = Math.max(1, Math.min(slots, (n + MIN_CHUNK - 1) / MIN_CHUNK));
-        int from = j < pieces ? (int) ((long) n * j / pieces) : n;
-        int to = j < pieces ? (int) ((long) n * (j + 1) / pieces) : n;
+        int align = cache.shape().pageTokens();
+        int step = ((n + pieces - 1) / pieces + align - 1) / align * align;
+        int from = (int) Math.min(n, (long) j * step);
+        int to = (int) Math.min(n, (long) (j + 1) * step);
         attendRange(layer, a, from, to, q, ws, t * statesPerItem);
         stageNanos[nanosAt + 3] += System.nanoTime() - t0;
     }
