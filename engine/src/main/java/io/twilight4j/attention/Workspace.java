@@ -34,16 +34,12 @@ public final class Workspace {
     public final float[] queryScratch;
     /** Lookup tables (Double Sparsity label scores). */
     public final float[] table;
-    /** All query heads of a sequence, split or permuted (page scoring for every KV head at once). */
-    public final float[] sequenceQuery;
     /** One code row as floats: a page's bound codes or a token's 4-bit key (where Nibbles.dots unpacks). */
     public final float[] codeRow;
     /** Page scoring's dot products of a block of pages, every KV head's query heads: [kvHead][g][BLOCK]. */
     public final float[] pageDots;
     /** Page scoring's (scale, min) of a block of pages: [kvHead][scale | min][BLOCK]. */
     public final float[] pageParams;
-    /** Sum of each query row of a sequence (page scoring's range term). */
-    public final float[] querySums;
 
     /** Scratch for heads of {@code dim} channels, {@code groupHeads} query heads per entry, up to {@code maxScores} scores per head. */
     public Workspace(int dim, int groupHeads, int maxScores) {
@@ -63,10 +59,8 @@ public final class Workspace {
         this.indices = new int[Math.max(maxScores, 1)];
         this.queryScratch = new float[groupHeads * dim * 2];
         this.table = new float[groupHeads * (dim / 4) * 256];
-        this.sequenceQuery = new float[kvHeads * groupHeads * dim * 2];
         this.codeRow = new float[2 * dim];
         this.pageDots = new float[kvHeads * groupHeads * BLOCK];
         this.pageParams = new float[2 * kvHeads * BLOCK];
-        this.querySums = new float[kvHeads * groupHeads];
     }
 }

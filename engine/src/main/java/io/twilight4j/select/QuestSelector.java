@@ -69,32 +69,46 @@ public final class QuestSelector implements Selector {
         return c;
     }
 
+    @Override
+    public int preparedFloats(int heads, int headDim) {
+        return heads * (2 * headDim + 1);
+    }
+
+    /**
+     * Per head g: [c- | c+] of its query codes (min(c, 0), then max(c, 0)), permuted to the order
+     * {@link Nibbles#dots} meets [u_min | u_max] in, at {@code prepared[g * 2 * headDim..]}; then every
+     * head's sum(c) after the rows, at {@code prepared[heads * 2 * headDim + g]}.
+     */
+    @Override
+    public void prepareQueries(float[] queryCodes, int firstHead, int heads, int headDim, float[] scratch,
+                               float[] prepared) {
+        int row = 2 * headDim;
+        int bytes = PageBounds.codeBytes(headDim);
+        for (int g = 0; g < heads; g++) {
+            prepared[heads * row + g] = splitSigns(queryCodes, (firstHead + g) * headDim, headDim, scratch);
+            Nibbles.permute(scratch, 0, prepared, g * row, bytes);
+        }
+    }
+
     /**
      * shared[h * scoredPages + p] = the largest bound of KV head h's group over page p, for the 8-bit
      * queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
      * bound is min + u * scale, a head's bound is qs * (min * sum(c) + scale * ([c- | c+] . [u_min | u_max])):
      * one dot product of integers (exact in float arithmetic, the same sum the OpenCL kernels' integer
      * dot products get) with the page's code row, read in place ({@link Nibbles#dots}): per block of
-     * pages, all of one KV head's rows in one call, then the next head's.
+     * pages, all of one KV head's rows in one call, then the next head's. {@code prepared}: the
+     * sequence's query heads as {@link #prepareQueries} wrote them.
      */
     @Override
     public void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
-                           float[] queryCodes, float[] queryScales, int firstHead, int group, Workspace ws, float[] shared) {
+                           float[] prepared, float[] queryScales, int firstHead, int group, Workspace ws, float[] shared) {
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
         int kvHeads = layout.shape().kvHeads();
         int scored = scoredPages(length, layout.shape().pageTokens());
         int row = 2 * dim;
         int bytes = PageBounds.codeBytes(dim);
-        // [c- | c+] per head, permuted to the order Nibbles.unpack writes [u_min | u_max] in.
-        // Done for every page range (a parallel item): vector operations, then one permute per head.
-        float[] split = ws.sequenceQuery;
-        float[] qSum = ws.querySums;
-        float[] natural = ws.codeRow;
-        for (int g = 0; g < kvHeads * group; g++) {
-            qSum[g] = splitSigns(queryCodes, (firstHead + g) * dim, dim, natural);
-            Nibbles.permute(natural, 0, split, g * row, bytes);
-        }
+        int sums = kvHeads * group * row;
         HostKvCache.Layer ly = cache.layer(layer);
         long[] rows = ws.rowOffsets;
         // dots[(h * group + g) * BLOCK + i]; params[2 * h * BLOCK + i] = scale, then min at + BLOCK.
@@ -115,12 +129,12 @@ public final class QuestSelector implements Selector {
                     params[2 * h * Workspace.BLOCK + i] = Fp16.first(pair);
                     params[(2 * h + 1) * Workspace.BLOCK + i] = Fp16.second(pair);
                 }
-                Nibbles.dots(ly.boundCodes(), rows, 0, m, bytes, split, h * group * row, group, dots,
+                Nibbles.dots(ly.boundCodes(), rows, 0, m, bytes, prepared, h * group * row, group, dots,
                         h * group * Workspace.BLOCK, Workspace.BLOCK, ws.codeRow);
             }
             for (int h = 0; h < kvHeads; h++) {
-                bounds(dots, h * group * Workspace.BLOCK, params, 2 * h * Workspace.BLOCK, m, qSum, queryScales,
-                        firstHead, h, group, shared, h * scored + p0);
+                bounds(dots, h * group * Workspace.BLOCK, params, 2 * h * Workspace.BLOCK, m, prepared, sums,
+                        queryScales, firstHead, h, group, shared, h * scored + p0);
             }
         }
     }
@@ -161,10 +175,10 @@ public final class QuestSelector implements Selector {
     /**
      * out[i] = max over the group's heads g of qs_g * (min_i * sum(c_g) + scale_i * dot_gi) for the block's
      * {@code m} pages of KV head h (dot_gi at {@code dots[dotsOff + g * BLOCK + i]}, scale_i at
-     * {@code params[pOff + i]}, min_i at {@code params[pOff + BLOCK + i]}): lanes are pages, the same
-     * float operations as the OpenCL kernel.
+     * {@code params[pOff + i]}, min_i at {@code params[pOff + BLOCK + i]}, sum(c_g) at
+     * {@code qSum[sumsOff + h * group + g]}): lanes are pages, the same float operations as the OpenCL kernel.
      */
-    private static void bounds(float[] dots, int dotsOff, float[] params, int pOff, int m, float[] qSum,
+    private static void bounds(float[] dots, int dotsOff, float[] params, int pOff, int m, float[] qSum, int sumsOff,
                                float[] queryScales, int firstHead, int h, int group, float[] out, int outOff) {
         int i = 0;
         int bound = F.loopBound(m);
@@ -174,7 +188,7 @@ public final class QuestSelector implements Selector {
             FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             for (int g = 0; g < group; g++) {
                 FloatVector dot = FloatVector.fromArray(F, dots, dotsOff + g * Workspace.BLOCK + i);
-                FloatVector headBound = min.mul(qSum[h * group + g]).add(scale.mul(dot));
+                FloatVector headBound = min.mul(qSum[sumsOff + h * group + g]).add(scale.mul(dot));
                 best = best.max(headBound.mul(queryScales[firstHead + h * group + g]));
             }
             best.intoArray(out, outOff + i);
@@ -182,7 +196,7 @@ public final class QuestSelector implements Selector {
         for (; i < m; i++) {
             float best = Float.NEGATIVE_INFINITY;
             for (int g = 0; g < group; g++) {
-                float b = params[pOff + Workspace.BLOCK + i] * qSum[h * group + g]
+                float b = params[pOff + Workspace.BLOCK + i] * qSum[sumsOff + h * group + g]
                         + params[pOff + i] * dots[dotsOff + g * Workspace.BLOCK + i];
                 best = Math.max(best, queryScales[firstHead + h * group + g] * b);
             }

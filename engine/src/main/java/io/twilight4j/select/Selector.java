@@ -40,14 +40,28 @@ public interface Selector {
         return 0;
     }
 
+    /** Floats {@link #prepareQueries} writes for {@code heads} query heads of {@code headDim} channels. */
+    default int preparedFloats(int heads, int headDim) {
+        return 0;
+    }
+
+    /**
+     * Prepares one sequence's query heads for {@link #scorePages}, once per step (its page ranges are
+     * scored in parallel and would each redo it): {@code heads} {@link Int8Query} rows, head i's codes at
+     * {@code queryCodes[(firstHead + i) * headDim..]}, into {@code prepared}; {@code scratch} holds
+     * 2 * headDim floats.
+     */
+    default void prepareQueries(float[] queryCodes, int firstHead, int heads, int headDim, float[] scratch,
+                                float[] prepared) {
+    }
+
     /**
      * Scores pages {@code fromPage..toPage} (below {@link #scoredPages}) of every KV head of one
-     * sequence into {@code shared}. The sequence's query heads are given as {@link Int8Query} rows:
-     * head i's codes at {@code queryCodes[(firstHead + i) * headDim..]}, its scale at
-     * {@code queryScales[firstHead + i]}, {@code group} heads per KV head.
+     * sequence into {@code shared}. The sequence's query heads come as {@link #prepareQueries} wrote
+     * them, head i's scale at {@code queryScales[firstHead + i]}, {@code group} heads per KV head.
      */
     default void scorePages(HostKvCache cache, int layer, int[] pageTable, int length, int fromPage, int toPage,
-                            float[] queryCodes, float[] queryScales, int firstHead, int group, Workspace ws, float[] shared) {
+                            float[] prepared, float[] queryScales, int firstHead, int group, Workspace ws, float[] shared) {
     }
 
     /** Writes positions {@code 0..length-1} to {@code out} and returns {@code length}: the whole sequence. */

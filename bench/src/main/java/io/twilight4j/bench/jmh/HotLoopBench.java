@@ -47,6 +47,8 @@ public class HotLoopBench {
         /** The four heads' softmax weights over the candidates. */
         float[] weights;
         float[] pageScores;
+        /** The group's query heads as Quest's page scoring takes them. */
+        float[] questQuery;
         /** The four heads' estimated scores, before softmax; {@link #work} and {@link #workTokens}: the prune's copies. */
         float[] scores;
         float[] work;
@@ -59,6 +61,7 @@ public class HotLoopBench {
         @Setup(Level.Trial)
         public void setUp(KvHeadState s) {
             pageScores = new float[s.ctx];
+            questQuery = new float[new QuestSelector(BUDGET_TOKENS).preparedFloats(KvHeadState.GROUP, s.cache.shape().headDim())];
             tokens = new int[s.ctx];
             count = quest(s, tokens);
             scores = new float[KvHeadState.GROUP * count];
@@ -117,13 +120,14 @@ public class HotLoopBench {
         return quest(s, c.tokens);
     }
 
-    /** Quest's page scoring alone (the one KV head, its four query heads), without the ranking. */
+    /** Quest's page scoring alone (the one KV head, its four query heads, their preparation), without the ranking. */
     @Benchmark
     public float questScore(KvHeadState s, Candidates c) {
         QuestSelector quest = new QuestSelector(BUDGET_TOKENS);
         int pageTokens = s.cache.shape().pageTokens();
         float[] shared = c.pageScores;
-        quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), s.queryCodes,
+        quest.prepareQueries(s.queryCodes, 0, KvHeadState.GROUP, s.cache.shape().headDim(), s.ws.codeRow, c.questQuery);
+        quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), c.questQuery,
                 s.queryScales, 0, KvHeadState.GROUP, s.ws, shared);
         return shared[0];
     }
@@ -133,7 +137,9 @@ public class HotLoopBench {
         QuestSelector quest = new QuestSelector(BUDGET_TOKENS);
         int pageTokens = s.cache.shape().pageTokens();
         float[] shared = new float[quest.sharedFloats(s.ctx, 1, pageTokens)];
-        quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), s.queryCodes,
+        float[] prepared = new float[quest.preparedFloats(KvHeadState.GROUP, s.cache.shape().headDim())];
+        quest.prepareQueries(s.queryCodes, 0, KvHeadState.GROUP, s.cache.shape().headDim(), s.ws.codeRow, prepared);
+        quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), prepared,
                 s.queryScales, 0, KvHeadState.GROUP, s.ws, shared);
         return quest.select(s.cache, 0, s.pageTable, s.ctx, 0, s.q, 0, KvHeadState.GROUP, s.ws, shared, out);
     }

@@ -59,8 +59,10 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final ChunkSchedule schedule;
     private final StepInputs in;
 
-    // Per sequence: the selector's page scores for all KV heads, and its first page-scoring item.
+    // Per sequence: the selector's page scores for all KV heads, its query heads as the page scoring
+    // takes them (prepared once a step, not by each page range), and its first page-scoring item.
     private final float[][] shared;
+    private final float[][] prepared;
     private final int[] firstScoreItem;
     // Per selection entry (sequence, KV head): candidates, later the GQA union in place. An entry's
     // estimated weights live only while its worker prunes it: they go to the worker's Workspace.scores,
@@ -117,6 +119,8 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         int sharedFloats = selector == null ? 0 : selector.sharedFloats(maxContext, kvHeads, kv.pageTokens());
         this.shared = new float[shape.maxBatch()][sharedFloats];
+        int preparedFloats = selector == null ? 0 : selector.preparedFloats(shape.queryHeads(), dim);
+        this.prepared = new float[shape.maxBatch()][preparedFloats];
         this.firstScoreItem = new int[shape.maxBatch() + 1];
         this.stats = new StepStats(shape.maxBatch() * shape.queryHeads());
         this.in = new StepInputs(cache.pager(), shape.maxBatch(), maxContext, kv.pageTokens());
@@ -170,6 +174,10 @@ final class CpuDecodeAttention implements DecodeAttention {
                 queryScales[r] = Int8Query.quantize(q, r * dim, dim, queryCodes, r * dim);
             }
             int scoreItems = planPageScoring(batch);
+            for (int b = 0; b < batch && scoreItems > 0; b++) {
+                selector.prepareQueries(queryCodes, b * shape.queryHeads(), shape.queryHeads(), dim,
+                        workspaces[0].codeRow, prepared[b]);
+            }
             if (scoreItems > 0) {
                 // The one extra barrier: a KV head's ranking needs every page range of its sequence
                 // scored, and scoring all heads of a page together reads the bounds in storage order.
@@ -238,7 +246,7 @@ final class CpuDecodeAttention implements DecodeAttention {
         int scored = selector.scoredPages(in.length(b), cache.shape().pageTokens());
         int from = (item - firstScoreItem[b]) * SCORE_ITEM_PAGES;
         int to = Math.min(scored, from + SCORE_ITEM_PAGES);
-        selector.scorePages(cache, layer, in.pageTable(b), in.length(b), from, to, queryCodes, queryScales,
+        selector.scorePages(cache, layer, in.pageTable(b), in.length(b), from, to, prepared[b], queryScales,
                 b * shape.queryHeads(), group, ws, shared[b]);
         stageNanos[nanosAt] += System.nanoTime() - t0;
     }
