@@ -22,9 +22,10 @@ import io.twilight4j.select.Selector;
 /**
  * The CPU pipeline of one policy: the selector's page scoring (per sequence and page range, all KV
  * heads at once), then select, estimate and top-p (per sequence and KV head), then attention over the
- * kept sets. Sparse plans run the last two in one parallel loop: each entry's attention chunks follow
- * the entry's own pruning, so a worker that runs out of entries to prune attends those already pruned
- * (a barrier there left ~60 us a step idle at 32k on two workers). Dense plans cut their entries by the
+ * kept sets. Sparse plans run all three in one parallel loop: an entry's pruning follows its own
+ * sequence's page ranges and its attention chunks follow its own pruning, so a worker that runs out of
+ * entries to prune attends those already pruned (a barrier there left ~60 us a step idle at 32k on two
+ * workers) and sequences of a batch do not wait for each other. Dense plans cut their entries by the
  * head-balanced {@link ChunkSchedule}. All buffers are sized here, at plan time. Stage times in
  * {@link StepStats} are per-worker averages for sparse plans (each worker's time in the stage, summed
  * over workers, divided by the worker count) and wall time for dense attention.
@@ -84,7 +85,8 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final float[] partialOut;
     /** Partial states per chunk: the entry's query heads (all of a sequence's for dense, a group's otherwise). */
     private final int statesPerItem;
-    /** Sparse steps: a selection entry's kept sets are ready for its attention chunks. */
+    /** Sparse steps: a page range is scored (for its sequence's ranking); an entry's kept sets are ready (for its attention). */
+    private final ReadyFlags scored;
     private final ReadyFlags pruned;
     /** Per worker (at w * STAGE_STRIDE, a cache line apart): nanoseconds in select, estimate, top-p, attention this step. */
     private final long[] stageNanos;
@@ -146,6 +148,8 @@ final class CpuDecodeAttention implements DecodeAttention {
         this.schedule = new ChunkSchedule(attentionEntries, pool.workers());
         int maxItems = selector == null ? ChunkSchedule.maxItems(attentionEntries, pool.workers())
                 : attentionEntries * MIN_SLOTS + SPARSE_CHUNKS_PER_WORKER * pool.workers();
+        int pagesPerSequence = (maxContext + kv.pageTokens() - 1) / kv.pageTokens();
+        this.scored = new ReadyFlags(shape.maxBatch() * ((pagesPerSequence + SCORE_ITEM_PAGES - 1) / SCORE_ITEM_PAGES));
         this.pruned = new ReadyFlags(selectionEntries);
         this.partialMax = new float[maxItems * statesPerItem];
         this.partialSum = new float[maxItems * statesPerItem];
@@ -165,10 +169,11 @@ final class CpuDecodeAttention implements DecodeAttention {
         stats.reset(batch * shape.queryHeads());
         int selectionEntries = batch * kvHeads;
         if (selector != null) {
-            // Ranking, estimate, top-p and attention of one entry depend only on that entry (and its
-            // sequence's page scores): one parallel loop runs them all, the entries' pruning first, then
-            // their attention chunks, each chunk waiting for its own entry only. A step waits at one
-            // barrier for them, not four (a preempted worker on a shared machine stalls every barrier).
+            // Ranking, estimate, top-p and attention of one entry depend only on that entry and its
+            // sequence's page scores: one parallel loop runs the page ranges, then the entries' pruning,
+            // each entry waiting for its own sequence's ranges only, then their attention chunks, each
+            // waiting for its own entry. A step waits at one barrier, not four (a preempted worker on a
+            // shared machine stalls every barrier).
             java.util.Arrays.fill(stageNanos, 0);
             for (int r = 0; r < batch * shape.queryHeads(); r++) {
                 queryScales[r] = Int8Query.quantize(q, r * dim, dim, queryCodes, r * dim);
@@ -178,24 +183,30 @@ final class CpuDecodeAttention implements DecodeAttention {
                 selector.prepareQueries(queryCodes, b * shape.queryHeads(), shape.queryHeads(), dim,
                         workspaces[0].codeRow, prepared[b]);
             }
-            if (scoreItems > 0) {
-                // The one extra barrier: a KV head's ranking needs every page range of its sequence
-                // scored, and scoring all heads of a page together reads the bounds in storage order.
-                pool.run(scoreItems, (item, w) -> scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE));
-            }
             int attentionEntries = perHead() ? batch * shape.queryHeads() : selectionEntries;
             int slots = chunkSlots(attentionEntries);
             int perEntry = attentionEntries / selectionEntries * slots;
+            scored.nextRound();
             pruned.nextRound();
-            pool.run(selectionEntries * (1 + perEntry), (item, w) -> {
-                if (item < selectionEntries) {
+            // A failed item still sets its flag, so the items after it do not wait forever; the pool
+            // rethrows the failure when the loop ends.
+            pool.run(scoreItems + selectionEntries * (1 + perEntry), (item, w) -> {
+                if (item < scoreItems) {
                     try {
-                        selectAndPrune(layer, item, q, workspaces[w], w * STAGE_STRIDE);
+                        scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE);
                     } finally {
-                        pruned.set(item); // also after a failure: the entry's chunks must not wait forever
+                        scored.set(item);
+                    }
+                } else if (item < scoreItems + selectionEntries) {
+                    int e = item - scoreItems;
+                    try {
+                        awaitPageScores(e / kvHeads);
+                        selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE);
+                    } finally {
+                        pruned.set(e);
                     }
                 } else {
-                    attendSlot(layer, item - selectionEntries, slots, q, workspaces[w], w * STAGE_STRIDE);
+                    attendSlot(layer, item - scoreItems - selectionEntries, slots, q, workspaces[w], w * STAGE_STRIDE);
                 }
             });
             // Stage times are each worker's time in the stage, averaged over the workers.
@@ -234,6 +245,16 @@ final class CpuDecodeAttention implements DecodeAttention {
         }
         firstScoreItem[batch] = items;
         return items;
+    }
+
+    /**
+     * Returns once every page range of sequence {@code b} is scored: a KV head's ranking needs all of
+     * them, and a range scores all heads of its pages together (their bounds read in storage order).
+     */
+    private void awaitPageScores(int b) {
+        for (int item = firstScoreItem[b]; item < firstScoreItem[b + 1]; item++) {
+            scored.await(item);
+        }
     }
 
     /** Scores one page range of one sequence for all its KV heads. */
