@@ -167,72 +167,82 @@ final class CpuDecodeAttention implements DecodeAttention {
         in.load(layer, cache.shape().layers(), seqs, q, out, shape.queryHeads(), dim);
         int batch = seqs.length;
         stats.reset(batch * shape.queryHeads());
-        int selectionEntries = batch * kvHeads;
         if (selector != null) {
-            // Ranking, estimate, top-p and attention of one entry depend only on that entry and its
-            // sequence's page scores: one parallel loop runs the page ranges, then the entries' pruning,
-            // each entry waiting for its own sequence's ranges only, then their attention chunks, each
-            // waiting for its own entry. A step waits at one barrier, not four (a preempted worker on a
-            // shared machine stalls every barrier).
-            java.util.Arrays.fill(stageNanos, 0);
-            for (int r = 0; r < batch * shape.queryHeads(); r++) {
-                queryScales[r] = Int8Query.quantize(q, r * dim, dim, queryCodes, r * dim);
-            }
-            int scoreItems = planPageScoring(batch);
-            for (int b = 0; b < batch && scoreItems > 0; b++) {
-                selector.prepareQueries(queryCodes, b * shape.queryHeads(), shape.queryHeads(), dim,
-                        workspaces[0].codeRow, prepared[b]);
-            }
-            int attentionEntries = perHead() ? batch * shape.queryHeads() : selectionEntries;
-            int slots = chunkSlots(attentionEntries);
-            int perEntry = attentionEntries / selectionEntries * slots;
-            scored.nextRound();
-            pruned.nextRound();
-            // A failed item still sets its flag, so the items after it do not wait forever; the pool
-            // rethrows the failure when the loop ends.
-            pool.run(scoreItems + selectionEntries * (1 + perEntry), (item, w) -> {
-                if (item < scoreItems) {
-                    try {
-                        scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE);
-                    } finally {
-                        scored.set(item);
-                    }
-                } else if (item < scoreItems + selectionEntries) {
-                    int e = item - scoreItems;
-                    try {
-                        awaitPageScores(e / kvHeads);
-                        selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE);
-                    } finally {
-                        pruned.set(e);
-                    }
-                } else {
-                    attendSlot(layer, item - scoreItems - selectionEntries, slots, q, workspaces[w], w * STAGE_STRIDE);
+            runSparse(layer, batch, q, out);
+        } else {
+            runDense(layer, batch, q, out);
+        }
+        return stats;
+    }
+
+    /**
+     * Ranking, estimate, top-p and attention of one entry depend only on that entry and its sequence's
+     * page scores: one parallel loop runs the page ranges, then the entries' pruning, each entry waiting
+     * for its own sequence's ranges only, then their attention chunks, each waiting for its own entry. A
+     * step waits at one barrier, not four (a preempted worker on a shared machine stalls every barrier).
+     */
+    private void runSparse(int layer, int batch, float[] q, float[] out) {
+        int selectionEntries = batch * kvHeads;
+        java.util.Arrays.fill(stageNanos, 0);
+        for (int r = 0; r < batch * shape.queryHeads(); r++) {
+            queryScales[r] = Int8Query.quantize(q, r * dim, dim, queryCodes, r * dim);
+        }
+        int scoreItems = planPageScoring(batch);
+        for (int b = 0; b < batch && scoreItems > 0; b++) {
+            selector.prepareQueries(queryCodes, b * shape.queryHeads(), shape.queryHeads(), dim,
+                    workspaces[0].codeRow, prepared[b]);
+        }
+        int attentionEntries = perHead() ? batch * shape.queryHeads() : selectionEntries;
+        int slots = chunkSlots(attentionEntries);
+        int perEntry = attentionEntries / selectionEntries * slots;
+        scored.nextRound();
+        pruned.nextRound();
+        // A failed item still sets its flag, so the items after it do not wait forever; the pool
+        // rethrows the failure when the loop ends.
+        pool.run(scoreItems + selectionEntries * (1 + perEntry), (item, w) -> {
+            if (item < scoreItems) {
+                try {
+                    scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE);
+                } finally {
+                    scored.set(item);
                 }
-            });
-            // Stage times are each worker's time in the stage, averaged over the workers.
-            int workers = pool.workers();
-            for (int w = 0; w < workers; w++) {
-                stats.selectNanos += stageNanos[w * STAGE_STRIDE] / workers;
-                stats.estimateNanos += stageNanos[w * STAGE_STRIDE + 1] / workers;
-                stats.topPNanos += stageNanos[w * STAGE_STRIDE + 2] / workers;
-                stats.attentionNanos += stageNanos[w * STAGE_STRIDE + 3] / workers;
+            } else if (item < scoreItems + selectionEntries) {
+                int e = item - scoreItems;
+                try {
+                    awaitPageScores(e / kvHeads);
+                    selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE);
+                } finally {
+                    pruned.set(e);
+                }
+            } else {
+                attendSlot(layer, item - scoreItems - selectionEntries, slots, q, workspaces[w], w * STAGE_STRIDE);
             }
-            int entries = recordBudgets(batch);
-            for (int a = 0; a < entries; a++) {
-                mergeEntry(a, a * slots, (a + 1) * slots, out);
-            }
-            return stats;
+        });
+        // Stage times are each worker's time in the stage, averaged over the workers.
+        int workers = pool.workers();
+        for (int w = 0; w < workers; w++) {
+            stats.selectNanos += stageNanos[w * STAGE_STRIDE] / workers;
+            stats.estimateNanos += stageNanos[w * STAGE_STRIDE + 1] / workers;
+            stats.topPNanos += stageNanos[w * STAGE_STRIDE + 2] / workers;
+            stats.attentionNanos += stageNanos[w * STAGE_STRIDE + 3] / workers;
         }
         int entries = recordBudgets(batch);
-        long t3 = System.nanoTime();
+        for (int a = 0; a < entries; a++) {
+            mergeEntry(a, a * slots, (a + 1) * slots, out);
+        }
+    }
+
+    /** Dense attention: every sequence's tokens cut by the head-balanced schedule. */
+    private void runDense(int layer, int batch, float[] q, float[] out) {
+        int entries = recordBudgets(batch);
+        long t0 = System.nanoTime();
         schedule.build(attendCount, entries, pool.workers(), MIN_CHUNK, cache.shape().pageTokens());
         pool.run(schedule.items(), (item, w) -> attendChunk(layer, item, q, workspaces[w]));
         // Merging is a few vector adds per chunk: cheaper on the caller than another barrier.
         for (int e = 0; e < entries; e++) {
             mergeEntry(e, schedule.firstItem(e), schedule.firstItem(e + 1), out);
         }
-        stats.attentionNanos = System.nanoTime() - t3;
-        return stats;
+        stats.attentionNanos = System.nanoTime() - t0;
     }
 
     /** Cuts each sequence's scored pages into items of {@link #SCORE_ITEM_PAGES}; returns the item count. */
