@@ -44,8 +44,7 @@ public final class ChunkSchedule {
             firstItem[e] = n;
             int len = tokens[e];
             int pieces = (int) Math.max(1, (len + target - 1) / target);
-            // Equal pieces rounded up to the alignment (page-sized blocks for dense decode).
-            int step = (int) Math.min(len, ((len + pieces - 1) / pieces + align - 1) / align * align);
+            int step = pieceLength(len, pieces, align);
             int start = 0;
             do {
                 entry[n] = e;
@@ -57,6 +56,15 @@ public final class ChunkSchedule {
         }
         firstItem[entries] = n;
         items = n;
+    }
+
+    /**
+     * The length of each of {@code pieces} equal pieces of {@code len} tokens, rounded up to a multiple of
+     * {@code align} (page-sized blocks for dense decode), at most {@code len}; the last piece may be shorter
+     * or, after the rounding, empty.
+     */
+    public static int pieceLength(int len, int pieces, int align) {
+        return Math.min(len, ((len + pieces - 1) / pieces + align - 1) / align * align);
     }
 
     /** Most chunks a schedule of {@code maxEntries} entries for {@code workers} workers holds. */

@@ -124,12 +124,9 @@ public final class OpenClDecodeAttention implements DecodeAttention {
         int batch = seqs.length;
         int rowFloats = decode.queryHeads() * kv.headDim();
         long start = System.nanoTime();
-        boolean events = timing || stepTiming;
-        if (cl.profiling() != events) {
-            // Another plan on this context switched its queues: this plan's steps run on the queues its
-            // own times need (a switch finishes the queues in use, so plans that alternate pay for it).
-            cl.profiling(events);
-        }
+        // Another plan on this context may have switched its queues: this plan's steps run on the queues
+        // its own times need (a switch finishes the queues in use, so plans that alternate pay for it).
+        useQueuesForTimes();
         // The shared checks (sequences, sizes, finite q) and page-table copies, as on the CPU.
         inputs.load(layer, kv.layers(), seqs, query, output, decode.queryHeads(), kv.headDim());
         long t0 = System.nanoTime();
@@ -257,13 +254,20 @@ public final class OpenClDecodeAttention implements DecodeAttention {
     @Override
     public void recordStageTimes(boolean on) {
         timing = on;
-        // Stage and step times come from events, which need the profiling queues; off, the plain ones are faster.
-        cl.profiling(timing || stepTiming);
+        useQueuesForTimes();
     }
 
     @Override
     public void recordStepTimes(boolean on) {
         stepTiming = on;
+        useQueuesForTimes();
+    }
+
+    /**
+     * Stage and step times come from events, which need the profiling queues; without them the plain ones
+     * are faster. Switches only when the context is on the other kind.
+     */
+    private void useQueuesForTimes() {
         cl.profiling(timing || stepTiming);
     }
 

@@ -86,8 +86,8 @@ final class CpuDecodeAttention implements DecodeAttention {
     /** Partial states per chunk: the entry's query heads (all of a sequence's for dense, a group's otherwise). */
     private final int statesPerItem;
     /** Sparse steps: a page range is scored (for its sequence's ranking); an entry's kept sets are ready (for its attention). */
-    private final ReadyFlags scored;
-    private final ReadyFlags pruned;
+    private final ReadyFlags rangesScored;
+    private final ReadyFlags entriesPruned;
     /** Per worker (at w * STAGE_STRIDE, a cache line apart): nanoseconds in select, estimate, top-p, attention this step. */
     private final long[] stageNanos;
     private static final int STAGE_STRIDE = 8;
@@ -149,8 +149,8 @@ final class CpuDecodeAttention implements DecodeAttention {
         int maxItems = selector == null ? ChunkSchedule.maxItems(attentionEntries, pool.workers())
                 : attentionEntries * MIN_SLOTS + SPARSE_CHUNKS_PER_WORKER * pool.workers();
         int pagesPerSequence = (maxContext + kv.pageTokens() - 1) / kv.pageTokens();
-        this.scored = new ReadyFlags(shape.maxBatch() * ((pagesPerSequence + SCORE_ITEM_PAGES - 1) / SCORE_ITEM_PAGES));
-        this.pruned = new ReadyFlags(selectionEntries);
+        this.rangesScored = new ReadyFlags(shape.maxBatch() * ((pagesPerSequence + SCORE_ITEM_PAGES - 1) / SCORE_ITEM_PAGES));
+        this.entriesPruned = new ReadyFlags(selectionEntries);
         this.partialMax = new float[maxItems * statesPerItem];
         this.partialSum = new float[maxItems * statesPerItem];
         this.partialOut = new float[maxItems * statesPerItem * dim];
@@ -195,8 +195,8 @@ final class CpuDecodeAttention implements DecodeAttention {
         int attentionEntries = perHead() ? batch * shape.queryHeads() : selectionEntries;
         int slots = chunkSlots(attentionEntries);
         int perEntry = attentionEntries / selectionEntries * slots;
-        scored.nextRound();
-        pruned.nextRound();
+        rangesScored.nextRound();
+        entriesPruned.nextRound();
         // A failed item still sets its flag, so the items after it do not wait forever; the pool
         // rethrows the failure when the loop ends.
         pool.run(scoreItems + selectionEntries * (1 + perEntry), (item, w) -> {
@@ -204,7 +204,7 @@ final class CpuDecodeAttention implements DecodeAttention {
                 try {
                     scorePageRange(layer, item, q, workspaces[w], w * STAGE_STRIDE);
                 } finally {
-                    scored.set(item);
+                    rangesScored.set(item);
                 }
             } else if (item < scoreItems + selectionEntries) {
                 int e = item - scoreItems;
@@ -212,7 +212,7 @@ final class CpuDecodeAttention implements DecodeAttention {
                     awaitPageScores(e / kvHeads);
                     selectAndPrune(layer, e, q, workspaces[w], w * STAGE_STRIDE);
                 } finally {
-                    pruned.set(e);
+                    entriesPruned.set(e);
                 }
             } else {
                 attendSlot(layer, item - scoreItems - selectionEntries, slots, q, workspaces[w], w * STAGE_STRIDE);
@@ -263,7 +263,7 @@ final class CpuDecodeAttention implements DecodeAttention {
      */
     private void awaitPageScores(int b) {
         for (int item = firstScoreItem[b]; item < firstScoreItem[b + 1]; item++) {
-            scored.await(item);
+            rangesScored.await(item);
         }
     }
 
@@ -378,12 +378,11 @@ final class CpuDecodeAttention implements DecodeAttention {
         int a = t / slots;
         int j = t % slots;
         int e = perHead() ? a / group : a;
-        pruned.await(e);
+        entriesPruned.await(e);
         long t0 = System.nanoTime();
         int n = perHead() ? attendCount[a] : candidateCount[e];
         int pieces = Math.max(1, Math.min(slots, (n + MIN_CHUNK - 1) / MIN_CHUNK));
-        int align = cache.shape().pageTokens();
-        int step = ((n + pieces - 1) / pieces + align - 1) / align * align;
+        int step = ChunkSchedule.pieceLength(n, pieces, cache.shape().pageTokens());
         int from = (int) Math.min(n, (long) j * step);
         int to = (int) Math.min(n, (long) (j + 1) * step);
         attendRange(layer, a, from, to, q, ws, t * statesPerItem);
