@@ -26,11 +26,11 @@ public final class Workspace {
     public final float[] scratch;
     /** Index scratch (selected pages). */
     public final int[] indices;
-    /** Byte offsets of code rows: two blocks of 4-bit keys (double-buffered), or a block of pages' bound codes of one head. */
+    /** Byte offsets of code blocks: two blocks of tokens' 4-bit key blocks (double-buffered), or a block of pages' bound codes of one head. */
     public final long[] rowOffsets = new long[2 * BLOCK];
     /** (scale, min) of the 4-bit keys of two blocks of tokens: [block][scale | min][BLOCK]. */
     public final float[] tokenParams = new float[4 * BLOCK];
-    /** Query rows permuted or gathered per head (4-bit estimation, label channels). */
+    /** Query rows prepared per head: the 4-bit estimate's single-token queries (PageColumns), label channels. */
     public final float[] queryScratch;
     /** Lookup tables (Double Sparsity label scores). */
     public final float[] table;
@@ -57,7 +57,7 @@ public final class Workspace {
         this.scores = new float[groupHeads * maxScores];
         this.scratch = new float[Math.max(maxScores, 1) + TOP_P_EXTRA];
         this.indices = new int[Math.max(maxScores, 1)];
-        this.queryScratch = new float[groupHeads * dim * 2];
+        this.queryScratch = new float[groupHeads * dim * 4];
         this.table = new float[groupHeads * (dim / 4) * 256];
         this.codeRow = new float[2 * dim];
         this.pageDots = new float[kvHeads * groupHeads * BLOCK];

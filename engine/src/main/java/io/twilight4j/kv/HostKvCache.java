@@ -5,13 +5,19 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * A KV cache in off-heap host memory (FFM), laid out as {@link KvLayout} says: the CPU backend's
- * storage and the reference the OpenCL cache is checked against.
+ * A KV cache in off-heap host memory (FFM), laid out as {@link KvLayout} says, its 4-bit keys in page
+ * columns ({@link PageColumns}) and, with Double Sparsity's labels, as token rows too: the CPU backend's
+ * storage.
  */
 public final class HostKvCache implements KvCache {
 
-    /** One layer's arrays. Byte-addressed segments; fp16 arrays hold 2 bytes per element. */
-    public record Layer(MemorySegment keys, MemorySegment values, MemorySegment codes, MemorySegment codeParams,
+    /**
+     * One layer's arrays. Byte-addressed segments; fp16 arrays hold 2 bytes per element. {@code codes}: the
+     * 4-bit keys in page columns; {@code codeRows}: the same codes as token rows when the cache carries Double
+     * Sparsity's labels (a DS candidate reads one row instead of a page's columns), else null.
+     */
+    public record Layer(MemorySegment keys, MemorySegment values, MemorySegment codes, MemorySegment codeRows,
+                        MemorySegment codeParams,
                         MemorySegment bounds, MemorySegment boundCodes, MemorySegment boundParams,
                         MemorySegment labels, MemorySegment labelParams) {
     }
@@ -33,7 +39,7 @@ public final class HostKvCache implements KvCache {
     /** Allocates (zeroed) storage for every layer of {@code shape}. */
     public HostKvCache(KvShape shape, LabelChannels labels) {
         this.shape = shape;
-        this.layout = new KvLayout(shape);
+        this.layout = new KvLayout(shape, KvLayout.CodeOrder.PAGE_COLUMNS);
         this.labelChannels = KvChecks.labels(shape, labels);
         this.pager = new KvPager(shape.pages(), shape.pageTokens());
         this.layers = new Layer[shape.layers()];
@@ -46,6 +52,7 @@ public final class HostKvCache implements KvCache {
                         HugePages.allocate(arena, 2 * layout.kvElements()),
                         HugePages.allocate(arena, 2 * layout.kvElements()),
                         arena.allocate(layout.codeBytes(), 64),
+                        labelChannels != null ? arena.allocate(layout.codeRowBytes(), 64) : null,
                         arena.allocate(2 * layout.paramElements(), 64),
                         arena.allocate(2 * layout.boundsElements(), 64),
                         arena.allocate(layout.boundCodeBytes(), 64),
@@ -121,7 +128,14 @@ public final class HostKvCache implements KvCache {
                 MemorySegment.copy(boundRow, 0, ly.boundCodes(), ValueLayout.JAVA_BYTE, layout.boundCodeOffset(page, h), boundRow.length);
                 putParams(ly.boundParams(), 2 * layout.boundParamOffset(page, h), range);
                 int params = Int4Keys.quantize(row, 0, d, codeRow, 0);
-                MemorySegment.copy(codeRow, 0, ly.codes(), ValueLayout.JAVA_BYTE, layout.codeOffset(page, h, slot), codeRow.length);
+                long block = layout.codeBlockOffset(page, h);
+                for (int c = 0; c < d; c++) {
+                    PageColumns.put(ly.codes(), block, layout.codeBytesPerChannel(), slot, c, Nibbles.get(codeRow, 0, c));
+                }
+                if (ly.codeRows() != null) {
+                    MemorySegment.copy(codeRow, 0, ly.codeRows(), ValueLayout.JAVA_BYTE, layout.codeOffset(page, h, slot),
+                            codeRow.length);
+                }
                 putParams(ly.codeParams(), 2 * layout.paramOffset(page, h, slot), params);
                 if (labelChannels != null) {
                     int lp = LabelKeys.quantize(row, 0, labelChannels.of(layer, h), labelRow, 0);

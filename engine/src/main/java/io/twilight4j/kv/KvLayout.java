@@ -9,8 +9,12 @@ import java.util.Map;
  * (page, KV head) block is contiguous:
  * <pre>
  * K, V           fp16  [page][kvHead][token][headDim]           element offset {@link #kvOffset}
- * int4 codes     u8    [page][kvHead][token][headDim/2]         byte offset {@link #codeOffset};
- *                      channel 2c in the low nibble, 2c+1 in the high nibble
+ * int4 codes     u4    one block of {@link #codeBlockBytes} per (page, kvHead), {@link #codeBlockOffset}, in
+ *                      one of two orders ({@link CodeOrder}; {@link #codeByte} and {@link #codeShift} locate
+ *                      a code in either):
+ *                      TOKEN_ROWS   [token][headDim/2]: channel 2c in the low nibble, 2c+1 in the high;
+ *                                   row offset {@link #codeOffset}
+ *                      PAGE_COLUMNS [channel][ceil(pageTokens/2)]: token 2t in the low nibble, 2t+1 in the high
  * int4 params    fp16  [page][kvHead][token][2] = (scale, min)  element offset {@link #paramOffset}
  * page bounds    fp16  [page][kvHead][2][headDim] = (min, max)  element offset {@link #boundsOffset};
  *                      exact, the state appends update
@@ -23,7 +27,22 @@ import java.util.Map;
  * </pre>
  * Dequantization: {@code k = code * scale + min} (TWILIGHT.md section 4).
  */
-public record KvLayout(KvShape shape) {
+public record KvLayout(KvShape shape, CodeOrder codeOrder) {
+
+    /**
+     * How a (page, KV head) block holds its tokens' 4-bit key codes. The OpenCL kernels read token rows: a
+     * candidate's codes are one coalesced read, and scattered candidates (Double Sparsity) cost no more
+     * than whole pages. The host cache keeps page columns ({@link PageColumns}): a vector of consecutive
+     * tokens' codes of one channel meets one broadcast query value, so a page is scored with no lane sums
+     * (1.5x faster per token than rows on AVX2, bench/results/cpu-2026-12-07-session24); a cache that
+     * carries Double Sparsity's labels keeps token rows as well, for DS's scattered candidates.
+     */
+    public enum CodeOrder { TOKEN_ROWS, PAGE_COLUMNS }
+
+    /** The layout with token-row codes, as the OpenCL kernels read them. */
+    public KvLayout(KvShape shape) {
+        this(shape, CodeOrder.TOKEN_ROWS);
+    }
 
     /** fp16 elements of K (or V) in one page, all heads. */
     public long kvElementsPerPage() {
@@ -60,9 +79,38 @@ public record KvLayout(KvShape shape) {
         return shape.headDim() / 2;
     }
 
-    /** Byte offset of (page, head, token) in the int4 code array. */
+    /** Bytes of one channel's codes in a page-column block: the page's tokens, two per byte. */
+    public int codeBytesPerChannel() {
+        return (shape.pageTokens() + 1) / 2;
+    }
+
+    /** Bytes of one (page, head) block of int4 codes. */
+    public long codeBlockBytes() {
+        return codeOrder == CodeOrder.TOKEN_ROWS
+                ? (long) shape.pageTokens() * codeBytesPerToken()
+                : (long) shape.headDim() * codeBytesPerChannel();
+    }
+
+    /** Byte offset of (page, head)'s block in the int4 code array. */
+    public long codeBlockOffset(int page, int head) {
+        return ((long) page * shape.kvHeads() + head) * codeBlockBytes();
+    }
+
+    /** Byte offset of (page, head, token)'s row in an int4 code array of token rows ({@link #codeRowBytes} bytes). */
     public long codeOffset(int page, int head, int token) {
         return tokenIndex(page, head, token) * codeBytesPerToken();
+    }
+
+    /** Byte offset of the code of (page, head, token, channel), in either order. */
+    public long codeByte(int page, int head, int token, int channel) {
+        return codeOrder == CodeOrder.TOKEN_ROWS
+                ? codeOffset(page, head, token) + channel / 2
+                : codeBlockOffset(page, head) + (long) channel * codeBytesPerChannel() + token / 2;
+    }
+
+    /** The shift (0 or 4) of the code of (token, channel) in its byte ({@link #codeByte}). */
+    public int codeShift(int token, int channel) {
+        return 4 * ((codeOrder == CodeOrder.TOKEN_ROWS ? channel : token) % 2);
     }
 
     /** Element offset of (page, head, token)'s (scale, min) pair, for int4 and label params alike. */
@@ -105,8 +153,13 @@ public record KvLayout(KvShape shape) {
         return (long) shape.pages() * kvElementsPerPage();
     }
 
-    /** Bytes of one layer's int4 code array. */
+    /** Bytes of one layer's int4 code array, in this layout's code order. */
     public long codeBytes() {
+        return (long) shape.pages() * shape.kvHeads() * codeBlockBytes();
+    }
+
+    /** Bytes of one layer's int4 codes as token rows ({@link #codeOffset}). */
+    public long codeRowBytes() {
         return tokenSlots() * codeBytesPerToken();
     }
 
@@ -139,8 +192,11 @@ public record KvLayout(KvShape shape) {
         return (long) shape.pages() * shape.kvHeads() * shape.pageTokens();
     }
 
-    /** The layout constants as preprocessor defines for the OpenCL kernels. */
+    /** The layout constants as preprocessor defines for the OpenCL kernels (which read token-row codes). */
     public Map<String, Integer> kernelDefines() {
+        if (codeOrder != CodeOrder.TOKEN_ROWS) {
+            throw new IllegalStateException("the OpenCL kernels read token-row codes, not " + codeOrder);
+        }
         Map<String, Integer> d = new LinkedHashMap<>();
         d.put("KV_HEADS", shape.kvHeads());
         d.put("HEAD_DIM", shape.headDim());

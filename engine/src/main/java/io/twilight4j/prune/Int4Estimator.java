@@ -7,8 +7,8 @@ import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
+import io.twilight4j.kv.PageColumns;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -16,9 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  * Twilight's score estimate (the SpGEMV): q.k^ / sqrt(d) over the candidates, with k^ the 4-bit key
  * and q the 8-bit query ({@link Int8Query}: q = c * qs). Since k^_i = code_i * scale + min, q.k^ =
  * qs * (scale * (c . code) + min * sum(c)): each token's codes are read once and dotted with every
- * query head of the group ({@link Nibbles#dots}). The dot products are sums of integers below 2^24,
- * exact in float arithmetic in any order: the same sums the OpenCL kernel gets from integer dot-product
- * instructions, scaled by the same float operations in the same order.
+ * query head of the group, from the host cache's page columns ({@link PageColumns}): whole pages (Quest's
+ * candidates, all tokens) with lanes = tokens, single tokens with lanes = channels. The dot products are
+ * sums of integers below 2^24, exact in float arithmetic in any order: the same sums the OpenCL kernel gets
+ * from integer dot-product instructions, scaled by the same float operations in the same order.
  */
 public final class Int4Estimator {
 
@@ -38,35 +39,38 @@ public final class Int4Estimator {
                                 Workspace ws, float[] scores, int scoresOff) {
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
-        int codeBytes = dim / 2;
+        int pageTokens = layout.shape().pageTokens();
         HostKvCache.Layer ly = cache.layer(layer);
-        // Query rows permuted to the order Nibbles.dots meets the channels in (Nibbles.position).
-        float[] qp = ws.queryScratch;
+        int qOff = firstHead * dim;
         float[] qSum = ws.corrections;
         for (int g = 0; g < heads; g++) {
             float sum = 0;
-            int qOff = (firstHead + g) * dim;
             for (int c = 0; c < dim; c++) {
-                sum += queryCodes[qOff + c];
+                sum += queryCodes[qOff + g * dim + c];
             }
             qSum[g] = sum;
-            Nibbles.permute(queryCodes, qOff, qp, g * dim, codeBytes);
         }
-        // Blocks of tokens: each block's code rows and params are located (and their cache lines touched)
-        // one block ahead, so those misses are in flight while the block before is dotted with every
-        // head of the group. Rows and params are double-buffered: `at` = the block's half.
-        long[] rows = ws.rowOffsets;
+        Queries queries = new Queries(queryCodes, qOff, heads, dim, pageTokens, ws.queryScratch);
+        // Blocks of tokens: each block's code rows or blocks and params are located (and their cache lines
+        // touched) one block ahead, so those misses are in flight while the block before is dotted with every
+        // head of the group. Offsets and params are double-buffered: `at` = the block's half.
+        long[] offsets = ws.rowOffsets;
         float[] params = ws.tokenParams;
         float[] dots = ws.logits;
-        int touched = locate(ly, layout, pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), rows, params, 0);
+        int touched = locate(ly, layout, pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), offsets, params, 0);
         for (int b = 0; b < n; b += Workspace.BLOCK) {
             int m = Math.min(Workspace.BLOCK, n - b);
             int at = (b / Workspace.BLOCK) % 2 * Workspace.BLOCK;
             if (b + m < n) {
                 touched += locate(ly, layout, pageTable, kvHead, tokens, b + m, Math.min(Workspace.BLOCK, n - b - m),
-                        rows, params, Workspace.BLOCK - at);
+                        offsets, params, Workspace.BLOCK - at);
             }
-            Nibbles.dots(ly.codes(), rows, at, m, codeBytes, qp, 0, heads, dots, 0, Workspace.BLOCK, ws.codeRow);
+            switch (path(ly, tokens, b, m, pageTokens)) {
+                case PAGES -> pages(ly.codes(), layout, tokens, b, m, offsets, at, queries, dots);
+                case ROWS -> Nibbles.dots(ly.codeRows(), offsets, at, m, dim / 2, queries.permuted(), 0, heads, dots, 0,
+                        Workspace.BLOCK, ws.codeRow);
+                case TOKENS -> tokens(ly.codes(), layout, tokens, b, m, offsets, at, queries, dots);
+            }
             for (int g = 0; g < heads; g++) {
                 finish(dots, g * Workspace.BLOCK, params, 2 * at, m, qSum[g], queryScales[firstHead + g], scoreScale,
                         scores, scoresOff + g * n + b);
@@ -75,60 +79,143 @@ public final class Int4Estimator {
         CacheLines.keep(touched);
     }
 
+    /** How a block of candidates is dotted. */
+    private enum Path {
+        /** Whole pages, from the page columns with lanes = tokens. */
+        PAGES,
+        /** Single tokens from the token rows (caches with Double Sparsity's labels keep them). */
+        ROWS,
+        /** Single tokens from the page columns. */
+        TOKENS
+    }
+
+    private static Path path(HostKvCache.Layer ly, int[] tokens, int from, int m, int pageTokens) {
+        if (PageColumns.scoresPages(pageTokens) && wholePages(tokens, from, m, pageTokens)) {
+            return Path.PAGES;
+        }
+        return ly.codeRows() != null ? Path.ROWS : Path.TOKENS;
+    }
+
+    /** The group's query codes in the forms the paths take, each prepared on first use. */
+    private static final class Queries {
+        final float[] codes;
+        final int off;
+        final int heads;
+        final int dim;
+        final int words;
+        private final float[] scratch;
+        private boolean permuted;
+        private boolean tokens;
+
+        Queries(float[] codes, int off, int heads, int dim, int pageTokens, float[] scratch) {
+            this.codes = codes;
+            this.off = off;
+            this.heads = heads;
+            this.dim = dim;
+            this.words = PageColumns.tokenWords(pageTokens);
+            this.scratch = scratch;
+        }
+
+        /** For {@link Nibbles#dots}: each head's codes permuted to the order it meets a row's nibbles in. */
+        float[] permuted() {
+            if (!permuted) {
+                for (int g = 0; g < heads; g++) {
+                    Nibbles.permute(codes, off + g * dim, scratch, g * dim, dim / 2);
+                }
+                permuted = true;
+            }
+            return scratch;
+        }
+
+        /** For {@link PageColumns#tokenDots} (when {@link #words} > 0). */
+        float[] tokens() {
+            if (!tokens) {
+                PageColumns.prepareTokenQueries(codes, off, heads, dim, words, scratch);
+                tokens = true;
+            }
+            return scratch;
+        }
+    }
+
+    /** Whole pages' tokens b..b+m (code blocks at offsets[at..]) by lanes = tokens, runs of PageColumns.RUN. */
+    private static void pages(MemorySegment codes, KvLayout layout, int[] tokens, int b, int m, long[] offsets, int at,
+                              Queries q, float[] dots) {
+        int channelBytes = layout.codeBytesPerChannel();
+        for (int t = 0; t < m; t += PageColumns.RUN) {
+            long run = offsets[at + t] + layout.slotOf(tokens[b + t]) / 2;
+            int g = 0;
+            for (; g + 4 <= q.heads; g += 4) {
+                PageColumns.pageDots4(codes, run, channelBytes, q.dim, q.codes, q.off + g * q.dim, dots,
+                        g * Workspace.BLOCK + t, Workspace.BLOCK);
+            }
+            for (; g < q.heads; g++) {
+                PageColumns.pageDots1(codes, run, channelBytes, q.dim, q.codes, q.off + g * q.dim, dots,
+                        g * Workspace.BLOCK + t);
+            }
+        }
+    }
+
+    /** Single tokens b..b+m from the page columns (code blocks at offsets[at..]). */
+    private static void tokens(MemorySegment codes, KvLayout layout, int[] tokens, int b, int m, long[] offsets, int at,
+                               Queries q, float[] dots) {
+        for (int t = 0; t < m; t++) {
+            int slot = layout.slotOf(tokens[b + t]);
+            if (q.words > 0) {
+                PageColumns.tokenDots(codes, offsets[at + t], slot, q.words, q.dim, q.tokens(), q.heads, dots, t,
+                        Workspace.BLOCK);
+            } else {
+                PageColumns.tokenDotsScalar(codes, offsets[at + t], layout.codeBytesPerChannel(), slot, q.dim, q.codes,
+                        q.off, q.heads, dots, t, Workspace.BLOCK);
+            }
+        }
+    }
+
     /**
-     * Byte offsets of the code rows of {@code tokens[from..from+m)} to {@code rows[at..]}, their scales to
-     * {@code params[2 * at..]} and mins to {@code params[2 * at + BLOCK..]}; loads one byte of each row
-     * (a cache line) and returns their sum.
+     * For tokens[from..from+m): to {@code offsets[at..]} the offsets the block's path reads (code rows for
+     * {@link Path#ROWS}, else code blocks), their scales to {@code params[2 * at..]} and mins to
+     * {@code params[2 * at + BLOCK..]}; loads one byte of each cache line the path will read (a row, or a
+     * page's block once per run of tokens in one page) and returns their sum.
      */
     private static int locate(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
-                              int from, int m, long[] rows, float[] params, int at) {
+                              int from, int m, long[] offsets, float[] params, int at) {
         int pageTokens = layout.shape().pageTokens();
-        MemorySegment codes = ly.codes();
+        boolean rows = path(ly, tokens, from, m, pageTokens) == Path.ROWS;
+        MemorySegment codes = rows ? ly.codeRows() : ly.codes();
+        long blockBytes = layout.codeBlockBytes();
+        int rowBytes = layout.codeBytesPerToken();
         MemorySegment codeParams = ly.codeParams();
-        int codeBytes = layout.codeBytesPerToken();
         int sum = 0;
-        if (wholePages(tokens, from, m, pageTokens)) {
-            // Quest's candidates: whole pages, whose rows and params are consecutive. A loop of its own:
-            // mixing both cases in one loop made the scattered case 1.3x-1.9x slower.
-            for (int t = 0; t < m; t += pageTokens) {
-                int pos = tokens[from + t];
-                int page = pageTable[layout.pageOf(pos)];
-                long row = layout.codeOffset(page, kvHead, 0);
-                long param = 2 * layout.paramOffset(page, kvHead, 0);
-                for (int k = 0; k < pageTokens; k++, row += codeBytes, param += 4) {
-                    sum += put(codes, codeParams, row, param, rows, params, at, t + k);
-                }
-            }
-            return sum;
-        }
         int pageStart = Integer.MIN_VALUE / 2;
         int page = 0;
+        long block = 0;
+        long param = 0;
         for (int t = 0; t < m; t++) {
             int pos = tokens[from + t];
-            // Scattered candidates (Double Sparsity) share pages often: look the page up only when it changes.
+            // Candidates come in ascending order, whole pages or scattered tokens sharing pages: look the
+            // page up only when it changes.
             if (pos - pageStart >= pageTokens || pos < pageStart) {
                 int logical = layout.pageOf(pos);
                 pageStart = logical * pageTokens;
                 page = pageTable[logical];
+                block = layout.codeBlockOffset(page, kvHead);
+                param = 2 * layout.paramOffset(page, kvHead, 0);
+                if (!rows) {
+                    sum += CacheLines.touch(codes, block, blockBytes);
+                }
             }
             int slot = pos - pageStart;
-            sum += put(codes, codeParams, layout.codeOffset(page, kvHead, slot), 2 * layout.paramOffset(page, kvHead, slot),
-                    rows, params, at, t);
+            if (rows) {
+                long row = layout.codeOffset(page, kvHead, slot);
+                offsets[at + t] = row;
+                sum += CacheLines.touch(codes, row, rowBytes);
+            } else {
+                offsets[at + t] = block;
+            }
+            int pair = Fp16.getPair(codeParams, param + 4L * slot);
+            params[2 * at + t] = Fp16.first(pair);
+            params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
         }
         return sum;
-    }
-
-    /**
-     * Token t of a block: its row offset to {@code rows[at + t]}, scale and min (the fp16 pair at byte
-     * {@code param}) to {@code params}; returns the row's first byte (the touch).
-     */
-    private static int put(MemorySegment codes, MemorySegment codeParams, long row, long param, long[] rows,
-                           float[] params, int at, int t) {
-        rows[at + t] = row;
-        int pair = Fp16.getPair(codeParams, param);
-        params[2 * at + t] = Fp16.first(pair);
-        params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
-        return codes.get(ValueLayout.JAVA_BYTE, row);
     }
 
     /**

@@ -1,0 +1,123 @@
+package io.twilight4j.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Page-column codes: put/get against a plain code array, and every dot-product kernel against sums of the
+ * codes in longs (the kernels' sums are integers below 2^24, so they must match exactly). Runs again with
+ * 128-bit vectors (the narrow-vectors execution), where a run is eight tokens instead of sixteen.
+ */
+class PageColumnsTest {
+
+    /** A block of random codes, put one by one (put keeps the other nibble of each byte). */
+    private record Block(MemorySegment seg, long at, int[][] codes, int channelBytes) {
+        static Block random(Arena arena, SplittableRandom r, int pageTokens, int dim) {
+            int channelBytes = (pageTokens + 1) / 2;
+            // An odd start: the kernels may not assume aligned blocks.
+            long at = 3;
+            MemorySegment seg = arena.allocate(at + (long) dim * channelBytes + 64);
+            int[][] codes = new int[pageTokens][dim];
+            for (int pass = 0; pass < 2; pass++) {
+                for (int t = 0; t < pageTokens; t++) {
+                    for (int c = 0; c < dim; c++) {
+                        codes[t][c] = r.nextInt(16);
+                        PageColumns.put(seg, at, channelBytes, t, c, codes[t][c]);
+                    }
+                }
+            }
+            return new Block(seg, at, codes, channelBytes);
+        }
+
+        long dot(float[] q, int qOff, int token) {
+            long sum = 0;
+            for (int c = 0; c < codes[0].length; c++) {
+                sum += (long) q[qOff + c] * codes[token][c];
+            }
+            return sum;
+        }
+    }
+
+    private static float[] queries(SplittableRandom r, int heads, int dim) {
+        float[] q = new float[5 + heads * dim];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = r.nextInt(2 * Int8Query.MAX_CODE + 1) - Int8Query.MAX_CODE;
+        }
+        return q;
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1, 8", "2, 24", "5, 16", "12, 128", "16, 128", "32, 64"})
+    void putAndGetKeepEveryCode(int pageTokens, int dim) {
+        SplittableRandom r = new SplittableRandom(pageTokens * 31L + dim);
+        try (Arena arena = Arena.ofConfined()) {
+            Block b = Block.random(arena, r, pageTokens, dim);
+            for (int t = 0; t < pageTokens; t++) {
+                for (int c = 0; c < dim; c++) {
+                    assertEquals(b.codes[t][c], PageColumns.get(b.seg, b.at, b.channelBytes, t, c), "token " + t + " channel " + c);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"16, 128, 1", "16, 24, 2", "32, 64, 3", "48, 128, 4", "16, 8, 5"})
+    void pageKernelsGiveEveryTokensExactDotProduct(int pageTokens, int dim, long seed) {
+        assumeTrue(PageColumns.scoresPages(pageTokens), "pages of " + pageTokens + " are not scored by runs here");
+        SplittableRandom r = new SplittableRandom(seed);
+        try (Arena arena = Arena.ofConfined()) {
+            Block b = Block.random(arena, r, pageTokens, dim);
+            float[] q = queries(r, 5, dim);
+            int stride = PageColumns.RUN + 3;
+            for (int first = 0; first < pageTokens; first += PageColumns.RUN) {
+                float[] s = new float[4 * stride + PageColumns.RUN];
+                PageColumns.pageDots4(b.seg, b.at + first / 2, b.channelBytes, dim, q, 5, s, 2, stride);
+                float[] one = new float[PageColumns.RUN + 1];
+                PageColumns.pageDots1(b.seg, b.at + first / 2, b.channelBytes, dim, q, 5 + 4 * dim - dim, one, 1);
+                for (int i = 0; i < PageColumns.RUN; i++) {
+                    for (int g = 0; g < 4; g++) {
+                        assertEquals(b.dot(q, 5 + g * dim, first + i), s[2 + g * stride + i], 0,
+                                "head " + g + ", token " + (first + i) + " of a page of " + pageTokens);
+                    }
+                    assertEquals(b.dot(q, 5 + 3 * dim, first + i), one[1 + i], 0, "one head, token " + (first + i));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"16, 128, 4, 1", "16, 24, 5, 2", "8, 64, 3, 3", "16, 12, 1, 4", "5, 24, 2, 5", "12, 16, 3, 6", "32, 32, 2, 7"})
+    void singleTokenKernelsGiveTheExactDotProduct(int pageTokens, int dim, int heads, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        try (Arena arena = Arena.ofConfined()) {
+            Block b = Block.random(arena, r, pageTokens, dim);
+            float[] q = queries(r, heads, dim);
+            int words = PageColumns.tokenWords(pageTokens);
+            float[] prepared = new float[Math.max(1, PageColumns.tokenQueryFloats(heads, dim, words))];
+            if (words > 0) {
+                PageColumns.prepareTokenQueries(q, 5, heads, dim, words, prepared);
+            }
+            for (int t = 0; t < pageTokens; t++) {
+                float[] s = new float[1 + 2 * heads];
+                float[] scalar = new float[1 + 2 * heads];
+                if (words > 0) {
+                    PageColumns.tokenDots(b.seg, b.at, t, words, dim, prepared, heads, s, 1, 2);
+                }
+                PageColumns.tokenDotsScalar(b.seg, b.at, b.channelBytes, t, dim, q, 5, heads, scalar, 1, 2);
+                for (int g = 0; g < heads; g++) {
+                    long want = b.dot(q, 5 + g * dim, t);
+                    if (words > 0) {
+                        assertEquals(want, s[1 + 2 * g], 0, "vector kernel, head " + g + ", token " + t);
+                    }
+                    assertEquals(want, scalar[1 + 2 * g], 0, "scalar kernel, head " + g + ", token " + t);
+                }
+            }
+        }
+    }
+}
