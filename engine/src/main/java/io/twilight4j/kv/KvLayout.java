@@ -39,6 +39,12 @@ public record KvLayout(KvShape shape, CodeOrder codeOrder) {
      */
     public enum CodeOrder { TOKEN_ROWS, PAGE_COLUMNS }
 
+    public KvLayout {
+        if (shape == null || codeOrder == null) {
+            throw new IllegalArgumentException("KvLayout needs a shape and a code order, got " + shape + ", " + codeOrder);
+        }
+    }
+
     /** The layout with token-row codes, as the OpenCL kernels read them. */
     public KvLayout(KvShape shape) {
         this(shape, CodeOrder.TOKEN_ROWS);

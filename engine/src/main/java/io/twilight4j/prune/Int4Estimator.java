@@ -9,6 +9,7 @@ import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
 import io.twilight4j.kv.PageColumns;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -57,15 +58,19 @@ public final class Int4Estimator {
         long[] offsets = ws.rowOffsets;
         float[] params = ws.tokenParams;
         float[] dots = ws.logits;
-        int touched = locate(ly, layout, pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), offsets, params, 0);
+        Path path = path(ly, tokens, 0, Math.min(Workspace.BLOCK, n), pageTokens);
+        int touched = locate(ly, layout, path, pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), offsets, params, 0);
         for (int b = 0; b < n; b += Workspace.BLOCK) {
             int m = Math.min(Workspace.BLOCK, n - b);
             int at = (b / Workspace.BLOCK) % 2 * Workspace.BLOCK;
+            Path next = null;
             if (b + m < n) {
-                touched += locate(ly, layout, pageTable, kvHead, tokens, b + m, Math.min(Workspace.BLOCK, n - b - m),
-                        offsets, params, Workspace.BLOCK - at);
+                int nextM = Math.min(Workspace.BLOCK, n - b - m);
+                next = path(ly, tokens, b + m, nextM, pageTokens);
+                touched += locate(ly, layout, next, pageTable, kvHead, tokens, b + m, nextM, offsets, params,
+                        Workspace.BLOCK - at);
             }
-            switch (path(ly, tokens, b, m, pageTokens)) {
+            switch (path) {
                 case PAGES -> pages(ly.codes(), layout, tokens, b, m, offsets, at, queries, dots);
                 case ROWS -> Nibbles.dots(ly.codeRows(), offsets, at, m, dim / 2, queries.permuted(), 0, heads, dots, 0,
                         Workspace.BLOCK, ws.codeRow);
@@ -75,6 +80,7 @@ public final class Int4Estimator {
                 finish(dots, g * Workspace.BLOCK, params, 2 * at, m, qSum[g], queryScales[firstHead + g], scoreScale,
                         scores, scoresOff + g * n + b);
             }
+            path = next;
         }
         CacheLines.keep(touched);
     }
@@ -171,51 +177,75 @@ public final class Int4Estimator {
     }
 
     /**
-     * For tokens[from..from+m): to {@code offsets[at..]} the offsets the block's path reads (code rows for
-     * {@link Path#ROWS}, else code blocks), their scales to {@code params[2 * at..]} and mins to
+     * For tokens[from..from+m), dotted by {@code path}: to {@code offsets[at..]} the offsets it reads (code rows
+     * for {@link Path#ROWS}, else code blocks), their scales to {@code params[2 * at..]} and mins to
      * {@code params[2 * at + BLOCK..]}; loads one byte of each cache line the path will read (a row, or a
      * page's block once per run of tokens in one page) and returns their sum.
      */
-    private static int locate(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+    private static int locate(HostKvCache.Layer ly, KvLayout layout, Path path, int[] pageTable, int kvHead, int[] tokens,
                               int from, int m, long[] offsets, float[] params, int at) {
+        // A loop per kind: one loop for rows and blocks made the scattered rows' case slower (as whole pages
+        // and scattered tokens in one loop did before the page columns).
+        return path == Path.ROWS
+                ? locateRows(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at)
+                : locateBlocks(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at);
+    }
+
+    private static int locateRows(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                                  int from, int m, long[] offsets, float[] params, int at) {
         int pageTokens = layout.shape().pageTokens();
-        boolean rows = path(ly, tokens, from, m, pageTokens) == Path.ROWS;
-        MemorySegment codes = rows ? ly.codeRows() : ly.codes();
-        long blockBytes = layout.codeBlockBytes();
-        int rowBytes = layout.codeBytesPerToken();
+        MemorySegment rows = ly.codeRows();
         MemorySegment codeParams = ly.codeParams();
         int sum = 0;
         int pageStart = Integer.MIN_VALUE / 2;
         int page = 0;
-        long block = 0;
-        long param = 0;
         for (int t = 0; t < m; t++) {
             int pos = tokens[from + t];
-            // Candidates come in ascending order, whole pages or scattered tokens sharing pages: look the
-            // page up only when it changes.
+            // Scattered candidates share pages often: look the page up only when it changes.
             if (pos - pageStart >= pageTokens || pos < pageStart) {
                 int logical = layout.pageOf(pos);
                 pageStart = logical * pageTokens;
                 page = pageTable[logical];
-                block = layout.codeBlockOffset(page, kvHead);
-                param = 2 * layout.paramOffset(page, kvHead, 0);
-                if (!rows) {
-                    sum += CacheLines.touch(codes, block, blockBytes);
-                }
             }
             int slot = pos - pageStart;
-            if (rows) {
-                long row = layout.codeOffset(page, kvHead, slot);
-                offsets[at + t] = row;
-                sum += CacheLines.touch(codes, row, rowBytes);
-            } else {
-                offsets[at + t] = block;
-            }
-            int pair = Fp16.getPair(codeParams, param + 4L * slot);
-            params[2 * at + t] = Fp16.first(pair);
-            params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
+            long row = layout.codeOffset(page, kvHead, slot);
+            offsets[at + t] = row;
+            sum += rows.get(ValueLayout.JAVA_BYTE, row);
+            putParams(codeParams, 2 * layout.paramOffset(page, kvHead, slot), params, at, t);
         }
         return sum;
+    }
+
+    private static int locateBlocks(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                                    int from, int m, long[] offsets, float[] params, int at) {
+        int pageTokens = layout.shape().pageTokens();
+        long blockBytes = layout.codeBlockBytes();
+        MemorySegment codeParams = ly.codeParams();
+        int sum = 0;
+        int pageStart = Integer.MIN_VALUE / 2;
+        long block = 0;
+        long param = 0;
+        for (int t = 0; t < m; t++) {
+            int pos = tokens[from + t];
+            if (pos - pageStart >= pageTokens || pos < pageStart) {
+                int logical = layout.pageOf(pos);
+                pageStart = logical * pageTokens;
+                int page = pageTable[logical];
+                block = layout.codeBlockOffset(page, kvHead);
+                param = 2 * layout.paramOffset(page, kvHead, 0);
+                sum += CacheLines.touch(ly.codes(), block, blockBytes);
+            }
+            offsets[at + t] = block;
+            putParams(codeParams, param + 4L * (pos - pageStart), params, at, t);
+        }
+        return sum;
+    }
+
+    /** Token t's (scale, min), the fp16 pair at byte {@code param}, to the block's params. */
+    private static void putParams(MemorySegment codeParams, long param, float[] params, int at, int t) {
+        int pair = Fp16.getPair(codeParams, param);
+        params[2 * at + t] = Fp16.first(pair);
+        params[2 * at + Workspace.BLOCK + t] = Fp16.second(pair);
     }
 
     /**
