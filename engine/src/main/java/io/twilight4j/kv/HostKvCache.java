@@ -14,11 +14,14 @@ public final class HostKvCache implements KvCache {
     /**
      * One layer's arrays. Byte-addressed segments; fp16 arrays hold 2 bytes per element. {@code codes}: the
      * 4-bit keys in page columns; {@code codeRows}: the same codes as token rows when the cache carries Double
-     * Sparsity's labels (a DS candidate reads one row instead of a page's columns), else null.
+     * Sparsity's labels (a DS candidate reads one row instead of a page's columns), else null;
+     * {@code boundColumns}: Quest's bound codes again, groups of pages as page columns (whole groups of a
+     * sequence's pages are scored from those, other pages from the rows in {@code boundCodes}).
      */
     public record Layer(MemorySegment keys, MemorySegment values, MemorySegment codes, MemorySegment codeRows,
                         MemorySegment codeParams,
-                        MemorySegment bounds, MemorySegment boundCodes, MemorySegment boundParams,
+                        MemorySegment bounds, MemorySegment boundCodes, MemorySegment boundColumns,
+                        MemorySegment boundParams,
                         MemorySegment labels, MemorySegment labelParams) {
     }
 
@@ -56,6 +59,7 @@ public final class HostKvCache implements KvCache {
                         arena.allocate(2 * layout.paramElements(), 64),
                         arena.allocate(2 * layout.boundsElements(), 64),
                         arena.allocate(layout.boundCodeBytes(), 64),
+                        arena.allocate(layout.boundColumnBytes(), 64),
                         arena.allocate(2 * layout.boundParamElements(), 64),
                         arena.allocate(Math.max(1, layout.labelBytes()), 64),
                         arena.allocate(shape.labelChannels() > 0 ? 2 * layout.paramElements() : 2, 64));
@@ -126,6 +130,11 @@ public final class HostKvCache implements KvCache {
                 // The 4-bit copy Quest reads follows the exact bounds on every append.
                 int range = PageBounds.encode(pageMin, 0, pageMax, 0, d, boundRow, 0);
                 MemorySegment.copy(boundRow, 0, ly.boundCodes(), ValueLayout.JAVA_BYTE, layout.boundCodeOffset(page, h), boundRow.length);
+                long group = layout.boundColumnOffset(page, h);
+                for (int j = 0; j < 2 * d; j++) {
+                    PageColumns.put(ly.boundColumns(), group, KvLayout.BOUND_GROUP_PAGES / 2, page % KvLayout.BOUND_GROUP_PAGES, j,
+                            Nibbles.get(boundRow, 0, j));
+                }
                 putParams(ly.boundParams(), 2 * layout.boundParamOffset(page, h), range);
                 int params = Int4Keys.quantize(row, 0, d, codeRow, 0);
                 long block = layout.codeBlockOffset(page, h);

@@ -22,6 +22,10 @@ import java.util.Map;
  *                      4-bit copy Quest reads ({@link PageBounds}): min row's channels,
  *                      then max row's, two codes per byte as the int4 codes
  * bound params   fp16  [page][kvHead][2] = (scale, min)         element offset {@link #boundParamOffset}
+ * bound columns  u4    host cache only: the bound codes of groups of {@link #BOUND_GROUP_PAGES} pages as page
+ *                      columns ({@link PageColumns}, the group's pages as its tokens, the 2 * headDim codes as
+ *                      its channels): [group][kvHead][2 * headDim][BOUND_GROUP_PAGES / 2], byte offset
+ *                      {@link #boundColumnOffset}
  * labels         u8    [page][kvHead][token][r/4]               2-bit codes, channel j at bits 2(j%4)
  * label params   fp16  [page][kvHead][token][2] = (scale, min)  same indexing as int4 params
  * </pre>
@@ -132,6 +136,24 @@ public record KvLayout(KvShape shape, CodeOrder codeOrder) {
     /** Byte offset of (page, head)'s 4-bit bound codes (min row, then max row, headDim bytes in all). */
     public long boundCodeOffset(int page, int head) {
         return ((long) page * shape.kvHeads() + head) * PageBounds.codeBytes(shape.headDim());
+    }
+
+    /** Pages per group of the host cache's bound columns. */
+    public static final int BOUND_GROUP_PAGES = 16;
+
+    /** Byte offset of the bound-column block of (page, head)'s group; the page is slot page % BOUND_GROUP_PAGES. */
+    public long boundColumnOffset(int page, int head) {
+        return ((long) page / BOUND_GROUP_PAGES * shape.kvHeads() + head) * boundColumnBlockBytes();
+    }
+
+    /** Bytes of one (group, head) block of bound columns. */
+    public long boundColumnBlockBytes() {
+        return 2L * shape.headDim() * (BOUND_GROUP_PAGES / 2);
+    }
+
+    /** Bytes of one layer's bound columns. */
+    public long boundColumnBytes() {
+        return ((long) shape.pages() + BOUND_GROUP_PAGES - 1) / BOUND_GROUP_PAGES * shape.kvHeads() * boundColumnBlockBytes();
     }
 
     /** Element offset of (page, head)'s 4-bit bound range (scale, min). */

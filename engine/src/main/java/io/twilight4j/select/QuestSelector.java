@@ -7,6 +7,7 @@ import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
+import io.twilight4j.kv.PageColumns;
 import io.twilight4j.kv.PageBounds;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -18,7 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  * (TWILIGHT.md section 3), and takes the best pages up to B0 tokens. The last, partly filled page is
  * always taken and counts toward the budget. Scores come from the 4-bit copy of the bounds
  * ({@link PageBounds}: a box around the exact one, so still an upper bound), for all KV heads in one
- * pass ({@link #scorePages}): a page's [kvHead][min|max] code rows are contiguous.
+ * pass ({@link #scorePages}): whole groups of a sequence's pages from the host cache's bound columns
+ * (lanes = pages, {@link PageColumns}: no lane sums; JMH questScore 92-97 -> 74-77 us per KV head at 32k),
+ * other pages from the code rows, where a page's [kvHead][min|max] rows are contiguous.
  */
 public final class QuestSelector implements Selector {
 
@@ -71,13 +74,14 @@ public final class QuestSelector implements Selector {
 
     @Override
     public int preparedFloats(int heads, int headDim) {
-        return heads * (2 * headDim + 1);
+        return heads * (4 * headDim + 1);
     }
 
     /**
      * Per head g: [c- | c+] of its query codes (min(c, 0), then max(c, 0)), permuted to the order
      * {@link Nibbles#dots} meets [u_min | u_max] in, at {@code prepared[g * 2 * headDim..]}; then every
-     * head's sum(c) after the rows, at {@code prepared[heads * 2 * headDim + g]}.
+     * head's sum(c) after the rows, at {@code prepared[heads * 2 * headDim + g]}; then [c- | c+] again in
+     * channel order (for the bound columns), at {@code prepared[heads * (2 * headDim + 1) + g * 2 * headDim..]}.
      */
     @Override
     public void prepareQueries(float[] queryCodes, int firstHead, int heads, int headDim, float[] scratch,
@@ -87,6 +91,7 @@ public final class QuestSelector implements Selector {
         for (int g = 0; g < heads; g++) {
             prepared[heads * row + g] = splitSigns(queryCodes, (firstHead + g) * headDim, headDim, scratch);
             Nibbles.permute(scratch, 0, prepared, g * row, bytes);
+            System.arraycopy(scratch, 0, prepared, heads * (row + 1) + g * row, row);
         }
     }
 
@@ -95,8 +100,9 @@ public final class QuestSelector implements Selector {
      * queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
      * bound is min + u * scale, a head's bound is qs * (min * sum(c) + scale * ([c- | c+] . [u_min | u_max])):
      * one dot product of integers (exact in float arithmetic, the same sum the OpenCL kernels' integer
-     * dot products get) with the page's code row, read in place ({@link Nibbles#dots}): per block of
-     * pages, all of one KV head's rows in one call, then the next head's. {@code prepared}: the
+     * dot products get) with the page's codes: per block of pages, from the bound columns when the block is
+     * whole groups of pages in order, else from the rows read in place ({@link Nibbles#dots}), all of one KV
+     * head's rows in one call, then the next head's. {@code prepared}: the
      * sequence's query heads as {@link #prepareQueries} wrote them.
      */
     @Override
@@ -114,29 +120,95 @@ public final class QuestSelector implements Selector {
         // dots[(h * group + g) * BLOCK + i]; params[2 * h * BLOCK + i] = scale, then min at + BLOCK.
         float[] dots = ws.pageDots;
         float[] params = ws.pageParams;
+        int columnsAt = kvHeads * group * (row + 1);
         for (int p0 = fromPage; p0 < toPage; p0 += Workspace.BLOCK) {
             int m = Math.min(Workspace.BLOCK, toPage - p0);
-            // One call per KV head for the block's pages: Nibbles.dots runs its pair loop over all of them.
-            // Those rows are a page's bytes apart; the block is first read in storage order (a page's
-            // heads are contiguous), which the hardware prefetcher streams, so the per-head passes hit
-            // the cache. Without it, 128k tokens' bounds (8 MB) came from memory at a stride: 1.5x slower.
-            CacheLines.keep(touch(ly.boundCodes(), layout, pageTable, p0, m, kvHeads * bytes));
             for (int h = 0; h < kvHeads; h++) {
                 for (int i = 0; i < m; i++) {
-                    int page = pageTable[p0 + i];
-                    rows[i] = layout.boundCodeOffset(page, h);
-                    int pair = Fp16.getPair(ly.boundParams(), 2 * layout.boundParamOffset(page, h));
+                    int pair = Fp16.getPair(ly.boundParams(), 2 * layout.boundParamOffset(pageTable[p0 + i], h));
                     params[2 * h * Workspace.BLOCK + i] = Fp16.first(pair);
                     params[(2 * h + 1) * Workspace.BLOCK + i] = Fp16.second(pair);
                 }
-                Nibbles.dots(ly.boundCodes(), rows, 0, m, bytes, prepared, h * group * row, group, dots,
-                        h * group * Workspace.BLOCK, Workspace.BLOCK, ws.codeRow);
+            }
+            if (wholeGroups(pageTable, p0, m)) {
+                // Groups of the sequence's own pages, in order: dot them as page columns (lanes = pages).
+                CacheLines.keep(touchGroups(ly.boundColumns(), layout, pageTable, p0, m));
+                for (int k = 0; k < m; k += KvLayout.BOUND_GROUP_PAGES) {
+                    for (int h = 0; h < kvHeads; h++) {
+                        long block = layout.boundColumnOffset(pageTable[p0 + k], h);
+                        for (int r = 0; r < KvLayout.BOUND_GROUP_PAGES; r += PageColumns.RUN) {
+                            columnDots(ly.boundColumns(), block + r / 2, row, prepared, columnsAt + h * group * row,
+                                    group, dots, h * group * Workspace.BLOCK + k + r);
+                        }
+                    }
+                }
+            } else {
+                // One call per KV head for the block's pages: Nibbles.dots runs its pair loop over all of them.
+                // Those rows are a page's bytes apart; the block is first read in storage order (a page's
+                // heads are contiguous), which the hardware prefetcher streams, so the per-head passes hit
+                // the cache. Without it, 128k tokens' bounds (8 MB) came from memory at a stride: 1.5x slower.
+                CacheLines.keep(touch(ly.boundCodes(), layout, pageTable, p0, m, kvHeads * bytes));
+                for (int h = 0; h < kvHeads; h++) {
+                    for (int i = 0; i < m; i++) {
+                        rows[i] = layout.boundCodeOffset(pageTable[p0 + i], h);
+                    }
+                    Nibbles.dots(ly.boundCodes(), rows, 0, m, bytes, prepared, h * group * row, group, dots,
+                            h * group * Workspace.BLOCK, Workspace.BLOCK, ws.codeRow);
+                }
             }
             for (int h = 0; h < kvHeads; h++) {
                 bounds(dots, h * group * Workspace.BLOCK, params, 2 * h * Workspace.BLOCK, m, prepared, sums,
                         queryScales, firstHead, h, group, shared, h * scored + p0);
             }
         }
+    }
+
+    /**
+     * Whether pages {@code pageTable[p0..p0+m)} are whole groups of bound columns, each group's pages in order
+     * (a fresh cache hands a sequence its pages in order; pages freed and reused, or sequences grown in turns,
+     * mix groups, and those blocks are scored from the rows).
+     */
+    private static boolean wholeGroups(int[] pageTable, int p0, int m) {
+        int n = KvLayout.BOUND_GROUP_PAGES;
+        if (m % n != 0 || !PageColumns.scoresPages(n)) {
+            return false;
+        }
+        for (int k = 0; k < m; k += n) {
+            int first = pageTable[p0 + k];
+            if (first % n != 0) {
+                return false;
+            }
+            for (int i = 1; i < n; i++) {
+                if (pageTable[p0 + k + i] != first + i) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Dots of the group's query heads (rows of {@code row} floats at {@code qOff}) with a run of a group's pages. */
+    private static void columnDots(MemorySegment columns, long run, int row, float[] q, int qOff, int group, float[] dots,
+                                   int out) {
+        int channelBytes = KvLayout.BOUND_GROUP_PAGES / 2;
+        int g = 0;
+        for (; g + 4 <= group; g += 4) {
+            PageColumns.pageDots4(columns, run, channelBytes, row, q, qOff + g * row, dots, out + g * Workspace.BLOCK,
+                    Workspace.BLOCK);
+        }
+        for (; g < group; g++) {
+            PageColumns.pageDots1(columns, run, channelBytes, row, q, qOff + g * row, dots, out + g * Workspace.BLOCK);
+        }
+    }
+
+    /** Loads a byte of every cache line of the bound-column groups of pages {@code pageTable[p0..p0+m)}, all heads. */
+    private static int touchGroups(MemorySegment columns, KvLayout layout, int[] pageTable, int p0, int m) {
+        int sum = 0;
+        long groupBytes = layout.shape().kvHeads() * layout.boundColumnBlockBytes();
+        for (int k = 0; k < m; k += KvLayout.BOUND_GROUP_PAGES) {
+            sum += CacheLines.touch(columns, layout.boundColumnOffset(pageTable[p0 + k], 0), groupBytes);
+        }
+        return sum;
     }
 
     /** Loads a byte of every cache line of pages {@code pageTable[p0..p0+m)}'s bound codes, in storage order. */
