@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>
  * The CPU scores whole pages with lanes = tokens ({@link #pageDots4}): per channel, a vector of consecutive
  * tokens' codes (one word broadcast, shifted per lane, masked, converted) meets one broadcast query value per
- * head, and each lane ends holding its token's dot product: no lane sums, no permuted query. A single token
- * (Double Sparsity's scattered candidates, a partly filled page) is dotted with lanes = channels instead
+ * head, and each lane ends holding its token's dot product: no lane sums, no permuted query (Quest's bound
+ * columns go through the same kernels, pages of a sixteen-page group as the tokens). A single token (a partly
+ * filled page; scattered candidates in a cache without token rows) is dotted with lanes = channels instead
  * ({@link #tokenDots}): a vector load holds whole words of several channels, and the query it meets
  * ({@link #prepareTokenQueries}) is zero in the lanes that hold the other tokens' words.
  * <p>

@@ -102,7 +102,11 @@ public final class Int4Estimator {
         return ly.codeRows() != null ? Path.ROWS : Path.TOKENS;
     }
 
-    /** The group's query codes in the forms the paths take, each prepared on first use. */
+    /**
+     * The group's query codes in the forms the paths take, each prepared on first use. Both forms share the
+     * workspace's scratch: a cache has token rows (then {@link Path#ROWS}) or not (then {@link Path#TOKENS}),
+     * so one estimate never needs both.
+     */
     private static final class Queries {
         final float[] codes;
         final int off;
