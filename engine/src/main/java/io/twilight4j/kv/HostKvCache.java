@@ -130,17 +130,11 @@ public final class HostKvCache implements KvCache {
                 // The 4-bit copy Quest reads follows the exact bounds on every append.
                 int range = PageBounds.encode(pageMin, 0, pageMax, 0, d, boundRow, 0);
                 MemorySegment.copy(boundRow, 0, ly.boundCodes(), ValueLayout.JAVA_BYTE, layout.boundCodeOffset(page, h), boundRow.length);
-                long group = layout.boundColumnOffset(page, h);
-                for (int j = 0; j < 2 * d; j++) {
-                    PageColumns.put(ly.boundColumns(), group, KvLayout.BOUND_GROUP_PAGES / 2, page % KvLayout.BOUND_GROUP_PAGES, j,
-                            Nibbles.get(boundRow, 0, j));
-                }
+                PageColumns.putRow(ly.boundColumns(), layout.boundColumnOffset(page, h), KvLayout.BOUND_GROUP_PAGES / 2,
+                        page % KvLayout.BOUND_GROUP_PAGES, boundRow, 2 * d);
                 putParams(ly.boundParams(), 2 * layout.boundParamOffset(page, h), range);
                 int params = Int4Keys.quantize(row, 0, d, codeRow, 0);
-                long block = layout.codeBlockOffset(page, h);
-                for (int c = 0; c < d; c++) {
-                    PageColumns.put(ly.codes(), block, layout.codeBytesPerChannel(), slot, c, Nibbles.get(codeRow, 0, c));
-                }
+                PageColumns.putRow(ly.codes(), layout.codeBlockOffset(page, h), layout.codeBytesPerChannel(), slot, codeRow, d);
                 if (ly.codeRows() != null) {
                     MemorySegment.copy(codeRow, 0, ly.codeRows(), ValueLayout.JAVA_BYTE, layout.codeOffset(page, h, slot),
                             codeRow.length);

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * a (page, KV head) block, channel c's codes of the page's tokens lie side by side, {@code channelBytes} bytes
  * per channel, token t in nibble t % 2 of byte t / 2; a little-endian int holds eight consecutive tokens.
  * <p>
- * The CPU scores whole pages with lanes = tokens ({@link #pageDots4}): per channel, a vector of consecutive
+ * The CPU scores whole pages with lanes = tokens ({@link #pageDots}): per channel, a vector of consecutive
  * tokens' codes (one word broadcast, shifted per lane, masked, converted) meets one broadcast query value per
  * head, and each lane ends holding its token's dot product: no lane sums, no permuted query (Quest's bound
  * columns go through the same kernels, pages of a sixteen-page group as the tokens). A single token (a partly
@@ -32,7 +32,7 @@ public final class PageColumns {
             IntVector.SPECIES_PREFERRED.length() > 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, I.vectorShape());
     private static final int LANES = I.length();
-    /** Tokens one {@link #pageDots4} call scores: two vectors of them. */
+    /** Tokens one {@link #pageDots} call scores: two vectors of them. */
     public static final int RUN = 2 * LANES;
     /** Tokens per int word. */
     private static final int WORD_TOKENS = 8;
@@ -58,6 +58,16 @@ public final class PageColumns {
         seg.set(ValueLayout.JAVA_BYTE, at, (byte) ((old & ~(15 << shift)) | code << shift));
     }
 
+    /**
+     * Writes token {@code slot}'s {@code channels} codes, a row packed as {@link Nibbles} packs it (channel j in
+     * nibble j % 2 of {@code row[j / 2]}), into the block at {@code block}.
+     */
+    public static void putRow(MemorySegment seg, long block, int channelBytes, int slot, byte[] row, int channels) {
+        for (int j = 0; j < channels; j++) {
+            put(seg, block, channelBytes, slot, j, Nibbles.get(row, 0, j));
+        }
+    }
+
     /** Token {@code slot}'s code of channel {@code channel} in the block at {@code block}. */
     public static int get(MemorySegment seg, long block, int channelBytes, int slot, int channel) {
         int b = seg.get(ValueLayout.JAVA_BYTE, block + (long) channel * channelBytes + slot / 2);
@@ -65,11 +75,26 @@ public final class PageColumns {
     }
 
     /**
-     * Whether pages of {@code pageTokens} tokens are scored by {@link #pageDots4}: whole runs of {@link #RUN}
+     * Whether pages of {@code pageTokens} tokens are scored by {@link #pageDots}: whole runs of {@link #RUN}
      * tokens, and a power of two (channels a shift apart: 5% faster than a multiply in JMH int4Estimate).
      */
     public static boolean scoresPages(int pageTokens) {
         return LANES >= 4 && pageTokens % RUN == 0 && Integer.bitCount(pageTokens) == 1;
+    }
+
+    /**
+     * {@code heads} query heads (rows of {@code dim} floats at {@code qOff}, channel order) by {@link #RUN}
+     * consecutive tokens, four heads at a time: see {@link #pageDots4}; head g's sums from {@code s[sOff + g * sStride]}.
+     */
+    public static void pageDots(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff, int heads,
+                                float[] s, int sOff, int sStride) {
+        int g = 0;
+        for (; g + 4 <= heads; g += 4) {
+            pageDots4(seg, at, channelBytes, dim, q, qOff + g * dim, s, sOff + g * sStride, sStride);
+        }
+        for (; g < heads; g++) {
+            pageDots1(seg, at, channelBytes, dim, q, qOff + g * dim, s, sOff + g * sStride);
+        }
     }
 
     /**
@@ -78,7 +103,7 @@ public final class PageColumns {
      * channel c start at byte {@code at + c * channelBytes} (a block's offset plus its first token / 2, that token
      * a multiple of eight; channelBytes a power of two).
      */
-    public static void pageDots4(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff,
+    private static void pageDots4(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff,
                                  float[] s, int sOff, int sStride) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
@@ -122,7 +147,7 @@ public final class PageColumns {
     }
 
     /** {@link #pageDots4} for one head. */
-    public static void pageDots1(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff,
+    private static void pageDots1(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff,
                                  float[] s, int sOff) {
         FloatVector a = FloatVector.zero(F);
         FloatVector b = a;
@@ -200,8 +225,7 @@ public final class PageColumns {
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
             for (int c = 0; c < bound; c += perLoad) {
-                FloatVector x = (FloatVector) IntVector.fromMemorySegment(I, seg, block + (long) c * channelBytes,
-                        ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.LSHR, shift).and(15).convert(VectorOperators.I2F, 0);
+                FloatVector x = wordCodes(seg, block + (long) c * channelBytes, shift);
                 a0 = x.fma(FloatVector.fromArray(F, qt, q0 + c * words), a0);
                 a1 = x.fma(FloatVector.fromArray(F, qt, q1 + c * words), a1);
             }
@@ -214,13 +238,18 @@ public final class PageColumns {
             int q0 = phaseOff + g * dim * words;
             FloatVector a0 = FloatVector.zero(F);
             for (int c = 0; c < bound; c += perLoad) {
-                FloatVector x = (FloatVector) IntVector.fromMemorySegment(I, seg, block + (long) c * channelBytes,
-                        ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.LSHR, shift).and(15).convert(VectorOperators.I2F, 0);
+                FloatVector x = wordCodes(seg, block + (long) c * channelBytes, shift);
                 a0 = x.fma(FloatVector.fromArray(F, qt, q0 + c * words), a0);
             }
             s[sOff + g * sStride] = a0.reduceLanes(VectorOperators.ADD)
                     + scalarChannels(seg, block, channelBytes, slot, bound, dim, qt, q0 + slot / WORD_TOKENS, words);
         }
+    }
+
+    /** The nibble at {@code shift} of each of the LANES words at {@code off}, as floats. */
+    private static FloatVector wordCodes(MemorySegment seg, long off, int shift) {
+        return (FloatVector) IntVector.fromMemorySegment(I, seg, off, ByteOrder.LITTLE_ENDIAN)
+                .lanewise(VectorOperators.LSHR, shift).and(15).convert(VectorOperators.I2F, 0);
     }
 
     /** Channels {@code from..dim} of a token's dot product, query value of channel c at {@code qt[qOff + c * stride]}. */

@@ -153,15 +153,7 @@ public final class Int4Estimator {
         int channelBytes = layout.codeBytesPerChannel();
         for (int t = 0; t < m; t += PageColumns.RUN) {
             long run = offsets[at + t] + layout.slotOf(tokens[b + t]) / 2;
-            int g = 0;
-            for (; g + 4 <= q.heads; g += 4) {
-                PageColumns.pageDots4(codes, run, channelBytes, q.dim, q.codes, q.off + g * q.dim, dots,
-                        g * Workspace.BLOCK + t, Workspace.BLOCK);
-            }
-            for (; g < q.heads; g++) {
-                PageColumns.pageDots1(codes, run, channelBytes, q.dim, q.codes, q.off + g * q.dim, dots,
-                        g * Workspace.BLOCK + t);
-            }
+            PageColumns.pageDots(codes, run, channelBytes, q.dim, q.codes, q.off, q.heads, dots, t, Workspace.BLOCK);
         }
     }
 

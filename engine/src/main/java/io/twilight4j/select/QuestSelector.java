@@ -137,8 +137,9 @@ public final class QuestSelector implements Selector {
                     for (int h = 0; h < kvHeads; h++) {
                         long block = layout.boundColumnOffset(pageTable[p0 + k], h);
                         for (int r = 0; r < KvLayout.BOUND_GROUP_PAGES; r += PageColumns.RUN) {
-                            columnDots(ly.boundColumns(), block + r / 2, row, prepared, columnsAt + h * group * row,
-                                    group, dots, h * group * Workspace.BLOCK + k + r);
+                            PageColumns.pageDots(ly.boundColumns(), block + r / 2, KvLayout.BOUND_GROUP_PAGES / 2, row,
+                                    prepared, columnsAt + h * group * row, group, dots, h * group * Workspace.BLOCK + k + r,
+                                    Workspace.BLOCK);
                         }
                     }
                 }
@@ -185,20 +186,6 @@ public final class QuestSelector implements Selector {
             }
         }
         return true;
-    }
-
-    /** Dots of the group's query heads (rows of {@code row} floats at {@code qOff}) with a run of a group's pages. */
-    private static void columnDots(MemorySegment columns, long run, int row, float[] q, int qOff, int group, float[] dots,
-                                   int out) {
-        int channelBytes = KvLayout.BOUND_GROUP_PAGES / 2;
-        int g = 0;
-        for (; g + 4 <= group; g += 4) {
-            PageColumns.pageDots4(columns, run, channelBytes, row, q, qOff + g * row, dots, out + g * Workspace.BLOCK,
-                    Workspace.BLOCK);
-        }
-        for (; g < group; g++) {
-            PageColumns.pageDots1(columns, run, channelBytes, row, q, qOff + g * row, dots, out + g * Workspace.BLOCK);
-        }
     }
 
     /** Loads a byte of every cache line of the bound-column groups of pages {@code pageTable[p0..p0+m)}, all heads. */
