@@ -130,11 +130,11 @@ public final class HostKvCache implements KvCache {
                 // The 4-bit copy Quest reads follows the exact bounds on every append.
                 int range = PageBounds.encode(pageMin, 0, pageMax, 0, d, boundRow, 0);
                 MemorySegment.copy(boundRow, 0, ly.boundCodes(), ValueLayout.JAVA_BYTE, layout.boundCodeOffset(page, h), boundRow.length);
-                PageColumns.putRow(ly.boundColumns(), layout.boundColumnOffset(page, h), KvLayout.BOUND_GROUP_PAGES / 2,
-                        page % KvLayout.BOUND_GROUP_PAGES, boundRow, 2 * d);
+                PageColumns.putRow(ly.boundColumns(), layout.boundColumnOffset(page, h), KvLayout.BOUND_GROUP_PAGES,
+                        2 * d, page % KvLayout.BOUND_GROUP_PAGES, boundRow);
                 putParams(ly.boundParams(), 2 * layout.boundParamOffset(page, h), range);
                 int params = Int4Keys.quantize(row, 0, d, codeRow, 0);
-                PageColumns.putRow(ly.codes(), layout.codeBlockOffset(page, h), layout.codeBytesPerChannel(), slot, codeRow, d);
+                PageColumns.putRow(ly.codes(), layout.codeBlockOffset(page, h), shape.pageTokens(), d, slot, codeRow);
                 if (ly.codeRows() != null) {
                     MemorySegment.copy(codeRow, 0, ly.codeRows(), ValueLayout.JAVA_BYTE, layout.codeOffset(page, h, slot),
                             codeRow.length);

@@ -1,5 +1,7 @@
 package io.twilight4j.kv;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -10,11 +12,12 @@ import java.util.Map;
  * <pre>
  * K, V           fp16  [page][kvHead][token][headDim]           element offset {@link #kvOffset}
  * int4 codes     u4    one block of {@link #codeBlockBytes} per (page, kvHead), {@link #codeBlockOffset}, in
- *                      one of two orders ({@link CodeOrder}; {@link #codeByte} and {@link #codeShift} locate
- *                      a code in either):
+ *                      one of two orders ({@link CodeOrder}; {@link #code} reads a code in either):
  *                      TOKEN_ROWS   [token][headDim/2]: channel 2c in the low nibble, 2c+1 in the high;
  *                                   row offset {@link #codeOffset}
- *                      PAGE_COLUMNS [channel][ceil(pageTokens/2)]: token 2t in the low nibble, 2t+1 in the high
+ *                      PAGE_COLUMNS [token / 16][channel][8 bytes] (pages of fewer than 16 tokens:
+ *                                   [channel][ceil(pageTokens/2)]): token 2t in the low nibble, 2t+1 in
+ *                                   the high; tokens t % 8 == 7 store code ^ 8 ({@link PageColumns})
  * int4 params    fp16  [page][kvHead][token][2] = (scale, min)  element offset {@link #paramOffset}
  * page bounds    fp16  [page][kvHead][2][headDim] = (min, max)  element offset {@link #boundsOffset};
  *                      exact, the state appends update
@@ -89,16 +92,11 @@ public record KvLayout(KvShape shape, CodeOrder codeOrder) {
         return shape.headDim() / 2;
     }
 
-    /** Bytes of one channel's codes in a page-column block: the page's tokens, two per byte. */
-    public int codeBytesPerChannel() {
-        return (shape.pageTokens() + 1) / 2;
-    }
-
     /** Bytes of one (page, head) block of int4 codes. */
     public long codeBlockBytes() {
         return codeOrder == CodeOrder.TOKEN_ROWS
                 ? (long) shape.pageTokens() * codeBytesPerToken()
-                : (long) shape.headDim() * codeBytesPerChannel();
+                : PageColumns.blockBytes(shape.pageTokens(), shape.headDim());
     }
 
     /** Byte offset of (page, head)'s block in the int4 code array. */
@@ -111,16 +109,13 @@ public record KvLayout(KvShape shape, CodeOrder codeOrder) {
         return tokenIndex(page, head, token) * codeBytesPerToken();
     }
 
-    /** Byte offset of the code of (page, head, token, channel), in either order. */
-    public long codeByte(int page, int head, int token, int channel) {
-        return codeOrder == CodeOrder.TOKEN_ROWS
-                ? codeOffset(page, head, token) + channel / 2
-                : codeBlockOffset(page, head) + (long) channel * codeBytesPerChannel() + token / 2;
-    }
-
-    /** The shift (0 or 4) of the code of (token, channel) in its byte ({@link #codeByte}). */
-    public int codeShift(int token, int channel) {
-        return 4 * ((codeOrder == CodeOrder.TOKEN_ROWS ? channel : token) % 2);
+    /** The code of (page, head, token, channel) in a layer's code array {@code codes}, in either order. */
+    public int code(MemorySegment codes, int page, int head, int token, int channel) {
+        if (codeOrder == CodeOrder.PAGE_COLUMNS) {
+            return PageColumns.get(codes, codeBlockOffset(page, head), shape.pageTokens(), shape.headDim(), token, channel);
+        }
+        int b = codes.get(ValueLayout.JAVA_BYTE, codeOffset(page, head, token) + channel / 2);
+        return (b >> 4 * (channel % 2)) & 15;
     }
 
     /** Element offset of (page, head, token)'s (scale, min) pair, for int4 and label params alike. */
@@ -148,7 +143,7 @@ public record KvLayout(KvShape shape, CodeOrder codeOrder) {
 
     /** Bytes of one (group, head) block of bound columns. */
     public long boundColumnBlockBytes() {
-        return 2L * shape.headDim() * (BOUND_GROUP_PAGES / 2);
+        return PageColumns.blockBytes(BOUND_GROUP_PAGES, 2 * shape.headDim());
     }
 
     /** Bytes of one layer's bound columns. */

@@ -3,6 +3,8 @@ package io.twilight4j.kv;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.function.IntFunction;
+import java.util.function.IntUnaryOperator;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -10,17 +12,20 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Twilight's 4-bit keys in page columns ({@link KvLayout.CodeOrder#PAGE_COLUMNS}), the host cache's order: in
- * a (page, KV head) block, channel c's codes of the page's tokens lie side by side, {@code channelBytes} bytes
- * per channel, token t in nibble t % 2 of byte t / 2; a little-endian int holds eight consecutive tokens.
+ * Twilight's 4-bit keys in page columns ({@link KvLayout.CodeOrder#PAGE_COLUMNS}), the host cache's order. A
+ * (page, KV head) block holds its tokens in groups of {@link #GROUP_TOKENS}: in a group, channel c's codes of the
+ * group's tokens lie side by side, {@link #channelBytes} bytes per channel (8, fewer only in blocks of fewer than
+ * sixteen tokens), token t in nibble t % 2 of byte t / 2; a little-endian int holds eight consecutive tokens. The
+ * top nibble of each int (tokens t with t % 8 == 7) holds code ^ 8: read as the int's sign nibble, it is code - 8
+ * (see {@link #pageDots4}); {@link #get} and {@link #put} take and return the code itself.
  * <p>
  * The CPU scores whole pages with lanes = tokens ({@link #pageDots}): per channel, a vector of consecutive
- * tokens' codes (one word broadcast, shifted per lane, masked, converted) meets one broadcast query value per
- * head, and each lane ends holding its token's dot product: no lane sums, no permuted query (Quest's bound
- * columns go through the same kernels, pages of a sixteen-page group as the tokens). A single token (a partly
- * filled page; scattered candidates in a cache without token rows) is dotted with lanes = channels instead
- * ({@link #tokenDots}): a vector load holds whole words of several channels, and the query it meets
- * ({@link #prepareTokenQueries}) is zero in the lanes that hold the other tokens' words.
+ * tokens' codes (one word broadcast, each lane masked to its token's nibble, converted) meets one broadcast
+ * query value per head, and each lane ends holding its token's dot product: no lane sums, no permuted query
+ * (Quest's bound columns go through the same kernels, pages of a sixteen-page group as the tokens). A single
+ * token (a partly filled page; scattered candidates in a cache without token rows) is dotted with lanes =
+ * channels instead ({@link #tokenDots}): a vector load holds whole words of several channels, and the query it
+ * meets ({@link #prepareTokenQueries}) is zero in the lanes that hold the other tokens' words.
  * <p>
  * Products are integers (8-bit query codes times codes in [0, 15]) and their sums stay below 2^24, so every
  * path gets the same exact sums, in any order, as the OpenCL kernels' integer dot products over token rows.
@@ -34,77 +39,150 @@ public final class PageColumns {
     private static final int LANES = I.length();
     /** Tokens one {@link #pageDots} call scores: two vectors of them. */
     public static final int RUN = 2 * LANES;
+    /** Tokens per group of a block. */
+    public static final int GROUP_TOKENS = 16;
+    /**
+     * Bytes between a group's channels. One constant for every page size: the page kernel's channel loop with
+     * a stride known only at run time ran 25% slower (C2, JMH-style probe).
+     */
+    private static final int GROUP_CHANNEL_BYTES = GROUP_TOKENS / 2;
     /** Tokens per int word. */
     private static final int WORD_TOKENS = 8;
-    /** Per lane, the shift of its token's nibble in the word: tokens 0.. and LANES.. of a run. */
-    private static final IntVector FIRST_SHIFTS = nibbleShifts(0);
-    private static final IntVector SECOND_SHIFTS = nibbleShifts(LANES);
+    /*
+     * Per lane of a run's first and second vector (tokens 0.. and LANES..), for its token's nibble n in the word:
+     * the mask 15 << 4n, the scale 2^-4n that undoes the nibble's place, and 8 in the lane of n = 7 (the sign
+     * nibble, which converts as (code - 8) * 2^28: 8 * sum(q) is added back).
+     */
+    private static final IntVector FIRST_MASKS = IntVector.fromArray(I, nibbleLanes(0, n -> 15 << 4 * n), 0);
+    private static final IntVector SECOND_MASKS = IntVector.fromArray(I, nibbleLanes(LANES, n -> 15 << 4 * n), 0);
+    private static final FloatVector FIRST_SCALES = floats(nibbleLanes(0, n -> -4 * n), n -> Math.scalb(1f, n));
+    private static final FloatVector SECOND_SCALES = floats(nibbleLanes(LANES, n -> -4 * n), n -> Math.scalb(1f, n));
+    private static final FloatVector FIRST_SIGNS = floats(nibbleLanes(0, n -> n), n -> n == 7 ? 8f : 0f);
+    private static final FloatVector SECOND_SIGNS = floats(nibbleLanes(LANES, n -> n), n -> n == 7 ? 8f : 0f);
     /** Byte offset of the second vector's word from the first's (the same word when a vector is four tokens). */
     private static final int SECOND_WORD = 4 * (LANES / WORD_TOKENS);
+    /** The nibble of a word that is stored as code ^ 8. */
+    private static final int SIGN_NIBBLE = WORD_TOKENS - 1;
 
     private PageColumns() {
     }
 
-    private static IntVector nibbleShifts(int firstToken) {
-        int[] shifts = IntStream.range(0, LANES).map(l -> 4 * ((firstToken + l) % WORD_TOKENS)).toArray();
-        return IntVector.fromArray(I, shifts, 0);
+    /** Per lane l, {@code f(n)} for the nibble n of token firstToken + l in its word. */
+    private static int[] nibbleLanes(int firstToken, IntUnaryOperator f) {
+        return IntStream.range(0, LANES).map(l -> f.applyAsInt((firstToken + l) % WORD_TOKENS)).toArray();
     }
 
-    /** Writes {@code code} (in [0, 15]) as token {@code slot}'s code of channel {@code channel} in the block at {@code block}. */
-    public static void put(MemorySegment seg, long block, int channelBytes, int slot, int channel, int code) {
-        long at = block + (long) channel * channelBytes + slot / 2;
+    /** A vector of {@code f(x)} for the lanes' values {@code x}. */
+    private static FloatVector floats(int[] lanes, IntFunction<Float> f) {
+        float[] values = new float[lanes.length];
+        for (int i = 0; i < lanes.length; i++) {
+            values[i] = f.apply(lanes[i]);
+        }
+        return FloatVector.fromArray(F, values, 0);
+    }
+
+    /** Bytes between consecutive channels of a group, in blocks of {@code tokens} tokens. */
+    public static int channelBytes(int tokens) {
+        return tokens >= GROUP_TOKENS ? GROUP_CHANNEL_BYTES : (tokens + 1) / 2;
+    }
+
+    /** Bytes of a block of {@code tokens} tokens by {@code channels} channels. */
+    public static long blockBytes(int tokens, int channels) {
+        long groups = (tokens + GROUP_TOKENS - 1) / GROUP_TOKENS;
+        return groups * channels * channelBytes(tokens);
+    }
+
+    /** Byte offset, in a block of {@code tokens} tokens by {@code channels} channels, of the byte holding (slot, channel). */
+    private static long byteOffset(int tokens, int channels, int slot, int channel) {
+        int stride = channelBytes(tokens);
+        return ((long) (slot / GROUP_TOKENS) * channels + channel) * stride + slot % GROUP_TOKENS / 2;
+    }
+
+    /**
+     * Byte offset, in a block of {@code channels} channels, of the run of tokens that starts at {@code slot} (a
+     * multiple of {@link #RUN}; blocks that {@link #scoresPages}): where {@link #pageDots} reads it.
+     */
+    public static long runOffset(int channels, int slot) {
+        return byteOffset(GROUP_TOKENS, channels, slot, 0);
+    }
+
+    /** What token {@code slot}'s nibble stores for {@code code}, and the code for what it stores (an involution). */
+    private static int stored(int slot, int code) {
+        return slot % WORD_TOKENS == SIGN_NIBBLE ? code ^ 8 : code;
+    }
+
+    /**
+     * Writes {@code code} (in [0, 15]) as token {@code slot}'s code of channel {@code channel} in the block at
+     * {@code block} ({@code tokens} by {@code channels}).
+     */
+    public static void put(MemorySegment seg, long block, int tokens, int channels, int slot, int channel, int code) {
+        long at = block + byteOffset(tokens, channels, slot, channel);
         int shift = 4 * (slot % 2);
         byte old = seg.get(ValueLayout.JAVA_BYTE, at);
-        seg.set(ValueLayout.JAVA_BYTE, at, (byte) ((old & ~(15 << shift)) | code << shift));
+        seg.set(ValueLayout.JAVA_BYTE, at, (byte) ((old & ~(15 << shift)) | stored(slot, code) << shift));
     }
 
     /**
      * Writes token {@code slot}'s {@code channels} codes, a row packed as {@link Nibbles} packs it (channel j in
-     * nibble j % 2 of {@code row[j / 2]}), into the block at {@code block}.
+     * nibble j % 2 of {@code row[j / 2]}), into the block at {@code block} ({@code tokens} by {@code channels}).
      */
-    public static void putRow(MemorySegment seg, long block, int channelBytes, int slot, byte[] row, int channels) {
+    public static void putRow(MemorySegment seg, long block, int tokens, int channels, int slot, byte[] row) {
         for (int j = 0; j < channels; j++) {
-            put(seg, block, channelBytes, slot, j, Nibbles.get(row, 0, j));
+            put(seg, block, tokens, channels, slot, j, Nibbles.get(row, 0, j));
         }
     }
 
-    /** Token {@code slot}'s code of channel {@code channel} in the block at {@code block}. */
-    public static int get(MemorySegment seg, long block, int channelBytes, int slot, int channel) {
-        int b = seg.get(ValueLayout.JAVA_BYTE, block + (long) channel * channelBytes + slot / 2);
-        return (b >> (4 * (slot % 2))) & 15;
+    /** Token {@code slot}'s code of channel {@code channel} in the block at {@code block} ({@code tokens} by {@code channels}). */
+    public static int get(MemorySegment seg, long block, int tokens, int channels, int slot, int channel) {
+        int b = seg.get(ValueLayout.JAVA_BYTE, block + byteOffset(tokens, channels, slot, channel));
+        return stored(slot, (b >> (4 * (slot % 2))) & 15);
+    }
+
+    /** Whether blocks of {@code tokens} tokens are scored whole by {@link #pageDots}: whole groups. */
+    public static boolean scoresPages(int tokens) {
+        return LANES >= 4 && tokens % GROUP_TOKENS == 0;
     }
 
     /**
-     * Whether pages of {@code pageTokens} tokens are scored by {@link #pageDots}: whole runs of {@link #RUN}
-     * tokens, and a power of two (channels a shift apart: 5% faster than a multiply in JMH int4Estimate).
+     * {@code heads} query heads (rows of {@code dim} floats at {@code qOff}, channel order; head g's row sums
+     * {@code qSums[sumOff + g]}) by the {@link #RUN} tokens of a run at {@code at} ({@link #runOffset}), four
+     * heads at a time: see {@link #pageDots4}; head g's sums from {@code s[sOff + g * sStride]}.
      */
-    public static boolean scoresPages(int pageTokens) {
-        return LANES >= 4 && pageTokens % RUN == 0 && Integer.bitCount(pageTokens) == 1;
-    }
-
-    /**
-     * {@code heads} query heads (rows of {@code dim} floats at {@code qOff}, channel order) by {@link #RUN}
-     * consecutive tokens, four heads at a time: see {@link #pageDots4}; head g's sums from {@code s[sOff + g * sStride]}.
-     */
-    public static void pageDots(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff, int heads,
-                                float[] s, int sOff, int sStride) {
+    public static void pageDots(MemorySegment seg, long at, int dim, float[] q, int qOff, int heads,
+                                float[] qSums, int sumOff, float[] s, int sOff, int sStride) {
         int g = 0;
         for (; g + 4 <= heads; g += 4) {
-            pageDots4(seg, at, channelBytes, dim, q, qOff + g * dim, s, sOff + g * sStride, sStride);
+            pageDots4(seg, at, dim, q, qOff + g * dim, s, sOff + g * sStride, sStride);
         }
         for (; g < heads; g++) {
-            pageDots1(seg, at, channelBytes, dim, q, qOff + g * dim, s, sOff + g * sStride);
+            pageDots1(seg, at, dim, q, qOff + g * dim, s, sOff + g * sStride);
+        }
+        // In a pass of their own: with these constants in the kernels' epilogue, C2 kept them in registers
+        // across the channel loop, and the loop ran 15% slower.
+        for (g = 0; g < heads; g++) {
+            unscale(s, sOff + g * sStride, qSums[sumOff + g]);
         }
     }
 
+    /** A run's lane sums at {@code s[off..off+RUN)} to dot products: each lane's place undone, the sign nibble's 8 * sum(q) added. */
+    private static void unscale(float[] s, int off, float qSum) {
+        FloatVector.fromArray(F, s, off).mul(FIRST_SCALES).add(FIRST_SIGNS.mul(qSum)).intoArray(s, off);
+        FloatVector.fromArray(F, s, off + LANES).mul(SECOND_SCALES).add(SECOND_SIGNS.mul(qSum))
+                .intoArray(s, off + LANES);
+    }
+
     /**
-     * Four query heads (rows of {@code dim} floats at {@code qOff}, channel order) by {@link #RUN} consecutive
-     * tokens: {@code s[sOff + g * sStride + i]} = sum_c q_g[c] * code(token i, channel c), where the run's codes of
-     * channel c start at byte {@code at + c * channelBytes} (a block's offset plus its first token / 2, that token
-     * a multiple of eight; channelBytes a power of two).
+     * Four query heads (rows of {@code dim} integer-valued floats at {@code qOff}, channel order) by the
+     * {@link #RUN} tokens of the run at {@code at}: {@code s[sOff + g * sStride + i]} = sum_c q_g[c] * x(token i,
+     * channel c), where x is the code in place, code * 2^4n for the token's nibble n in its word ((code - 8) *
+     * 2^28 for the sign nibble); {@link #unscale} makes them dot products.
+     * <p>
+     * Taking a lane's code in place (the broadcast word masked to the lane's nibble, converted) saves the
+     * per-lane shift, which shared the FMA pipes (16% of the loop on Zen 3); the place is undone exactly, by a
+     * power of two, since the sums are integers below 2^24 times it.
      */
-    private static void pageDots4(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff,
-                                 float[] s, int sOff, int sStride) {
+    private static void pageDots4(MemorySegment seg, long at, int dim, float[] q, int qOff, float[] s, int sOff,
+                                  int sStride) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -118,11 +196,10 @@ public final class PageColumns {
         FloatVector x;
         FloatVector y;
         FloatVector w;
-        int log = Integer.numberOfTrailingZeros(channelBytes);
         for (int c = 0; c < dim; c++) {
-            long off = at + ((long) c << log);
-            x = codes(seg, off, FIRST_SHIFTS);
-            y = codes(seg, off + SECOND_WORD, SECOND_SHIFTS);
+            long off = at + (long) c * GROUP_CHANNEL_BYTES;
+            x = codes(seg, off, FIRST_MASKS);
+            y = codes(seg, off + SECOND_WORD, SECOND_MASKS);
             w = FloatVector.broadcast(F, q[qOff + c]);
             a0 = x.fma(w, a0);
             b0 = y.fma(w, b0);
@@ -147,36 +224,34 @@ public final class PageColumns {
     }
 
     /** {@link #pageDots4} for one head. */
-    private static void pageDots1(MemorySegment seg, long at, int channelBytes, int dim, float[] q, int qOff,
-                                 float[] s, int sOff) {
+    private static void pageDots1(MemorySegment seg, long at, int dim, float[] q, int qOff, float[] s, int sOff) {
         FloatVector a = FloatVector.zero(F);
         FloatVector b = a;
         FloatVector w;
-        int log = Integer.numberOfTrailingZeros(channelBytes);
         for (int c = 0; c < dim; c++) {
-            long off = at + ((long) c << log);
+            long off = at + (long) c * GROUP_CHANNEL_BYTES;
             w = FloatVector.broadcast(F, q[qOff + c]);
-            a = codes(seg, off, FIRST_SHIFTS).fma(w, a);
-            b = codes(seg, off + SECOND_WORD, SECOND_SHIFTS).fma(w, b);
+            a = codes(seg, off, FIRST_MASKS).fma(w, a);
+            b = codes(seg, off + SECOND_WORD, SECOND_MASKS).fma(w, b);
         }
         a.intoArray(s, sOff);
         b.intoArray(s, sOff + LANES);
     }
 
-    /** The codes of the word at {@code off}, lane l's nibble at shift {@code shifts[l]}, as floats. */
-    private static FloatVector codes(MemorySegment seg, long off, IntVector shifts) {
+    /** The word at {@code off} in every lane, lane l masked to {@code masks[l]}, as floats: codes in place. */
+    private static FloatVector codes(MemorySegment seg, long off, IntVector masks) {
         return (FloatVector) IntVector.broadcast(I, seg.get(ValueLayout.JAVA_INT_UNALIGNED, off))
-                .lanewise(VectorOperators.LSHR, shifts).and(15).convert(VectorOperators.I2F, 0);
+                .and(masks).convert(VectorOperators.I2F, 0);
     }
 
     /**
-     * Words per channel for {@link #tokenDots} with pages of {@code pageTokens} tokens: 1 or 2 when a vector
-     * load holds whole channels (pages of 8 or 16 tokens), else 0 (single tokens go through
-     * {@link #tokenDotsScalar}).
+     * Words per channel for {@link #tokenDots} in blocks of {@code tokens} tokens: 1 or 2 when a group's channel
+     * is whole words (blocks of 8, or of 16 and more), else 0 (single tokens go through {@link #tokenDotsScalar}).
      */
-    public static int tokenWords(int pageTokens) {
-        int words = pageTokens / WORD_TOKENS;
-        return pageTokens % WORD_TOKENS == 0 && (words == 1 || words == 2) && LANES >= 2 * words ? words : 0;
+    public static int tokenWords(int tokens) {
+        int stride = channelBytes(tokens);
+        int words = stride / 4;
+        return stride % 4 == 0 && words >= 1 && LANES >= 2 * words ? words : 0;
     }
 
     /**
@@ -207,17 +282,20 @@ public final class PageColumns {
     }
 
     /**
-     * Dot products of token {@code slot} of the block at {@code block} (channels {@code 4 * words} bytes apart)
-     * with {@code heads} query heads as {@link #prepareTokenQueries} wrote them: {@code s[sOff + g * sStride]}.
+     * Dot products of token {@code slot} of the block at {@code block} ({@code tokens} by {@code dim}) with
+     * {@code heads} query heads as {@link #prepareTokenQueries} wrote them: {@code s[sOff + g * sStride]}.
      * {@code words} from {@link #tokenWords}, not 0.
      */
-    public static void tokenDots(MemorySegment seg, long block, int slot, int words, int dim, float[] qt, int heads,
-                                 float[] s, int sOff, int sStride) {
-        int phaseOff = slot / WORD_TOKENS * heads * dim * words;
+    public static void tokenDots(MemorySegment seg, long block, int tokens, int slot, int words, int dim, float[] qt,
+                                 int heads, float[] s, int sOff, int sStride) {
+        int phase = slot % GROUP_TOKENS / WORD_TOKENS;
+        int phaseOff = phase * heads * dim * words;
         int shift = 4 * (slot % WORD_TOKENS);
+        int flip = stored(slot, 0);
         int perLoad = LANES / words;
         int bound = dim - dim % perLoad;
         int channelBytes = 4 * words;
+        long group = block + byteOffset(tokens, dim, slot - slot % GROUP_TOKENS, 0);
         int g = 0;
         for (; g + 2 <= heads; g += 2) {
             int q0 = phaseOff + g * dim * words;
@@ -225,51 +303,53 @@ public final class PageColumns {
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
             for (int c = 0; c < bound; c += perLoad) {
-                FloatVector x = wordCodes(seg, block + (long) c * channelBytes, shift);
+                FloatVector x = wordCodes(seg, group + (long) c * channelBytes, shift, flip);
                 a0 = x.fma(FloatVector.fromArray(F, qt, q0 + c * words), a0);
                 a1 = x.fma(FloatVector.fromArray(F, qt, q1 + c * words), a1);
             }
             s[sOff + g * sStride] = a0.reduceLanes(VectorOperators.ADD)
-                    + scalarChannels(seg, block, channelBytes, slot, bound, dim, qt, q0 + slot / WORD_TOKENS, words);
+                    + scalarChannels(seg, block, tokens, slot, bound, dim, qt, q0 + phase, words);
             s[sOff + (g + 1) * sStride] = a1.reduceLanes(VectorOperators.ADD)
-                    + scalarChannels(seg, block, channelBytes, slot, bound, dim, qt, q1 + slot / WORD_TOKENS, words);
+                    + scalarChannels(seg, block, tokens, slot, bound, dim, qt, q1 + phase, words);
         }
         for (; g < heads; g++) {
             int q0 = phaseOff + g * dim * words;
             FloatVector a0 = FloatVector.zero(F);
             for (int c = 0; c < bound; c += perLoad) {
-                FloatVector x = wordCodes(seg, block + (long) c * channelBytes, shift);
+                FloatVector x = wordCodes(seg, group + (long) c * channelBytes, shift, flip);
                 a0 = x.fma(FloatVector.fromArray(F, qt, q0 + c * words), a0);
             }
             s[sOff + g * sStride] = a0.reduceLanes(VectorOperators.ADD)
-                    + scalarChannels(seg, block, channelBytes, slot, bound, dim, qt, q0 + slot / WORD_TOKENS, words);
+                    + scalarChannels(seg, block, tokens, slot, bound, dim, qt, q0 + phase, words);
         }
     }
 
-    /** The nibble at {@code shift} of each of the LANES words at {@code off}, as floats. */
-    private static FloatVector wordCodes(MemorySegment seg, long off, int shift) {
+    /** The codes in the nibble at {@code shift} of each of the LANES words at {@code off}, stored XOR {@code flip}, as floats. */
+    private static FloatVector wordCodes(MemorySegment seg, long off, int shift, int flip) {
         return (FloatVector) IntVector.fromMemorySegment(I, seg, off, ByteOrder.LITTLE_ENDIAN)
-                .lanewise(VectorOperators.LSHR, shift).and(15).convert(VectorOperators.I2F, 0);
+                .lanewise(VectorOperators.LSHR, shift).and(15).lanewise(VectorOperators.XOR, flip)
+                .convert(VectorOperators.I2F, 0);
     }
 
     /** Channels {@code from..dim} of a token's dot product, query value of channel c at {@code qt[qOff + c * stride]}. */
-    private static float scalarChannels(MemorySegment seg, long block, int channelBytes, int slot, int from, int dim,
+    private static float scalarChannels(MemorySegment seg, long block, int tokens, int slot, int from, int dim,
                                         float[] qt, int qOff, int stride) {
         float r = 0;
         for (int c = from; c < dim; c++) {
-            r += qt[qOff + c * stride] * get(seg, block, channelBytes, slot, c);
+            r += qt[qOff + c * stride] * get(seg, block, tokens, dim, slot, c);
         }
         return r;
     }
 
     /**
-     * Dot products of token {@code slot} of the block at {@code block} with {@code heads} query heads (rows of
-     * {@code dim} floats at {@code qOff}, channel order), for any page size: {@code s[sOff + g * sStride]}.
+     * Dot products of token {@code slot} of the block at {@code block} ({@code tokens} by {@code dim}) with
+     * {@code heads} query heads (rows of {@code dim} floats at {@code qOff}, channel order), for any page size:
+     * {@code s[sOff + g * sStride]}.
      */
-    public static void tokenDotsScalar(MemorySegment seg, long block, int channelBytes, int slot, int dim, float[] q,
+    public static void tokenDotsScalar(MemorySegment seg, long block, int tokens, int slot, int dim, float[] q,
                                        int qOff, int heads, float[] s, int sOff, int sStride) {
         for (int g = 0; g < heads; g++) {
-            s[sOff + g * sStride] = scalarChannels(seg, block, channelBytes, slot, 0, dim, q, qOff + g * dim, 1);
+            s[sOff + g * sStride] = scalarChannels(seg, block, tokens, slot, 0, dim, q, qOff + g * dim, 1);
         }
     }
 }

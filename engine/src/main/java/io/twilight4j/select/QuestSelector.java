@@ -137,9 +137,9 @@ public final class QuestSelector implements Selector {
                     for (int h = 0; h < kvHeads; h++) {
                         long block = layout.boundColumnOffset(pageTable[p0 + k], h);
                         for (int r = 0; r < KvLayout.BOUND_GROUP_PAGES; r += PageColumns.RUN) {
-                            PageColumns.pageDots(ly.boundColumns(), block + r / 2, KvLayout.BOUND_GROUP_PAGES / 2, row,
-                                    prepared, columnsAt + h * group * row, group, dots, h * group * Workspace.BLOCK + k + r,
-                                    Workspace.BLOCK);
+                            PageColumns.pageDots(ly.boundColumns(), block + PageColumns.runOffset(row, r), row,
+                                    prepared, columnsAt + h * group * row, group, prepared, sums + h * group, dots,
+                                    h * group * Workspace.BLOCK + k + r, Workspace.BLOCK);
                         }
                     }
                 }

@@ -97,8 +97,7 @@ class HostKvCacheTest {
                     float scale = Fp16.get(ly.codeParams(), params);
                     float min = Fp16.get(ly.codeParams(), params + 2);
                     for (int c = 0; c < dim; c++) {
-                        int b = ly.codes().get(ValueLayout.JAVA_BYTE, layout.codeByte(page, h, t % pageTokens, c)) & 0xff;
-                        int code = (b >> layout.codeShift(t % pageTokens, c)) & 15;
+                        int code = layout.code(ly.codes(), page, h, t % pageTokens, c);
                         float approx = Int4Keys.dequantize(code, scale, min);
                         // Rounding to the nearest of 16 levels: at most half a step off (plus fp16 rounding of scale).
                         float tol = scale / 2 + Math.ulp(Math.abs(keys[t][h][c])) * 8 + 1e-3f * scale * 15;
