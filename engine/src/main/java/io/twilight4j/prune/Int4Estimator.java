@@ -204,12 +204,12 @@ public final class Int4Estimator {
         for (int t = 0; t < m; t += pageTokens) {
             int page = pageTable[layout.pageOf(tokens[from + t])];
             long block = layout.codeBlockOffset(page, kvHead);
-            long param = 2 * layout.paramOffset(page, kvHead, 0);
             for (int k = 0; k < pageTokens; k++) {
                 offsets[at + t + k] = block;
                 sum += codes.get(ValueLayout.JAVA_BYTE, block + k * lineStep);
-                putParams(codeParams, param + 4L * k, params, at, t + k);
             }
+            Fp16.pairsToFloat(codeParams, 2 * layout.paramOffset(page, kvHead, 0), params, 2 * at + t, params,
+                    2 * at + Workspace.BLOCK + t, pageTokens);
         }
         return sum;
     }

@@ -1,6 +1,7 @@
 package io.twilight4j.kv;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,6 +28,40 @@ class Fp16Test {
             for (int i = 0; i < n; i++) {
                 assertEquals(Float.float16ToFloat((short) (first + i)), out[3 + i], "half 0x" + Integer.toHexString(first + i));
             }
+        }
+    }
+
+    /**
+     * Every half bit pattern, as the first and as the second half of a pair, converts bit for bit as the JDK's
+     * scalar conversion does (NaN payloads included), at odd offsets and with counts that leave a scalar tail.
+     */
+    @ParameterizedTest
+    @CsvSource({"0, 65536", "1, 65535", "3, 13", "2, 7"})
+    void pairConversionMatchesTheScalarConversion(int offset, int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(offset + 4L * n);
+            ValueLayout.OfShort half = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < n; i++) {
+                seg.set(half, offset + 4L * i, (short) i);
+                seg.set(half, offset + 4L * i + 2, (short) (i * 40503 + 7));
+            }
+            float[] firsts = new float[n + 2];
+            float[] seconds = new float[n + 5];
+            Fp16.pairsToFloat(seg, offset, firsts, 2, seconds, 5, n);
+            for (int i = 0; i < n; i++) {
+                assertSameFloat(Float.float16ToFloat((short) i), firsts[2 + i], "first half 0x" + Integer.toHexString(i & 0xffff));
+                short second = (short) (i * 40503 + 7);
+                assertSameFloat(Float.float16ToFloat(second), seconds[5 + i], "second half 0x" + Integer.toHexString(second & 0xffff));
+            }
+        }
+    }
+
+    /** The same bits, or both NaN (payloads are not compared). */
+    private static void assertSameFloat(float expected, float actual, String what) {
+        if (Float.isNaN(expected)) {
+            assertTrue(Float.isNaN(actual), what + ": NaN expected, got " + actual);
+        } else {
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(actual), what);
         }
     }
 
