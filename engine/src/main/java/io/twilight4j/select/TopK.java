@@ -72,6 +72,8 @@ public final class TopK {
     private static final int[] WIDTHS = {11, 11, 10};
     /** Interleaved counters: equal neighbours (scores cluster in few top digits) would chain their increments. */
     private static final int WAYS = 4;
+    /** Rows from this length on count in {@link #WAYS} ways. */
+    private static final int WAYS_FROM = 8192;
     private static final ThreadLocal<int[]> COUNTS = ThreadLocal.withInitial(() -> new int[WAYS * (1 << 11)]);
     /** Order keys whose top digit is the k-th largest's: the later passes read only these. */
     private static final ThreadLocal<int[]> KEYS = ThreadLocal.withInitial(() -> new int[1024]);
@@ -84,15 +86,18 @@ public final class TopK {
     static float kthLargest(float[] a, int n, int k) {
         int[] counts = COUNTS.get();
         int bins = 1 << WIDTHS[0];
-        java.util.Arrays.fill(counts, 0, WAYS * bins, 0);
+        // Short rows (Quest's pages) count in one way: clearing and scanning four ways' counters cost more
+        // than the chains they avoid.
+        int ways = n >= WAYS_FROM ? WAYS : 1;
+        java.util.Arrays.fill(counts, 0, ways * bins, 0);
         for (int i = 0; i < n; i++) {
-            counts[(i & (WAYS - 1)) * bins + (orderKey(a[i]) >>> SHIFTS[0])]++;
+            counts[(i & (ways - 1)) * bins + (orderKey(a[i]) >>> SHIFTS[0])]++;
         }
-        long picked = pick(counts, bins, k);
+        long picked = pick(counts, bins, ways, k);
         int digit = (int) (picked >>> 32);
         int left = (int) picked; // rank still to find among the values that match the prefix, from the top
         int inBucket = 0;
-        for (int w = 0; w < WAYS; w++) {
+        for (int w = 0; w < ways; w++) {
             inBucket += counts[w * bins + digit];
         }
         int[] keys = KEYS.get();
@@ -112,14 +117,14 @@ public final class TopK {
         for (int pass = 1; pass < SHIFTS.length; pass++) {
             int shift = SHIFTS[pass];
             bins = 1 << WIDTHS[pass];
-            java.util.Arrays.fill(counts, 0, WAYS * bins, 0);
+            java.util.Arrays.fill(counts, 0, ways * bins, 0);
             for (int i = 0; i < m; i++) {
                 int key = keys[i];
                 if ((key & prefixMask) == prefix) {
-                    counts[(i & (WAYS - 1)) * bins + ((key >>> shift) & (bins - 1))]++;
+                    counts[(i & (ways - 1)) * bins + ((key >>> shift) & (bins - 1))]++;
                 }
             }
-            picked = pick(counts, bins, left);
+            picked = pick(counts, bins, ways, left);
             left = (int) picked;
             prefix |= (int) (picked >>> 32) << shift;
             prefixMask |= (bins - 1) << shift;
@@ -131,12 +136,12 @@ public final class TopK {
      * The digit whose bucket holds the {@code left}-th largest key (digit 0 when the larger ones run
      * out), in the high half, and the rank left inside that bucket, in the low half.
      */
-    private static long pick(int[] counts, int bins, int left) {
+    private static long pick(int[] counts, int bins, int ways, int left) {
         int digit = bins - 1;
         int here = 0;
         for (; digit >= 0; digit--) {
             here = 0;
-            for (int w = 0; w < WAYS; w++) {
+            for (int w = 0; w < ways; w++) {
                 here += counts[w * bins + digit];
             }
             if (here >= left || digit == 0) {
