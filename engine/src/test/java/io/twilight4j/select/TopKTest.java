@@ -15,7 +15,8 @@ class TopKTest {
 
     @ParameterizedTest
     @CsvSource({"1, 1000, 10, gauss", "2, 1000, 1, gauss", "3, 1000, 999, gauss", "4, 5000, 1234, few",
-            "5, 777, 300, negative", "6, 4096, 2048, zeros", "7, 33, 33, gauss", "8, 33, 40, few", "9, 20000, 8191, huge"})
+            "5, 777, 300, negative", "6, 4096, 2048, zeros", "7, 33, 33, gauss", "8, 33, 40, few", "9, 20000, 8191, huge",
+            "10, 9000, 3000, few", "11, 8191, 2047, zeros"})
     void keepsTheLargestWithTiesToLowerIndices(long seed, int n, int k, String kind) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] s = new float[n];
