@@ -43,7 +43,7 @@ public final class PageColumns {
     public static final int GROUP_TOKENS = 16;
     /**
      * Bytes between a group's channels. One constant for every page size: the page kernel's channel loop with
-     * a stride known only at run time ran 25% slower (C2, JMH-style probe).
+     * a stride known only at run time ran 15-30% slower (C2; bench/results/cpu-2026-12-07-session25).
      */
     private static final int GROUP_CHANNEL_BYTES = GROUP_TOKENS / 2;
     /** Tokens per int word. */
@@ -178,8 +178,8 @@ public final class PageColumns {
      * 2^28 for the sign nibble); {@link #unscale} makes them dot products.
      * <p>
      * Taking a lane's code in place (the broadcast word masked to the lane's nibble, converted) saves the
-     * per-lane shift, which shared the FMA pipes (16% of the loop on Zen 3); the place is undone exactly, by a
-     * power of two, since the sums are integers below 2^24 times it.
+     * per-lane shift, 16% of the loop on Zen 3 (probe: the shift competes with the FMAs for the vector pipes,
+     * presumably); the place is undone exactly, by a power of two, since the sums are integers below 2^24 times it.
      */
     private static void pageDots4(MemorySegment seg, long at, int dim, float[] q, int qOff, float[] s, int sOff,
                                   int sStride) {

@@ -291,7 +291,7 @@ public final class Int4Estimator {
 
     /**
      * Whether {@code tokens[from..from+n)} are {@code first, first + 1, ...}, by vector compares (a scalar loop
-     * was 5% of the estimate, JMH int4Estimate).
+     * was ~6% of the estimate: bench/results/cpu-2026-12-07-session25).
      */
     private static boolean consecutive(int[] tokens, int from, int n, int first) {
         int k = 0;

@@ -20,7 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  * always taken and counts toward the budget. Scores come from the 4-bit copy of the bounds
  * ({@link PageBounds}: a box around the exact one, so still an upper bound), for all KV heads in one
  * pass ({@link #scorePages}): whole groups of a sequence's pages from the host cache's bound columns
- * (lanes = pages, {@link PageColumns}: no lane sums; JMH questScore 92-97 -> 74-77 us per KV head at 32k),
+ * (lanes = pages, {@link PageColumns}: no lane sums; JMH questScore 92-97 -> 74-77 us per KV head at 32k, 68 with
+ * the codes taken in place),
  * other pages from the code rows, where a page's [kvHead][min|max] rows are contiguous.
  */
 public final class QuestSelector implements Selector {
