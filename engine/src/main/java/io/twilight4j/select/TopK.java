@@ -67,9 +67,8 @@ public final class TopK {
         return c;
     }
 
-    /** Bits of the order key each counting pass resolves, from the top: 11 + 11 + 10. */
-    private static final int[] SHIFTS = {21, 10, 0};
-    private static final int[] WIDTHS = {11, 11, 10};
+    /** Bits of the order key a counting pass resolves (the last pass may take fewer). */
+    private static final int DIGIT_BITS = 11;
     /** Interleaved counters: equal neighbours (scores cluster in few top digits) would chain their increments. */
     private static final int WAYS = 4;
     /** Rows from this length on count in {@link #WAYS} ways. */
@@ -80,18 +79,29 @@ public final class TopK {
 
     /**
      * The k-th largest (1-based) of a[0..n): the order key's digits from the top, each pass counting only
-     * matches so far. The first pass reads every score; the keys in its chosen bucket (a small share of
-     * the scores unless most are equal) are copied out, and the other passes count those only.
+     * matches so far. The digits start at the highest bit in which the keys differ (the row's min and max
+     * tell): a row's scores share their sign and most of their exponent, and a first digit taken from the
+     * key's top bits put most of Quest's pages in a few buckets. The first pass reads every score; the keys in
+     * its chosen bucket are copied out, and the other passes count those only.
      */
     static float kthLargest(float[] a, int n, int k) {
+        long range = range(a, n);
+        int maxKey = (int) (range >>> 32);
+        int minKey = (int) range;
+        int varying = 32 - Integer.numberOfLeadingZeros(maxKey ^ minKey);
+        if (varying == 0) {
+            return a[0]; // all equal
+        }
         int[] counts = COUNTS.get();
-        int bins = 1 << WIDTHS[0];
+        int width = Math.min(DIGIT_BITS, varying);
+        int shift = varying - width;
+        int bins = 1 << width;
         // Short rows (Quest's pages) count in one way: clearing and scanning four ways' counters cost more
         // than the chains they avoid.
         int ways = n >= WAYS_FROM ? WAYS : 1;
         java.util.Arrays.fill(counts, 0, ways * bins, 0);
         for (int i = 0; i < n; i++) {
-            counts[(i & (ways - 1)) * bins + (orderKey(a[i]) >>> SHIFTS[0])]++;
+            counts[(i & (ways - 1)) * bins + ((orderKey(a[i]) >>> shift) & (bins - 1))]++;
         }
         long picked = pick(counts, bins, ways, k);
         int digit = (int) (picked >>> 32);
@@ -110,13 +120,16 @@ public final class TopK {
         for (int i = 0; i < n; i++) {
             int key = orderKey(a[i]);
             keys[m] = key;
-            m += (key >>> SHIFTS[0]) == digit ? 1 : 0;
+            m += ((key >>> shift) & (bins - 1)) == digit ? 1 : 0;
         }
-        int prefix = digit << SHIFTS[0];
-        int prefixMask = (bins - 1) << SHIFTS[0];
-        for (int pass = 1; pass < SHIFTS.length; pass++) {
-            int shift = SHIFTS[pass];
-            bins = 1 << WIDTHS[pass];
+        // The bits above `varying` are the same in every key.
+        long above = varying == 32 ? 0 : -1L << varying;
+        int prefix = (int) (maxKey & above) | digit << shift;
+        int prefixMask = (int) above | (bins - 1) << shift;
+        while (shift > 0) {
+            width = Math.min(DIGIT_BITS, shift);
+            shift -= width;
+            bins = 1 << width;
             java.util.Arrays.fill(counts, 0, ways * bins, 0);
             for (int i = 0; i < m; i++) {
                 int key = keys[i];
@@ -130,6 +143,30 @@ public final class TopK {
             prefixMask |= (bins - 1) << shift;
         }
         return fromOrderKey(prefix);
+    }
+
+    /** The order keys of the largest and the smallest of a[0..n), n > 0: the largest in the high half. */
+    private static long range(float[] a, int n) {
+        int bound = F.loopBound(n);
+        float max = a[0];
+        float min = a[0];
+        int i = 0;
+        if (bound > 0) {
+            FloatVector hi = FloatVector.fromArray(F, a, 0);
+            FloatVector lo = hi;
+            for (i = F.length(); i < bound; i += F.length()) {
+                FloatVector v = FloatVector.fromArray(F, a, i);
+                hi = hi.max(v);
+                lo = lo.min(v);
+            }
+            max = hi.reduceLanes(VectorOperators.MAX);
+            min = lo.reduceLanes(VectorOperators.MIN);
+        }
+        for (; i < n; i++) {
+            max = Math.max(max, a[i]);
+            min = Math.min(min, a[i]);
+        }
+        return (long) orderKey(max) << 32 | (orderKey(min) & 0xffffffffL);
     }
 
     /**
