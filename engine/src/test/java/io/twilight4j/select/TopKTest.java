@@ -17,7 +17,7 @@ class TopKTest {
     @CsvSource({"1, 1000, 10, gauss", "2, 1000, 1, gauss", "3, 1000, 999, gauss", "4, 5000, 1234, few",
             "5, 777, 300, negative", "6, 4096, 2048, zeros", "7, 33, 33, gauss", "8, 33, 40, few", "9, 20000, 8191, huge",
             "10, 9000, 3000, few", "11, 8191, 2047, zeros", "12, 2047, 511, narrow", "13, 9000, 100, narrow",
-            "14, 500, 37, same", "15, 2047, 511, pages"})
+            "14, 500, 37, same", "15, 2047, 511, pages", "16, 2047, 300, signedZeros"})
     void keepsTheLargestWithTiesToLowerIndices(long seed, int n, int k, String kind) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] s = new float[n];
@@ -29,6 +29,7 @@ class TopKTest {
                 case "huge" -> (float) (r.nextGaussian() * 1e30);
                 case "narrow" -> 1000f + (float) r.nextGaussian() * 1e-3f;   // keys share their top 20 bits
                 case "same" -> 1.5f;
+                case "signedZeros" -> new float[] {0f, -0f, -1f, -2.5f}[r.nextInt(4)]; // the largest are +-0
                 case "pages" -> 50f + (float) r.nextGaussian() * 10f;        // Quest's page bounds, roughly
                 default -> (float) r.nextGaussian();
             };
