@@ -33,7 +33,7 @@ class Fp16Test {
 
     /**
      * Every half bit pattern, as the first and as the second half of a pair, converts bit for bit as the JDK's
-     * scalar conversion does (NaN payloads included), at odd offsets and with counts that leave a scalar tail.
+     * scalar conversion does (NaN to NaN), at odd offsets and with counts that leave a scalar tail.
      */
     @ParameterizedTest
     @CsvSource({"0, 65536", "1, 65535", "3, 13", "2, 7"})

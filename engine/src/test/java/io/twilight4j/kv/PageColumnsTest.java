@@ -35,10 +35,6 @@ class PageColumnsTest {
             return new Block(seg, at, codes);
         }
 
-        int tokens() {
-            return codes.length;
-        }
-
         long dot(float[] q, int qOff, int token) {
             long sum = 0;
             for (int c = 0; c < codes[0].length; c++) {
