@@ -204,8 +204,11 @@ public final class Int4Estimator {
         for (int t = 0; t < m; t += pageTokens) {
             int page = pageTable[layout.pageOf(tokens[from + t])];
             long block = layout.codeBlockOffset(page, kvHead);
-            for (int k = 0; k < pageTokens; k++) {
+            // pages() reads a block's offset once per run.
+            for (int k = 0; k < pageTokens; k += PageColumns.RUN) {
                 offsets[at + t + k] = block;
+            }
+            for (int k = 0; k < pageTokens; k++) {
                 sum += codes.get(ValueLayout.JAVA_BYTE, block + k * lineStep);
             }
             Fp16.pairsToFloat(codeParams, 2 * layout.paramOffset(page, kvHead, 0), params, 2 * at + t, params,
