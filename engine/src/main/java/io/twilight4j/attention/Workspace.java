@@ -30,6 +30,12 @@ public final class Workspace {
     public final long[] rowOffsets = new long[2 * BLOCK];
     /** (scale, min) of the 4-bit keys of two blocks of tokens: [block][scale | min][BLOCK]. */
     public final float[] tokenParams = new float[4 * BLOCK];
+    /**
+     * Byte offsets of the rows or blocks of a block of tokens (or pages) that are asked for before use
+     * ({@link io.twilight4j.kv.CacheLines#prefetch}), and of their 4-bit key params.
+     */
+    public final long[] aheadOffsets = new long[BLOCK];
+    public final long[] aheadParams = new long[BLOCK];
     /** Query rows prepared per head: the 4-bit estimate's single-token queries (PageColumns), label channels. */
     public final float[] queryScratch;
     /** Lookup tables (Double Sparsity label scores). */

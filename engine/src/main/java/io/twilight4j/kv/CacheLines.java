@@ -4,9 +4,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Touch loads: one byte of each 64-byte cache line of a range of the cache, so that rows the CPU will read
- * soon (a sparse set's scattered rows, a block of page bounds) miss together while other work runs,
- * instead of one by one when they are used.
+ * Asking for cache lines before they are used, so that rows the CPU will read soon (a sparse set's scattered
+ * rows, a block of pages) miss together while other work runs, instead of one by one when they are used:
+ * {@link #prefetch} with the CPU's prefetch instruction where {@link NativePrefetch} provides it, else touch
+ * loads (one byte of each 64-byte line), which do the same but hold up the core until their data arrives.
  */
 public final class CacheLines {
 
@@ -17,6 +18,34 @@ public final class CacheLines {
     private static int sink;
 
     private CacheLines() {
+    }
+
+    /** Whether {@link #prefetch} uses the CPU's prefetch instruction (else it touches). */
+    public static boolean prefetching() {
+        return NativePrefetch.available();
+    }
+
+    /**
+     * Asks for {@code bytes} from each of {@code seg[offsets[i]]}, i < count (whole lines from each offset's
+     * line): prefetched, returning 0, or touched, returning the sum for {@link #keep}.
+     */
+    public static int prefetch(MemorySegment seg, long[] offsets, int count, long bytes) {
+        if (NativePrefetch.available() && seg.isNative()) {
+            if (count > 0 && bytes > 0) {
+                NativePrefetch.lines(seg.address(), offsets, count, (int) ((bytes + LINE - 1) / LINE));
+            }
+            return 0;
+        }
+        return touch(seg, offsets, count, bytes);
+    }
+
+    /** {@link #touch} of each range of {@link #prefetch}. */
+    static int touch(MemorySegment seg, long[] offsets, int count, long bytes) {
+        int sum = 0;
+        for (int i = 0; i < count; i++) {
+            sum += touch(seg, offsets[i], bytes);
+        }
+        return sum;
     }
 
     /** Loads one byte of each cache line of {@code seg[at..at+bytes)} and returns their sum. */

@@ -9,7 +9,6 @@ import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.Nibbles;
 import io.twilight4j.kv.PageColumns;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -57,23 +56,31 @@ public final class Int4Estimator {
             qSum[g] = sum;
         }
         Queries queries = new Queries(queryCodes, qOff, heads, dim, pageTokens, ws.queryScratch);
-        // Blocks of tokens: each block's code rows or blocks and params are located (and their cache lines
-        // touched) one block ahead, so those misses are in flight while the block before is dotted with every
-        // head of the group. Offsets and params are double-buffered: `at` = the block's half.
+        // Blocks of tokens: each block's code blocks (or rows) and params are asked for AHEAD blocks before
+        // it is dotted, and located (offsets and params read) one block ahead, so their misses are in flight
+        // while the blocks before are dotted with every head of the group. Offsets and params are
+        // double-buffered: `at` = the block's half.
         long[] offsets = ws.rowOffsets;
         float[] params = ws.tokenParams;
         float[] dots = ws.logits;
+        int asked = 0;
+        for (int b = 0; b < Math.min(n, AHEAD * Workspace.BLOCK); b += Workspace.BLOCK) {
+            asked += prefetch(ly, layout, pageTable, kvHead, tokens, b, Math.min(Workspace.BLOCK, n - b), ws);
+        }
         Path path = path(ly, tokens, 0, Math.min(Workspace.BLOCK, n), pageTokens);
-        int touched = locate(ly, layout, path, pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), offsets, params, 0);
+        locate(ly, layout, path, pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), offsets, params, 0);
         for (int b = 0; b < n; b += Workspace.BLOCK) {
             int m = Math.min(Workspace.BLOCK, n - b);
             int at = (b / Workspace.BLOCK) % 2 * Workspace.BLOCK;
+            int ahead = b + AHEAD * Workspace.BLOCK;
+            if (ahead < n) {
+                asked += prefetch(ly, layout, pageTable, kvHead, tokens, ahead, Math.min(Workspace.BLOCK, n - ahead), ws);
+            }
             Path next = null;
             if (b + m < n) {
                 int nextM = Math.min(Workspace.BLOCK, n - b - m);
                 next = path(ly, tokens, b + m, nextM, pageTokens);
-                touched += locate(ly, layout, next, pageTable, kvHead, tokens, b + m, nextM, offsets, params,
-                        Workspace.BLOCK - at);
+                locate(ly, layout, next, pageTable, kvHead, tokens, b + m, nextM, offsets, params, Workspace.BLOCK - at);
             }
             switch (path) {
                 case PAGES -> pages(ly.codes(), layout, tokens, b, m, offsets, at, queries, qSum, dots);
@@ -87,7 +94,49 @@ public final class Int4Estimator {
             }
             path = next;
         }
-        CacheLines.keep(touched);
+        CacheLines.keep(asked);
+    }
+
+    /**
+     * Blocks asked for ahead of the one being dotted: at two (64 tokens, ~1 us of dots) a 32k step's estimate
+     * took 0.70 ms per worker against 0.92 with touch loads one block ahead; one and three were as fast
+     * (bench/results/cpu-2026-12-07-session26).
+     */
+    private static final int AHEAD = 2;
+
+    /**
+     * Asks for what {@link #locate} and the dots will read of tokens[from..from+m): each page's params and,
+     * unless the block goes by token rows, its code block; else each token's row. Returns touched bytes' sum
+     * where {@link CacheLines#prefetch} touches.
+     */
+    private static int prefetch(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                                int from, int m, Workspace ws) {
+        int pageTokens = layout.shape().pageTokens();
+        boolean rows = path(ly, tokens, from, m, pageTokens) == Path.ROWS;
+        long[] blocks = ws.aheadOffsets;
+        long[] params = ws.aheadParams;
+        int pages = 0;
+        int rowCount = 0;
+        int pageStart = Integer.MIN_VALUE / 2;
+        int page = 0;
+        for (int t = 0; t < m; t++) {
+            int pos = tokens[from + t];
+            if (pos - pageStart >= pageTokens || pos < pageStart) {
+                int logical = layout.pageOf(pos);
+                pageStart = logical * pageTokens;
+                page = pageTable[logical];
+                if (!rows) {
+                    blocks[pages] = layout.codeBlockOffset(page, kvHead);
+                }
+                params[pages++] = 2 * layout.paramOffset(page, kvHead, 0);
+            }
+            if (rows) {
+                blocks[rowCount++] = layout.codeOffset(page, kvHead, pos - pageStart);
+            }
+        }
+        int sum = CacheLines.prefetch(ly.codeParams(), params, pages, 4L * pageTokens);
+        return sum + (rows ? CacheLines.prefetch(ly.codeRows(), blocks, rowCount, layout.codeBytesPerToken())
+                : CacheLines.prefetch(ly.codes(), blocks, pages, layout.codeBlockBytes()));
     }
 
     /** How a block of candidates is dotted. */
@@ -179,28 +228,24 @@ public final class Int4Estimator {
     /**
      * For tokens[from..from+m), dotted by {@code path}: to {@code offsets[at..]} the offsets it reads (code rows
      * for {@link Path#ROWS}, else code blocks), their scales to {@code params[2 * at..]} and mins to
-     * {@code params[2 * at + BLOCK..]}; loads one byte of each cache line the path will read (a row, or a
-     * page's block once per run of tokens in one page) and returns their sum.
+     * {@code params[2 * at + BLOCK..]}.
      */
-    private static int locate(HostKvCache.Layer ly, KvLayout layout, Path path, int[] pageTable, int kvHead, int[] tokens,
+    private static void locate(HostKvCache.Layer ly, KvLayout layout, Path path, int[] pageTable, int kvHead, int[] tokens,
                               int from, int m, long[] offsets, float[] params, int at) {
         // A loop per kind: one loop for rows and blocks made the scattered rows' case slower (as whole pages
         // and scattered tokens in one loop did before the page columns).
-        return switch (path) {
+        switch (path) {
             case PAGES -> locatePages(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at);
             case ROWS -> locateRows(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at);
             case TOKENS -> locateBlocks(ly, layout, pageTable, kvHead, tokens, from, m, offsets, params, at);
-        };
+        }
     }
 
-    /** Whole pages: a page's block and params are consecutive; a block's lines are touched one per token. */
-    private static int locatePages(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+    /** Whole pages: a page's block and params are consecutive. */
+    private static void locatePages(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
                                    int from, int m, long[] offsets, float[] params, int at) {
         int pageTokens = layout.shape().pageTokens();
-        long lineStep = layout.codeBlockBytes() / pageTokens;
-        MemorySegment codes = ly.codes();
         MemorySegment codeParams = ly.codeParams();
-        int sum = 0;
         for (int t = 0; t < m; t += pageTokens) {
             int page = pageTable[layout.pageOf(tokens[from + t])];
             long block = layout.codeBlockOffset(page, kvHead);
@@ -208,21 +253,15 @@ public final class Int4Estimator {
             for (int k = 0; k < pageTokens; k += PageColumns.RUN) {
                 offsets[at + t + k] = block;
             }
-            for (int k = 0; k < pageTokens; k++) {
-                sum += codes.get(ValueLayout.JAVA_BYTE, block + k * lineStep);
-            }
             Fp16.pairsToFloat(codeParams, 2 * layout.paramOffset(page, kvHead, 0), params, 2 * at + t, params,
                     2 * at + Workspace.BLOCK + t, pageTokens);
         }
-        return sum;
     }
 
-    private static int locateRows(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+    private static void locateRows(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
                                   int from, int m, long[] offsets, float[] params, int at) {
         int pageTokens = layout.shape().pageTokens();
-        MemorySegment rows = ly.codeRows();
         MemorySegment codeParams = ly.codeParams();
-        int sum = 0;
         int pageStart = Integer.MIN_VALUE / 2;
         int page = 0;
         for (int t = 0; t < m; t++) {
@@ -236,18 +275,14 @@ public final class Int4Estimator {
             int slot = pos - pageStart;
             long row = layout.codeOffset(page, kvHead, slot);
             offsets[at + t] = row;
-            sum += rows.get(ValueLayout.JAVA_BYTE, row);
             putParams(codeParams, 2 * layout.paramOffset(page, kvHead, slot), params, at, t);
         }
-        return sum;
     }
 
-    private static int locateBlocks(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+    private static void locateBlocks(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
                                     int from, int m, long[] offsets, float[] params, int at) {
         int pageTokens = layout.shape().pageTokens();
-        long blockBytes = layout.codeBlockBytes();
         MemorySegment codeParams = ly.codeParams();
-        int sum = 0;
         int pageStart = Integer.MIN_VALUE / 2;
         long block = 0;
         long param = 0;
@@ -259,12 +294,10 @@ public final class Int4Estimator {
                 int page = pageTable[logical];
                 block = layout.codeBlockOffset(page, kvHead);
                 param = 2 * layout.paramOffset(page, kvHead, 0);
-                sum += CacheLines.touch(ly.codes(), block, blockBytes);
             }
             offsets[at + t] = block;
             putParams(codeParams, param + 4L * (pos - pageStart), params, at, t);
         }
-        return sum;
     }
 
     /** Token t's (scale, min), the fp16 pair at byte {@code param}, to the block's params. */

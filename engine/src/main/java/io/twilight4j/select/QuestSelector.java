@@ -132,8 +132,15 @@ public final class QuestSelector implements Selector {
                 }
             }
             if (wholeGroups(pageTable, p0, m)) {
-                // Groups of the sequence's own pages, in order: dot them as page columns (lanes = pages).
-                CacheLines.keep(touchGroups(ly.boundColumns(), layout, pageTable, p0, m));
+                // Groups of the sequence's own pages, in order: dot them as page columns (lanes = pages), the next
+                // block's groups asked for meanwhile (a range's first block just before).
+                int asked = p0 == fromPage ? askGroups(ly.boundColumns(), layout, pageTable, p0, m, ws.aheadOffsets) : 0;
+                int next = p0 + Workspace.BLOCK;
+                if (next < toPage) {
+                    asked += askGroups(ly.boundColumns(), layout, pageTable, next, Math.min(Workspace.BLOCK, toPage - next),
+                            ws.aheadOffsets);
+                }
+                CacheLines.keep(asked);
                 for (int k = 0; k < m; k += KvLayout.BOUND_GROUP_PAGES) {
                     for (int h = 0; h < kvHeads; h++) {
                         long block = layout.boundColumnOffset(pageTable[p0 + k], h);
@@ -189,14 +196,13 @@ public final class QuestSelector implements Selector {
         return true;
     }
 
-    /** Loads a byte of every cache line of the bound-column groups of pages {@code pageTable[p0..p0+m)}, all heads. */
-    private static int touchGroups(MemorySegment columns, KvLayout layout, int[] pageTable, int p0, int m) {
-        int sum = 0;
-        long groupBytes = layout.shape().kvHeads() * layout.boundColumnBlockBytes();
+    /** Asks for the bound-column groups of pages {@code pageTable[p0..p0+m)}, all heads ({@link CacheLines#prefetch}). */
+    private static int askGroups(MemorySegment columns, KvLayout layout, int[] pageTable, int p0, int m, long[] groups) {
+        int count = 0;
         for (int k = 0; k < m; k += KvLayout.BOUND_GROUP_PAGES) {
-            sum += CacheLines.touch(columns, layout.boundColumnOffset(pageTable[p0 + k], 0), groupBytes);
+            groups[count++] = layout.boundColumnOffset(pageTable[p0 + k], 0);
         }
-        return sum;
+        return CacheLines.prefetch(columns, groups, count, layout.shape().kvHeads() * layout.boundColumnBlockBytes());
     }
 
     /** Loads a byte of every cache line of pages {@code pageTable[p0..p0+m)}'s bound codes, in storage order. */
