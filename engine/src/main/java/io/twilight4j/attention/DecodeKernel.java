@@ -35,7 +35,7 @@ public final class DecodeKernel {
         for (int g = 0; g < heads; g++) {
             AttentionState.clear(m, d, o, stateBase + g, dim);
         }
-        int asked = 0;
+        int asked = tokens == null ? 0 : askRows(layer, layout, pageTable, kvHead, tokens, from, Math.min(Workspace.BLOCK, to - from), ws);
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
             if (tokens != null && b + Workspace.BLOCK < to) {
