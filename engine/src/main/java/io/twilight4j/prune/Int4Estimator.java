@@ -63,26 +63,25 @@ public final class Int4Estimator {
         long[] offsets = ws.rowOffsets;
         float[] params = ws.tokenParams;
         float[] dots = ws.logits;
+        // Each block's path, found when it is asked for: block i's at paths[i % (AHEAD + 1)].
+        Path[] paths = new Path[AHEAD + 1];
         int asked = 0;
-        for (int b = 0; b < Math.min(n, AHEAD * Workspace.BLOCK); b += Workspace.BLOCK) {
-            asked += prefetch(ly, layout, pageTable, kvHead, tokens, b, Math.min(Workspace.BLOCK, n - b), ws);
+        for (int i = 0; i < AHEAD && i * Workspace.BLOCK < n; i++) {
+            asked += ask(ly, layout, pageTable, kvHead, tokens, i, n, paths, ws);
         }
-        Path path = path(ly, tokens, 0, Math.min(Workspace.BLOCK, n), pageTokens);
-        locate(ly, layout, path, pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), offsets, params, 0);
-        for (int b = 0; b < n; b += Workspace.BLOCK) {
+        locate(ly, layout, paths[0], pageTable, kvHead, tokens, 0, Math.min(Workspace.BLOCK, n), offsets, params, 0);
+        for (int i = 0; i * Workspace.BLOCK < n; i++) {
+            int b = i * Workspace.BLOCK;
             int m = Math.min(Workspace.BLOCK, n - b);
-            int at = (b / Workspace.BLOCK) % 2 * Workspace.BLOCK;
-            int ahead = b + AHEAD * Workspace.BLOCK;
-            if (ahead < n) {
-                asked += prefetch(ly, layout, pageTable, kvHead, tokens, ahead, Math.min(Workspace.BLOCK, n - ahead), ws);
+            int at = i % 2 * Workspace.BLOCK;
+            if ((i + AHEAD) * Workspace.BLOCK < n) {
+                asked += ask(ly, layout, pageTable, kvHead, tokens, i + AHEAD, n, paths, ws);
             }
-            Path next = null;
             if (b + m < n) {
-                int nextM = Math.min(Workspace.BLOCK, n - b - m);
-                next = path(ly, tokens, b + m, nextM, pageTokens);
-                locate(ly, layout, next, pageTable, kvHead, tokens, b + m, nextM, offsets, params, Workspace.BLOCK - at);
+                locate(ly, layout, paths[(i + 1) % paths.length], pageTable, kvHead, tokens, b + m,
+                        Math.min(Workspace.BLOCK, n - b - m), offsets, params, Workspace.BLOCK - at);
             }
-            switch (path) {
+            switch (paths[i % paths.length]) {
                 case PAGES -> pages(ly.codes(), layout, tokens, b, m, offsets, at, queries, qSum, dots);
                 case ROWS -> Nibbles.dots(ly.codeRows(), offsets, at, m, dim / 2, queries.permuted(), 0, heads, dots, 0,
                         Workspace.BLOCK, ws.codeRow);
@@ -92,7 +91,6 @@ public final class Int4Estimator {
                 finish(dots, g * Workspace.BLOCK, params, 2 * at, m, qSum[g], queryScales[firstHead + g], scoreScale,
                         scores, scoresOff + g * n + b);
             }
-            path = next;
         }
         CacheLines.keep(asked);
     }
@@ -105,17 +103,30 @@ public final class Int4Estimator {
     private static final int AHEAD = 2;
 
     /**
-     * Asks for what {@link #locate} and the dots will read of tokens[from..from+m): each page's params and,
-     * unless the block goes by token rows, its code block; else each token's row. Returns touched bytes' sum
-     * where {@link CacheLines#prefetch} touches.
+     * Finds block {@code i}'s path (to {@code paths}) and asks for what {@link #locate} and the dots will read of
+     * it: each page's params and, unless the block goes by token rows, its code block; else each token's row.
+     * Returns touched bytes' sum where {@link CacheLines#prefetch} touches.
      */
-    private static int prefetch(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
-                                int from, int m, Workspace ws) {
+    private static int ask(HostKvCache.Layer ly, KvLayout layout, int[] pageTable, int kvHead, int[] tokens, int i, int n,
+                           Path[] paths, Workspace ws) {
         int pageTokens = layout.shape().pageTokens();
-        boolean rows = path(ly, tokens, from, m, pageTokens) == Path.ROWS;
+        int from = i * Workspace.BLOCK;
+        int m = Math.min(Workspace.BLOCK, n - from);
+        Path path = path(ly, tokens, from, m, pageTokens);
+        paths[i % paths.length] = path;
         long[] blocks = ws.aheadOffsets;
         long[] params = ws.aheadParams;
         int pages = 0;
+        if (path == Path.PAGES) {
+            for (int t = 0; t < m; t += pageTokens) {
+                int page = pageTable[layout.pageOf(tokens[from + t])];
+                blocks[pages] = layout.codeBlockOffset(page, kvHead);
+                params[pages++] = 2 * layout.paramOffset(page, kvHead, 0);
+            }
+            return CacheLines.prefetch(ly.codeParams(), params, pages, 4L * pageTokens)
+                    + CacheLines.prefetch(ly.codes(), blocks, pages, layout.codeBlockBytes());
+        }
+        boolean rows = path == Path.ROWS;
         int rowCount = 0;
         int pageStart = Integer.MIN_VALUE / 2;
         int page = 0;
