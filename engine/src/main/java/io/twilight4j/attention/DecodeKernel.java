@@ -35,7 +35,8 @@ public final class DecodeKernel {
         for (int g = 0; g < heads; g++) {
             AttentionState.clear(m, d, o, stateBase + g, dim);
         }
-        int asked = tokens == null ? 0 : askRows(layer, layout, pageTable, kvHead, tokens, from, Math.min(Workspace.BLOCK, to - from), ws);
+        int asked = tokens == null ? 0
+                : askRows(layer, layout, pageTable, kvHead, tokens, from, Math.min(Workspace.BLOCK, to - from), ws);
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
             if (tokens != null && b + Workspace.BLOCK < to) {
@@ -51,7 +52,7 @@ public final class DecodeKernel {
     /**
      * Asks for the K and V rows of tokens {@code tokens[b..b+n)} ({@link CacheLines#prefetch}): scattered rows
      * (a sparse set) miss the cache one by one, and this puts the next block's misses in flight together while
-     * the current block is computed (a 32k step's sparse attention 0.47 -> 0.40 ms per worker against touch
+     * the current block is computed (a 32k step's sparse attention 0.45 -> 0.40 ms per worker against touch
      * loads, bench/results/cpu-2026-12-07-session26).
      */
     private static int askRows(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,

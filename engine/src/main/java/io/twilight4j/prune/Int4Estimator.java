@@ -114,40 +114,30 @@ public final class Int4Estimator {
         int m = Math.min(Workspace.BLOCK, n - from);
         Path path = path(ly, tokens, from, m, pageTokens);
         paths[i % paths.length] = path;
-        long[] blocks = ws.aheadOffsets;
-        long[] params = ws.aheadParams;
-        int pages = 0;
-        if (path == Path.PAGES) {
-            for (int t = 0; t < m; t += pageTokens) {
-                int page = pageTable[layout.pageOf(tokens[from + t])];
-                blocks[pages] = layout.codeBlockOffset(page, kvHead);
-                params[pages++] = 2 * layout.paramOffset(page, kvHead, 0);
-            }
-            return CacheLines.prefetch(ly.codeParams(), params, pages, 4L * pageTokens)
-                    + CacheLines.prefetch(ly.codes(), blocks, pages, layout.codeBlockBytes());
-        }
         boolean rows = path == Path.ROWS;
-        int rowCount = 0;
-        int pageStart = Integer.MIN_VALUE / 2;
-        int page = 0;
-        for (int t = 0; t < m; t++) {
+        long[] lines = ws.aheadOffsets;
+        long[] params = ws.aheadParams;
+        int count = 0;
+        int pages = 0;
+        int last = -1;
+        // Whole pages: their first tokens; else every token (scattered ones often share a page).
+        for (int t = 0; t < m; t += path == Path.PAGES ? pageTokens : 1) {
             int pos = tokens[from + t];
-            if (pos - pageStart >= pageTokens || pos < pageStart) {
-                int logical = layout.pageOf(pos);
-                pageStart = logical * pageTokens;
-                page = pageTable[logical];
+            int page = pageTable[layout.pageOf(pos)];
+            if (rows) {
+                lines[count++] = layout.codeOffset(page, kvHead, layout.slotOf(pos));
+            }
+            if (page != last) {
                 if (!rows) {
-                    blocks[pages] = layout.codeBlockOffset(page, kvHead);
+                    lines[count++] = layout.codeBlockOffset(page, kvHead);
                 }
                 params[pages++] = 2 * layout.paramOffset(page, kvHead, 0);
-            }
-            if (rows) {
-                blocks[rowCount++] = layout.codeOffset(page, kvHead, pos - pageStart);
+                last = page;
             }
         }
-        int sum = CacheLines.prefetch(ly.codeParams(), params, pages, 4L * pageTokens);
-        return sum + (rows ? CacheLines.prefetch(ly.codeRows(), blocks, rowCount, layout.codeBytesPerToken())
-                : CacheLines.prefetch(ly.codes(), blocks, pages, layout.codeBlockBytes()));
+        return CacheLines.prefetch(ly.codeParams(), params, pages, 4L * pageTokens)
+                + (rows ? CacheLines.prefetch(ly.codeRows(), lines, count, layout.codeBytesPerToken())
+                : CacheLines.prefetch(ly.codes(), lines, count, layout.codeBlockBytes()));
     }
 
     /** How a block of candidates is dotted. */
