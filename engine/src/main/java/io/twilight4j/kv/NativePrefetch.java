@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The CPU's prefetch instruction, which Java does not expose: a 36-byte x86-64 routine written into a page
+ * The CPU's prefetch instruction, which Java does not expose: a 40-byte x86-64 routine written into a page
  * of its own (mapped writable, then made executable and read-only) and called through an FFM downcall
  * marked critical (a leaf that neither blocks nor calls back), ~5 ns a call.
  * <p>
@@ -28,9 +28,10 @@ final class NativePrefetch {
     /**
      * {@code void prefetch(long base, const long* offsets, long count, long lines)}: prefetcht0 of
      * {@code lines} consecutive 64-byte lines from {@code base + offsets[i]}, for each i < count; lines >= 1.
-     * System V arguments rdi, rsi, rdx, rcx; clobbers rax, r8 only. Assembled from:
+     * System V arguments rdi, rsi, rdx, rcx; clobbers rax, r8 only; no stack. It starts with endbr64 (a no-op
+     * where control-flow enforcement is off) so that an indirect call may land there. Assembled from:
      * <pre>
-     *   test rdx, rdx ; jle done
+     *   endbr64 ; test rdx, rdx ; jle done
      * next:  mov rax, [rsi] ; add rax, rdi ; mov r8, rcx
      * line:  prefetcht0 [rax] ; add rax, 64 ; dec r8 ; jnz line
      *        add rsi, 8 ; dec rdx ; jnz next
@@ -38,6 +39,7 @@ final class NativePrefetch {
      * </pre>
      */
     private static final byte[] X86_64 = {
+            (byte) 0xf3, 0x0f, 0x1e, (byte) 0xfa,       // endbr64
             0x48, (byte) 0x85, (byte) 0xd2,             // test rdx, rdx
             0x7e, 0x1e,                                 // jle done
             0x48, (byte) 0x8b, 0x06,                    // next: mov rax, [rsi]
