@@ -48,15 +48,18 @@ public final class HostKvCache implements KvCache {
         this.layers = new Layer[shape.layers()];
         try {
             for (int l = 0; l < layers.length; l++) {
-                // K and V on huge pages (dense attention streams them); not the metadata arrays: with
-                // 2 MB frames a head's short runs of them fall into a few L2 sets, and the estimate
-                // was slower that way (bench/results/cpu-2026-12-06-session5).
+                // K and V on huge pages (dense attention streams them), and the 4-bit keys and their params:
+                // the estimate asks for a page's 1 KB code block ahead with a prefetch, and on small pages
+                // each block is a TLB miss (estimate 3-8% faster in five one-JVM runs, cold and warm, either
+                // order; bench/results/cpu-2026-12-07-session26). With touch loads and token rows the estimate
+                // had been slower on huge pages (bench/results/cpu-2026-12-06-session5). Quest's bound columns
+                // stay on small pages (even there).
                 layers[l] = new Layer(
                         HugePages.allocate(arena, 2 * layout.kvElements()),
                         HugePages.allocate(arena, 2 * layout.kvElements()),
-                        arena.allocate(layout.codeBytes(), 64),
+                        HugePages.allocate(arena, layout.codeBytes()),
                         labelChannels != null ? arena.allocate(layout.codeRowBytes(), 64) : null,
-                        arena.allocate(2 * layout.paramElements(), 64),
+                        HugePages.allocate(arena, 2 * layout.paramElements()),
                         arena.allocate(2 * layout.boundsElements(), 64),
                         arena.allocate(layout.boundCodeBytes(), 64),
                         arena.allocate(layout.boundColumnBytes(), 64),

@@ -12,11 +12,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Zeroed off-heap memory on 2 MiB transparent huge pages where Linux grants them, for the K/V arrays.
- * Dense decode attention reads each page's K and V head runs in 4 KB bursts between stretches of
- * arithmetic; the hardware prefetcher does not run ahead across a 4 KB page boundary, so on small
- * pages each burst waits on demand misses (~8 GB/s against a 30+ GB/s stream,
- * bench/results/cpu-2026-12-06-session6). Best effort: whatever is missing or refused leaves plain memory.
+ * Zeroed off-heap memory on 2 MiB transparent huge pages where Linux grants them, for the K/V arrays and
+ * the 4-bit keys. Dense decode attention reads each page's K and V head runs in 4 KB bursts between
+ * stretches of arithmetic; the hardware prefetcher does not run ahead across a 4 KB page boundary, so on
+ * small pages each burst waits on demand misses (~8 GB/s against a 30+ GB/s stream,
+ * bench/results/cpu-2026-12-06-session6). The estimate prefetches scattered 1 KB code blocks, each a TLB
+ * miss on small pages. Best effort: whatever is missing or refused leaves plain memory.
  */
 final class HugePages {
 
@@ -138,7 +139,7 @@ final class HugePages {
 
     private static void report(String message) {
         if (REPORTED.compareAndSet(false, true)) {
-            LOG.debug("KV cache K/V memory stays on small pages: {}", message);
+            LOG.debug("KV cache memory stays on small pages: {}", message);
         }
     }
 }
