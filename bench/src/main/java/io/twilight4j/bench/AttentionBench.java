@@ -33,6 +33,8 @@ public final class AttentionBench {
     /** Two equal slow rounds happen while the compiler is still busy: never stop before this. */
     private static final long WARMUP_MIN_NANOS = 2_000_000_000L;
     private static final long WARMUP_MAX_NANOS = 15_000_000_000L;
+    /** The latency pass lasts at least this long (see {@link #timedSteps}). */
+    static final long MIN_TIMED_NANOS = 500_000_000L;
 
     private AttentionBench() {
     }
@@ -70,21 +72,17 @@ public final class AttentionBench {
             // per-kernel events add to the step, so the step is timed without them).
             plan.recordStageTimes(false);
             warmUp(plan, c.layers(), seqs, q, out);
-            double[] ms = new double[c.iterations()];
+            double[] ms = timedSteps(plan, c, seqs, q, out);
+            int steps = ms.length;
             StepStats stats = null;
-            for (int i = 0; i < c.iterations(); i++) {
-                long t0 = System.nanoTime();
-                stats = plan.run(i % c.layers(), seqs, q, out);
-                ms[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            double[][] stages = new double[5][c.iterations()];
+            double[][] stages = new double[5][steps];
             plan.recordStepTimes(true);
-            for (int i = 0; i < c.iterations(); i++) {
+            for (int i = 0; i < steps; i++) {
                 stages[4][i] = plan.run(i % c.layers(), seqs, q, out).totalNanos() / 1e6;
             }
             plan.recordStepTimes(false);
             plan.recordStageTimes(true);
-            for (int i = 0; i < c.iterations(); i++) {
+            for (int i = 0; i < steps; i++) {
                 stats = plan.run(i % c.layers(), seqs, q, out);
                 stages[0][i] = stats.selectNanos / 1e6;
                 stages[1][i] = stats.estimateNanos / 1e6;
@@ -100,6 +98,23 @@ public final class AttentionBench {
                     median(stages[0]), median(stages[1]), median(stages[2]), median(stages[3]), median(stages[4]),
                     policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0, c.layers());
         }
+    }
+
+    /**
+     * The latency pass: each step's wall time in ms, for at least {@code c.iterations()} steps and at least
+     * {@link #MIN_TIMED_NANOS}. On a shared machine a burst of other work can last tens of ms: 20 sparse
+     * steps of 2 ms fit inside one, and the median with them (single calls at 32k moved by 10-40%,
+     * bench/results/cpu-2026-12-07-session26).
+     */
+    private static double[] timedSteps(DecodeAttention plan, BenchConfig c, int[] seqs, float[] q, float[] out) {
+        List<Double> ms = new ArrayList<>();
+        long start = System.nanoTime();
+        while (ms.size() < c.iterations() || System.nanoTime() - start < MIN_TIMED_NANOS) {
+            long t0 = System.nanoTime();
+            plan.run(ms.size() % c.layers(), seqs, q, out);
+            ms.add((System.nanoTime() - t0) / 1e6);
+        }
+        return ms.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     /** Runs warm-up rounds until two consecutive round medians agree within {@link #STEADY}. */

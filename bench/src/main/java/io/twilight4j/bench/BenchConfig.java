@@ -16,7 +16,7 @@ import java.util.List;
  * @param headDim     channels per head (d)
  * @param policies    policies to compare; dense always runs first as the baseline
  * @param seed        workload seed
- * @param iterations  timed steps per policy (the median is reported)
+ * @param iterations  timed steps per policy at least (as many more as fill 0.5 s; the median is reported)
  * @param layers      cache layers, each holding the same workload; step i runs layer i % layers, so with
  *                    several a step finds none of its data in the CPU caches the step before warmed (as in
  *                    a model, whose other layers come in between)
