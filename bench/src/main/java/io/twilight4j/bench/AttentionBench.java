@@ -73,7 +73,9 @@ public final class AttentionBench {
             plan.recordStageTimes(false);
             warmUp(plan, c.layers(), seqs, q, out);
             double[] ms = timedSteps(plan, c, seqs, q, out);
-            int steps = ms.length;
+            // The step and stage passes (the table's split, not its latency) keep to --iterations steps: on a
+            // device each costs scarce device time.
+            int steps = c.iterations();
             StepStats stats = null;
             double[][] stages = new double[5][steps];
             plan.recordStepTimes(true);
