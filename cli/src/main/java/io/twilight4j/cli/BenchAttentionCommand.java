@@ -39,7 +39,8 @@ final class BenchAttentionCommand implements Callable<Integer> {
     List<String> policies;
     @Option(names = {"-s", "--seed"}, defaultValue = "42", description = "workload seed")
     long seed;
-    @Option(names = "--iterations", defaultValue = "20", description = "timed steps per policy, at least (more until 0.5 s have passed; the median is reported)")
+    @Option(names = "--iterations", defaultValue = "20",
+            description = "timed steps per policy, at least (more until 0.5 s have passed; the median is reported)")
     int iterations;
     @Option(names = "--layers", defaultValue = "1",
             description = "cache layers the steps take turns on, each holding the same workload (default: ${DEFAULT-VALUE}); "

@@ -134,7 +134,8 @@ public final class QuestSelector implements Selector {
             if (wholeGroups(pageTable, p0, m)) {
                 // Groups of the sequence's own pages, in order: dot them as page columns (lanes = pages), the next
                 // block's groups asked for meanwhile (a range's first block just before).
-                int asked = p0 == fromPage ? askGroups(ly.boundColumns(), layout, pageTable, p0, m, ws.aheadOffsets) : 0;
+                int asked = p0 == fromPage
+                        ? askGroups(ly.boundColumns(), layout, pageTable, p0, m, ws.aheadOffsets) : 0;
                 int next = p0 + Workspace.BLOCK;
                 if (next < toPage) {
                     asked += askGroups(ly.boundColumns(), layout, pageTable, next, Math.min(Workspace.BLOCK, toPage - next),
