@@ -21,7 +21,7 @@ public final class CacheLines {
     }
 
     /** Whether {@link #prefetch} uses the CPU's prefetch instruction (else it touches). */
-    public static boolean prefetching() {
+    static boolean prefetching() {
         return NativePrefetch.available();
     }
 

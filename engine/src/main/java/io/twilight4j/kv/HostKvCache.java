@@ -48,8 +48,9 @@ public final class HostKvCache implements KvCache {
         this.layers = new Layer[shape.layers()];
         try {
             for (int l = 0; l < layers.length; l++) {
-                // K and V on huge pages (dense attention streams them), and the 4-bit keys and their params:
-                // the estimate asks for a page's 1 KB code block ahead with a prefetch, and on small pages
+                // K and V on huge pages (dense attention streams them), and the 4-bit keys and their params
+                // (HugePages leaves arrays under 2 MiB on small pages: the params of caches under 64k tokens at 8
+                // KV heads). The estimate asks for a page's 1 KB code block ahead with a prefetch, and on small pages
                 // each block is a TLB miss (estimate 3-8% faster in five one-JVM runs, cold and warm, either
                 // order; bench/results/cpu-2026-12-07-session26). With touch loads and token rows the estimate
                 // had been slower on huge pages (bench/results/cpu-2026-12-06-session5). Quest's bound columns
