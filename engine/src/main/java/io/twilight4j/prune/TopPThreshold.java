@@ -226,8 +226,9 @@ public final class TopPThreshold {
                 FloatVector x = FloatVector.fromArray(F, v, i);
                 VectorMask<Float> aboveMid = x.compare(VectorOperators.GT, mid);
                 sum = sum.add(x, aboveMid);
-                aV = aV.min(x.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.LE, lo)));
-                bV = bV.max(x.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.GT, hi)));
+                // Receivers of known class (see TopK.range).
+                aV = x.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.LE, lo)).min(aV);
+                bV = x.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.GT, hi)).max(bV);
             }
             float s = sum.reduceLanes(VectorOperators.ADD);
             float a = aV.reduceLanes(VectorOperators.MIN);
