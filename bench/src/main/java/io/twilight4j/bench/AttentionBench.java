@@ -16,7 +16,7 @@ import java.util.List;
 /**
  * The attention benchmark: fills one cache with a synthetic workload, runs dense first (the
  * baseline, measured in the same run), then every policy, and reports median latency, speedup,
- * kept budget and relative error of the output against dense. Step i runs cache layer i % layers
+ * kept budget, relative error of the output against dense and the true mass of the attended tokens. Step i runs cache layer i % layers
  * (every layer holds the same workload, so outputs do not depend on the layer).
  */
 public final class AttentionBench {
@@ -49,15 +49,18 @@ public final class AttentionBench {
             int[] seqs = workload.fill(cache, listener::filled);
             listener.fillDone();
             float[] q = workload.queries(config.seed() + 1);
+            TrueWeights weights = TrueWeights.of(workload, 0, q, cache.shape().scoreScale());
             DecodeShape shape = new DecodeShape(config.queryHeads(), config.batch(), config.ctx());
             float[] dense = new float[q.length];
             listener.measuring(AttentionPolicy.dense());
-            BenchRow baseline = measure(backend, cache, AttentionPolicy.dense(), shape, seqs, q, dense, null, -1, config);
+            BenchRow baseline = measure(backend, cache, AttentionPolicy.dense(), shape, seqs, q, dense, null, -1, weights,
+                    config);
             rows.add(baseline);
             for (AttentionPolicy p : config.policies()) {
                 if (!p.isDense()) {
                     listener.measuring(p);
-                    rows.add(measure(backend, cache, p, shape, seqs, q, new float[q.length], dense, baseline.medianMs(), config));
+                    rows.add(measure(backend, cache, p, shape, seqs, q, new float[q.length], dense, baseline.medianMs(),
+                            weights, config));
                 }
             }
         }
@@ -65,7 +68,8 @@ public final class AttentionBench {
     }
 
     private static BenchRow measure(AttentionBackend backend, KvCache cache, AttentionPolicy policy, DecodeShape shape,
-                                    int[] seqs, float[] q, float[] out, float[] dense, double denseMs, BenchConfig c) {
+                                    int[] seqs, float[] q, float[] out, float[] dense, double denseMs,
+                                    TrueWeights weights, BenchConfig c) {
         try (DecodeAttention plan = backend.plan(cache, policy, shape)) {
             // Latency first, without per-stage timing (it costs time on some devices), then the step's
             // own time and the stage split, each from as many steps again (on a device the split's
@@ -94,9 +98,11 @@ public final class AttentionBench {
             plan.recordStageTimes(false);
             double median = median(ms);
             double relError = dense == null ? 0 : OutputError.relative(out, dense, dense.length);
+            double[] kept = weights.keptMass(plan, 0);
             double kvBytes = 2.0 * 2 * c.batch() * (double) c.ctx() * c.kvHeads() * c.headDim();
             return new BenchRow(policy.toString(), backend.name(), c.batch(), c.ctx(), c.queryHeads(), c.kvHeads(), c.headDim(),
                     median, dense == null ? 1 : denseMs / median, stats.meanKept(), stats.minKept(), stats.maxKept(), relError,
+                    Arrays.stream(kept).average().orElse(0), Arrays.stream(kept).min().orElse(0),
                     median(stages[0]), median(stages[1]), median(stages[2]), median(stages[3]), median(stages[4]),
                     policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0, c.layers());
         }
@@ -144,13 +150,15 @@ public final class AttentionBench {
     /** The results as a plain-text table. */
     public static String table(List<BenchRow> rows) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format("%-28s %-7s %-22s %10s %8s %22s %9s %28s %8s%n", "policy", "backend", "shape (BxL, Hq/Hkv, d)",
-                "median_ms", "speedup", "budget mean/min/max", "rel_err", "select/est/top-p/attn ms", "step ms"));
+        sb.append(String.format("%-28s %-7s %-22s %10s %8s %22s %9s %12s %28s %8s%n", "policy", "backend",
+                "shape (BxL, Hq/Hkv, d)", "median_ms", "speedup", "budget mean/min/max", "rel_err", "mass mean/min",
+                "select/est/top-p/attn ms", "step ms"));
         for (BenchRow r : rows) {
             String shape = r.batch() + "x" + r.ctx() + ", " + r.hq() + "/" + r.hkv() + ", " + r.dim();
-            sb.append(String.format(java.util.Locale.ROOT, "%-28s %-7s %-22s %10.3f %7.2fx %22s %9.2e %28s %8.3f%n",
+            sb.append(String.format(java.util.Locale.ROOT, "%-28s %-7s %-22s %10.3f %7.2fx %22s %9.2e %12s %28s %8.3f%n",
                     r.policy(), r.backend(), shape, r.medianMs(), r.speedupVsDense(),
                     String.format(java.util.Locale.ROOT, "%.1f/%d/%d", r.budgetMean(), r.budgetMin(), r.budgetMax()), r.relError(),
+                    String.format(java.util.Locale.ROOT, "%.3f/%.3f", r.keptMassMean(), r.keptMassMin()),
                     String.format(java.util.Locale.ROOT, "%.2f/%.2f/%.2f/%.2f", r.selectMs(), r.estimateMs(), r.topPMs(), r.attentionMs()),
                     r.stepMs()));
         }

@@ -107,8 +107,13 @@ public final class SyntheticWorkload {
         return seqs;
     }
 
+    /** The configuration this workload was built for. */
+    public BenchConfig config() {
+        return config;
+    }
+
     /** Keys and values of (sequence b, position) for every KV head, into k and v at {@code off}. */
-    private void token(int b, int pos, float[] k, float[] v, int off) {
+    void token(int b, int pos, float[] k, float[] v, int off) {
         int dim = config.headDim();
         SplittableRandom r = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + ((long) b << 32) + pos);
         for (int h = 0; h < config.kvHeads(); h++) {

@@ -42,7 +42,8 @@ class BenchAttentionCommandTest {
         assertEquals(2, three.size());
         for (int i = 0; i < 2; i++) {
             assertTrue(one.get(i).contains("\"layers\":1") && three.get(i).contains("\"layers\":3"), three.get(i));
-            for (String field : new String[] {"policy", "budget_mean", "budget_min", "budget_max", "rel_error"}) {
+            for (String field : new String[] {"policy", "budget_mean", "budget_min", "budget_max", "rel_error", "kept_mass_mean",
+                "kept_mass_min"}) {
                 assertEquals(field(one.get(i), field), field(three.get(i), field), field);
             }
         }
