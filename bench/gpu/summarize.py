@@ -30,8 +30,8 @@ def device(r):
 
 print("| batch | ctx | Hkv | SDPA ms | dense ms (device / wall) | dense / SDPA (device / wall) | quest:8192 ms (device / wall) "
       "| quest+twilight:0.95 ms (device / wall) | q+t speedup vs SDPA (device / wall) | q+t stages select/est/top-p/attn ms "
-      "| kept budget mean (min-max) | q+t rel_err |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "| kept budget mean (min-max) | q+t rel_err | q+t kept mass mean (min) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for key in order:
     p = rows[key]
     d, q, t = p.get("dense"), p.get("quest:8192"), p.get("quest:8192+twilight:0.95")
@@ -46,4 +46,6 @@ for key in order:
     out.append("/".join("%.2f" % t[k] for k in ("select_ms", "estimate_ms", "top_p_ms", "attention_ms")) if t else "n/a")
     out.append("%.0f (%d-%d)" % (t["budget_mean"], t["budget_min"], t["budget_max"]) if t else "n/a")
     out.append("%.3f" % t["rel_error"] if t else "n/a")
+    # kept_mass_*: the true softmax weight of the attended tokens (rows from 2026-12-07's twenty-seventh session on).
+    out.append("%.3f (%.3f)" % (t["kept_mass_mean"], t["kept_mass_min"]) if t and "kept_mass_mean" in t else "n/a")
     print("| " + " | ".join(out) + " |")
