@@ -16,8 +16,9 @@ import java.util.List;
 /**
  * The attention benchmark: fills one cache with a synthetic workload, runs dense first (the
  * baseline, measured in the same run), then every policy, and reports median latency, speedup,
- * kept budget, relative error of the output against dense and the true mass of the attended tokens. Step i runs cache layer i % layers
- * (every layer holds the same workload, so outputs do not depend on the layer).
+ * kept budget, relative error of the output against dense and the true mass of the attended tokens
+ * ({@link TrueWeights}). Step i runs cache layer i % layers (every layer holds the same workload, so
+ * outputs do not depend on the layer).
  */
 public final class AttentionBench {
 
