@@ -1,12 +1,7 @@
 package io.twilight4j.kv;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,31 +20,14 @@ final class HugePages {
     static final long PAGE_BYTES = 2L << 20;
 
     private static final Logger LOG = LoggerFactory.getLogger(HugePages.class);
-    private static final int MADV_HUGEPAGE = 14;
-    private static final int PROT_READ_WRITE = 0x1 | 0x2;
-    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
-    private static final long MAP_FAILED = -1;
     private static final AtomicBoolean REPORTED = new AtomicBoolean();
-    // Null where not on Linux, or where the C library or native access is unavailable.
-    private static final MethodHandle MMAP;
-    private static final MethodHandle MUNMAP;
-    private static final MethodHandle MADVISE;
-
-    static {
-        boolean linux = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux");
-        MMAP = linux ? downcall("mmap", FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG)) : null;
-        MUNMAP = linux ? downcall("munmap", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG)) : null;
-        MADVISE = linux ? downcall("madvise", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                ValueLayout.JAVA_INT)) : null;
-    }
 
     private HugePages() {
     }
 
     /** Whether arrays of a huge page or more get their own 2 MiB-aligned mapping here. */
     static boolean available() {
-        return MMAP != null && MUNMAP != null;
+        return Mman.MMAP != null && Mman.MUNMAP != null;
     }
 
     /** {@code bytes} rounded up to a whole number of huge pages. */
@@ -71,7 +49,7 @@ final class HugePages {
         }
         long bytes = roundUp(byteSize);
         long base = map(bytes + PAGE_BYTES);
-        if (base == MAP_FAILED) {
+        if (base == Mman.MAP_FAILED) {
             report("mmap of " + (bytes + PAGE_BYTES) + " bytes failed");
             return arena.allocate(byteSize, 64);
         }
@@ -86,13 +64,13 @@ final class HugePages {
 
     /** madvise(MADV_HUGEPAGE) over {@code segment}; false, logged once at debug level, where unavailable or refused. */
     static boolean advise(MemorySegment segment) {
-        if (MADVISE == null) {
+        if (Mman.MADVISE == null) {
             report("madvise is not available");
             return false;
         }
         int rc;
         try {
-            rc = (int) MADVISE.invokeExact(segment, segment.byteSize(), MADV_HUGEPAGE);
+            rc = (int) Mman.MADVISE.invokeExact(segment, segment.byteSize(), Mman.MADV_HUGEPAGE);
         } catch (Throwable t) {
             report("madvise failed: " + t);
             return false;
@@ -106,10 +84,11 @@ final class HugePages {
 
     private static long map(long bytes) {
         try {
-            MemorySegment p = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, bytes, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L);
+            MemorySegment p = (MemorySegment) Mman.MMAP.invokeExact(MemorySegment.NULL, bytes, Mman.PROT_READ_WRITE,
+                    Mman.MAP_PRIVATE_ANONYMOUS, -1, 0L);
             return p.address();
         } catch (Throwable t) {
-            return MAP_FAILED;
+            return Mman.MAP_FAILED;
         }
     }
 
@@ -118,22 +97,12 @@ final class HugePages {
             return;
         }
         try {
-            int rc = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address), bytes);
+            int rc = (int) Mman.MUNMAP.invokeExact(MemorySegment.ofAddress(address), bytes);
             if (rc != 0) {
                 report("munmap of " + bytes + " bytes at 0x" + Long.toHexString(address) + " returned " + rc);
             }
         } catch (Throwable t) {
             report("munmap failed: " + t);
-        }
-    }
-
-    private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
-        try {
-            Linker linker = Linker.nativeLinker();
-            return linker.defaultLookup().find(name).map(f -> linker.downcallHandle(f, descriptor)).orElse(null);
-        } catch (RuntimeException e) {
-            report(name + " is not available: " + e);
-            return null;
         }
     }
 

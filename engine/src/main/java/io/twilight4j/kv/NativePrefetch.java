@@ -55,9 +55,6 @@ final class NativePrefetch {
             (byte) 0xc3};                               // done: ret
 
     private static final long CODE_BYTES = 4096;
-    private static final int PROT_READ_WRITE = 0x1 | 0x2;
-    private static final int PROT_READ_EXEC = 0x1 | 0x4;
-    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
 
     /** Null where unavailable (see the class comment). */
     private static final MethodHandle STUB = Boolean.parseBoolean(System.getProperty("twilight4j.prefetch", "true"))
@@ -87,29 +84,27 @@ final class NativePrefetch {
             LOG.debug("no native prefetch on {} {}: cache lines are touched instead", os, arch);
             return null;
         }
+        if (Mman.MMAP == null || Mman.MPROTECT == null) {
+            LOG.debug("no native prefetch: mmap or mprotect is not available");
+            return null;
+        }
         try {
-            Linker linker = Linker.nativeLinker();
-            MethodHandle mmap = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-            MethodHandle mprotect = linker.downcallHandle(linker.defaultLookup().find("mprotect").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-            MemorySegment page = (MemorySegment) mmap.invokeExact(MemorySegment.NULL, CODE_BYTES, PROT_READ_WRITE,
-                    MAP_PRIVATE_ANONYMOUS, -1, 0L);
-            if (page.address() == -1L) {
+            MemorySegment page = (MemorySegment) Mman.MMAP.invokeExact(MemorySegment.NULL, CODE_BYTES, Mman.PROT_READ_WRITE,
+                    Mman.MAP_PRIVATE_ANONYMOUS, -1, 0L);
+            if (page.address() == Mman.MAP_FAILED) {
                 LOG.debug("no native prefetch: mmap refused a page");
                 return null;
             }
             MemorySegment.copy(MemorySegment.ofArray(X86_64), 0, page.reinterpret(CODE_BYTES), 0, X86_64.length);
-            int rc = (int) mprotect.invokeExact(page, CODE_BYTES, PROT_READ_EXEC);
+            int rc = (int) Mman.MPROTECT.invokeExact(page, CODE_BYTES, Mman.PROT_READ_EXEC);
             if (rc != 0) {
                 LOG.debug("no native prefetch: mprotect(PROT_READ | PROT_EXEC) returned {}", rc);
                 return null;
             }
-            return linker.downcallHandle(page, FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
+            return Linker.nativeLinker().downcallHandle(page, FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
                     ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Linker.Option.critical(true));
         } catch (Throwable t) {
-            // No native access (--enable-native-access denied), no C library symbols: touch instead.
+            // Native access refused for the routine's own downcall: touch instead.
             LOG.debug("no native prefetch: {}", t.toString());
             return null;
         }
