@@ -12,13 +12,22 @@ import jdk.incubator.vector.VectorSpecies;
  * The CPU decode-attention kernel: exact softmax attention of the query heads of one GQA group over
  * a chunk of one sequence's tokens, K and V read once for the whole group. Dense decode passes a
  * position range, sparse decode an index list; both produce partial {@link AttentionState}s.
- * Per block of {@link Workspace#BLOCK} tokens, rows that are adjacent in the cache (a page of one
- * head) are converted to floats in one run, and query heads go four at a time, so each K and V
- * vector loaded from L1 feeds four FMAs.
+ * Per block of {@link Workspace#BLOCK} tokens, the K and V rows are converted to floats (dense decode: a
+ * few adjacent rows at a time, each piece scored at once, rows further on prefetched; sparse decode: the
+ * scattered rows gathered, then converted in one run), and query heads go four at a time, so each K and
+ * V vector loaded from L1 feeds four FMAs.
  */
 public final class DecodeKernel {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /** Tokens per piece of {@link #scoreRange}: 2 was slower, 8 no faster (JMH, 256k tokens from memory). */
+    private static final int PIECE_TOKENS = 4;
+    /**
+     * How far ahead {@link #scoreRange} asks for rows: about a memory latency of its work (~30 ns a token);
+     * 4 left misses, 8-16 were even.
+     */
+    private static final int AHEAD_TOKENS = 12;
 
     private DecodeKernel() {
     }
@@ -39,12 +48,17 @@ public final class DecodeKernel {
                 : askRows(layer, layout, pageTable, kvHead, tokens, from, Math.min(Workspace.BLOCK, to - from), ws);
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
-            if (tokens != null && b + Workspace.BLOCK < to) {
-                asked += askRows(layer, layout, pageTable, kvHead, tokens, b + Workspace.BLOCK,
-                        Math.min(Workspace.BLOCK, to - b - Workspace.BLOCK), ws);
+            if (tokens == null) {
+                scoreRange(layer, layout, pageTable, kvHead, b, n, to, q, qOff, heads, dim, scale, ws);
+            } else {
+                if (b + Workspace.BLOCK < to) {
+                    asked += askRows(layer, layout, pageTable, kvHead, tokens, b + Workspace.BLOCK,
+                            Math.min(Workspace.BLOCK, to - b - Workspace.BLOCK), ws);
+                }
+                loadRows(layer, layout, pageTable, kvHead, tokens, b, n, ws);
+                scores(q, qOff, heads, dim, ws.keyBlock, n, ws.logits, 0, Workspace.BLOCK, scale);
             }
-            loadBlock(layer, layout, pageTable, kvHead, tokens, b, n, ws);
-            attendBlock(q, qOff, heads, dim, n, scale, ws, m, d, o, stateBase);
+            attendScored(heads, dim, n, ws, m, d, o, stateBase);
         }
         CacheLines.keep(asked);
     }
@@ -82,17 +96,20 @@ public final class DecodeKernel {
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
             for (int h = 0; h < kvHeads; h++) {
-                loadBlock(layer, layout, pageTable, h, null, b, n, ws);
-                attendBlock(q, qOff + h * group * dim, group, dim, n, scale, ws, m, d, o, stateBase + h * group);
+                int hq = qOff + h * group * dim;
+                scoreRange(layer, layout, pageTable, h, b, n, to, q, hq, group, dim, scale, ws);
+                attendScored(group, dim, n, ws, m, d, o, stateBase + h * group);
             }
         }
     }
 
-    /** One block of {@code n} tokens already in the workspace, for heads {@code 0..heads-1}. */
-    private static void attendBlock(float[] q, int qOff, int heads, int dim, int n, float scale, Workspace ws,
-                                    float[] m, float[] d, float[] o, int stateBase) {
+    /**
+     * The softmax and value steps of one block of {@code n} tokens whose K and V rows are in the workspace and
+     * whose logits are in {@code ws.logits}, for heads {@code 0..heads-1}.
+     */
+    private static void attendScored(int heads, int dim, int n, Workspace ws, float[] m, float[] d, float[] o,
+                                     int stateBase) {
         float[] s = ws.logits;
-        scores(q, qOff, heads, dim, ws.keyBlock, n, s, 0, Workspace.BLOCK, scale);
         float[] correction = ws.corrections;
         for (int g = 0; g < heads; g++) {
             correction[g] = softmaxUpdate(m, d, stateBase + g, s, g * Workspace.BLOCK, n);
@@ -107,43 +124,62 @@ public final class DecodeKernel {
     }
 
     /**
-     * Converts the K and V rows of tokens {@code b..b+n) of the chunk into the workspace. Rows adjacent
-     * in the cache are converted as one run: a whole page of one head for dense decode and Quest. A sparse
-     * set's rows (runs of one to a few tokens) are first copied as stored, then converted as one run: a
-     * conversion call per 128-half row cost about three times the row's share of one long run (JMH
-     * sparseKernel 80 -> 72 us per KV head at 32k).
+     * Dense decode's load and scores of positions {@code b..b+n)} of KV head {@code kvHead}, a few tokens at a
+     * time: each piece's K and V rows are converted into the workspace and scored at once, and the rows
+     * {@link #AHEAD_TOKENS} further on (within the chunk, which ends at {@code to}) are asked for.
+     * <p>
+     * Why pieces: converting a whole block first asks for 16 KB in one burst and then computes for ~1 us
+     * without a load, so the hardware prefetchers never run far enough ahead and the bursts wait on memory;
+     * a dense 32k step took twice its cache-hot time. Spread over the block and prefetched a little ahead
+     * in requests of a few lines, the loads overlap the computation (JMH denseKernel over 256k tokens from
+     * memory, one thread: 72 -> 35 ns per token on Zen 5; bench/results/cpu-2026-12-07-session28).
      */
-    private static void loadBlock(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead,
-                                  int[] tokens, int b, int n, Workspace ws) {
-        int dim = layout.shape().headDim();
+    private static void scoreRange(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead, int b, int n,
+                                   int to, float[] q, int qOff, int heads, int dim, float scale, Workspace ws) {
         int pageTokens = layout.shape().pageTokens();
+        long rowBytes = 2L * dim;
         int t = 0;
         while (t < n) {
-            int pos = tokens == null ? b + t : tokens[b + t];
+            int pos = b + t;
+            // A piece ends at the block or the page: its rows are adjacent in the cache.
+            int run = Math.min(Math.min(PIECE_TOKENS, n - t), pageTokens - layout.slotOf(pos));
+            int ahead = pos + AHEAD_TOKENS;
+            if (ahead < to) {
+                int aheadRun = Math.min(Math.min(run, to - ahead), pageTokens - layout.slotOf(ahead));
+                CacheLines.prefetchBoth(layer.keys(), layer.values(), 2 * layout.kvOffset(pageTable, kvHead, ahead),
+                        aheadRun * rowBytes, ws.aheadOffsets);
+            }
             long off = 2 * layout.kvOffset(pageTable, kvHead, pos);
-            int run;
-            if (tokens == null) {
-                // Positions are consecutive: the run ends at the block or the page.
-                run = Math.min(n - t, pageTokens - layout.slotOf(pos));
-            } else {
-                run = 1;
-                while (t + run < n && tokens[b + t + run] == pos + run && layout.slotOf(pos + run) != 0) {
-                    run++;
-                }
-            }
-            if (tokens != null) {
-                Fp16.copy(layer.keys(), off, ws.keyHalves, t * dim, run * dim);
-                Fp16.copy(layer.values(), off, ws.valueHalves, t * dim, run * dim);
-            } else {
-                Fp16.toFloat(layer.keys(), off, ws.keyBlock, t * dim, run * dim);
-                Fp16.toFloat(layer.values(), off, ws.valueBlock, t * dim, run * dim);
-            }
+            Fp16.toFloat(layer.keys(), off, ws.keyBlock, t * dim, run * dim);
+            Fp16.toFloat(layer.values(), off, ws.valueBlock, t * dim, run * dim);
+            scores(q, qOff, heads, dim, ws.keyBlock, t * dim, run, ws.logits, t, Workspace.BLOCK, scale);
             t += run;
         }
-        if (tokens != null) {
-            Fp16.toFloat(ws.keyHalves, 0, ws.keyBlock, 0, n * dim);
-            Fp16.toFloat(ws.valueHalves, 0, ws.valueBlock, 0, n * dim);
+    }
+
+    /**
+     * Converts the K and V rows of tokens {@code tokens[b..b+n)} into the workspace. A sparse set's rows (runs
+     * of one to a few tokens) are first copied as stored, then converted as one run: a conversion call per
+     * 128-half row cost about three times the row's share of one long run (JMH sparseKernel 80 -> 72 us per
+     * KV head at 32k).
+     */
+    private static void loadRows(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead,
+                                 int[] tokens, int b, int n, Workspace ws) {
+        int dim = layout.shape().headDim();
+        int t = 0;
+        while (t < n) {
+            int pos = tokens[b + t];
+            long off = 2 * layout.kvOffset(pageTable, kvHead, pos);
+            int run = 1;
+            while (t + run < n && tokens[b + t + run] == pos + run && layout.slotOf(pos + run) != 0) {
+                run++;
+            }
+            Fp16.copy(layer.keys(), off, ws.keyHalves, t * dim, run * dim);
+            Fp16.copy(layer.values(), off, ws.valueHalves, t * dim, run * dim);
+            t += run;
         }
+        Fp16.toFloat(ws.keyHalves, 0, ws.keyBlock, 0, n * dim);
+        Fp16.toFloat(ws.valueHalves, 0, ws.valueBlock, 0, n * dim);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.twilight4j.kv;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Objects;
 
 /**
  * Asking for cache lines before they are used, so that rows the CPU will read soon (a sparse set's scattered
@@ -37,6 +38,22 @@ public final class CacheLines {
             return 0;
         }
         return touch(seg, offsets, count, bytes);
+    }
+
+    /**
+     * Asks for {@code bytes} at {@code offset} of both {@code a} and {@code b} (a run of tokens' K and V rows)
+     * with the prefetch instruction, in one call; {@code scratch} holds two longs. Does nothing where that
+     * instruction is missing or a segment is on the heap: unlike {@link #prefetch} it never touches, because
+     * it asks for a stream a little ahead of a computation, and a touch load would hold the computation up
+     * for the whole memory latency it is meant to hide.
+     */
+    public static void prefetchBoth(MemorySegment a, MemorySegment b, long offset, long bytes, long[] scratch) {
+        Objects.checkFromIndexSize(offset, bytes, Math.min(a.byteSize(), b.byteSize()));
+        if (bytes > 0 && NativePrefetch.available() && a.isNative() && b.isNative()) {
+            scratch[0] = a.address() + offset;
+            scratch[1] = b.address() + offset;
+            NativePrefetch.lines(0, scratch, 2, (int) ((bytes + LINE - 1) / LINE));
+        }
     }
 
     /** {@link #touch} of each range of {@link #prefetch}. */

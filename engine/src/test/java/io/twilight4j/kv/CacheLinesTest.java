@@ -2,6 +2,7 @@ package io.twilight4j.kv;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -50,6 +51,37 @@ class CacheLinesTest {
                 }
             }
             assertArrayEquals(bytes, seg.toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    /**
+     * Asking for the same range of two segments (K and V rows) leaves both as they were, for every size up to
+     * the segments' end; a range past the end is refused, naming it, and a heap segment is left alone.
+     */
+    @Test
+    void prefetchBothChangesNothingAndChecksTheRange() {
+        Random random = new Random(28);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(1 << 14, 64);
+            MemorySegment b = arena.allocate(1 << 14, 64);
+            byte[] bytesA = new byte[1 << 14];
+            byte[] bytesB = new byte[1 << 14];
+            random.nextBytes(bytesA);
+            random.nextBytes(bytesB);
+            MemorySegment.copy(MemorySegment.ofArray(bytesA), 0, a, 0, bytesA.length);
+            MemorySegment.copy(MemorySegment.ofArray(bytesB), 0, b, 0, bytesB.length);
+            long[] scratch = new long[2];
+            for (long size : new long[] {0, 1, 63, 64, 65, 1024, 4096}) {
+                CacheLines.prefetchBoth(a, b, random.nextInt(1 << 13), size, scratch);
+                CacheLines.prefetchBoth(a, b, (1 << 14) - size, size, scratch);
+            }
+            assertArrayEquals(bytesA, a.toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(bytesB, b.toArray(ValueLayout.JAVA_BYTE));
+            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,
+                    () -> CacheLines.prefetchBoth(a, b, (1 << 14) - 64, 128, scratch));
+            assertTrue(e.getMessage().contains("16320"), e.getMessage());
+            MemorySegment heap = MemorySegment.ofArray(new byte[256]);
+            CacheLines.prefetchBoth(heap, heap, 0, 256, scratch);
         }
     }
 
