@@ -1,14 +1,21 @@
 package io.twilight4j.kv;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.function.IntFunction;
 import java.util.function.IntUnaryOperator;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -37,8 +44,22 @@ public final class PageColumns {
             IntVector.SPECIES_PREFERRED.length() > 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, I.vectorShape());
     private static final int LANES = I.length();
-    /** Tokens one {@link #pageDots} call scores: two vectors of them. */
-    public static final int RUN = 2 * LANES;
+    /**
+     * The page kernel's lanes: 16 ({@link #pageDots4Wide}: a group's 16 codes of a channel are one long, broadcast
+     * and read as 16 int lanes) on AMD CPUs whose preferred vector has 16 ints, else {@link #I}.
+     * Why by vendor: on a Zen 5 VM the wide kernel took the 4-bit estimate from 105-109 to 90-91 us and Quest's
+     * scoring from 49 to 40 us (JMH, one KV head at 32k), but on an Ice Lake server VM, whose 512-bit FMAs ran at
+     * two thirds of the 256-bit rate, it was 1.2-1.35x slower (bench/results/cpu-2026-12-07-session27 and -28).
+     * {@code -Dtwilight4j.pageLanes=16} asks for it on any machine (tests; emulated where the CPU has no 512-bit
+     * vectors), {@code =8} for the narrower kernel.
+     */
+    private static final VectorSpecies<Integer> PAGE_I =
+            Integer.getInteger("twilight4j.pageLanes", defaultPageLanes()) >= 16 ? IntVector.SPECIES_512 : I;
+    private static final boolean WIDE = PAGE_I.length() == 16;
+    private static final VectorSpecies<Float> PAGE_F = VectorSpecies.of(float.class, PAGE_I.vectorShape());
+    private static final VectorSpecies<Long> PAGE_L = VectorSpecies.of(long.class, PAGE_I.vectorShape());
+    /** Tokens one {@link #pageDots} call scores: one group in one wide vector, else two vectors of {@link #LANES}. */
+    public static final int RUN = WIDE ? 16 : 2 * LANES;
     /** Tokens per group of a block. */
     public static final int GROUP_TOKENS = 16;
     /**
@@ -59,6 +80,18 @@ public final class PageColumns {
     private static final FloatVector SECOND_SCALES = floats(nibbleLanes(LANES, n -> -4 * n), n -> Math.scalb(1f, n));
     private static final FloatVector FIRST_SIGNS = floats(nibbleLanes(0, n -> n), n -> n == 7 ? 8f : 0f);
     private static final FloatVector SECOND_SIGNS = floats(nibbleLanes(LANES, n -> n), n -> n == 7 ? 8f : 0f);
+    /*
+     * The wide kernel's lanes: lane l holds token (l % 2) * 8 + l / 2 (the low and high word of the broadcast long
+     * alternate), so its mask is 15 << 4 (l / 2); TO_TOKENS puts the sums back in token order, where the scales
+     * and signs are those of the token's nibble.
+     */
+    private static final IntVector WIDE_MASKS = WIDE
+            ? IntVector.fromArray(PAGE_I, IntStream.range(0, 16).map(l -> 15 << 4 * (l / 2)).toArray(), 0) : null;
+    private static final VectorShuffle<Float> TO_TOKENS = WIDE
+            ? VectorShuffle.fromValues(PAGE_F, IntStream.range(0, 16).map(t -> 2 * (t % WORD_TOKENS) + t / WORD_TOKENS).toArray())
+            : null;
+    private static final FloatVector WIDE_SCALES = WIDE ? wideFloats(n -> Math.scalb(1f, -4 * n)) : null;
+    private static final FloatVector WIDE_SIGNS = WIDE ? wideFloats(n -> n == 7 ? 8f : 0f) : null;
     /** Byte offset of the second vector's word from the first's (the same word when a vector is four tokens). */
     private static final int SECOND_WORD = 4 * (LANES / WORD_TOKENS);
     /** The nibble of a word that is stored as code ^ 8. */
@@ -70,6 +103,27 @@ public final class PageColumns {
     /** Per lane l, {@code f(n)} for the nibble n of token firstToken + l in its word. */
     private static int[] nibbleLanes(int firstToken, IntUnaryOperator f) {
         return IntStream.range(0, LANES).map(l -> f.applyAsInt((firstToken + l) % WORD_TOKENS)).toArray();
+    }
+
+    /** 16 on AMD CPUs (Linux's /proc/cpuinfo says AuthenticAMD) whose preferred vector holds 16 ints, else 8. */
+    private static int defaultPageLanes() {
+        if (IntVector.SPECIES_PREFERRED.length() < 16) {
+            return 8;
+        }
+        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("vendor_id")).findFirst().orElse("").contains("AuthenticAMD") ? 16 : 8;
+        } catch (IOException | UncheckedIOException e) {
+            return 8;
+        }
+    }
+
+    /** A wide vector of {@code f(n)} for the nibble n of token l in lane l. */
+    private static FloatVector wideFloats(IntFunction<Float> f) {
+        float[] values = new float[16];
+        for (int t = 0; t < 16; t++) {
+            values[t] = f.apply(t % WORD_TOKENS);
+        }
+        return FloatVector.fromArray(PAGE_F, values, 0);
     }
 
     /** A vector of {@code f(x)} for the lanes' values {@code x}. */
@@ -151,6 +205,19 @@ public final class PageColumns {
     public static void pageDots(MemorySegment seg, long at, int dim, float[] q, int qOff, int heads,
                                 float[] qSums, int sumOff, float[] s, int sOff, int sStride) {
         int g = 0;
+        if (WIDE) {
+            for (; g + 4 <= heads; g += 4) {
+                pageDots4Wide(seg, at, dim, q, qOff + g * dim, s, sOff + g * sStride, sStride);
+            }
+            for (; g < heads; g++) {
+                pageDots1Wide(seg, at, dim, q, qOff + g * dim, s, sOff + g * sStride);
+            }
+            for (g = 0; g < heads; g++) {
+                FloatVector.fromArray(PAGE_F, s, sOff + g * sStride).mul(WIDE_SCALES)
+                        .add(WIDE_SIGNS.mul(qSums[sumOff + g])).intoArray(s, sOff + g * sStride);
+            }
+            return;
+        }
         for (; g + 4 <= heads; g += 4) {
             pageDots4(seg, at, dim, q, qOff + g * dim, s, sOff + g * sStride, sStride);
         }
@@ -162,6 +229,82 @@ public final class PageColumns {
         for (g = 0; g < heads; g++) {
             unscale(s, sOff + g * sStride, qSums[sumOff + g]);
         }
+    }
+
+    /**
+     * {@link #pageDots4} with 16 lanes: a channel's 16 codes are one long, broadcast, read as 16 int lanes (lane l
+     * holds token (l % 2) * 8 + l / 2) and masked each to its token's nibble; one vector per channel and head
+     * instead of two. Channels go in pairs into two sets of accumulators (eight chains of FMAs, as the narrow
+     * kernel's two vectors give it).
+     */
+    private static void pageDots4Wide(MemorySegment seg, long at, int dim, float[] q, int qOff, float[] s, int sOff,
+                                      int sStride) {
+        FloatVector a0 = FloatVector.zero(PAGE_F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector b0 = a0;
+        FloatVector b1 = a0;
+        FloatVector b2 = a0;
+        FloatVector b3 = a0;
+        FloatVector x;
+        FloatVector y;
+        FloatVector w;
+        int c = 0;
+        for (; c + 2 <= dim; c += 2) {
+            long off = at + (long) c * GROUP_CHANNEL_BYTES;
+            x = wideCodes(seg, off);
+            y = wideCodes(seg, off + GROUP_CHANNEL_BYTES);
+            w = FloatVector.broadcast(PAGE_F, q[qOff + c]);
+            a0 = x.fma(w, a0);
+            w = FloatVector.broadcast(PAGE_F, q[qOff + c + 1]);
+            b0 = y.fma(w, b0);
+            w = FloatVector.broadcast(PAGE_F, q[qOff + dim + c]);
+            a1 = x.fma(w, a1);
+            w = FloatVector.broadcast(PAGE_F, q[qOff + dim + c + 1]);
+            b1 = y.fma(w, b1);
+            w = FloatVector.broadcast(PAGE_F, q[qOff + 2 * dim + c]);
+            a2 = x.fma(w, a2);
+            w = FloatVector.broadcast(PAGE_F, q[qOff + 2 * dim + c + 1]);
+            b2 = y.fma(w, b2);
+            w = FloatVector.broadcast(PAGE_F, q[qOff + 3 * dim + c]);
+            a3 = x.fma(w, a3);
+            w = FloatVector.broadcast(PAGE_F, q[qOff + 3 * dim + c + 1]);
+            b3 = y.fma(w, b3);
+        }
+        if (c < dim) {
+            x = wideCodes(seg, at + (long) c * GROUP_CHANNEL_BYTES);
+            a0 = x.fma(FloatVector.broadcast(PAGE_F, q[qOff + c]), a0);
+            a1 = x.fma(FloatVector.broadcast(PAGE_F, q[qOff + dim + c]), a1);
+            a2 = x.fma(FloatVector.broadcast(PAGE_F, q[qOff + 2 * dim + c]), a2);
+            a3 = x.fma(FloatVector.broadcast(PAGE_F, q[qOff + 3 * dim + c]), a3);
+        }
+        a0.add(b0).rearrange(TO_TOKENS).intoArray(s, sOff);
+        a1.add(b1).rearrange(TO_TOKENS).intoArray(s, sOff + sStride);
+        a2.add(b2).rearrange(TO_TOKENS).intoArray(s, sOff + 2 * sStride);
+        a3.add(b3).rearrange(TO_TOKENS).intoArray(s, sOff + 3 * sStride);
+    }
+
+    /** {@link #pageDots4Wide} for one head. */
+    private static void pageDots1Wide(MemorySegment seg, long at, int dim, float[] q, int qOff, float[] s, int sOff) {
+        FloatVector a = FloatVector.zero(PAGE_F);
+        FloatVector b = a;
+        int c = 0;
+        for (; c + 2 <= dim; c += 2) {
+            long off = at + (long) c * GROUP_CHANNEL_BYTES;
+            a = wideCodes(seg, off).fma(FloatVector.broadcast(PAGE_F, q[qOff + c]), a);
+            b = wideCodes(seg, off + GROUP_CHANNEL_BYTES).fma(FloatVector.broadcast(PAGE_F, q[qOff + c + 1]), b);
+        }
+        if (c < dim) {
+            a = wideCodes(seg, at + (long) c * GROUP_CHANNEL_BYTES).fma(FloatVector.broadcast(PAGE_F, q[qOff + c]), a);
+        }
+        a.add(b).rearrange(TO_TOKENS).intoArray(s, sOff);
+    }
+
+    /** The 16 codes of a group's channel at {@code off} (one long), in place in lane order of {@link #pageDots4Wide}, as floats. */
+    private static FloatVector wideCodes(MemorySegment seg, long off) {
+        return (FloatVector) LongVector.broadcast(PAGE_L, seg.get(ValueLayout.JAVA_LONG_UNALIGNED, off)).reinterpretAsInts()
+                .and(WIDE_MASKS).convert(VectorOperators.I2F, 0);
     }
 
     /** A run's lane sums at {@code s[off..off+RUN)} to dot products: each lane's place undone, the sign nibble's 8 * sum(q) added. */
