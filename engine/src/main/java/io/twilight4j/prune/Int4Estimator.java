@@ -205,7 +205,16 @@ public final class Int4Estimator {
     /** Whole pages' tokens b..b+m (code blocks at offsets[at..]) by lanes = tokens, runs of PageColumns.RUN. */
     private static void pages(MemorySegment codes, KvLayout layout, int[] tokens, int b, int m, long[] offsets, int at,
                               Queries q, float[] qSum, float[] dots) {
-        for (int t = 0; t < m; t += PageColumns.RUN) {
+        int t = 0;
+        if (PageColumns.scoresRunPairs(q.heads)) {
+            for (; t + 2 * PageColumns.RUN <= m; t += 2 * PageColumns.RUN) {
+                long run0 = offsets[at + t] + PageColumns.runOffset(q.dim, layout.slotOf(tokens[b + t]));
+                int t1 = t + PageColumns.RUN;
+                long run1 = offsets[at + t1] + PageColumns.runOffset(q.dim, layout.slotOf(tokens[b + t1]));
+                PageColumns.pageDotsPair(codes, run0, run1, q.dim, q.codes, q.off, q.heads, qSum, 0, dots, t, Workspace.BLOCK);
+            }
+        }
+        for (; t < m; t += PageColumns.RUN) {
             long run = offsets[at + t] + PageColumns.runOffset(q.dim, layout.slotOf(tokens[b + t]));
             PageColumns.pageDots(codes, run, q.dim, q.codes, q.off, q.heads, qSum, 0, dots, t, Workspace.BLOCK);
         }

@@ -142,7 +142,21 @@ public final class QuestSelector implements Selector {
                             ws.aheadOffsets);
                 }
                 CacheLines.keep(asked);
-                for (int k = 0; k < m; k += KvLayout.BOUND_GROUP_PAGES) {
+                int k = 0;
+                if (PageColumns.RUN == KvLayout.BOUND_GROUP_PAGES && PageColumns.scoresRunPairs(group)) {
+                    // Two groups at a time: see PageColumns.pageDotsPair.
+                    for (; k + 2 * KvLayout.BOUND_GROUP_PAGES <= m; k += 2 * KvLayout.BOUND_GROUP_PAGES) {
+                        for (int h = 0; h < kvHeads; h++) {
+                            long first = layout.boundColumnOffset(pageTable[p0 + k], h) + PageColumns.runOffset(row, 0);
+                            long second = layout.boundColumnOffset(pageTable[p0 + k + KvLayout.BOUND_GROUP_PAGES], h)
+                                    + PageColumns.runOffset(row, 0);
+                            PageColumns.pageDotsPair(ly.boundColumns(), first, second, row,
+                                    prepared, columnsAt + h * group * row, group, prepared, sums + h * group, dots,
+                                    h * group * Workspace.BLOCK + k, Workspace.BLOCK);
+                        }
+                    }
+                }
+                for (; k < m; k += KvLayout.BOUND_GROUP_PAGES) {
                     for (int h = 0; h < kvHeads; h++) {
                         long block = layout.boundColumnOffset(pageTable[p0 + k], h);
                         for (int r = 0; r < KvLayout.BOUND_GROUP_PAGES; r += PageColumns.RUN) {
