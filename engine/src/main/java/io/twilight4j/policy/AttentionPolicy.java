@@ -6,6 +6,9 @@ import java.util.Locale;
  * One attention pipeline: a base selector with its budget, optionally followed by Twilight's top-p
  * pruner. Parsed from strings such as {@code dense}, {@code quest:8192}, {@code ds:8192:16},
  * {@code oracle:256}, {@code window:4096:4}, {@code quest:8192+twilight:0.95}, {@code full+twilight:0.9:head}.
+ * {@code +topp:P} is the same pruner on exact scores (the cache's fp16 keys and the float query) instead of
+ * the 4-bit estimate: the oracle counterpart of {@code +twilight:P}, for evaluation (it reads every
+ * candidate's whole key), which splits a pipeline's error into the estimate's share and p's.
  *
  * @param selector       the base selector
  * @param budgetTokens   the selector's budget B0 (0 for dense and full; the recent window W for window)
@@ -13,13 +16,16 @@ import java.util.Locale;
  * @param sinkTokens     window's attention sinks S, the sequence's first tokens (0 for the other selectors)
  * @param topP           Twilight's p in (0, 1], or 0 when there is no pruner
  * @param gqaMode        how query heads of one KV head combine their pruned sets
+ * @param exactScores    whether the pruner scores candidates exactly ({@code +topp:P}) instead of from the
+ *                       4-bit keys ({@code +twilight:P}); false when there is no pruner
  */
 public record AttentionPolicy(SelectorKind selector, int budgetTokens, int labelChannels, int sinkTokens, double topP,
-                              GqaMode gqaMode) {
+                              GqaMode gqaMode, boolean exactScores) {
 
     /** What {@link #parse} accepts, for error messages and help texts. */
     public static final String GRAMMAR = "dense | full | quest:B0 | ds:B0[:r] | oracle:B | window:W[:S], optionally followed by "
-            + "+twilight:P[:group|head] (B0, B, r, W positive integers; S >= 0, default 4; P in (0, 1])";
+            + "+twilight:P[:group|head] or +topp:P[:group|head] (exact scores, for evaluation) (B0, B, r, W positive "
+            + "integers; S >= 0, default 4; P in (0, 1])";
 
     /** Attention sinks of {@code window:W} when S is not given (StreamingLLM's choice). */
     public static final int DEFAULT_SINK_TOKENS = 4;
@@ -48,6 +54,15 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
         if (selector == SelectorKind.DENSE && topP != 0) {
             throw new IllegalArgumentException("policy: dense attention has no candidates to prune; use full+twilight:P");
         }
+        if (exactScores && topP == 0) {
+            throw new IllegalArgumentException("policy: exact scores apply to a pruner only");
+        }
+    }
+
+    /** A policy pruned by Twilight's 4-bit estimate, or not pruned ({@code topP} 0). */
+    public AttentionPolicy(SelectorKind selector, int budgetTokens, int labelChannels, int sinkTokens, double topP,
+                           GqaMode gqaMode) {
+        this(selector, budgetTokens, labelChannels, sinkTokens, topP, gqaMode, false);
     }
 
     /** Dense attention over every token. */
@@ -80,7 +95,7 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
         String s = text.trim().toLowerCase(Locale.ROOT);
         String[] stages = s.split("\\+", -1);
         if (stages.length > 2) {
-            throw bad(text, "at most one '+twilight:P' stage may follow the selector");
+            throw bad(text, "at most one '+twilight:P' or '+topp:P' stage may follow the selector");
         }
         String[] sel = stages[0].split(":", -1);
         SelectorKind kind;
@@ -110,13 +125,15 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
         }
         double p = 0;
         GqaMode mode = GqaMode.GROUP;
+        boolean exact = false;
         if (stages.length == 2) {
             String[] tw = stages[1].split(":", -1);
-            if (!tw[0].equals("twilight")) {
+            if (!tw[0].equals("twilight") && !tw[0].equals("topp")) {
                 throw bad(text, "unknown stage '" + tw[0] + "' after '+'");
             }
+            exact = tw[0].equals("topp");
             if (tw.length < 2 || tw.length > 3) {
-                throw bad(text, "twilight stage must be 'twilight:P' or 'twilight:P:group|head'");
+                throw bad(text, tw[0] + " stage must be '" + tw[0] + ":P' or '" + tw[0] + ":P:group|head'");
             }
             try {
                 p = Double.parseDouble(tw[1]);
@@ -137,7 +154,7 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
                 throw bad(text, "dense attention has no candidates to prune; use full+twilight:P");
             }
         }
-        return new AttentionPolicy(kind, budget, r, sinks, p, mode);
+        return new AttentionPolicy(kind, budget, r, sinks, p, mode, exact);
     }
 
     private static void expectParts(String text, String[] parts, int min, int max) {
@@ -195,7 +212,7 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
             sb.append(':').append(sinkTokens);
         }
         if (prunes()) {
-            sb.append("+twilight:").append(formatP(topP));
+            sb.append(exactScores ? "+topp:" : "+twilight:").append(formatP(topP));
             if (gqaMode == GqaMode.HEAD) {
                 sb.append(":head");
             }

@@ -62,7 +62,7 @@ public abstract class BackendContractTest {
     static Stream<Arguments> policies() {
         String[] ps = {"full", "quest:64", "quest:64+twilight:0.9", "full+twilight:0.95", "full+twilight:0.8:head",
                 "oracle:40", "ds:48:16", "ds:64:16+twilight:0.9", "ds:40:32", "quest:16+twilight:0.5", "window:40",
-                "window:100:0+twilight:0.9", "window:8:16+twilight:0.95:head"};
+                "window:100:0+twilight:0.9", "window:8:16+twilight:0.95:head", "quest:64+topp:0.9", "full+topp:0.8:head"};
         // A label cache holds at most headDim channels: ds:B:r runs where r <= head_dim.
         return shapes().flatMap(a -> Arrays.stream(ps)
                 .filter(p -> !p.startsWith("ds:") || Integer.parseInt(p.split("[:+]")[2]) <= (int) a.get()[2])
@@ -227,6 +227,69 @@ public abstract class BackendContractTest {
                 }
             }
         }
+    }
+
+    /**
+     * {@code +topp:P}: each head keeps the smallest set whose true weights (float64 softmax of the fp16 keys, not
+     * the 4-bit estimate) reach p, and the group's union holds every head's set.
+     */
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void exactTopPKeepsTheSmallestSetWithTrueMassP(int kvHeads, int group, int dim, int[] lengths, long seed) {
+        Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        for (double p : new double[] {0.5, 0.9, 0.99}) {
+            try (KvCache cache = backend.createCache(w.shape, null);
+                 DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("full+topp:" + p + ":head"),
+                         new DecodeShape(w.queryHeads, lengths.length, 512));
+                 DecodeAttention grouped = backend.plan(cache, AttentionPolicy.parse("full+topp:" + p),
+                         new DecodeShape(w.queryHeads, lengths.length, 512))) {
+                w.writeTo(cache);
+                float[] q = w.queries(1, seed + 5);
+                plan.run(1, w.seqs, q, new float[q.length]);
+                grouped.run(1, w.seqs, q, new float[q.length]);
+                int[] set = new int[512];
+                int[] union = new int[512];
+                for (int b = 0; b < lengths.length; b++) {
+                    for (int qh = 0; qh < w.queryHeads; qh++) {
+                        String what = describe(w, "full+topp:" + p) + " slot " + b + " head " + qh;
+                        int n = plan.keptTokens(b, qh, set);
+                        TopPReference.assertMinimalTopP(trueWeights(w, 1, b, qh / group, q, qh * dim), set, n, p, what);
+                        int u = grouped.keptTokens(b, qh, union);
+                        for (int i = 0; i < n; i++) {
+                            assertTrue(Arrays.binarySearch(union, 0, u, set[i]) >= 0, what + ": token " + set[i]
+                                    + " missing from the group's union");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Softmax of q . k / sqrt(d) over every token of (layer, sequence b, KV head h), in float64. */
+    private static double[] trueWeights(Workload w, int layer, int b, int h, float[] q, int headOff) {
+        double[][] keys = w.keys[layer][b][h];
+        int n = w.lengths[b];
+        int dim = keys[0].length;
+        int qOff = b * w.queryHeads * dim + headOff;
+        double[] weights = new double[n];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int t = 0; t < n; t++) {
+            double s = 0;
+            for (int c = 0; c < dim; c++) {
+                s += q[qOff + c] * keys[t][c];
+            }
+            weights[t] = s / Math.sqrt(dim);
+            max = Math.max(max, weights[t]);
+        }
+        double sum = 0;
+        for (int t = 0; t < n; t++) {
+            weights[t] = Math.exp(weights[t] - max);
+            sum += weights[t];
+        }
+        for (int t = 0; t < n; t++) {
+            weights[t] /= sum;
+        }
+        return weights;
     }
 
     /**

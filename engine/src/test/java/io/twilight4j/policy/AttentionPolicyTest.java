@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,10 +35,25 @@ class AttentionPolicyTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"full+twilight:0.8:head", "ds:64+twilight:0.5:group", "quest:16", "window:64", "window:64:0+twilight:0.9:head"})
+    @ValueSource(strings = {"full+twilight:0.8:head", "ds:64+twilight:0.5:group", "quest:16", "window:64", "window:64:0+twilight:0.9:head",
+            "quest:64+topp:0.9", "full+topp:0.95:head"})
     void roundTripsThroughToString(String text) {
         AttentionPolicy p = AttentionPolicy.parse(text);
         assertEquals(p, AttentionPolicy.parse(p.toString()));
+    }
+
+    /** {@code +topp:P} is the same pipeline as {@code +twilight:P} but for the scores the pruner reads. */
+    @Test
+    void exactTopPDiffersFromTwilightOnlyInItsScores() {
+        AttentionPolicy exact = AttentionPolicy.parse("quest:64+topp:0.9:head");
+        AttentionPolicy twilight = AttentionPolicy.parse("quest:64+twilight:0.9:head");
+        assertTrue(exact.exactScores());
+        assertTrue(!twilight.exactScores());
+        assertEquals(twilight, new AttentionPolicy(exact.selector(), exact.budgetTokens(), exact.labelChannels(),
+                exact.sinkTokens(), exact.topP(), exact.gqaMode()));
+        assertEquals("quest:64+topp:0.9:head", exact.toString());
+        assertThrows(IllegalArgumentException.class,
+                () -> new AttentionPolicy(SelectorKind.QUEST, 64, 0, 0, 0, GqaMode.GROUP, true));
     }
 
     @ParameterizedTest
@@ -57,7 +73,11 @@ class AttentionPolicyTest {
             "window | expected 'window:W' or 'window:W:S'",
             "window:0 | window must be a positive integer, got '0'",
             "window:64:-1 | sink tokens must be a non-negative integer, got '-1'",
-            "window:64:4:2 | expected 'window:W' or 'window:W:S'"})
+            "window:64:4:2 | expected 'window:W' or 'window:W:S'",
+            "full+topp | topp stage must be 'topp:P' or 'topp:P:group|head'",
+            "full+topp:2 | top-p must be in (0, 1], got 2",
+            "dense+topp:0.9 | dense attention has no candidates to prune",
+            "quest:64+topp:0.9+twilight:0.9 | at most one"})
     void badStringsNameTheWrongPartAndListWhatIsAccepted(String text, String expected) {
         String message = assertThrows(IllegalArgumentException.class, () -> AttentionPolicy.parse(text)).getMessage();
         assertTrue(message.contains(expected), message);

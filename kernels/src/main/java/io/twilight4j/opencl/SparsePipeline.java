@@ -177,8 +177,9 @@ final class SparsePipeline implements AutoCloseable {
             // scoring quantizes them itself (one launch fewer per step: on the H100 quantize_queries took
             // ~4.4 us and left the device idle ~2.4 us before the next kernel), other selectors launch
             // quantize_queries for the estimate.
-            boolean int8Query = policy.selector() == SelectorKind.QUEST || policy.prunes();
-            quantize = policy.prunes() && policy.selector() != SelectorKind.QUEST
+            boolean estimates = policy.prunes() && !policy.exactScores();
+            boolean int8Query = policy.selector() == SelectorKind.QUEST || estimates;
+            quantize = estimates && policy.selector() != SelectorKind.QUEST
                     ? guard.add(cl.kernel("common.cl+query.cl", defines, "quantize_queries")) : null;
             scoreKernel = switch (policy.selector()) {
                 case FULL, WINDOW -> guard.add(cl.kernel(select, defines, "window_candidates"));
@@ -188,7 +189,8 @@ final class SparsePipeline implements AutoCloseable {
             };
             boolean scoreless = policy.selector() == SelectorKind.FULL || policy.selector() == SelectorKind.WINDOW;
             selectKernel = scoreless ? null : guard.add(cl.kernel(select, defines, "select_top"));
-            estimate = policy.prunes() ? guard.add(cl.kernel(prune, defines, "estimate_scores")) : null;
+            estimate = policy.prunes()
+                    ? guard.add(cl.kernel(prune, defines, policy.exactScores() ? "exact_scores" : "estimate_scores")) : null;
             topP = policy.prunes() ? guard.add(cl.kernel(prune, defines, "top_p")) : null;
             compact = policy.prunes() ? guard.add(cl.kernel(prune, defines, "compact")) : null;
             if (policy.selector() == SelectorKind.QUEST && scoreKernel.workGroupLimit() < (long) questLanes * questSlots) {
@@ -213,7 +215,7 @@ final class SparsePipeline implements AutoCloseable {
             this.fusedHistOffset = rowFloats + (int) (topPScratch / 4);
             this.fusedLocalFloats = Math.max(estimateLocalFloats, fusedHistOffset + (int) (TOP_P_HISTOGRAM_BYTES / 4));
             // compact's part takes 3 ints per work-item from the start of the same area (the last condition)
-            boolean fuse = fuseTopP && policy.prunes() && !PhaseTimes.ENABLED && estimateGroup == topPGroup
+            boolean fuse = fuseTopP && estimates && !PhaseTimes.ENABLED && estimateGroup == topPGroup
                     && compactGroup == topPGroup && 4L * fusedLocalFloats + 64 <= cl.device().localMemBytes()
                     && fusedLocalFloats >= 3 * compactGroup;
             estimateTopP = fuse ? guard.add(cl.kernel(prune, defines, "estimate_top_p")) : null;
@@ -242,7 +244,7 @@ final class SparsePipeline implements AutoCloseable {
                     phases.attach(scoreKernel, splitGroups);
                 }
                 if (selectKernel != null) phases.attach(selectKernel, b * kv.kvHeads());
-                if (estimate != null) phases.attach(estimate, splitGroups);
+                if (estimate != null && !policy.exactScores()) phases.attach(estimate, splitGroups);
                 if (topP != null) phases.attach(topP, b * queryHeads);
                 if (compact != null) phases.attach(compact, b * setsPerSeq);
             }
@@ -371,9 +373,14 @@ final class SparsePipeline implements AutoCloseable {
                         timer, StageTimer.ESTIMATE);
             }
         } else {
-            estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
-                    .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
-                    .local(11, 4L * estimateLocalFloats);
+            if (policy.exactScores()) {
+                estimate.arg(0, q).arg(1, buf.k()).arg(2, pageTables).arg(3, maxPages).arg(4, cand).arg(5, candCount)
+                        .arg(6, capacity).arg(7, scores).arg(8, blocks);
+            } else {
+                estimate.arg(0, queryCodes).arg(1, queryScales).arg(2, buf.codes()).arg(3, buf.params()).arg(4, pageTables)
+                        .arg(5, maxPages).arg(6, cand).arg(7, candCount).arg(8, capacity).arg(9, scores).arg(10, blocks)
+                        .local(11, 4L * estimateLocalFloats);
+            }
             StepSlice.launchAll(estimate, slices, blocks, estimateGroup, timer, StageTimer.ESTIMATE);
             topP.arg(0, scores).arg(1, candCount).arg(2, capacity).arg(3, (float) policy.topP()).arg(4, thr)
                     .arg(5, keepBits).arg(6, capacityWords).local(7, rowLocal ? 4L * capacity : 4).local(8, topPScratch)

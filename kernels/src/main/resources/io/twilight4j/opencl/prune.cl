@@ -19,6 +19,7 @@
 //   ascending positions. Local memory: 3 * WG ints (scan scratch, each word's bits and rank).
 // estimate_top_p: the three above in one launch, top-p rows waiting for their entry's estimate blocks and
 //   token sets for its rows (its own header below).
+// exact_scores: estimate_scores' output from the fp16 keys and float queries (+topp:P, for evaluation).
 
 // The score of a candidate with scale and minimum sm from its head's integer dot product, as every variant
 // computes it (the same float operations in the same order).
@@ -196,6 +197,33 @@ kernel void estimate_scores(global const char* qcodes, global const float* qscal
                             int blocksPerEntry, local float* scratch PHASE_PARAM) {
     estimate_block(GROUP_ID, qcodes, qscales, codes, params, pageTables, maxPages, cand, candCount, cap, scores,
                    blocksPerEntry, scratch PHASE_ARG);
+}
+
+// exact_scores: the scores of +topp:P (the oracle counterpart of estimate_scores, for evaluation): q . k / sqrt(d)
+// from the float queries and the cache's fp16 keys, in estimate_scores' layout and work split (blocksPerEntry
+// work-groups per entry, work-item per candidate, every query head of the group per key row read).
+kernel void exact_scores(global const float* q, global const half* K, global const int* pageTables, int maxPages,
+                         global const int* cand, global const int* candCount, int cap, global float* scores,
+                         int blocksPerEntry) {
+    const int e = GROUP_ID / blocksPerEntry, block = GROUP_ID % blocksPerEntry;
+    const int b = e / KV_HEADS, h = e % KV_HEADS;
+    const int2 share = block_range(candCount[e], block, blocksPerEntry);
+    for (int i = share.x + get_local_id(0); i < share.y; i += get_local_size(0)) {
+        global const half* row = K + token_slot(pageTables + (size_t) b * maxPages, cand[(size_t) e * cap + i], h) * HEAD_DIM;
+        float acc[GQA_GROUP];
+        for (int g = 0; g < GQA_GROUP; g++) {
+            acc[g] = 0.0f;
+        }
+        for (int c = 0; c < HEAD_DIM; c++) {
+            const float k = vload_half(c, row);
+            for (int g = 0; g < GQA_GROUP; g++) {
+                acc[g] += q[query_index(b, h, g) * HEAD_DIM + c] * k;
+            }
+        }
+        for (int g = 0; g < GQA_GROUP; g++) {
+            scores[query_index(b, h, g) * cap + i] = acc[g] * SCORE_SCALE;
+        }
+    }
 }
 
 // Sums of s[0..3), min of a and max of b over the work-group in one tree (a fifth of the barriers of

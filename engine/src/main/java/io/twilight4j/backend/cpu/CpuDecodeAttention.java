@@ -15,6 +15,7 @@ import io.twilight4j.kv.Int8Query;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.policy.GqaMode;
+import io.twilight4j.prune.ExactScores;
 import io.twilight4j.prune.Int4Estimator;
 import io.twilight4j.prune.TwilightPruner;
 import io.twilight4j.select.Selector;
@@ -296,8 +297,13 @@ final class CpuDecodeAttention implements DecodeAttention {
         if (pruner == null) {
             return;
         }
-        Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], queryCodes, queryScales,
-                qOff / dim, group, scale, ws, ws.scores, 0);
+        if (policy.exactScores()) {
+            ExactScores.compute(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], q, qOff, group, scale, ws,
+                    ws.scores, 0);
+        } else {
+            Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], queryCodes,
+                    queryScales, qOff / dim, group, scale, ws, ws.scores, 0);
+        }
         long t2 = System.nanoTime();
         stageNanos[nanosAt + 1] += t2 - t1;
         prune(e, ws);
