@@ -201,32 +201,7 @@ public abstract class BackendContractTest {
     @MethodSource("shapes")
     void twilightKeepsTheSmallestSetWithMassP(int kvHeads, int group, int dim, int[] lengths, long seed) {
         Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
-        for (double p : new double[] {0.5, 0.9, 0.99}) {
-            try (KvCache cache = backend.createCache(w.shape, null);
-                 DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("full+twilight:" + p + ":head"),
-                         new DecodeShape(w.queryHeads, lengths.length, 512));
-                 DecodeAttention grouped = backend.plan(cache, AttentionPolicy.parse("full+twilight:" + p),
-                         new DecodeShape(w.queryHeads, lengths.length, 512))) {
-                w.writeTo(cache);
-                float[] q = w.queries(1, seed + 7);
-                plan.run(1, w.seqs, q, new float[q.length]);
-                grouped.run(1, w.seqs, q, new float[q.length]);
-                int[] set = new int[512];
-                int[] union = new int[512];
-                for (int b = 0; b < lengths.length; b++) {
-                    for (int qh = 0; qh < w.queryHeads; qh++) {
-                        int n = plan.keptTokens(b, qh, set);
-                        double[] weights = Int4Reference.estimatedWeights(w, 1, b, qh, q);
-                        TopPReference.assertMinimalTopP(weights, set, n, p, describe(w, "full+twilight:" + p) + " slot " + b + " head " + qh);
-                        int u = grouped.keptTokens(b, qh, union);
-                        for (int i = 0; i < n; i++) {
-                            assertTrue(Arrays.binarySearch(union, 0, u, set[i]) >= 0,
-                                    describe(w, "group union") + ": head " + qh + "'s token " + set[i] + " missing from its group's union");
-                        }
-                    }
-                }
-            }
-        }
+        assertMinimalSetsAndUnions(w, "twilight", seed + 7, (b, qh, q) -> Int4Reference.estimatedWeights(w, 1, b, qh, q));
     }
 
     /**
@@ -237,59 +212,46 @@ public abstract class BackendContractTest {
     @MethodSource("shapes")
     void exactTopPKeepsTheSmallestSetWithTrueMassP(int kvHeads, int group, int dim, int[] lengths, long seed) {
         Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        assertMinimalSetsAndUnions(w, "topp", seed + 5, (b, qh, q) -> w.trueWeights(1, b, qh, q));
+    }
+
+    /** The weights a pruner's sets are checked against: of query head qh of slot b, over all its tokens. */
+    private interface HeadWeights {
+        double[] of(int b, int qh, float[] q);
+    }
+
+    /**
+     * For p in {0.5, 0.9, 0.99}, {@code full+STAGE:p:head} keeps per head a minimal set of mass p by {@code weights}
+     * (layer 1), and {@code full+STAGE:p}'s group union holds each of them.
+     */
+    private void assertMinimalSetsAndUnions(Workload w, String stage, long querySeed, HeadWeights weights) {
         for (double p : new double[] {0.5, 0.9, 0.99}) {
+            String policy = "full+" + stage + ":" + p;
             try (KvCache cache = backend.createCache(w.shape, null);
-                 DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("full+topp:" + p + ":head"),
-                         new DecodeShape(w.queryHeads, lengths.length, 512));
-                 DecodeAttention grouped = backend.plan(cache, AttentionPolicy.parse("full+topp:" + p),
-                         new DecodeShape(w.queryHeads, lengths.length, 512))) {
+                 DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse(policy + ":head"),
+                         new DecodeShape(w.queryHeads, w.lengths.length, 512));
+                 DecodeAttention grouped = backend.plan(cache, AttentionPolicy.parse(policy),
+                         new DecodeShape(w.queryHeads, w.lengths.length, 512))) {
                 w.writeTo(cache);
-                float[] q = w.queries(1, seed + 5);
+                float[] q = w.queries(1, querySeed);
                 plan.run(1, w.seqs, q, new float[q.length]);
                 grouped.run(1, w.seqs, q, new float[q.length]);
                 int[] set = new int[512];
                 int[] union = new int[512];
-                for (int b = 0; b < lengths.length; b++) {
+                for (int b = 0; b < w.lengths.length; b++) {
                     for (int qh = 0; qh < w.queryHeads; qh++) {
-                        String what = describe(w, "full+topp:" + p) + " slot " + b + " head " + qh;
+                        String what = describe(w, policy) + " slot " + b + " head " + qh;
                         int n = plan.keptTokens(b, qh, set);
-                        TopPReference.assertMinimalTopP(trueWeights(w, 1, b, qh / group, q, qh * dim), set, n, p, what);
+                        TopPReference.assertMinimalTopP(weights.of(b, qh, q), set, n, p, what);
                         int u = grouped.keptTokens(b, qh, union);
                         for (int i = 0; i < n; i++) {
-                            assertTrue(Arrays.binarySearch(union, 0, u, set[i]) >= 0, what + ": token " + set[i]
-                                    + " missing from the group's union");
+                            assertTrue(Arrays.binarySearch(union, 0, u, set[i]) >= 0,
+                                    what + ": token " + set[i] + " missing from its group's union");
                         }
                     }
                 }
             }
         }
-    }
-
-    /** Softmax of q . k / sqrt(d) over every token of (layer, sequence b, KV head h), in float64. */
-    private static double[] trueWeights(Workload w, int layer, int b, int h, float[] q, int headOff) {
-        double[][] keys = w.keys[layer][b][h];
-        int n = w.lengths[b];
-        int dim = keys[0].length;
-        int qOff = b * w.queryHeads * dim + headOff;
-        double[] weights = new double[n];
-        double max = Double.NEGATIVE_INFINITY;
-        for (int t = 0; t < n; t++) {
-            double s = 0;
-            for (int c = 0; c < dim; c++) {
-                s += q[qOff + c] * keys[t][c];
-            }
-            weights[t] = s / Math.sqrt(dim);
-            max = Math.max(max, weights[t]);
-        }
-        double sum = 0;
-        for (int t = 0; t < n; t++) {
-            weights[t] = Math.exp(weights[t] - max);
-            sum += weights[t];
-        }
-        for (int t = 0; t < n; t++) {
-            weights[t] /= sum;
-        }
-        return weights;
     }
 
     /**

@@ -33,7 +33,6 @@ final class Int4Reference {
         int kvHead = qh / (w.queryHeads / w.shape.kvHeads());
         int n = w.lengths[b];
         double[] s = new double[n];
-        double max = Double.NEGATIVE_INFINITY;
         double[] qq = Int8QueryReference.dequantized(q, (b * w.queryHeads + qh) * dim, dim);
         for (int t = 0; t < n; t++) {
             double[] k = dequantized(w.keys[layer][b][kvHead][t]);
@@ -42,16 +41,7 @@ final class Int4Reference {
                 dot += qq[c] * k[c];
             }
             s[t] = dot / Math.sqrt(dim);
-            max = Math.max(max, s[t]);
         }
-        double z = 0;
-        for (int t = 0; t < n; t++) {
-            s[t] = Math.exp(s[t] - max);
-            z += s[t];
-        }
-        for (int t = 0; t < n; t++) {
-            s[t] /= z;
-        }
-        return s;
+        return Workload.softmax(s);
     }
 }

@@ -160,6 +160,39 @@ public final class Workload {
         return o;
     }
 
+    /** Float64 softmax weights (scale 1/sqrt(d)) of query head {@code qh} of slot {@code b} over all its tokens. */
+    public double[] trueWeights(int layer, int b, int qh, float[] q) {
+        int dim = shape.headDim();
+        double[][] k = keys[layer][b][qh / (queryHeads / shape.kvHeads())];
+        int qOff = (b * queryHeads + qh) * dim;
+        double[] s = new double[lengths[b]];
+        for (int t = 0; t < s.length; t++) {
+            double dot = 0;
+            for (int c = 0; c < dim; c++) {
+                dot += q[qOff + c] * k[t][c];
+            }
+            s[t] = dot / Math.sqrt(dim);
+        }
+        return softmax(s);
+    }
+
+    /** Softmax of {@code logits} in place (float64); returns them. */
+    public static double[] softmax(double[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (double x : logits) {
+            max = Math.max(max, x);
+        }
+        double z = 0;
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = Math.exp(logits[i] - max);
+            z += logits[i];
+        }
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] /= z;
+        }
+        return logits;
+    }
+
     /** Every position of sequence b. */
     public int[] all(int b) {
         int[] s = new int[lengths[b]];
