@@ -29,7 +29,9 @@ import jdk.incubator.vector.VectorSpecies;
  * The CPU scores whole pages with lanes = tokens ({@link #pageDots}): per channel, a vector of consecutive
  * tokens' codes (one word broadcast, each lane masked to its token's nibble, converted) meets one broadcast
  * query value per head, and each lane ends holding its token's dot product: no lane sums, no permuted query
- * (Quest's bound columns go through the same kernels, pages of a sixteen-page group as the tokens). A single
+ * (Quest's bound columns go through the same kernels, pages of a sixteen-page group as the tokens). On AMD CPUs
+ * with AVX-512 a whole group of sixteen fits one vector (a channel's long broadcast, {@link #pageDots4Wide}), and
+ * two groups go per call ({@link #pageDotsPair}). A single
  * token (a partly filled page; scattered candidates in a cache without token rows) is dotted with lanes =
  * channels instead ({@link #tokenDots}): a vector load holds whole words of several channels, and the query it
  * meets ({@link #prepareTokenQueries}) is zero in the lanes that hold the other tokens' words.
@@ -39,7 +41,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class PageColumns {
 
-    /** The page kernel's lanes: the preferred width, up to eight ints (a word holds eight tokens). */
+    /** The narrow page kernel's lanes: the preferred width, up to eight ints (a word holds eight tokens). */
     private static final VectorSpecies<Integer> I =
             IntVector.SPECIES_PREFERRED.length() > 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, I.vectorShape());
@@ -213,8 +215,7 @@ public final class PageColumns {
                 pageDots1Wide(seg, at, dim, q, qOff + g * dim, s, sOff + g * sStride);
             }
             for (g = 0; g < heads; g++) {
-                FloatVector.fromArray(PAGE_F, s, sOff + g * sStride).mul(WIDE_SCALES)
-                        .add(WIDE_SIGNS.mul(qSums[sumOff + g])).intoArray(s, sOff + g * sStride);
+                unscaleWide(s, sOff + g * sStride, qSums[sumOff + g]);
             }
             return;
         }
@@ -305,10 +306,8 @@ public final class PageColumns {
             pageDots4WidePair(seg, at0, at1, dim, q, qOff + g * dim, s, sOff + g * sStride, sStride);
         }
         for (int g = 0; g < heads; g++) {
-            for (int r = 0; r < 2; r++) {
-                int o = sOff + g * sStride + r * RUN;
-                FloatVector.fromArray(PAGE_F, s, o).mul(WIDE_SCALES).add(WIDE_SIGNS.mul(qSums[sumOff + g])).intoArray(s, o);
-            }
+            unscaleWide(s, sOff + g * sStride, qSums[sumOff + g]);
+            unscaleWide(s, sOff + g * sStride + RUN, qSums[sumOff + g]);
         }
     }
 
@@ -373,6 +372,11 @@ public final class PageColumns {
     private static FloatVector wideCodes(MemorySegment seg, long off) {
         return (FloatVector) LongVector.broadcast(PAGE_L, seg.get(ValueLayout.JAVA_LONG_UNALIGNED, off)).reinterpretAsInts()
                 .and(WIDE_MASKS).convert(VectorOperators.I2F, 0);
+    }
+
+    /** {@link #unscale} of a wide run. */
+    private static void unscaleWide(float[] s, int off, float qSum) {
+        FloatVector.fromArray(PAGE_F, s, off).mul(WIDE_SCALES).add(WIDE_SIGNS.mul(qSum)).intoArray(s, off);
     }
 
     /** A run's lane sums at {@code s[off..off+RUN)} to dot products: each lane's place undone, the sign nibble's 8 * sum(q) added. */
