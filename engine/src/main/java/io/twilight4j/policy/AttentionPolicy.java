@@ -24,7 +24,7 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
 
     /** What {@link #parse} accepts, for error messages and help texts. */
     public static final String GRAMMAR = "dense | full | quest:B0 | ds:B0[:r] | oracle:B | window:W[:S], optionally followed by "
-            + "+twilight:P[:group|head] or +topp:P[:group|head] (exact scores, for evaluation) (B0, B, r, W positive "
+            + "+twilight:P[:group|head] or, on exact scores for evaluation, +topp:P[:group|head] (B0, B, r, W positive "
             + "integers; S >= 0, default 4; P in (0, 1])";
 
     /** Attention sinks of {@code window:W} when S is not given (StreamingLLM's choice). */
