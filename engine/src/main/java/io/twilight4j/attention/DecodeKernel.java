@@ -48,8 +48,8 @@ public final class DecodeKernel {
                 : askRows(layer, layout, pageTable, kvHead, tokens, from, Math.min(Workspace.BLOCK, to - from), ws);
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
-            if (tokens == null) {
-                scoreRange(layer, layout, pageTable, kvHead, b, n, to, q, qOff, heads, dim, scale, ws);
+            if (tokens == null || mostlyRuns(tokens, b, n)) {
+                scoreRange(layer, layout, pageTable, kvHead, tokens, b, n, to, q, qOff, heads, dim, scale, ws);
             } else {
                 if (b + Workspace.BLOCK < to) {
                     asked += askRows(layer, layout, pageTable, kvHead, tokens, b + Workspace.BLOCK,
@@ -97,7 +97,7 @@ public final class DecodeKernel {
             int n = Math.min(Workspace.BLOCK, to - b);
             for (int h = 0; h < kvHeads; h++) {
                 int hq = qOff + h * group * dim;
-                scoreRange(layer, layout, pageTable, h, b, n, to, q, hq, group, dim, scale, ws);
+                scoreRange(layer, layout, pageTable, h, null, b, n, to, q, hq, group, dim, scale, ws);
                 attendScored(group, dim, n, ws, m, d, o, stateBase + h * group);
             }
         }
@@ -124,9 +124,10 @@ public final class DecodeKernel {
     }
 
     /**
-     * Dense decode's load and scores of positions {@code b..b+n)} of KV head {@code kvHead}, a few tokens at a
-     * time: each piece's K and V rows are converted into the workspace and scored at once, and the rows
-     * {@link #AHEAD_TOKENS} further on (within the chunk, which ends at {@code to}) are asked for.
+     * The load and scores of positions {@code b..b+n)} (dense decode, {@code tokens} null) or of tokens
+     * {@code tokens[b..b+n)} (runs of whole pages, as Quest's) of KV head {@code kvHead}, a few tokens at a time:
+     * each piece's K and V rows (adjacent in the cache) are converted into the workspace and scored at once, and
+     * the rows {@link #AHEAD_TOKENS} further on (within the chunk, which ends at {@code to}) are asked for.
      * <p>
      * Why pieces: converting a whole block first asks for 16 KB in one burst and then computes for ~1 us
      * without a load, so the hardware prefetchers never run far enough ahead and the bursts wait on memory;
@@ -134,19 +135,18 @@ public final class DecodeKernel {
      * in requests of a few lines, the loads overlap the computation (JMH denseKernel over 256k tokens from
      * memory, one thread: 72 -> 35 ns per token on Zen 5; bench/results/cpu-2026-12-07-session28).
      */
-    private static void scoreRange(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead, int b, int n,
-                                   int to, float[] q, int qOff, int heads, int dim, float scale, Workspace ws) {
-        int pageTokens = layout.shape().pageTokens();
+    private static void scoreRange(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                                   int b, int n, int to, float[] q, int qOff, int heads, int dim, float scale, Workspace ws) {
         long rowBytes = 2L * dim;
         int t = 0;
         while (t < n) {
-            int pos = b + t;
-            // A piece ends at the block or the page: its rows are adjacent in the cache.
-            int run = Math.min(Math.min(PIECE_TOKENS, n - t), pageTokens - layout.slotOf(pos));
-            int ahead = pos + AHEAD_TOKENS;
+            int pos = tokens == null ? b + t : tokens[b + t];
+            int run = rowRun(layout, tokens, b + t, pos, Math.min(PIECE_TOKENS, n - t));
+            int ahead = b + t + AHEAD_TOKENS;
             if (ahead < to) {
-                int aheadRun = Math.min(Math.min(run, to - ahead), pageTokens - layout.slotOf(ahead));
-                CacheLines.prefetchBoth(layer.keys(), layer.values(), 2 * layout.kvOffset(pageTable, kvHead, ahead),
+                int aheadPos = tokens == null ? ahead : tokens[ahead];
+                int aheadRun = rowRun(layout, tokens, ahead, aheadPos, Math.min(run, to - ahead));
+                CacheLines.prefetchBoth(layer.keys(), layer.values(), 2 * layout.kvOffset(pageTable, kvHead, aheadPos),
                         aheadRun * rowBytes, ws.aheadOffsets);
             }
             long off = 2 * layout.kvOffset(pageTable, kvHead, pos);
@@ -155,6 +155,35 @@ public final class DecodeKernel {
             scores(q, qOff, heads, dim, ws.keyBlock, t * dim, run, ws.logits, t, Workspace.BLOCK, scale);
             t += run;
         }
+    }
+
+    /**
+     * Rows adjacent in the cache from index {@code i} (position {@code pos}), at most {@code max}: up to the end of
+     * the page and, for a token list, of the run of consecutive positions.
+     */
+    private static int rowRun(KvLayout layout, int[] tokens, int i, int pos, int max) {
+        int run = Math.min(max, layout.shape().pageTokens() - layout.slotOf(pos));
+        if (tokens != null) {
+            int k = 1;
+            while (k < run && tokens[i + k] == pos + k) {
+                k++;
+            }
+            run = k;
+        }
+        return run;
+    }
+
+    /**
+     * Whether tokens {@code tokens[b..b+n)} come in runs of consecutive positions {@link #PIECE_TOKENS} long on
+     * average (Quest's whole pages), which {@link #scoreRange} converts in place; scattered rows are gathered
+     * first ({@link #loadRows}), where a conversion call per row would cost three times its share of a run.
+     */
+    private static boolean mostlyRuns(int[] tokens, int b, int n) {
+        int breaks = 0;
+        for (int i = b + 1; i < b + n; i++) {
+            breaks += tokens[i] != tokens[i - 1] + 1 ? 1 : 0;
+        }
+        return breaks * PIECE_TOKENS < n;
     }
 
     /**
