@@ -65,8 +65,10 @@ public final class SyntheticWorkload {
         if (r == 0) {
             return null;
         }
-        float[][] sample = {queries(config.seed() ^ 0xca11b)};
-        return ChannelCalibration.calibrate(sample, config.queryHeads(), config.kvHeads(), config.headDim(), r);
+        // The same sample for every layer: each layer holds the same workload.
+        float[][] samples = new float[config.layers()][];
+        java.util.Arrays.fill(samples, queries(config.seed() ^ 0xca11b));
+        return ChannelCalibration.calibrate(samples, config.queryHeads(), config.kvHeads(), config.headDim(), r);
     }
 
     /** Topic of the segment holding {@code pos} in (sequence b, KV head h), or -1 for none. */

@@ -38,9 +38,10 @@ class BenchAttentionCommandTest {
         // Every layer holds the same workload: only where the data sits changes, not budgets or outputs.
         List<String> one = jsonRows(dir.resolve("one.jsonl"), "1");
         List<String> three = jsonRows(dir.resolve("three.jsonl"), "3");
-        assertEquals(2, one.size());
-        assertEquals(2, three.size());
-        for (int i = 0; i < 2; i++) {
+        // Double Sparsity's label channels are calibrated for every layer (with --layers they once were for one).
+        assertEquals(3, one.size());
+        assertEquals(3, three.size());
+        for (int i = 0; i < 3; i++) {
             assertTrue(one.get(i).contains("\"layers\":1") && three.get(i).contains("\"layers\":3"), three.get(i));
             for (String field : new String[] {"policy", "budget_mean", "budget_min", "budget_max", "rel_error", "kept_mass_mean",
                 "kept_mass_min"}) {
@@ -60,7 +61,7 @@ class BenchAttentionCommandTest {
 
     private static List<String> jsonRows(Path json, String layers) throws Exception {
         CliRun r = CliRun.run("", "bench", "attention", "--backend", "cpu", "--ctx", "700", "--hq", "4", "--hkv", "2",
-                "--dim", "64", "--policy", "quest:256+twilight:0.9", "--iterations", "3", "--no-bandwidth",
+                "--dim", "64", "--policy", "quest:256+twilight:0.9,ds:256:16", "--iterations", "3", "--no-bandwidth",
                 "--layers", layers, "--json", json.toString());
         assertEquals(0, r.exit(), r.err());
         return Files.readAllLines(json);
