@@ -12,10 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  * The CPU decode-attention kernel: exact softmax attention of the query heads of one GQA group over
  * a chunk of one sequence's tokens, K and V read once for the whole group. Dense decode passes a
  * position range, sparse decode an index list; both produce partial {@link AttentionState}s.
- * Per block of {@link Workspace#BLOCK} tokens, the K and V rows are converted to floats (dense decode: a
- * few adjacent rows at a time, each piece scored at once, rows further on prefetched; sparse decode: the
- * scattered rows gathered, then converted in one run), and query heads go four at a time, so each K and
- * V vector loaded from L1 feeds four FMAs.
+ * Per block of {@link Workspace#BLOCK} tokens, the K and V rows are converted to floats a few tokens at a time,
+ * each piece scored at once while rows further on are prefetched (runs of adjacent rows converted in place,
+ * scattered rows gathered first), and query heads go four at a time, so each K and V vector loaded from L1
+ * feeds four FMAs.
  */
 public final class DecodeKernel {
 
@@ -28,6 +28,8 @@ public final class DecodeKernel {
      * 4 left misses, 8-16 were even.
      */
     private static final int AHEAD_TOKENS = 12;
+    /** How far ahead {@link #gatherRange} asks for scattered rows: 8, 12 and 24 were even (ds:8192 at 32k). */
+    private static final int GATHER_AHEAD_TOKENS = 16;
 
     private DecodeKernel() {
     }
@@ -44,39 +46,15 @@ public final class DecodeKernel {
         for (int g = 0; g < heads; g++) {
             AttentionState.clear(m, d, o, stateBase + g, dim);
         }
-        int asked = tokens == null ? 0
-                : askRows(layer, layout, pageTable, kvHead, tokens, from, Math.min(Workspace.BLOCK, to - from), ws);
         for (int b = from; b < to; b += Workspace.BLOCK) {
             int n = Math.min(Workspace.BLOCK, to - b);
             if (tokens == null || mostlyRuns(tokens, b, n)) {
                 scoreRange(layer, layout, pageTable, kvHead, tokens, b, n, to, q, qOff, heads, dim, scale, ws);
             } else {
-                if (b + Workspace.BLOCK < to) {
-                    asked += askRows(layer, layout, pageTable, kvHead, tokens, b + Workspace.BLOCK,
-                            Math.min(Workspace.BLOCK, to - b - Workspace.BLOCK), ws);
-                }
-                loadRows(layer, layout, pageTable, kvHead, tokens, b, n, ws);
-                scores(q, qOff, heads, dim, ws.keyBlock, n, ws.logits, 0, Workspace.BLOCK, scale);
+                gatherRange(layer, layout, pageTable, kvHead, tokens, b, n, to, q, qOff, heads, dim, scale, ws);
             }
             attendScored(heads, dim, n, ws, m, d, o, stateBase);
         }
-        CacheLines.keep(asked);
-    }
-
-    /**
-     * Asks for the K and V rows of tokens {@code tokens[b..b+n)} ({@link CacheLines#prefetch}): scattered rows
-     * (a sparse set) miss the cache one by one, and this puts the next block's misses in flight together while
-     * the current block is computed (a 32k step's sparse attention 0.45 -> 0.40 ms per worker against touch
-     * loads, bench/results/cpu-2026-12-07-session26).
-     */
-    private static int askRows(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
-                               int b, int n, Workspace ws) {
-        long[] rows = ws.aheadOffsets;
-        for (int t = 0; t < n; t++) {
-            rows[t] = 2 * layout.kvOffset(pageTable, kvHead, tokens[b + t]);
-        }
-        long rowBytes = 2L * layout.shape().headDim();
-        return CacheLines.prefetch(layer.keys(), rows, n, rowBytes) + CacheLines.prefetch(layer.values(), rows, n, rowBytes);
     }
 
     /**
@@ -146,8 +124,9 @@ public final class DecodeKernel {
             if (ahead < to) {
                 int aheadPos = tokens == null ? ahead : tokens[ahead];
                 int aheadRun = rowRun(layout, tokens, ahead, aheadPos, Math.min(run, to - ahead));
-                CacheLines.prefetchBoth(layer.keys(), layer.values(), 2 * layout.kvOffset(pageTable, kvHead, aheadPos),
-                        aheadRun * rowBytes, ws.aheadOffsets);
+                long[] rows = ws.aheadParams;
+                rows[0] = 2 * layout.kvOffset(pageTable, kvHead, aheadPos);
+                CacheLines.prefetchRows(layer.keys(), layer.values(), rows, 1, aheadRun * rowBytes, ws.aheadOffsets);
             }
             long off = 2 * layout.kvOffset(pageTable, kvHead, pos);
             Fp16.toFloat(layer.keys(), off, ws.keyBlock, t * dim, run * dim);
@@ -176,7 +155,7 @@ public final class DecodeKernel {
     /**
      * Whether tokens {@code tokens[b..b+n)} come in runs of consecutive positions {@link #PIECE_TOKENS} long on
      * average (Quest's whole pages), which {@link #scoreRange} converts in place; scattered rows are gathered
-     * first ({@link #loadRows}), where a conversion call per row would cost three times its share of a run.
+     * first ({@link #gatherRange}), where a conversion call per row would cost three times its share of a run.
      */
     private static boolean mostlyRuns(int[] tokens, int b, int n) {
         int breaks = 0;
@@ -187,28 +166,37 @@ public final class DecodeKernel {
     }
 
     /**
-     * Converts the K and V rows of tokens {@code tokens[b..b+n)} into the workspace. A sparse set's rows (runs
-     * of one to a few tokens) are first copied as stored, then converted as one run: a conversion call per
-     * 128-half row cost about three times the row's share of one long run (JMH sparseKernel 80 -> 72 us per
-     * KV head at 32k).
+     * {@link #scoreRange} for scattered tokens {@code tokens[b..b+n)} (a pruned set): each piece's rows are first
+     * copied as stored, then converted as one run (a conversion call per 128-half row cost about three times the
+     * row's share of one long run), and the rows {@link #GATHER_AHEAD_TOKENS} further on are asked for, each
+     * piece's misses in flight while the pieces before are computed. The whole next block's rows asked for in one
+     * burst, as before, left most of them waiting: at 32k, attention per step 3.64 -> 2.29-2.49 ms for ds:8192 and
+     * 1.16 -> 0.76 ms for full+twilight:0.95; quest+twilight's small sets 0.25 -> 0.21-0.24 ms with four cache
+     * layers (rows from memory) but 0.135 -> 0.152 ms with one, where they stay in the L3 between steps
+     * (bench/results/cpu-2026-12-07-session28).
      */
-    private static void loadRows(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead,
-                                 int[] tokens, int b, int n, Workspace ws) {
-        int dim = layout.shape().headDim();
-        int t = 0;
-        while (t < n) {
-            int pos = tokens[b + t];
-            long off = 2 * layout.kvOffset(pageTable, kvHead, pos);
-            int run = 1;
-            while (t + run < n && tokens[b + t + run] == pos + run && layout.slotOf(pos + run) != 0) {
-                run++;
+    private static void gatherRange(HostKvCache.Layer layer, KvLayout layout, int[] pageTable, int kvHead, int[] tokens,
+                                    int b, int n, int to, float[] q, int qOff, int heads, int dim, float scale,
+                                    Workspace ws) {
+        long rowBytes = 2L * dim;
+        long[] rows = ws.aheadParams;
+        for (int t = 0; t < n; t += PIECE_TOKENS) {
+            int run = Math.min(PIECE_TOKENS, n - t);
+            int ahead = b + t + GATHER_AHEAD_TOKENS;
+            int count = Math.min(run, to - ahead);
+            for (int i = 0; i < count; i++) {
+                rows[i] = 2 * layout.kvOffset(pageTable, kvHead, tokens[ahead + i]);
             }
-            Fp16.copy(layer.keys(), off, ws.keyHalves, t * dim, run * dim);
-            Fp16.copy(layer.values(), off, ws.valueHalves, t * dim, run * dim);
-            t += run;
+            CacheLines.prefetchRows(layer.keys(), layer.values(), rows, Math.max(count, 0), rowBytes, ws.aheadOffsets);
+            for (int i = t; i < t + run; i++) {
+                long off = 2 * layout.kvOffset(pageTable, kvHead, tokens[b + i]);
+                Fp16.copy(layer.keys(), off, ws.keyHalves, i * dim, dim);
+                Fp16.copy(layer.values(), off, ws.valueHalves, i * dim, dim);
+            }
+            Fp16.toFloat(ws.keyHalves, t * dim, ws.keyBlock, t * dim, run * dim);
+            Fp16.toFloat(ws.valueHalves, t * dim, ws.valueBlock, t * dim, run * dim);
+            scores(q, qOff, heads, dim, ws.keyBlock, t * dim, run, ws.logits, t, Workspace.BLOCK, scale);
         }
-        Fp16.toFloat(ws.keyHalves, 0, ws.keyBlock, 0, n * dim);
-        Fp16.toFloat(ws.valueHalves, 0, ws.valueBlock, 0, n * dim);
     }
 
     /**

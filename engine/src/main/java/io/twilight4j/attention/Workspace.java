@@ -32,7 +32,9 @@ public final class Workspace {
     public final float[] tokenParams = new float[4 * BLOCK];
     /**
      * Byte offsets of the rows or blocks of a block of tokens (or pages) that are asked for before use
-     * ({@link io.twilight4j.kv.CacheLines#prefetch}), and of their 4-bit key params.
+     * ({@link io.twilight4j.kv.CacheLines#prefetch}), and of their 4-bit key params. The attention kernel uses
+     * them as the row offsets (aheadParams) and the addresses (aheadOffsets) of
+     * {@link io.twilight4j.kv.CacheLines#prefetchRows}.
      */
     public final long[] aheadOffsets = new long[BLOCK];
     public final long[] aheadParams = new long[BLOCK];

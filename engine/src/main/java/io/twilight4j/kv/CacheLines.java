@@ -41,18 +41,24 @@ public final class CacheLines {
     }
 
     /**
-     * Asks for {@code bytes} at {@code offset} of both {@code a} and {@code b} (a run of tokens' K and V rows)
-     * with the prefetch instruction, in one call; {@code scratch} holds two longs. Does nothing where that
-     * instruction is missing or a segment is on the heap: unlike {@link #prefetch} it never touches, because
-     * it asks for a stream a little ahead of a computation, and a touch load would hold the computation up
-     * for the whole memory latency it is meant to hide.
+     * Asks for {@code bytes} at each of {@code offsets[0..count)} in both {@code a} and {@code b} (tokens' K and V
+     * rows) with the prefetch instruction, in one call; {@code scratch} holds {@code 2 * count} longs. Does nothing
+     * where that instruction is missing or a segment is on the heap: unlike {@link #prefetch} it never touches,
+     * because it asks for rows a little ahead of a computation, and a touch load would hold the computation up for
+     * the whole memory latency it is meant to hide.
      */
-    public static void prefetchBoth(MemorySegment a, MemorySegment b, long offset, long bytes, long[] scratch) {
-        Objects.checkFromIndexSize(offset, bytes, Math.min(a.byteSize(), b.byteSize()));
-        if (bytes > 0 && NativePrefetch.available() && a.isNative() && b.isNative()) {
-            scratch[0] = a.address() + offset;
-            scratch[1] = b.address() + offset;
-            NativePrefetch.lines(0, scratch, 2, (int) ((bytes + LINE - 1) / LINE));
+    public static void prefetchRows(MemorySegment a, MemorySegment b, long[] offsets, int count, long bytes,
+                                    long[] scratch) {
+        long size = Math.min(a.byteSize(), b.byteSize());
+        for (int i = 0; i < count; i++) {
+            Objects.checkFromIndexSize(offsets[i], bytes, size);
+        }
+        if (count > 0 && bytes > 0 && NativePrefetch.available() && a.isNative() && b.isNative()) {
+            for (int i = 0; i < count; i++) {
+                scratch[2 * i] = a.address() + offsets[i];
+                scratch[2 * i + 1] = b.address() + offsets[i];
+            }
+            NativePrefetch.lines(0, scratch, 2 * count, (int) ((bytes + LINE - 1) / LINE));
         }
     }
 

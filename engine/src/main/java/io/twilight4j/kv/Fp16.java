@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -22,6 +23,8 @@ public final class Fp16 {
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Lanes of {@link #pairsToFloat}: one (first, second) pair per int. */
     private static final VectorSpecies<Integer> PAIRS = IntVector.SPECIES_PREFERRED;
+    /** Lanes of {@link #copy}. */
+    private static final VectorSpecies<Short> HALVES = ShortVector.SPECIES_PREFERRED;
     private static final ValueLayout.OfInt PAIR = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Fp16() {
@@ -43,7 +46,16 @@ public final class Fp16 {
 
     /** Copies {@code n} halves at byte offset {@code byteOffset} of {@code seg} to {@code dst[off..]}, as stored. */
     public static void copy(MemorySegment seg, long byteOffset, short[] dst, int off, int n) {
-        MemorySegment.copy(seg, HALF, byteOffset, dst, off, n);
+        // Vector loads, not MemorySegment.copy: a sparse set gathers one 256-byte row per call, where the bulk
+        // copy's per-call checks cost more than the copy (ds:8192's attention at 32k 2.52 -> 2.04 ms, one JVM).
+        int i = 0;
+        int bound = HALVES.loopBound(n);
+        for (; i < bound; i += HALVES.length()) {
+            ShortVector.fromMemorySegment(HALVES, seg, byteOffset + 2L * i, ByteOrder.LITTLE_ENDIAN).intoArray(dst, off + i);
+        }
+        for (; i < n; i++) {
+            dst[off + i] = seg.get(HALF, byteOffset + 2L * i);
+        }
     }
 
     /**

@@ -55,11 +55,12 @@ class CacheLinesTest {
     }
 
     /**
-     * Asking for the same range of two segments (K and V rows) leaves both as they were, for every size up to
-     * the segments' end; a range past the end is refused, naming it, and a heap segment is left alone.
+     * Asking for the same rows of two segments (K and V) leaves both as they were, for every size up to the
+     * segments' end and up to eight rows a call; a row past the end is refused, naming it, and heap segments are
+     * left alone.
      */
     @Test
-    void prefetchBothChangesNothingAndChecksTheRange() {
+    void prefetchRowsChangesNothingAndChecksTheRange() {
         Random random = new Random(28);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment a = arena.allocate(1 << 14, 64);
@@ -70,18 +71,27 @@ class CacheLinesTest {
             random.nextBytes(bytesB);
             MemorySegment.copy(MemorySegment.ofArray(bytesA), 0, a, 0, bytesA.length);
             MemorySegment.copy(MemorySegment.ofArray(bytesB), 0, b, 0, bytesB.length);
-            long[] scratch = new long[2];
+            long[] rows = new long[8];
+            long[] scratch = new long[16];
             for (long size : new long[] {0, 1, 63, 64, 65, 1024, 4096}) {
-                CacheLines.prefetchBoth(a, b, random.nextInt(1 << 13), size, scratch);
-                CacheLines.prefetchBoth(a, b, (1 << 14) - size, size, scratch);
+                for (int count : new int[] {0, 1, 4, 8}) {
+                    for (int i = 0; i < count; i++) {
+                        rows[i] = random.nextInt((int) ((1 << 14) - size + 1));
+                    }
+                    rows[0] = (1 << 14) - size;
+                    CacheLines.prefetchRows(a, b, rows, count, size, scratch);
+                }
             }
             assertArrayEquals(bytesA, a.toArray(ValueLayout.JAVA_BYTE));
             assertArrayEquals(bytesB, b.toArray(ValueLayout.JAVA_BYTE));
+            rows[0] = 0;
+            rows[1] = (1 << 14) - 64;
             IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,
-                    () -> CacheLines.prefetchBoth(a, b, (1 << 14) - 64, 128, scratch));
+                    () -> CacheLines.prefetchRows(a, b, rows, 2, 128, scratch));
             assertTrue(e.getMessage().contains("16320"), e.getMessage());
             MemorySegment heap = MemorySegment.ofArray(new byte[256]);
-            CacheLines.prefetchBoth(heap, heap, 0, 256, scratch);
+            rows[0] = 0;
+            CacheLines.prefetchRows(heap, heap, rows, 1, 256, scratch);
         }
     }
 

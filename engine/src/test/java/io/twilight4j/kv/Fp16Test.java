@@ -12,6 +12,32 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class Fp16Test {
 
+    /**
+     * Copying halves as stored (a sparse set's row gather) gives the segment's halves, for lengths around the vector
+     * widths, unaligned offsets, and leaves the array around the copied range alone.
+     */
+    @ParameterizedTest
+    @CsvSource({"0, 128", "1, 128", "5, 1", "3, 31", "2, 33", "0, 0", "7, 257"})
+    void copyTakesTheHalvesAsStored(int first, int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(2L * 1024 + 1);
+            ValueLayout.OfShort half = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+            for (int h = 0; h < 1024; h++) {
+                seg.set(half, 1 + 2L * h, (short) (h * 40503 + 7));
+            }
+            short[] out = new short[n + 4];
+            java.util.Arrays.fill(out, (short) -1);
+            Fp16.copy(seg, 1 + 2L * first, out, 2, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals((short) ((first + i) * 40503 + 7), out[2 + i], "half " + (first + i));
+            }
+            assertEquals(-1, out[0]);
+            assertEquals(-1, out[1]);
+            assertEquals(-1, out[n + 2]);
+            assertEquals(-1, out[n + 3]);
+        }
+    }
+
     /** Every half bit pattern (subnormals, infinities, NaN included) converts as the JDK's scalar conversion does. */
     @ParameterizedTest
     @CsvSource({"0, 65536", "1, 65535", "7, 1000", "3, 13"})
