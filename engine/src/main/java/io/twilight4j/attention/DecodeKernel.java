@@ -31,6 +31,12 @@ public final class DecodeKernel {
     /** How far ahead {@link #gatherRange} asks for scattered rows: 8, 12 and 24 were even (ds:8192 at 32k). */
     private static final int GATHER_AHEAD_TOKENS = 16;
 
+    /**
+     * Whether the vector unit has 32 registers (AVX-512; 512-bit vectors are taken as the sign), room for the
+     * 16 accumulators of the four-by-four loops below. AVX2's 16 registers would spill them, so it keeps the pairs.
+     */
+    private static final boolean MANY_REGISTERS = F.vectorBitSize() >= 512;
+
     private DecodeKernel() {
     }
 
@@ -129,8 +135,7 @@ public final class DecodeKernel {
                 CacheLines.prefetchRows(layer.keys(), layer.values(), rows, 1, aheadRun * rowBytes, ws.aheadOffsets);
             }
             long off = 2 * layout.kvOffset(pageTable, kvHead, pos);
-            Fp16.toFloat(layer.keys(), off, ws.keyBlock, t * dim, run * dim);
-            Fp16.toFloat(layer.values(), off, ws.valueBlock, t * dim, run * dim);
+            Fp16.toFloat(layer.keys(), layer.values(), off, ws.keyBlock, ws.valueBlock, t * dim, run * dim);
             scores(q, qOff, heads, dim, ws.keyBlock, t * dim, run, ws.logits, t, Workspace.BLOCK, scale);
             t += run;
         }
@@ -225,12 +230,75 @@ public final class DecodeKernel {
 
     /**
      * {@link #scores} for four heads.
-     * Tokens go in pairs: eight accumulators, and six loads per eight FMAs instead of five per four.
+     * Tokens go in fours where the CPU has 32 vector registers and the head size is a multiple of the vector (16
+     * accumulators, eight loads per 16 FMAs), else in pairs (eight accumulators, six loads per eight FMAs; five per
+     * four one token at a time).
      */
     private static void scores4(float[] q, int qOff, int dim, float[] k, int kOff, int n, float[] s, int sOff, int b,
                                 float scale) {
         int bound = F.loopBound(dim);
         int t = 0;
+        for (; MANY_REGISTERS && bound == dim && t + 4 <= n; t += 4) {
+            int k0 = kOff + t * dim;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
+            FloatVector b2 = a0;
+            FloatVector b3 = a0;
+            FloatVector c0 = a0;
+            FloatVector c1 = a0;
+            FloatVector c2 = a0;
+            FloatVector c3 = a0;
+            FloatVector d0 = a0;
+            FloatVector d1 = a0;
+            FloatVector d2 = a0;
+            FloatVector d3 = a0;
+            for (int c = 0; c < dim; c += F.length()) {
+                FloatVector w = FloatVector.fromArray(F, k, k0 + c);
+                FloatVector x = FloatVector.fromArray(F, k, k0 + dim + c);
+                FloatVector y = FloatVector.fromArray(F, k, k0 + 2 * dim + c);
+                FloatVector z = FloatVector.fromArray(F, k, k0 + 3 * dim + c);
+                FloatVector q0 = FloatVector.fromArray(F, q, qOff + c);
+                a0 = q0.fma(w, a0);
+                b0 = q0.fma(x, b0);
+                c0 = q0.fma(y, c0);
+                d0 = q0.fma(z, d0);
+                FloatVector q1 = FloatVector.fromArray(F, q, qOff + dim + c);
+                a1 = q1.fma(w, a1);
+                b1 = q1.fma(x, b1);
+                c1 = q1.fma(y, c1);
+                d1 = q1.fma(z, d1);
+                FloatVector q2 = FloatVector.fromArray(F, q, qOff + 2 * dim + c);
+                a2 = q2.fma(w, a2);
+                b2 = q2.fma(x, b2);
+                c2 = q2.fma(y, c2);
+                d2 = q2.fma(z, d2);
+                FloatVector q3 = FloatVector.fromArray(F, q, qOff + 3 * dim + c);
+                a3 = q3.fma(w, a3);
+                b3 = q3.fma(x, b3);
+                c3 = q3.fma(y, c3);
+                d3 = q3.fma(z, d3);
+            }
+            s[sOff + t] = a0.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + b] = a1.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 2 * b] = a2.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 3 * b] = a3.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 1] = b0.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 1 + b] = b1.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 1 + 2 * b] = b2.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 1 + 3 * b] = b3.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 2] = c0.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 2 + b] = c1.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 2 + 2 * b] = c2.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 2 + 3 * b] = c3.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 3] = d0.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 3 + b] = d1.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 3 + 2 * b] = d2.reduceLanes(VectorOperators.ADD) * scale;
+            s[sOff + t + 3 + 3 * b] = d3.reduceLanes(VectorOperators.ADD) * scale;
+        }
         for (; t + 2 <= n; t += 2) {
             int k0 = kOff + t * dim;
             int k1 = k0 + dim;
@@ -328,14 +396,78 @@ public final class DecodeKernel {
 
     /**
      * For heads h = 0..3 at {@code oOff + h * dim}: o_h = o_h * correction[g + h] + sum_t p_h[t] * v[t].
-     * Two channel vectors at a time: eight accumulators, six loads per eight FMAs.
+     * Four channel vectors at a time where there are 32 vector registers (16 accumulators, eight loads per 16
+     * FMAs), then two (eight accumulators, six loads per eight FMAs).
      */
     private static void accumulate4(float[] o, int oOff, float[] correction, int g, float[] p, int pOff,
                                     float[] v, int n, int dim) {
         int c = 0;
         int lanes = F.length();
-        int bound = dim - 2 * lanes + 1;
         int b = Workspace.BLOCK;
+        for (; MANY_REGISTERS && c + 4 * lanes <= dim; c += 4 * lanes) {
+            int c1 = c + lanes;
+            int c2 = c1 + lanes;
+            int c3 = c2 + lanes;
+            FloatVector a0 = FloatVector.fromArray(F, o, oOff + c).mul(correction[g]);
+            FloatVector a1 = FloatVector.fromArray(F, o, oOff + dim + c).mul(correction[g + 1]);
+            FloatVector a2 = FloatVector.fromArray(F, o, oOff + 2 * dim + c).mul(correction[g + 2]);
+            FloatVector a3 = FloatVector.fromArray(F, o, oOff + 3 * dim + c).mul(correction[g + 3]);
+            FloatVector b0 = FloatVector.fromArray(F, o, oOff + c1).mul(correction[g]);
+            FloatVector b1 = FloatVector.fromArray(F, o, oOff + dim + c1).mul(correction[g + 1]);
+            FloatVector b2 = FloatVector.fromArray(F, o, oOff + 2 * dim + c1).mul(correction[g + 2]);
+            FloatVector b3 = FloatVector.fromArray(F, o, oOff + 3 * dim + c1).mul(correction[g + 3]);
+            FloatVector e0 = FloatVector.fromArray(F, o, oOff + c2).mul(correction[g]);
+            FloatVector e1 = FloatVector.fromArray(F, o, oOff + dim + c2).mul(correction[g + 1]);
+            FloatVector e2 = FloatVector.fromArray(F, o, oOff + 2 * dim + c2).mul(correction[g + 2]);
+            FloatVector e3 = FloatVector.fromArray(F, o, oOff + 3 * dim + c2).mul(correction[g + 3]);
+            FloatVector f0 = FloatVector.fromArray(F, o, oOff + c3).mul(correction[g]);
+            FloatVector f1 = FloatVector.fromArray(F, o, oOff + dim + c3).mul(correction[g + 1]);
+            FloatVector f2 = FloatVector.fromArray(F, o, oOff + 2 * dim + c3).mul(correction[g + 2]);
+            FloatVector f3 = FloatVector.fromArray(F, o, oOff + 3 * dim + c3).mul(correction[g + 3]);
+            for (int t = 0; t < n; t++) {
+                FloatVector w = FloatVector.fromArray(F, v, t * dim + c);
+                FloatVector x = FloatVector.fromArray(F, v, t * dim + c1);
+                FloatVector y = FloatVector.fromArray(F, v, t * dim + c2);
+                FloatVector z = FloatVector.fromArray(F, v, t * dim + c3);
+                FloatVector p0 = FloatVector.broadcast(F, p[pOff + t]);
+                a0 = w.fma(p0, a0);
+                b0 = x.fma(p0, b0);
+                e0 = y.fma(p0, e0);
+                f0 = z.fma(p0, f0);
+                FloatVector p1 = FloatVector.broadcast(F, p[pOff + b + t]);
+                a1 = w.fma(p1, a1);
+                b1 = x.fma(p1, b1);
+                e1 = y.fma(p1, e1);
+                f1 = z.fma(p1, f1);
+                FloatVector p2 = FloatVector.broadcast(F, p[pOff + 2 * b + t]);
+                a2 = w.fma(p2, a2);
+                b2 = x.fma(p2, b2);
+                e2 = y.fma(p2, e2);
+                f2 = z.fma(p2, f2);
+                FloatVector p3 = FloatVector.broadcast(F, p[pOff + 3 * b + t]);
+                a3 = w.fma(p3, a3);
+                b3 = x.fma(p3, b3);
+                e3 = y.fma(p3, e3);
+                f3 = z.fma(p3, f3);
+            }
+            a0.intoArray(o, oOff + c);
+            a1.intoArray(o, oOff + dim + c);
+            a2.intoArray(o, oOff + 2 * dim + c);
+            a3.intoArray(o, oOff + 3 * dim + c);
+            b0.intoArray(o, oOff + c1);
+            b1.intoArray(o, oOff + dim + c1);
+            b2.intoArray(o, oOff + 2 * dim + c1);
+            b3.intoArray(o, oOff + 3 * dim + c1);
+            e0.intoArray(o, oOff + c2);
+            e1.intoArray(o, oOff + dim + c2);
+            e2.intoArray(o, oOff + 2 * dim + c2);
+            e3.intoArray(o, oOff + 3 * dim + c2);
+            f0.intoArray(o, oOff + c3);
+            f1.intoArray(o, oOff + dim + c3);
+            f2.intoArray(o, oOff + 2 * dim + c3);
+            f3.intoArray(o, oOff + 3 * dim + c3);
+        }
+        int bound = dim - 2 * lanes + 1;
         for (; c < bound; c += 2 * lanes) {
             int d = c + lanes;
             FloatVector a0 = FloatVector.fromArray(F, o, oOff + c).mul(correction[g]);

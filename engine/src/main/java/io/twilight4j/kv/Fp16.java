@@ -37,6 +37,20 @@ public final class Fp16 {
         }
     }
 
+    /**
+     * Converts {@code n} halves of two rows at the same byte offset of two segments (a token's K and V) into
+     * {@code dstA[off..]} and {@code dstB[off..]}, in one loop: one call and one loop's overhead instead of two,
+     * which counts for the dense kernel's pieces of four rows (JMH denseKernel over 256k tokens from memory 8.88 ->
+     * 8.28 ms in one A/B on Zen 5; bench/results/cpu-2026-12-08-session29).
+     */
+    public static void toFloat(MemorySegment a, MemorySegment b, long byteOffset, float[] dstA, float[] dstB, int off,
+                               int n) {
+        for (int i = 0; i < n; i++) {
+            dstA[off + i] = Float.float16ToFloat(a.get(HALF, byteOffset + 2L * i));
+            dstB[off + i] = Float.float16ToFloat(b.get(HALF, byteOffset + 2L * i));
+        }
+    }
+
     /** Converts {@code n} halves {@code src[srcOff..]} into {@code dst[off..]}. */
     public static void toFloat(short[] src, int srcOff, float[] dst, int off, int n) {
         for (int i = 0; i < n; i++) {

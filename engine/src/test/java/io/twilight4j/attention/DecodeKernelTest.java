@@ -46,14 +46,15 @@ class DecodeKernelTest {
     /**
      * Attention over a sparse set (ascending positions with runs of neighbours that cross pages) and over a
      * position range, against float64 softmax attention over the same tokens: page sizes that are powers of
-     * two (page and slot by shifts) and not (by division), pages of two sequences interleaved in the pool.
+     * two (page and slot by shifts) and not (by division), pages of two sequences interleaved in the pool; head
+     * sizes that the value step covers with four channel vectors, four then two, and with a scalar tail.
      */
     @ParameterizedTest
-    @CsvSource({"1, 16, 300, 5", "2, 5, 211, 4", "3, 1, 70, 3", "4, 12, 257, 8", "5, 2, 129, 1"})
-    void sparseSetsAndRangesMatchFloat64Attention(long seed, int pageTokens, int length, int heads) {
+    @CsvSource({"1, 16, 300, 5, 64", "2, 5, 211, 4, 64", "3, 1, 70, 3, 64", "4, 12, 257, 8, 64", "5, 2, 129, 1, 64",
+            "6, 16, 150, 4, 96", "7, 16, 99, 8, 72", "8, 4, 64, 4, 128"})
+    void sparseSetsAndRangesMatchFloat64Attention(long seed, int pageTokens, int length, int heads, int dim) {
         SplittableRandom r = new SplittableRandom(seed);
         int kvHeads = 2;
-        int dim = 64;
         KvShape shape = new KvShape(1, kvHeads, dim, pageTokens, 2 * ((length + pageTokens - 1) / pageTokens + 1), 0);
         try (HostKvCache cache = new HostKvCache(shape, null)) {
             int other = cache.pager().newSequence();

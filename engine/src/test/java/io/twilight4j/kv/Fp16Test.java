@@ -38,21 +38,33 @@ class Fp16Test {
         }
     }
 
-    /** Every half bit pattern (subnormals, infinities, NaN included) converts as the JDK's scalar conversion does. */
+    /**
+     * Every half bit pattern (subnormals, infinities, NaN included) converts as the JDK's scalar conversion does, one
+     * row at a time and two rows (a K and a V segment, different halves) in one call.
+     */
     @ParameterizedTest
     @CsvSource({"0, 65536", "1, 65535", "7, 1000", "3, 13"})
     void rowConversionMatchesTheScalarConversion(int first, int n) {
         try (Arena arena = Arena.ofConfined()) {
             // An odd byte offset: rows are read unaligned.
             MemorySegment seg = arena.allocate(2L * 65536 + 1);
+            MemorySegment other = arena.allocate(2L * 65536 + 1);
             ValueLayout.OfShort half = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
             for (int h = 0; h < 65536; h++) {
                 seg.set(half, 1 + 2L * h, (short) h);
+                other.set(half, 1 + 2L * h, (short) (h ^ 0xa5a5));
             }
             float[] out = new float[n + 3];
             Fp16.toFloat(seg, 1 + 2L * first, out, 3, n);
+            float[] firsts = new float[n + 3];
+            float[] seconds = new float[n + 3];
+            Fp16.toFloat(seg, other, 1 + 2L * first, firsts, seconds, 3, n);
             for (int i = 0; i < n; i++) {
-                assertEquals(Float.float16ToFloat((short) (first + i)), out[3 + i], "half 0x" + Integer.toHexString(first + i));
+                float expected = Float.float16ToFloat((short) (first + i));
+                assertEquals(expected, out[3 + i], "half 0x" + Integer.toHexString(first + i));
+                assertEquals(expected, firsts[3 + i], "first row's half 0x" + Integer.toHexString(first + i));
+                short second = (short) ((first + i) ^ 0xa5a5);
+                assertEquals(Float.float16ToFloat(second), seconds[3 + i], "second row's half 0x" + Integer.toHexString(second & 0xffff));
             }
         }
     }
