@@ -45,7 +45,8 @@ public final class AttentionBench {
         SyntheticWorkload workload = new SyntheticWorkload(config);
         List<BenchRow> rows = new ArrayList<>();
         try (AttentionBackend backend = Backends.open(config.backend(), config.device(), config.threads());
-             KvCache cache = backend.createCache(workload.shape(), workload.labelChannels())) {
+             KvCache cache = backend.createCache(workload.shape(), workload.labelChannels(),
+                     workload.keySmoothing())) {
             listener.opened(backend.description());
             int[] seqs = workload.fill(cache, listener::filled);
             listener.fillDone();

@@ -1,5 +1,6 @@
 package io.twilight4j.bench;
 
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.kv.LabelChannels;
@@ -20,6 +21,8 @@ public final class SyntheticWorkload {
 
     static final int SEGMENT_TOKENS = 64;
     static final int TOPICS = 8;
+    /** Tokens the key smoothing is calibrated on. */
+    static final int SMOOTHING_SAMPLES = 1024;
 
     private final BenchConfig config;
     private final float[] channelScale;
@@ -69,6 +72,26 @@ public final class SyntheticWorkload {
         float[][] samples = new float[config.layers()][];
         java.util.Arrays.fill(samples, queries(config.seed() ^ 0xca11b));
         return ChannelCalibration.calibrate(samples, config.queryHeads(), config.kvHeads(), config.headDim(), r);
+    }
+
+    /**
+     * The cache's key smoothing calibrated on this workload's keys (positions spread over the context), or
+     * null when the configuration turns it off. A sample, as a calibration on a model's prompt would be.
+     */
+    public KeySmoothing keySmoothing() {
+        if (!config.keySmoothing()) {
+            return null;
+        }
+        int row = config.kvHeads() * config.headDim();
+        int n = Math.min(SMOOTHING_SAMPLES, config.ctx());
+        float[] k = new float[n * row];
+        float[] v = new float[n * row];
+        for (int i = 0; i < n; i++) {
+            token(0, (int) ((long) i * config.ctx() / n), k, v, i * row);
+        }
+        float[][] samples = new float[config.layers()][];
+        java.util.Arrays.fill(samples, k);
+        return KeySmoothing.calibrate(samples, config.kvHeads(), config.headDim());
     }
 
     /** Topic of the segment holding {@code pos} in (sequence b, KV head h), or -1 for none. */

@@ -50,6 +50,9 @@ final class BenchAttentionCommand implements Callable<Integer> {
     Path json;
     @Option(names = "--no-bandwidth", description = "skip the CPU streaming-read baseline")
     boolean noBandwidth;
+    @Option(names = "--no-key-smoothing",
+            description = "quantize the keys' 4-bit copies as they are, without the per-channel smoothing calibrated on the workload")
+    boolean noKeySmoothing;
 
     @Override
     public Integer call() throws Exception {
@@ -57,7 +60,8 @@ final class BenchAttentionCommand implements Callable<Integer> {
         for (String p : policies) {
             parsed.add(AttentionPolicy.parse(p));
         }
-        BenchConfig config = new BenchConfig(run.backend, run.device, run.threads, batch, ctx, hq, hkv, dim, parsed, seed, iterations, layers);
+        BenchConfig config = new BenchConfig(run.backend, run.device, run.threads, batch, ctx, hq, hkv, dim, parsed, seed, iterations, layers,
+                !noKeySmoothing);
         if (json != null) {
             JsonLines.checkWritable(json);
         }

@@ -1,5 +1,6 @@
 package io.twilight4j.backend;
 
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.kv.LabelChannels;
@@ -18,11 +19,21 @@ public interface AttentionBackend extends AutoCloseable {
     String description();
 
     /**
-     * Creates a KV cache resident on this backend.
+     * Creates a KV cache resident on this backend, its 4-bit key copies unsmoothed.
      *
      * @param labels Double Sparsity label channels (required when {@code shape.labelChannels() > 0})
      */
-    KvCache createCache(KvShape shape, LabelChannels labels);
+    default KvCache createCache(KvShape shape, LabelChannels labels) {
+        return createCache(shape, labels, null);
+    }
+
+    /**
+     * Creates a KV cache resident on this backend.
+     *
+     * @param labels    Double Sparsity label channels (required when {@code shape.labelChannels() > 0})
+     * @param smoothing per-channel smoothing of the 4-bit key copies ({@link KeySmoothing#calibrate}), or null
+     */
+    KvCache createCache(KvShape shape, LabelChannels labels, KeySmoothing smoothing);
 
     /**
      * Plans decode attention with {@code policy} over {@code cache} for batches up to

@@ -29,21 +29,29 @@ public final class HostKvCache implements KvCache {
     private final KvLayout layout;
     private final KvPager pager;
     private final LabelChannels labelChannels;
+    private final KeySmoothing smoothing;
     private final Arena arena = Arena.ofShared();
     private final Layer[] layers;
     // Scratch for one head row: written from one thread (the decoder), as KvCache.write requires.
     private final float[] row;
+    private final float[] smoothRow;
     private final byte[] codeRow;
     private final byte[] labelRow;
     private final float[] pageMin;
     private final float[] pageMax;
     private final byte[] boundRow;
 
-    /** Allocates (zeroed) storage for every layer of {@code shape}. */
+    /** Allocates (zeroed) storage for every layer of {@code shape}, its 4-bit copies unsmoothed. */
     public HostKvCache(KvShape shape, LabelChannels labels) {
+        this(shape, labels, null);
+    }
+
+    /** Allocates (zeroed) storage for every layer of {@code shape}; {@code smoothing} may be null (none). */
+    public HostKvCache(KvShape shape, LabelChannels labels, KeySmoothing smoothing) {
         this.shape = shape;
         this.layout = new KvLayout(shape, KvLayout.CodeOrder.PAGE_COLUMNS);
         this.labelChannels = KvChecks.labels(shape, labels);
+        this.smoothing = KvChecks.smoothing(shape, smoothing);
         this.pager = new KvPager(shape.pages(), shape.pageTokens());
         this.layers = new Layer[shape.layers()];
         try {
@@ -73,6 +81,7 @@ public final class HostKvCache implements KvCache {
             throw new IllegalStateException("cannot allocate a KV cache of " + shape + ": " + e.getMessage(), e);
         }
         this.row = new float[shape.headDim()];
+        this.smoothRow = new float[shape.headDim()];
         this.codeRow = new byte[layout.codeBytesPerToken()];
         this.labelRow = new byte[Math.max(1, layout.labelBytesPerToken())];
         this.pageMin = new float[shape.headDim()];
@@ -100,6 +109,11 @@ public final class HostKvCache implements KvCache {
         return labelChannels;
     }
 
+    @Override
+    public KeySmoothing keySmoothing() {
+        return smoothing;
+    }
+
     /** The arrays of {@code layer}. */
     public Layer layer(int layer) {
         return layers[layer];
@@ -115,6 +129,7 @@ public final class HostKvCache implements KvCache {
             int page = pager.page(seq, layout.pageOf(pos));
             int slot = layout.slotOf(pos);
             for (int h = 0; h < shape.kvHeads(); h++) {
+                int[] e = smoothing == null ? null : smoothing.exponentsOf(layer, h);
                 int src = (t * shape.kvHeads() + h) * d;
                 long kvByte = 2 * layout.kvOffset(page, h, slot);
                 long boundsByte = 2 * layout.boundsOffset(page, h);
@@ -130,6 +145,8 @@ public final class HostKvCache implements KvCache {
                     Fp16.put(ly.bounds(), boundsByte + 2L * (d + c), mx);
                     pageMin[c] = mn;
                     pageMax[c] = mx;
+                    // The 4-bit keys hold k / 2^e (exact: a power of two).
+                    smoothRow[c] = e == null ? x : Math.scalb(x, -e[c]);
                 }
                 // The 4-bit copy Quest reads follows the exact bounds on every append.
                 int range = PageBounds.encode(pageMin, 0, pageMax, 0, d, boundRow, 0);
@@ -137,7 +154,7 @@ public final class HostKvCache implements KvCache {
                 PageColumns.putRow(ly.boundColumns(), layout.boundColumnOffset(page, h), KvLayout.BOUND_GROUP_PAGES,
                         2 * d, page % KvLayout.BOUND_GROUP_PAGES, boundRow);
                 putParams(ly.boundParams(), 2 * layout.boundParamOffset(page, h), range);
-                int params = Int4Keys.quantize(row, 0, d, codeRow, 0);
+                int params = Int4Keys.quantize(smoothRow, 0, d, codeRow, 0);
                 PageColumns.putRow(ly.codes(), layout.codeBlockOffset(page, h), shape.pageTokens(), d, slot, codeRow);
                 if (ly.codeRows() != null) {
                     MemorySegment.copy(codeRow, 0, ly.codeRows(), ValueLayout.JAVA_BYTE, layout.codeOffset(page, h, slot),

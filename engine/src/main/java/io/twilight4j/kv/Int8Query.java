@@ -42,17 +42,29 @@ public final class Int8Query {
      * values, as floats for the CPU scorers' float arithmetic) and returns the row's scale.
      */
     public static float quantize(float[] q, int off, int dim, float[] codes, int codesOff) {
+        return quantize(q, off, dim, null, codes, codesOff);
+    }
+
+    /**
+     * As above for the row {@code q_c * 2^e_c} that a cache with {@link KeySmoothing} is scored with
+     * ({@code exponents} null: the row as it is). The products are exact: the same codes as the OpenCL kernels'.
+     */
+    public static float quantize(float[] q, int off, int dim, int[] exponents, float[] codes, int codesOff) {
         float amax = 0f;
         for (int c = 0; c < dim; c++) {
-            amax = Math.max(amax, Math.abs(q[off + c]));
+            amax = Math.max(amax, Math.abs(smoothed(q[off + c], exponents, c)));
         }
         float scale = scaleFor(amax);
         // 1 / scale is a power of two as well: the product is exact, and rint rounds half to even as
         // OpenCL's rint does.
         float inverse = scale == 0f ? 0f : Math.scalb(1f, -Math.getExponent(scale));
         for (int c = 0; c < dim; c++) {
-            codes[codesOff + c] = (float) Math.rint(q[off + c] * inverse);
+            codes[codesOff + c] = (float) Math.rint(smoothed(q[off + c], exponents, c) * inverse);
         }
         return scale;
+    }
+
+    private static float smoothed(float x, int[] exponents, int c) {
+        return exponents == null ? x : Math.scalb(x, exponents[c]);
     }
 }

@@ -26,6 +26,16 @@ public final class KvChecks {
         return labels;
     }
 
+    /** The key smoothing a cache of {@code shape} applies (may be null: none); a mismatch names both sides. */
+    public static KeySmoothing smoothing(KvShape shape, KeySmoothing smoothing) {
+        if (smoothing != null && (smoothing.layers() != shape.layers() || smoothing.kvHeads() != shape.kvHeads()
+                || smoothing.headDim() != shape.headDim())) {
+            throw new IllegalArgumentException("key smoothing (" + smoothing.layers() + " layers, " + smoothing.kvHeads()
+                    + " heads, dim " + smoothing.headDim() + ") does not match " + shape);
+        }
+        return smoothing;
+    }
+
     /**
      * Checks a write against the cache: every backend's {@code write} calls this first, so bad
      * input fails the same way everywhere and nothing is half-written.

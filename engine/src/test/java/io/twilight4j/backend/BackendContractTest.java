@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.twilight4j.kv.Fp16;
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
@@ -201,7 +202,30 @@ public abstract class BackendContractTest {
     @MethodSource("shapes")
     void twilightKeepsTheSmallestSetWithMassP(int kvHeads, int group, int dim, int[] lengths, long seed) {
         Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
-        assertMinimalSetsAndUnions(w, "twilight", seed + 7, (b, qh, q) -> Int4Reference.estimatedWeights(w, 1, b, qh, q));
+        assertMinimalSetsAndUnions(w, null, "twilight", seed + 7, (b, qh, q) -> Int4Reference.estimatedWeights(w, 1, b, qh, q));
+    }
+
+    /**
+     * On a cache with key smoothing (random exponents, another set per layer and head), the sets are minimal by
+     * the estimate of the smoothed keys and query: both scorers' query codes and the stored codes agree.
+     */
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void twilightOnASmoothedCacheKeepsTheSmallestSetWithMassPOfItsEstimate(int kvHeads, int group, int dim, int[] lengths,
+                                                                          long seed) {
+        Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
+        SplittableRandom r = new SplittableRandom(seed + 3);
+        int[][][] e = new int[w.shape.layers()][kvHeads][dim];
+        for (int[][] layer : e) {
+            for (int[] head : layer) {
+                for (int c = 0; c < dim; c++) {
+                    head[c] = r.nextInt(KeySmoothing.MIN_EXPONENT, KeySmoothing.MAX_EXPONENT + 1);
+                }
+            }
+        }
+        KeySmoothing smoothing = new KeySmoothing(dim, e);
+        assertMinimalSetsAndUnions(w, smoothing, "twilight", seed + 9,
+                (b, qh, q) -> Int4Reference.estimatedWeights(w, 1, b, qh, q, smoothing));
     }
 
     /**
@@ -212,7 +236,7 @@ public abstract class BackendContractTest {
     @MethodSource("shapes")
     void exactTopPKeepsTheSmallestSetWithTrueMassP(int kvHeads, int group, int dim, int[] lengths, long seed) {
         Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
-        assertMinimalSetsAndUnions(w, "topp", seed + 5, (b, qh, q) -> w.trueWeights(1, b, qh, q));
+        assertMinimalSetsAndUnions(w, null, "topp", seed + 5, (b, qh, q) -> w.trueWeights(1, b, qh, q));
     }
 
     /** The weights a pruner's sets are checked against: of query head qh of slot b, over all its tokens. */
@@ -222,12 +246,14 @@ public abstract class BackendContractTest {
 
     /**
      * For p in {0.5, 0.9, 0.99}, {@code full+STAGE:p:head} keeps per head a minimal set of mass p by {@code weights}
-     * (layer 1), and {@code full+STAGE:p}'s group union holds each of them.
+     * (layer 1), and {@code full+STAGE:p}'s group union holds each of them; on a cache with {@code smoothing}
+     * (may be null).
      */
-    private void assertMinimalSetsAndUnions(Workload w, String stage, long querySeed, HeadWeights weights) {
+    private void assertMinimalSetsAndUnions(Workload w, KeySmoothing smoothing, String stage, long querySeed,
+                                            HeadWeights weights) {
         for (double p : new double[] {0.5, 0.9, 0.99}) {
             String policy = "full+" + stage + ":" + p;
-            try (KvCache cache = backend.createCache(w.shape, null);
+            try (KvCache cache = backend.createCache(w.shape, null, smoothing);
                  DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse(policy + ":head"),
                          new DecodeShape(w.queryHeads, w.lengths.length, 512));
                  DecodeAttention grouped = backend.plan(cache, AttentionPolicy.parse(policy),

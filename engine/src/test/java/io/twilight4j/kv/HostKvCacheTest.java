@@ -13,12 +13,20 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** The metadata the cache keeps on append, checked against the stored keys themselves. */
 class HostKvCacheTest {
 
+    /** With {@code smoothed}, random exponents: the 4-bit keys describe k / 2^e, the bounds k itself. */
     @ParameterizedTest
-    @CsvSource({"1, 2, 64, 16, 97", "2, 3, 128, 16, 54", "3, 1, 12, 5, 33"})
-    void boundsAndFourBitKeysDescribeTheStoredKeys(long seed, int kvHeads, int dim, int pageTokens, int tokens) {
+    @CsvSource({"1, 2, 64, 16, 97, false", "2, 3, 128, 16, 54, false", "3, 1, 12, 5, 33, false", "4, 2, 64, 16, 70, true",
+            "5, 1, 12, 5, 33, true"})
+    void boundsAndFourBitKeysDescribeTheStoredKeys(long seed, int kvHeads, int dim, int pageTokens, int tokens, boolean smoothed) {
         SplittableRandom r = new SplittableRandom(seed);
         KvShape shape = new KvShape(1, kvHeads, dim, pageTokens, (tokens + pageTokens - 1) / pageTokens + 1, 0);
-        try (HostKvCache cache = new HostKvCache(shape, null)) {
+        int[][][] exponents = new int[1][kvHeads][dim];
+        for (int[] head : exponents[0]) {
+            for (int c = 0; c < dim && smoothed; c++) {
+                head[c] = r.nextInt(KeySmoothing.MIN_EXPONENT, KeySmoothing.MAX_EXPONENT + 1);
+            }
+        }
+        try (HostKvCache cache = new HostKvCache(shape, null, smoothed ? new KeySmoothing(dim, exponents) : null)) {
             int seq = cache.pager().newSequence();
             float[][][] keys = new float[tokens][kvHeads][dim];
             int pos = 0;
@@ -99,10 +107,11 @@ class HostKvCacheTest {
                     for (int c = 0; c < dim; c++) {
                         int code = layout.code(ly.codes(), page, h, t % pageTokens, c);
                         float approx = Int4Keys.dequantize(code, scale, min);
+                        float want = Math.scalb(keys[t][h][c], -exponents[0][h][c]);
                         // Rounding to the nearest of 16 levels: at most half a step off (plus fp16 rounding of scale).
-                        float tol = scale / 2 + Math.ulp(Math.abs(keys[t][h][c])) * 8 + 1e-3f * scale * 15;
-                        assertTrue(Math.abs(approx - keys[t][h][c]) <= tol, "token " + t + " head " + h + " channel " + c
-                                + ": 4-bit " + approx + " vs " + keys[t][h][c] + " (scale " + scale + ")");
+                        float tol = scale / 2 + Math.ulp(Math.abs(want)) * 8 + 1e-3f * scale * 15;
+                        assertTrue(Math.abs(approx - want) <= tol, "token " + t + " head " + h + " channel " + c
+                                + ": 4-bit " + approx + " vs " + want + " (scale " + scale + ")");
                     }
                 }
             }

@@ -60,6 +60,32 @@ class Int8QueryTest {
         }
     }
 
+    /** A smoothed row is quantized as the row q_c * 2^e_c itself, checked against a double reference. */
+    @Test
+    void smoothedRowsAreTheScaledRowsQuantized() {
+        SplittableRandom rnd = new SplittableRandom(13);
+        int dim = 64;
+        float[] q = new float[dim];
+        int[] e = new int[dim];
+        float[] codes = new float[dim];
+        for (int trial = 0; trial < 2_000; trial++) {
+            double magnitude = Math.scalb(1.0, rnd.nextInt(-30, 30));
+            for (int c = 0; c < dim; c++) {
+                q[c] = (float) (rnd.nextGaussian() * magnitude);
+                e[c] = rnd.nextInt(KeySmoothing.MIN_EXPONENT, KeySmoothing.MAX_EXPONENT + 1);
+            }
+            float scale = Int8Query.quantize(q, 0, dim, e, codes, 0);
+            double amax = 0;
+            for (int c = 0; c < dim; c++) {
+                amax = Math.max(amax, Math.abs(q[c] * Math.pow(2, e[c])));
+            }
+            assertEquals(Int8QueryReference.scale(amax), scale, "trial " + trial);
+            for (int c = 0; c < dim; c++) {
+                assertEquals(Math.rint(q[c] * Math.pow(2, e[c]) / scale), codes[c], "trial " + trial + " channel " + c);
+            }
+        }
+    }
+
     @Test
     void aZeroOrNegligibleQueryHasZeroCodes() {
         float[] q = {0f, -0f, 1e-35f, -3e-31f};

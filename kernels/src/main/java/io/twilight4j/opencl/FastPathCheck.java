@@ -2,6 +2,7 @@ package io.twilight4j.opencl;
 
 import io.twilight4j.backend.DecodeAttention;
 import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
@@ -54,7 +55,14 @@ public final class FastPathCheck {
         int batch = 2;
         KvShape shape = KvShape.forTokens(1, hkv, dim, 2L * (ctx + 16), 0);
         SplittableRandom r = new SplittableRandom(7);
-        try (KvCache cache = backend.createCache(shape, null);
+        // Key smoothing on (its exponents fixed by channel), so the fast Quest kernel's smoothed query codes are checked too.
+        int[][][] exponents = new int[1][hkv][dim];
+        for (int[] head : exponents[0]) {
+            for (int c = 0; c < dim; c++) {
+                head[c] = c % 16 == 3 ? 3 : c % 5 == 0 ? -1 : 0;
+            }
+        }
+        try (KvCache cache = backend.createCache(shape, null, new KeySmoothing(dim, exponents));
              DecodeAttention plan = backend.plan(cache, policy, new DecodeShape(hq, batch, ctx))) {
             int[] seqs = new int[batch];
             for (int s = 0; s < batch; s++) {
@@ -64,7 +72,7 @@ public final class FastPathCheck {
                 float[] k = new float[len * hkv * dim];
                 float[] v = new float[len * hkv * dim];
                 for (int i = 0; i < k.length; i++) {
-                    k[i] = (float) r.nextGaussian();
+                    k[i] = (float) (r.nextGaussian() * Math.scalb(1.0, exponents[0][0][i % dim]));
                     v[i] = (float) r.nextGaussian();
                 }
                 cache.write(0, seqs[s], 0, k, v, len);

@@ -3,6 +3,7 @@ package io.twilight4j.opencl;
 import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.backend.DecodeAttention;
 import io.twilight4j.backend.DecodeShape;
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.kv.LabelChannels;
@@ -38,8 +39,8 @@ public final class OpenClBackend implements AttentionBackend {
     }
 
     @Override
-    public KvCache createCache(KvShape shape, LabelChannels labels) {
-        return new OpenClKvCache(cl, shape, labels);
+    public KvCache createCache(KvShape shape, LabelChannels labels, KeySmoothing smoothing) {
+        return new OpenClKvCache(cl, shape, labels, smoothing);
     }
 
     @Override

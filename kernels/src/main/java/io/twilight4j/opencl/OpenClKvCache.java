@@ -1,5 +1,6 @@
 package io.twilight4j.opencl;
 
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvChecks;
 import io.twilight4j.kv.KvLayout;
@@ -15,7 +16,8 @@ import org.lwjgl.system.MemoryUtil;
 /**
  * KV cache resident on an OpenCL device: the shared host {@link KvPager} plus, per layer, device
  * buffers laid out exactly as {@link KvLayout} says. Appends run one kernel that writes fp16 K/V,
- * Quest page bounds, 4-bit keys and Double Sparsity labels.
+ * Quest page bounds, 4-bit keys and Double Sparsity labels, the 4-bit copies smoothed as a
+ * {@link KeySmoothing} says.
  */
 public final class OpenClKvCache implements KvCache {
 
@@ -35,17 +37,25 @@ public final class OpenClKvCache implements KvCache {
     private final KvLayout layout;
     private final KvPager pager;
     private final LabelChannels labels;
+    private final KeySmoothing smoothing;
     private final List<LayerBuffers> layers = new ArrayList<>();
     private final ClBuffer labelChannelBuffer;
+    private final ClBuffer smoothingBuffer;
     private final ClKernel append;
     private ClBuffer stageK, stageV, stageSlots;
     private FloatBuffer hostKv;
     private IntBuffer hostSlots;
     private int stagedTokens;
 
-    /** Allocates every layer's buffers on {@code cl}'s device. */
+    /** Allocates every layer's buffers on {@code cl}'s device, the 4-bit copies unsmoothed. */
     public OpenClKvCache(OpenClContext cl, KvShape shape, LabelChannels labels) {
+        this(cl, shape, labels, null);
+    }
+
+    /** Allocates every layer's buffers on {@code cl}'s device; {@code smoothing} may be null (none). */
+    public OpenClKvCache(OpenClContext cl, KvShape shape, LabelChannels labels, KeySmoothing smoothing) {
         this.labels = KvChecks.labels(shape, labels);
+        this.smoothing = KvChecks.smoothing(shape, smoothing);
         this.cl = cl;
         this.shape = shape;
         this.layout = new KvLayout(shape);
@@ -55,6 +65,7 @@ public final class OpenClKvCache implements KvCache {
                 layers.add(allocateLayer(l));
             }
             labelChannelBuffer = uploadLabelChannels();
+            smoothingBuffer = uploadSmoothing();
             append = cl.kernel("kv_append.cl", layout.kernelDefines(), "kv_append");
             if (append.workGroupLimit() < shape.headDim()) {
                 throw new OpenClException("kv_append needs a work-group of headDim = " + shape.headDim()
@@ -103,6 +114,19 @@ public final class OpenClKvCache implements KvCache {
         return b;
     }
 
+    /** The smoothing exponents, {@code [layers][kvHeads][headDim]} ints (zeros without smoothing: the kernels always apply them). */
+    private ClBuffer uploadSmoothing() {
+        int[] exponents = smoothing != null ? smoothing.flatten() : new int[shape.layers() * shape.kvHeads() * shape.headDim()];
+        ClBuffer b = cl.buffer("key smoothing exponents", 4L * exponents.length);
+        IntBuffer host = MemoryUtil.memAllocInt(exponents.length);
+        try {
+            cl.write(b, 0, host.put(exponents).flip());
+        } finally {
+            MemoryUtil.memFree(host);
+        }
+        return b;
+    }
+
     @Override
     public KvShape shape() {
         return shape;
@@ -116,6 +140,16 @@ public final class OpenClKvCache implements KvCache {
     @Override
     public LabelChannels labelChannels() {
         return labels;
+    }
+
+    @Override
+    public KeySmoothing keySmoothing() {
+        return smoothing;
+    }
+
+    /** Key smoothing exponents of every (layer, KV head, channel); a layer's start at {@code layer * kvHeads * headDim}. */
+    ClBuffer smoothingBuffer() {
+        return smoothingBuffer;
     }
 
     /** The layout the device buffers follow. */
@@ -157,7 +191,8 @@ public final class OpenClKvCache implements KvCache {
         append.arg(0, stageK).arg(1, stageV).arg(2, stageSlots).arg(3, tokens).arg(4, b.k).arg(5, b.v)
                 .arg(6, b.codes).arg(7, b.params).arg(8, b.bounds).arg(9, b.boundCodes).arg(10, b.boundParams)
                 .arg(11, b.labels).arg(12, b.labelParams)
-                .arg(13, labelChannelBuffer).arg(14, layer * shape.kvHeads() * shape.labelChannels());
+                .arg(13, labelChannelBuffer).arg(14, layer * shape.kvHeads() * shape.labelChannels())
+                .arg(15, smoothingBuffer).arg(16, layer * shape.kvHeads() * shape.headDim());
         append.launch(shape.kvHeads(), shape.headDim());
     }
 
@@ -198,6 +233,9 @@ public final class OpenClKvCache implements KvCache {
         }
         if (labelChannelBuffer != null) {
             labelChannelBuffer.close();
+        }
+        if (smoothingBuffer != null) {
+            smoothingBuffer.close();
         }
         layers.forEach(LayerBuffers::close);
         layers.clear();

@@ -309,8 +309,10 @@ final class SparsePipeline implements AutoCloseable {
              StageTimer timer) {
         OpenClKvCache.LayerBuffers buf = cache.layer(layer);
         int entries = batch * kv.kvHeads();
+        int smoothingBase = layer * kv.kvHeads() * kv.headDim();
         if (quantize != null) {
-            quantize.arg(0, q).arg(1, queryCodes).arg(2, queryScales).local(3, kv.headDim());
+            quantize.arg(0, q).arg(1, queryCodes).arg(2, queryScales).local(3, kv.headDim())
+                    .arg(4, cache.smoothingBuffer()).arg(5, smoothingBase);
             StepSlice.launchAll(quantize, slices, gqa, kv.headDim() / 4, timer, StageTimer.SELECT);
         }
         switch (policy.selector()) {
@@ -330,7 +332,8 @@ final class SparsePipeline implements AutoCloseable {
                 long lanes = questLanes;
                 scoreKernel.arg(0, q).arg(1, queryCodes).arg(2, queryScales).arg(3, buf.boundCodes()).arg(4, buf.boundParams())
                         .arg(5, pageTables).arg(6, maxPages).arg(7, lengths).arg(8, rowLen).arg(9, rowScores).arg(10, perEntry)
-                        .local(11, 4L * (lanes * ((long) gqa * tile + 1) + 2L * gqa) + (long) gqa * kv.headDim());
+                        .local(11, 4L * (lanes * ((long) gqa * tile + 1) + 2L * gqa) + (long) gqa * kv.headDim())
+                        .arg(12, cache.smoothingBuffer()).arg(13, smoothingBase);
                 StepSlice.launchAll(scoreKernel, slices, perEntry, lanes * questSlots, timer, StageTimer.SELECT);
             }
             case DS -> scoreKernel.arg(0, q).arg(1, buf.labels()).arg(2, buf.labelParams()).arg(3, cache.labelChannelBuffer())

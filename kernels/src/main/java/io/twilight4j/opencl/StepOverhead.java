@@ -76,7 +76,7 @@ public final class StepOverhead {
              ClBuffer codes = cl.buffer("probe codes", q.length);
              ClBuffer scales = cl.buffer("probe scales", 4L * q.length / dim)) {
             cl.write(qb, 0, host);
-            probe.arg(0, qb).arg(1, codes).arg(2, scales).local(3, dim);
+            probe.arg(0, qb).arg(1, codes).arg(2, scales).local(3, dim).arg(4, cache.smoothingBuffer()).arg(5, 0);
             StageTimer timer = new StageTimer();
             long[] nanos = new long[4];
             for (int launches : new int[] {1, 2}) {

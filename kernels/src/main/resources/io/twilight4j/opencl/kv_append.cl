@@ -4,8 +4,10 @@
 // Work-items: one work-group per KV head (group id = head), HEAD_DIM work-items, item c owns channel c.
 // Tokens are walked in order inside the group, so a page's bounds are updated without races and a
 // page's first token resets them; the page's 4-bit bound copy is re-encoded after each token, with
-// the float operations of io.twilight4j.kv.PageBounds.encode (same bytes as the host cache).
-// Local memory: 3 * HEAD_DIM + 6 floats, 2 * HEAD_DIM bytes (the bound codes before packing).
+// the float operations of io.twilight4j.kv.PageBounds.encode (same bytes as the host cache). The 4-bit
+// keys are of k / 2^e, e the channel's exponent in `smoothing` (from `smoothingBase`:
+// io.twilight4j.kv.KeySmoothing, zeros for none); ldexp is exact, as the host's scalb.
+// Local memory: 4 * HEAD_DIM + 6 floats, 2 * HEAD_DIM bytes (the bound codes before packing).
 // fp16 rounding goes through global memory (vstore_half then vload_half by the same work-item): OpenCL
 // C 1.2 without cl_khr_fp16 has no half variables.
 #pragma OPENCL FP_CONTRACT OFF
@@ -14,10 +16,11 @@ kernel void kv_append(global const float* k, global const float* v, global const
                       global half* K, global half* V, global uchar* codes, global half* params,
                       global half* bounds, global uchar* boundCodes, global half* boundParams,
                       global uchar* labels, global half* labelParams,
-                      global const int* labelChannels, int labelBase) {
+                      global const int* labelChannels, int labelBase, global const int* smoothing, int smoothingBase) {
     const int h = get_group_id(0);
     const int c = get_local_id(0);
-    local float row[HEAD_DIM];
+    const int ex = smoothing[smoothingBase + h * HEAD_DIM + c];
+    local float row[HEAD_DIM], srow[HEAD_DIM];
     local float pageMin[HEAD_DIM], pageMax[HEAD_DIM];
     local float stat[6];
     local uchar boundCode[2 * HEAD_DIM];
@@ -31,6 +34,7 @@ kernel void kv_append(global const float* k, global const float* v, global const
         vstore_half(v[src], tok * HEAD_DIM + c, V);
         const float kh = vload_half(tok * HEAD_DIM + c, K);
         row[c] = kh;
+        srow[c] = ldexp(kh, -ex);
         // Quest bounds (min row, then max row) over the fp16 keys: exact in fp16.
         const size_t b = ((size_t) page * KV_HEADS + h) * 2 * HEAD_DIM;
         const float lo = off == 0 ? kh : fmin(vload_half(b + c, bounds), kh);
@@ -52,10 +56,10 @@ kernel void kv_append(global const float* k, global const float* v, global const
             vstore_half(plo, r + 1, boundParams);
             stat[4] = plo;
             stat[5] = vload_half(r, boundParams);
-            float mn = row[0], mx = row[0];
+            float mn = srow[0], mx = srow[0];
             for (int i = 1; i < HEAD_DIM; i++) {
-                mn = fmin(mn, row[i]);
-                mx = fmax(mx, row[i]);
+                mn = fmin(mn, srow[i]);
+                mx = fmax(mx, srow[i]);
             }
             vstore_half((mx - mn) / 15.0f, tok * 2, params);
             vstore_half(mn, tok * 2 + 1, params);
@@ -91,8 +95,8 @@ kernel void kv_append(global const float* k, global const float* v, global const
         if (c < HEAD_DIM / 2) {
             const float mn = stat[0];
             const float inv = stat[1] > 0.0f ? 1.0f / stat[1] : 0.0f;
-            const int lo4 = clamp((int) floor((row[2 * c] - mn) * inv + 0.5f), 0, 15);
-            const int hi4 = clamp((int) floor((row[2 * c + 1] - mn) * inv + 0.5f), 0, 15);
+            const int lo4 = clamp((int) floor((srow[2 * c] - mn) * inv + 0.5f), 0, 15);
+            const int hi4 = clamp((int) floor((srow[2 * c + 1] - mn) * inv + 0.5f), 0, 15);
             codes[tok * CODE_BYTES + c] = (uchar) (lo4 | (hi4 << 4));
         }
 #if LABEL_CHANNELS > 0

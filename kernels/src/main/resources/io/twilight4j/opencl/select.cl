@@ -36,7 +36,9 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 //   min + u * scale, two codes per byte, code j in the low nibble when even), HEAD_DIM bytes: work-item
 //   (slot, lane) reads bytes [QVEC lane, QVEC (lane + 1)), so QLANES work-items read one page together.
 //   The kernel quantizes the float queries q to 8-bit rows (q = c * qs) with quantize_queries' arithmetic
-//   (query_scale) and the entry's first group stores them (qcodes, qscales) for the estimate. With
+//   (query_scale), and the entry's first group stores the rows the estimate reads (qcodes, qscales): q
+//   times 2^e per channel as the cache smooths its 4-bit keys (`smoothing` from `smoothingBase`,
+//   io.twilight4j.kv.KeySmoothing), quantized the same way; Quest's page bounds are not smoothed. With
 //   c+ = max(c, 0) and c- = min(c, 0) a head's bound is qs (min sum(c) + scale ([c- | c+] . [u_min | u_max])),
 //   as the CPU's QuestSelector computes it: the dot products are exact integers, the same sums on both.
 //   Local memory (portable variant): red, QLANES x (GQA_GROUP * QTILE + 1) floats (padded against bank
@@ -64,13 +66,10 @@ inline int quest_dot(uint2 v, int2 qe, int2 qo) {
     return dot4_us((v.y >> 4) & LOW_NIBBLES, qo.y, d);
 }
 
-// The 16 codes of channels [16 chunk, 16 chunk + 16) of query row `row` (quantize_queries' arithmetic:
-// the row's largest magnitude is found by the QLANES / 2 lanes that hold its chunks, neighbours in the
-// warp), its scale into *scale. With `write` the lane stores them for the estimate, which reads the codes
-// after this kernel: Quest plans need no quantize_queries launch.
-inline char16 quantize_chunk(global const float* q, global char* qcodes, global float* qscales, size_t row, int chunk,
-                             bool write, float* scale) {
-    const float16 x = vload16(chunk, q + row * HEAD_DIM);
+// The 16 codes of a query row's channels [16 chunk, 16 chunk + 16), x (quantize_queries' arithmetic: the
+// row's largest magnitude is found by the QLANES / 2 lanes that hold its chunks, neighbours in the warp),
+// its scale into *scale. Every lane of the warp must call it (shuffles).
+inline char16 quantize_chunk(float16 x, float* scale) {
     const float16 a = fabs(x);
     const float8 a8 = fmax(a.lo, a.hi);
     const float4 a4 = fmax(a8.lo, a8.hi);
@@ -79,19 +78,15 @@ inline char16 quantize_chunk(global const float* q, global char* qcodes, global 
         amax = fmax(amax, shfl_xor(amax, o));
     }
     const float2 si = query_scale(amax);
-    const char16 c = convert_char16(rint(x * si.y));
-    if (write) {
-        vstore16(c, chunk, qcodes + row * HEAD_DIM);
-        if (chunk == 0) qscales[row] = si.x;
-    }
     *scale = si.x;
-    return c;
+    return convert_char16(rint(x * si.y));
 }
 
 kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
                               global const uchar* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
-                              global float* rowScores, int groupsPerEntry, local float* unused PHASE_PARAM) {
+                              global float* rowScores, int groupsPerEntry, local float* unused,
+                              global const int* smoothing, int smoothingBase PHASE_PARAM) {
     PHASE_MARK(0);
     const int e = GROUP_ID / groupsPerEntry, part = GROUP_ID % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
@@ -105,9 +100,18 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     const int chunk = lane % (QLANES / 2);
     int2 qe[GQA_GROUP], qo[GQA_GROUP];
     float qsum[GQA_GROUP], qscale[GQA_GROUP];
+    const int16 ex = vload16(chunk, smoothing + smoothingBase + h * HEAD_DIM);
     for (int g = 0; g < GQA_GROUP; g++) {
-        const char16 c = quantize_chunk(q, qcodes, qscales, query_index(b, h, g), chunk, part == 0 && slot == 0 && !maxLane,
-                                        &qscale[g]);
+        const size_t row = query_index(b, h, g);
+        const float16 x = vload16(chunk, q + row * HEAD_DIM);
+        // The estimate reads the smoothed rows after this kernel (Quest plans need no quantize_queries launch).
+        float es;
+        const char16 estimateCodes = quantize_chunk(ldexp(x, ex), &es);
+        if (part == 0 && slot == 0 && !maxLane) {
+            vstore16(estimateCodes, chunk, qcodes + row * HEAD_DIM);
+            if (chunk == 0) qscales[row] = es;
+        }
+        const char16 c = quantize_chunk(x, &qscale[g]);
         const char16 signed_part = maxLane ? max(c, (char16) (0)) : min(c, (char16) (0));
         qe[g] = as_int2(signed_part.even);
         qo[g] = as_int2(signed_part.odd);
@@ -194,7 +198,8 @@ inline float split_query(local const char* qr, int j) {
 kernel void quest_page_scores(global const float* q, global char* qcodes, global float* qscales,
                               global const uchar* boundCodes, global const half* boundParams,
                               global const int* pageTables, int maxPages, global const int* lengths, int rowLen,
-                              global float* rowScores, int groupsPerEntry, local float* red PHASE_PARAM) {
+                              global float* rowScores, int groupsPerEntry, local float* red,
+                              global const int* smoothing, int smoothingBase PHASE_PARAM) {
     const int e = GROUP_ID / groupsPerEntry, part = GROUP_ID % groupsPerEntry;
     const int b = e / KV_HEADS, h = e % KV_HEADS;
     const int lid = get_local_id(0), lane = lid % QLANES, slot = lid / QLANES;
@@ -202,12 +207,24 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     const int2 share = block_range(pages, part, groupsPerEntry);
     const int first = share.x, end = share.y;
     // The group's queries quantized here (quantize_queries' arithmetic: Quest plans launch no separate
-    // kernel for them); the entry's first group stores the codes and scales for the estimate.
+    // kernel for them); the entry's first group stores the smoothed rows' codes and scales for the estimate.
     local float* qsum = red + QLANES * (QHT + 1);
     local float* qscale = qsum + GQA_GROUP;
     local char* qloc = (local char*) (qscale + GQA_GROUP);
     if (lid < GQA_GROUP) {
         global const float* qr = q + query_index(b, h, lid) * HEAD_DIM;
+        if (part == 0) {
+            global const int* ex = smoothing + smoothingBase + h * HEAD_DIM;
+            float amax = 0.0f;
+            for (int c = 0; c < HEAD_DIM; c++) {
+                amax = fmax(amax, fabs(ldexp(qr[c], ex[c])));
+            }
+            const float2 si = query_scale(amax);
+            for (int c = 0; c < HEAD_DIM; c++) {
+                qcodes[query_index(b, h, lid) * HEAD_DIM + c] = convert_char(rint(ldexp(qr[c], ex[c]) * si.y));
+            }
+            qscales[query_index(b, h, lid)] = si.x;
+        }
         float amax = 0.0f;
         for (int c = 0; c < HEAD_DIM; c++) {
             amax = fmax(amax, fabs(qr[c]));
@@ -221,16 +238,8 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         }
         qsum[lid] = (float) s;
         qscale[lid] = si.x;
-        if (part == 0) {
-            qscales[query_index(b, h, lid)] = si.x;
-        }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (part == 0) {
-        for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
-            qcodes[query_index(b, h, 0) * HEAD_DIM + i] = qloc[i];
-        }
-    }
     // Codes as floats: every product and partial sum below is an integer below 2^24, so exact. This
     // lane's bytes hold codes [2 QVEC lane, 2 QVEC (lane + 1)): the even ones meet qlo, the odd ones qhi.
     float4 qlo[GQA_GROUP], qhi[GQA_GROUP];

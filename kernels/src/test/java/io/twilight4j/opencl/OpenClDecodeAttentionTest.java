@@ -27,9 +27,15 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
 
     /** Ragged batch (54, 97, 1 tokens), MHA and GQA, head_dim 64 and 12. */
     private static Setup setup(long seed, int kvHeads, int headDim) {
+        return setup(seed, kvHeads, headDim, false);
+    }
+
+    /** As above; with {@code smoothed}, random key smoothing exponents. */
+    private static Setup setup(long seed, int kvHeads, int headDim, boolean smoothed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         KvShape shape = new KvShape(1, kvHeads, headDim, 16, 64, 0);
-        OpenClKvCache cache = new OpenClKvCache(cl, shape, null);
+        OpenClKvCache cache = new OpenClKvCache(cl, shape, null,
+                smoothed ? OpenClKvCacheTest.randomSmoothing(shape, new SplittableRandom(seed + 1)) : null);
         int[] lens = {54, 97, 1};
         int[] seqs = new int[lens.length];
         int row = kvHeads * headDim;
@@ -117,12 +123,13 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
 
     /**
      * Quest scoring quantizes the queries itself and stores them for the estimate: every row's codes and
-     * scale equal the host encoder's ({@link Int8Query}) bit for bit, rounding ties included.
+     * scale equal the host encoder's ({@link Int8Query}) bit for bit, rounding ties included; on a cache
+     * with key smoothing, those of the row smoothed with its KV head's exponents.
      */
-    @ParameterizedTest(name = "seed {0}: kvHeads {1}, queryHeads {2}, headDim {3}")
-    @CsvSource({"9, 2, 8, 64", "10, 1, 4, 64", "11, 2, 2, 12"})
-    void questScoringStoresTheHostQueryCodes(long seed, int kvHeads, int queryHeads, int d) {
-        Setup s = setup(seed, kvHeads, d);
+    @ParameterizedTest(name = "seed {0}: kvHeads {1}, queryHeads {2}, headDim {3}, smoothed {4}")
+    @CsvSource({"9, 2, 8, 64, false", "10, 1, 4, 64, false", "11, 2, 2, 12, false", "12, 2, 8, 64, true", "13, 2, 2, 12, true"})
+    void questScoringStoresTheHostQueryCodes(long seed, int kvHeads, int queryHeads, int d, boolean smoothed) {
+        Setup s = setup(seed, kvHeads, d, smoothed);
         try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache,
                 AttentionPolicy.parse("quest:48+twilight:0.9"), new DecodeShape(queryHeads, 4, 128), false, true)) {
             SplittableRandom rnd = new SplittableRandom(seed);
@@ -145,7 +152,8 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
                 cl.read(plan.sparsePipeline().queryScales(), 0, scales);
                 float[] expected = new float[d];
                 for (int r = 0; r < rows; r++) {
-                    float scale = Int8Query.quantize(q, r * d, d, expected, 0);
+                    int[] e = smoothed ? s.cache().keySmoothing().exponentsOf(0, r % queryHeads / (queryHeads / kvHeads)) : null;
+                    float scale = Int8Query.quantize(q, r * d, d, e, expected, 0);
                     assertEquals(scale, scales.get(r), "row " + r + " scale");
                     for (int c = 0; c < d; c++) {
                         assertEquals((int) expected[c], codes.get(r * d + c), "row " + r + " channel " + c);
@@ -158,12 +166,15 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
         }
     }
 
-    /** Quest keeps the last page plus the best pages by the bound of its 4-bit box; outputs equal exact attention over them. */
-    @ParameterizedTest(name = "quest seed {0}: kvHeads {1}, queryHeads {2}")
-    @CsvSource({"6, 1, 1", "7, 2, 8", "8, 1, 4"})
-    void questMatchesReferenceSelection(long seed, int kvHeads, int queryHeads) {
+    /**
+     * Quest keeps the last page plus the best pages by the bound of its 4-bit box; outputs equal exact attention
+     * over them. Key smoothing changes none of that: Quest reads unsmoothed bounds with the query as it is.
+     */
+    @ParameterizedTest(name = "quest seed {0}: kvHeads {1}, queryHeads {2}, smoothed {3}")
+    @CsvSource({"6, 1, 1, false", "7, 2, 8, false", "8, 1, 4, false", "7, 2, 8, true"})
+    void questMatchesReferenceSelection(long seed, int kvHeads, int queryHeads, boolean smoothed) {
         int d = 64, budget = 48;
-        Setup s = setup(seed, kvHeads, d);
+        Setup s = setup(seed, kvHeads, d, smoothed);
         try (OpenClKvCache cache = s.cache(); OpenClDecodeAttention plan = new OpenClDecodeAttention(cache, AttentionPolicy.parse("quest:" + budget),
                 new DecodeShape(queryHeads, 4, 128), false, true)) {
             float[] q = gaussian(new SplittableRandom(seed), 3 * queryHeads * d);

@@ -2,6 +2,7 @@ package io.twilight4j.opencl;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvLayout;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.kv.LabelChannels;
@@ -16,14 +17,19 @@ import org.lwjgl.system.MemoryUtil;
 
 class OpenClKvCacheTest extends OpenClTestSupport {
 
-    /** Appends ragged chunks to two sequences, frees one, reuses its pages, and checks every stored byte. */
-    @ParameterizedTest(name = "seed {0}: kvHeads {1}, headDim {2}, pageTokens {3}, labels {4}")
-    @CsvSource({"1, 1, 64, 16, 32", "2, 2, 12, 5, 8", "3, 3, 128, 16, 0", "4, 1, 8, 7, 4"})
-    void appendStoresKvBoundsCodesAndLabels(long seed, int kvHeads, int headDim, int pageTokens, int r) {
+    /**
+     * Appends ragged chunks to two sequences, frees one, reuses its pages, and checks every stored byte; with
+     * {@code smoothed} the 4-bit keys are of k / 2^e for random exponents per layer, head and channel.
+     */
+    @ParameterizedTest(name = "seed {0}: kvHeads {1}, headDim {2}, pageTokens {3}, labels {4}, smoothed {5}")
+    @CsvSource({"1, 1, 64, 16, 32, false", "2, 2, 12, 5, 8, true", "3, 3, 128, 16, 0, false", "4, 1, 8, 7, 4, false",
+            "5, 2, 128, 16, 8, true"})
+    void appendStoresKvBoundsCodesAndLabels(long seed, int kvHeads, int headDim, int pageTokens, int r, boolean smoothed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         KvShape shape = new KvShape(2, kvHeads, headDim, pageTokens, 40, r);
         LabelChannels labels = r == 0 ? null : randomLabels(shape, rnd);
-        try (OpenClKvCache cache = new OpenClKvCache(cl, shape, labels)) {
+        KeySmoothing smoothing = smoothed ? randomSmoothing(shape, rnd) : null;
+        try (OpenClKvCache cache = new OpenClKvCache(cl, shape, labels, smoothing)) {
             int a = cache.pager().newSequence();
             int b = cache.pager().newSequence();
             float[][][] keys = new float[2][shape.capacityTokens()][];   // [layer][slot] -> fp32 key row
@@ -34,7 +40,7 @@ class OpenClKvCacheTest extends OpenClTestSupport {
             int c = cache.pager().newSequence();
             append(cache, c, 97, rnd, keys);
             for (int l = 0; l < 2; l++) {
-                verifyLayer(cache, l, labels, new int[] {a, c}, keys[l]);
+                verifyLayer(cache, l, labels, smoothing, new int[] {a, c}, keys[l]);
             }
         }
     }
@@ -61,6 +67,19 @@ class OpenClKvCacheTest extends OpenClTestSupport {
             }
         }
         return new LabelChannels(shape.headDim(), ch);
+    }
+
+    /** Exponents drawn from the whole range KeySmoothing allows. */
+    static KeySmoothing randomSmoothing(KvShape shape, SplittableRandom rnd) {
+        int[][][] e = new int[shape.layers()][shape.kvHeads()][shape.headDim()];
+        for (int[][] layer : e) {
+            for (int[] head : layer) {
+                for (int c = 0; c < head.length; c++) {
+                    head[c] = rnd.nextInt(KeySmoothing.MIN_EXPONENT, KeySmoothing.MAX_EXPONENT + 1);
+                }
+            }
+        }
+        return new KeySmoothing(shape.headDim(), e);
     }
 
     /** Appends {@code tokens} random rows to every layer in chunks of random size; keeps fp32 keys per slot. */
@@ -94,7 +113,8 @@ class OpenClKvCacheTest extends OpenClTestSupport {
         }
     }
 
-    private static void verifyLayer(OpenClKvCache cache, int l, LabelChannels labels, int[] seqs, float[][] keys) {
+    private static void verifyLayer(OpenClKvCache cache, int l, LabelChannels labels, KeySmoothing smoothing, int[] seqs,
+                                    float[][] keys) {
         KvShape s = cache.shape();
         KvLayout lay = cache.layout();
         OpenClKvCache.LayerBuffers b = cache.layer(l);
@@ -125,7 +145,11 @@ class OpenClKvCacheTest extends OpenClTestSupport {
                             mx[c] = Math.max(mx[c], kh[c]);
                         }
                         int[] q = new int[d];
-                        float[] sm = Fp16Reference.quantize(kh, 4, q);
+                        float[] smoothed = kh.clone();
+                        for (int c = 0; c < d && smoothing != null; c++) {
+                            smoothed[c] = Math.scalb(kh[c], -smoothing.exponentsOf(l, h)[c]);
+                        }
+                        float[] sm = Fp16Reference.quantize(smoothed, 4, q);
                         int po = (int) lay.paramOffset(page, h, t);
                         assertEquals(sm[0], Float.float16ToFloat(params[po]), "scale");
                         assertEquals(sm[1], Float.float16ToFloat(params[po + 1]), "min");

@@ -5,6 +5,7 @@ import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.backend.DecodeAttention;
 import io.twilight4j.backend.DecodeShape;
 import io.twilight4j.kv.HostKvCache;
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.kv.LabelChannels;
@@ -36,8 +37,8 @@ public final class CpuBackend implements AttentionBackend {
     }
 
     @Override
-    public KvCache createCache(KvShape shape, LabelChannels labels) {
-        return new HostKvCache(shape, labels);
+    public KvCache createCache(KvShape shape, LabelChannels labels, KeySmoothing smoothing) {
+        return new HostKvCache(shape, labels, smoothing);
     }
 
     @Override

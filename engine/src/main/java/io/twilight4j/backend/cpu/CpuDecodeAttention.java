@@ -12,6 +12,7 @@ import io.twilight4j.backend.StepInputs;
 import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.HostKvCache;
 import io.twilight4j.kv.Int8Query;
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.KvShape;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.policy.GqaMode;
@@ -74,9 +75,12 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final int[] candidateCount;
     private final int[] selectedCount;
     private final float[] thresholds;
-    // Per query head of the batch: the 8-bit query the page scoring and the estimate read.
+    // Per query head of the batch: the 8-bit query the page scoring reads, and the one the estimate reads
+    // (the same arrays unless the cache smooths its 4-bit keys: then q * 2^e, quantized).
     private final float[] queryCodes;
     private final float[] queryScales;
+    private final float[] estimateCodes;
+    private final float[] estimateScales;
     // Per attention entry (group mode: sequence x KV head; head mode: sequence x query head).
     private final int[][] headTokens;
     private final int[] attendCount;
@@ -137,6 +141,9 @@ final class CpuDecodeAttention implements DecodeAttention {
         int queryRows = selector == null ? 0 : shape.maxBatch() * shape.queryHeads();
         this.queryCodes = new float[queryRows * dim];
         this.queryScales = new float[queryRows];
+        boolean smoothedEstimate = pruner != null && cache.keySmoothing() != null;
+        this.estimateCodes = smoothedEstimate ? new float[queryRows * dim] : queryCodes;
+        this.estimateScales = smoothedEstimate ? new float[queryRows] : queryScales;
         boolean perHead = pruner != null && policy.gqaMode() == GqaMode.HEAD;
         // Dense attends a sequence's KV heads together (one entry per sequence, storage order).
         int attentionEntries = perHead ? shape.maxBatch() * shape.queryHeads() : selectionEntries;
@@ -185,8 +192,13 @@ final class CpuDecodeAttention implements DecodeAttention {
     private void runSparse(int layer, int batch, float[] q, float[] out) {
         int selectionEntries = batch * kvHeads;
         java.util.Arrays.fill(stageNanos, 0);
+        KeySmoothing smoothing = cache.keySmoothing();
         for (int r = 0; r < batch * shape.queryHeads(); r++) {
             queryScales[r] = Int8Query.quantize(q, r * dim, dim, queryCodes, r * dim);
+            if (estimateCodes != queryCodes) {
+                int[] e = smoothing.exponentsOf(layer, r % shape.queryHeads() / group);
+                estimateScales[r] = Int8Query.quantize(q, r * dim, dim, e, estimateCodes, r * dim);
+            }
         }
         int scoreItems = planPageScoring(batch);
         for (int b = 0; b < batch && scoreItems > 0; b++) {
@@ -301,8 +313,8 @@ final class CpuDecodeAttention implements DecodeAttention {
             ExactScores.compute(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], q, qOff, group, scale, ws,
                     ws.scores, 0);
         } else {
-            Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], queryCodes,
-                    queryScales, qOff / dim, group, scale, ws, ws.scores, 0);
+            Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], estimateCodes,
+                    estimateScales, qOff / dim, group, scale, ws, ws.scores, 0);
         }
         long t2 = System.nanoTime();
         stageNanos[nanosAt + 1] += t2 - t1;
