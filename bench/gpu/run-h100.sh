@@ -13,6 +13,7 @@ mkdir -p "$OUT"
 shapes=${1:-"16:32768:8 16:131072:8 1:32768:8 1:131072:8 64:32768:8 16:8192:8 1:8192:8 64:8192:8 64:131072:8 1:32768:32 16:32768:32 16:8192:32 1:8192:32 1:131072:32"}
 policies=${POLICIES:-quest:8192,quest:8192+twilight:0.95}
 # JAVA_OPTS: further JVM options for every bench run (e.g. a -Dtwilight4j.* knob under test).
+# BENCH_ARGS: further bench attention options for every shape (e.g. --no-key-smoothing).
 java="bash .device/run.sh -Xmx100g -XX:ErrorFile=$OUT/hs_err_%p.log ${JAVA_OPTS:-} io.twilight4j.cli.Main"
 {
   date -u
@@ -36,7 +37,7 @@ for s in $shapes; do
   echo "== batch $b ctx $l hkv $h" | tee -a "$OUT/log.txt"
   for attempt in 1 2; do
     timeout 240 $java bench attention --backend opencl --batch "$b" --ctx "$l" --hq 32 --hkv "$h" --dim 128 \
-      --policy "$policies" --iterations 30 --no-bandwidth --json "$OUT/row.json" 2>&1 | tr '\r' '\n' | grep -v '^filling' | tee -a "$OUT/log.txt"
+      --policy "$policies" --iterations 30 --no-bandwidth ${BENCH_ARGS:-} --json "$OUT/row.json" 2>&1 | tr '\r' '\n' | grep -v '^filling' | tee -a "$OUT/log.txt"
     [ "${PIPESTATUS[0]}" -ne 139 ] && break
     # Some JVMs die with SIGSEGV and no log while the cache fills (h100-2026-12-06-session14): run it once more.
     echo "(this JVM died with SIGSEGV, exit 139; attempt $attempt of 2)" | tee -a "$OUT/log.txt"

@@ -45,7 +45,7 @@ final class BenchAccuracyCommand implements Callable<Integer> {
             description = "comma list of policies, each against dense; default: ${DEFAULT-VALUE}")
     List<String> policies;
     @Option(names = "--start", defaultValue = "0",
-            description = "first step scored: earlier tokens are context only (and calibrate ds policies) (default: ${DEFAULT-VALUE})")
+            description = "first step scored: earlier tokens are context only (and calibrate ds label channels and the key smoothing) (default: ${DEFAULT-VALUE})")
     int start;
     @Option(names = "--dense-prefix", description = "the steps before --start attend densely under every policy: a dense "
             + "prefill of the context, then sparse decode (the Twilight paper's setting)")
@@ -57,6 +57,9 @@ final class BenchAccuracyCommand implements Callable<Integer> {
     int denseLayers;
     @Option(names = "--json", paramLabel = "FILE", description = "also write the rows to FILE, one JSON object per line")
     Path json;
+    @Option(names = "--no-key-smoothing", description = "quantize the keys' 4-bit copies as they are; by default policies "
+            + "that estimate with them smooth them per channel, calibrated on the tokens before --start")
+    boolean noKeySmoothing;
 
     @Override
     public Integer call() throws Exception {
@@ -99,7 +102,8 @@ final class BenchAccuracyCommand implements Callable<Integer> {
             try (AttentionBackend backend = Backends.open(run.backend, run.device, run.threads)) {
                 System.err.println("backend: " + backend.description());
                 try (ProgressBar bar = ProgressBars.on(System.err, "reading", tokens.length - 1, " tokens").build()) {
-                    rows = PolicyAccuracy.run(m, backend, parsed, denseLayers, tokens, start, densePrefix, bar::stepBy);
+                    rows = PolicyAccuracy.run(m, backend, parsed, denseLayers, tokens, start, densePrefix, !noKeySmoothing,
+                            bar::stepBy);
                 }
             }
             System.out.printf(Locale.ROOT, "%s: %d tokens, steps %d..%d scored, dense layers %d%s%n", model.getFileName(),

@@ -9,8 +9,10 @@ import java.util.Arrays;
  * other channel coarsely, which blurs the estimated weights and makes top-p keep less mass than p. So the
  * cache quantizes {@code k_c / 2^e_c} and the scorers read the query as {@code q_c * 2^e_c}: the dot product
  * is unchanged, the ranges are even. Factors are powers of two so that both products are exact on every
- * backend. Small channels are multiplied by at most 4 ({@link #MIN_EXPONENT}): one that calibration saw
- * smaller than it later is cannot blow up the range by much. Only the 4-bit keys are smoothed: K, V, Quest's
+ * backend. Channels are only divided, never multiplied ({@link #MIN_EXPONENT} 0): one that calibration saw
+ * smaller than it later is would otherwise blow up the range. On stories260K, calibrated on 16 tokens, letting
+ * small channels be doubled made its first layers' estimates worse than none at all; on the synthetic workload
+ * it helped (bench/results/cpu-2026-12-08-session30). Only the 4-bit keys are smoothed: K, V, Quest's
  * page bounds (exact and 4-bit) and the label cache are stored as they are, and Quest scores the query as it
  * is.
  *
@@ -23,8 +25,8 @@ public record KeySmoothing(int headDim, int[][][] exponents) {
 
     /** Largest exponent: a channel divided by more than 2^8 carries nothing a 4-bit code can keep. */
     public static final int MAX_EXPONENT = 8;
-    /** Smallest exponent: a channel is multiplied by at most 4. */
-    public static final int MIN_EXPONENT = -2;
+    /** Smallest exponent: channels are only ever divided (see the class comment). */
+    public static final int MIN_EXPONENT = 0;
 
     public KeySmoothing {
         if (exponents.length == 0 || exponents[0].length == 0) {
@@ -82,7 +84,8 @@ public record KeySmoothing(int headDim, int[][][] exponents) {
     /**
      * Calibrates from sample keys: per layer and head, channel c gets {@code round(log2(rms_c / median))}
      * clamped to [{@link #MIN_EXPONENT}, {@link #MAX_EXPONENT}], where rms_c is the channel's root mean square
-     * over the samples and median the median of the head's rms values (a channel that is always 0 gets 0).
+     * over the samples and median the median of the head's rms values: channels up to ~1.4 times the median, and
+     * one that is always 0, keep 0.
      *
      * @param samples per layer, {@code n x kvHeads x headDim} floats (n sample tokens)
      */

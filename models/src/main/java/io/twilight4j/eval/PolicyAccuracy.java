@@ -1,6 +1,7 @@
 package io.twilight4j.eval;
 
 import io.twilight4j.backend.AttentionBackend;
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.LabelChannels;
 import io.twilight4j.llama.LlamaDecoder;
 import io.twilight4j.llama.LlamaModel;
@@ -48,7 +49,7 @@ public final class PolicyAccuracy {
      * Reads {@code tokens} with dense attention and with each of {@code policies} (layers below
      * {@code denseLayers} attend densely under a policy, as in {@code generate}) and scores the predictions of
      * tokens {@code start + 1 ..} from the steps {@code start ..}. A Double Sparsity policy calibrates its label
-     * channels on the unscored tokens {@code 0..start}. {@code progress} hears each step's token count (1).
+     * channels, and policies that estimate the key smoothing, on the unscored tokens {@code 0..start}. {@code progress} hears each step's token count (1).
      */
     public static List<Row> run(LlamaModel model, AttentionBackend backend, List<AttentionPolicy> policies, int denseLayers,
                                 int[] tokens, int start, IntConsumer progress) {
@@ -61,6 +62,15 @@ public final class PolicyAccuracy {
      */
     public static List<Row> run(LlamaModel model, AttentionBackend backend, List<AttentionPolicy> policies, int denseLayers,
                                 int[] tokens, int start, boolean densePrefix, IntConsumer progress) {
+        return run(model, backend, policies, denseLayers, tokens, start, densePrefix, true, progress);
+    }
+
+    /**
+     * As above; with {@code keySmoothing}, policies that estimate with the 4-bit keys read a cache whose key
+     * smoothing is calibrated on the unscored tokens {@code 0..start} (none when {@code start} is 0).
+     */
+    public static List<Row> run(LlamaModel model, AttentionBackend backend, List<AttentionPolicy> policies, int denseLayers,
+                                int[] tokens, int start, boolean densePrefix, boolean keySmoothing, IntConsumer progress) {
         int n = tokens.length;
         if (n < 2) {
             throw new IllegalArgumentException("the text has " + n + " token" + (n == 1 ? "" : "s")
@@ -81,8 +91,12 @@ public final class PolicyAccuracy {
         try {
             // Dense with no dense-only layers: every layer counts its context as the budget.
             decoders.add(model.newDecoder(backend, AttentionPolicy.dense(), 0, n));
+            boolean estimates = sparse.stream().anyMatch(p -> p.prunes() && !p.exactScores());
+            KeySmoothing smoothing = keySmoothing && estimates && start > 0
+                    ? model.calibrateKeySmoothing(backend, Arrays.copyOf(tokens, start)) : null;
             for (AttentionPolicy p : sparse) {
-                LlamaDecoder d = model.newDecoder(backend, p, denseLayers, n, labelsFor(model, backend, p, tokens, start));
+                LlamaDecoder d = model.newDecoder(backend, p, denseLayers, n, labelsFor(model, backend, p, tokens, start),
+                        p.prunes() && !p.exactScores() ? smoothing : null);
                 decoders.add(d);
                 d.measureAttentionError(true);
             }

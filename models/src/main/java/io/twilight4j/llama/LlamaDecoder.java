@@ -7,6 +7,7 @@ import io.twilight4j.backend.OutputError;
 import io.twilight4j.backend.StepStats;
 import io.twilight4j.kv.KvCache;
 import io.twilight4j.kv.KvShape;
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.LabelChannels;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.policy.SelectorKind;
@@ -51,18 +52,21 @@ public final class LlamaDecoder implements AutoCloseable {
     private final double[] layerErrorSum;
     private final long[] layerErrorSteps;
 
-    /** Sees each layer's query (after RoPE) as it is attended; used to calibrate Double Sparsity. */
+    /**
+     * Sees each layer's query and new key (after RoPE) as they are attended; used to calibrate Double Sparsity's
+     * label channels and the key smoothing.
+     */
     @FunctionalInterface
-    interface QueryRecorder {
-        void record(int layer, float[] q);
+    interface StepRecorder {
+        void record(int layer, float[] q, float[] k);
     }
 
-    private QueryRecorder recorder;
+    private StepRecorder recorder;
     /** While set, every layer attends densely (a dense prefill before sparse decode). */
     private boolean denseOnly;
 
     LlamaDecoder(LlamaModel model, AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext,
-                 LabelChannels labels) {
+                 LabelChannels labels, KeySmoothing smoothing) {
         this.c = model.config();
         this.w = model.weights();
         if (policy.selector() == SelectorKind.DS && labels == null) {
@@ -82,7 +86,7 @@ public final class LlamaDecoder implements AutoCloseable {
         this.denseLayers = denseLayers;
         this.maxContext = maxContext;
         this.cache = backend.createCache(KvShape.forTokens(c.layers(), c.kvHeads(), c.headDim(), maxContext,
-                labels == null ? 0 : labels.count()), labels);
+                labels == null ? 0 : labels.count()), labels, smoothing);
         DecodeShape shape = new DecodeShape(c.heads(), 1, maxContext);
         this.densePlan = backend.plan(cache, AttentionPolicy.dense(), shape);
         this.policyPlan = policy.isDense() ? densePlan : backend.plan(cache, policy, shape);
@@ -121,8 +125,8 @@ public final class LlamaDecoder implements AutoCloseable {
         this.denseOnly = on;
     }
 
-    /** Calls {@code r} with every layer's query from now on (null: stop). */
-    void recordQueries(QueryRecorder r) {
+    /** Calls {@code r} with every layer's query and key from now on (null: stop). */
+    void record(StepRecorder r) {
         this.recorder = r;
     }
 
@@ -159,7 +163,7 @@ public final class LlamaDecoder implements AutoCloseable {
             // The new key and value go into the engine's cache; the plan attends over all of them.
             cache.write(l, seqs[0], pos, k, v, 1);
             if (recorder != null) {
-                recorder.record(l, q);
+                recorder.record(l, q, k);
             }
             boolean dense = l < denseLayers || denseOnly;
             StepStats stats = (dense ? densePlan : policyPlan).run(l, seqs, q, att);

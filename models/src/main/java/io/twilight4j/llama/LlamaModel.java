@@ -4,6 +4,7 @@ import io.twilight4j.backend.AttentionBackend;
 import io.twilight4j.console.ProgressBars;
 import io.twilight4j.gguf.GgufFile;
 import io.twilight4j.gguf.GgufFormatException;
+import io.twilight4j.kv.KeySmoothing;
 import io.twilight4j.kv.LabelChannels;
 import io.twilight4j.policy.AttentionPolicy;
 import io.twilight4j.select.ChannelCalibration;
@@ -40,7 +41,13 @@ public record LlamaModel(LlamaConfig config, LlamaWeights weights) {
     /** As above, with Double Sparsity's label channels (required by a {@code ds} policy, else may be null). */
     public LlamaDecoder newDecoder(AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext,
                                    LabelChannels labels) {
-        return new LlamaDecoder(this, backend, policy, denseLayers, maxContext, labels);
+        return newDecoder(backend, policy, denseLayers, maxContext, labels, null);
+    }
+
+    /** As above, with the cache's key smoothing ({@link #calibrateKeySmoothing}; null: none). */
+    public LlamaDecoder newDecoder(AttentionBackend backend, AttentionPolicy policy, int denseLayers, int maxContext,
+                                   LabelChannels labels, KeySmoothing smoothing) {
+        return new LlamaDecoder(this, backend, policy, denseLayers, maxContext, labels, smoothing);
     }
 
     /**
@@ -48,22 +55,37 @@ public record LlamaModel(LlamaConfig config, LlamaWeights weights) {
      * queries for {@code tokens} (a dense pass; TWILIGHT.md section 3).
      */
     public LabelChannels calibrateLabelChannels(AttentionBackend backend, int[] tokens, int r) {
+        float[][] samples = denseSamples(backend, tokens, true, "label calibration");
+        return ChannelCalibration.calibrate(samples, config.heads(), config.kvHeads(), config.headDim(), r);
+    }
+
+    /**
+     * Calibrates the cache's key smoothing ({@link KeySmoothing#calibrate}) per layer and KV head on this model's
+     * own keys (after RoPE) for {@code tokens} (a dense pass).
+     */
+    public KeySmoothing calibrateKeySmoothing(AttentionBackend backend, int[] tokens) {
+        float[][] samples = denseSamples(backend, tokens, false, "key smoothing calibration");
+        return KeySmoothing.calibrate(samples, config.kvHeads(), config.headDim());
+    }
+
+    /** Per layer, the queries (or keys) of a dense pass over {@code tokens}, one row after another. */
+    private float[][] denseSamples(AttentionBackend backend, int[] tokens, boolean queries, String what) {
         if (tokens.length == 0) {
-            throw new IllegalArgumentException("label calibration needs at least one token");
+            throw new IllegalArgumentException(what + " needs at least one token");
         }
-        int row = config.heads() * config.headDim();
+        int row = queries ? config.heads() * config.headDim() : config.kvDim();
         float[][] samples = new float[config.layers()][tokens.length * row];
         int[] filled = new int[config.layers()];
         try (LlamaDecoder d = newDecoder(backend, AttentionPolicy.dense(), config.layers(), tokens.length)) {
-            d.recordQueries((layer, q) -> {
-                System.arraycopy(q, 0, samples[layer], filled[layer], row);
+            d.record((layer, q, k) -> {
+                System.arraycopy(queries ? q : k, 0, samples[layer], filled[layer], row);
                 filled[layer] += row;
             });
             for (int t : tokens) {
                 d.forward(t);
             }
         }
-        return ChannelCalibration.calibrate(samples, config.heads(), config.kvHeads(), config.headDim(), r);
+        return samples;
     }
 
     /** Bytes of weights one decode step streams (every matrix once, the classifier included). */
