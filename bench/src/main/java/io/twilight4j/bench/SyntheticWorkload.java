@@ -21,8 +21,9 @@ public final class SyntheticWorkload {
 
     static final int SEGMENT_TOKENS = 64;
     static final int TOPICS = 8;
-    /** Tokens the key smoothing is calibrated on. */
+    /** Tokens whose keys, and query steps whose queries, the key smoothing is calibrated on. */
     static final int SMOOTHING_SAMPLES = 1024;
+    static final int SMOOTHING_QUERY_SAMPLES = 64;
 
     private final BenchConfig config;
     private final float[] channelScale;
@@ -75,8 +76,9 @@ public final class SyntheticWorkload {
     }
 
     /**
-     * The cache's key smoothing calibrated on this workload's keys (positions spread over the context), or
-     * null when the configuration turns it off. A sample, as a calibration on a model's prompt would be.
+     * The cache's key smoothing calibrated on this workload's keys (positions spread over the context) and on
+     * sample queries of another seed than the measured ones (as the label channels are), or null when the
+     * configuration turns it off. A sample, as a calibration on a model's prompt would be.
      */
     public KeySmoothing keySmoothing() {
         if (!config.keySmoothing()) {
@@ -89,9 +91,16 @@ public final class SyntheticWorkload {
         for (int i = 0; i < n; i++) {
             token(0, (int) ((long) i * config.ctx() / n), k, v, i * row);
         }
-        float[][] samples = new float[config.layers()][];
-        java.util.Arrays.fill(samples, k);
-        return KeySmoothing.calibrate(samples, config.kvHeads(), config.headDim());
+        int rows = config.batch() * config.queryHeads() * config.headDim();
+        float[] q = new float[SMOOTHING_QUERY_SAMPLES * rows];
+        for (int i = 0; i < SMOOTHING_QUERY_SAMPLES; i++) {
+            System.arraycopy(queries((config.seed() ^ 0xca11b) + 1 + i), 0, q, i * rows, rows);
+        }
+        float[][] keys = new float[config.layers()][];
+        float[][] queries = new float[config.layers()][];
+        java.util.Arrays.fill(keys, k);
+        java.util.Arrays.fill(queries, q);
+        return KeySmoothing.calibrate(keys, queries, config.queryHeads(), config.kvHeads(), config.headDim());
     }
 
     /** Topic of the segment holding {@code pos} in (sequence b, KV head h), or -1 for none. */

@@ -55,31 +55,34 @@ public record LlamaModel(LlamaConfig config, LlamaWeights weights) {
      * queries for {@code tokens} (a dense pass; TWILIGHT.md section 3).
      */
     public LabelChannels calibrateLabelChannels(AttentionBackend backend, int[] tokens, int r) {
-        float[][] samples = denseSamples(backend, tokens, true, "label calibration");
-        return ChannelCalibration.calibrate(samples, config.heads(), config.kvHeads(), config.headDim(), r);
+        float[][][] samples = denseSamples(backend, tokens, "label calibration");
+        return ChannelCalibration.calibrate(samples[0], config.heads(), config.kvHeads(), config.headDim(), r);
     }
 
     /**
      * Calibrates the cache's key smoothing ({@link KeySmoothing#calibrate}) per layer and KV head on this model's
-     * own keys (after RoPE) for {@code tokens} (a dense pass).
+     * own keys and queries (after RoPE) for {@code tokens} (a dense pass).
      */
     public KeySmoothing calibrateKeySmoothing(AttentionBackend backend, int[] tokens) {
-        float[][] samples = denseSamples(backend, tokens, false, "key smoothing calibration");
-        return KeySmoothing.calibrate(samples, config.kvHeads(), config.headDim());
+        float[][][] samples = denseSamples(backend, tokens, "key smoothing calibration");
+        return KeySmoothing.calibrate(samples[1], samples[0], config.heads(), config.kvHeads(), config.headDim());
     }
 
-    /** Per layer, the queries (or keys) of a dense pass over {@code tokens}, one row after another. */
-    private float[][] denseSamples(AttentionBackend backend, int[] tokens, boolean queries, String what) {
+    /** Per layer, the queries ([0]) and keys ([1]) of a dense pass over {@code tokens}, one row after another. */
+    private float[][][] denseSamples(AttentionBackend backend, int[] tokens, String what) {
         if (tokens.length == 0) {
             throw new IllegalArgumentException(what + " needs at least one token");
         }
-        int row = queries ? config.heads() * config.headDim() : config.kvDim();
-        float[][] samples = new float[config.layers()][tokens.length * row];
+        int queryRow = config.heads() * config.headDim();
+        int keyRow = config.kvDim();
+        float[][][] samples = {new float[config.layers()][tokens.length * queryRow],
+                new float[config.layers()][tokens.length * keyRow]};
         int[] filled = new int[config.layers()];
         try (LlamaDecoder d = newDecoder(backend, AttentionPolicy.dense(), config.layers(), tokens.length)) {
             d.record((layer, q, k) -> {
-                System.arraycopy(queries ? q : k, 0, samples[layer], filled[layer], row);
-                filled[layer] += row;
+                int t = filled[layer]++;
+                System.arraycopy(q, 0, samples[0][layer], t * queryRow, queryRow);
+                System.arraycopy(k, 0, samples[1][layer], t * keyRow, keyRow);
             });
             for (int t : tokens) {
                 d.forward(t);

@@ -169,8 +169,8 @@ class PolicyAccuracyTest {
     }
 
     /**
-     * What the smoothing is for, on a real model: with it calibrated on the first 16 tokens, Twilight's attention
-     * outputs at p = 0.99 are closer to dense's (mean rel_err 4.5e-2 -> 1.8e-2 on the longer story of
+     * What the smoothing is for, on a real model: calibrated on the first 16 tokens' keys and queries, Twilight's attention
+     * outputs at p = 0.99 are closer to dense's (mean rel_err 4.5e-2 -> 2.0e-2 on the longer story of
      * bench/results/cpu-2026-12-08-session30) and its predictions too (KL against dense).
      */
     @Test
