@@ -34,6 +34,9 @@ final class ModelOptions {
     Path labelChannels;
     @Option(names = "--save-label-channels", paramLabel = "FILE", description = "write the label channels calibrated on the prompt")
     Path saveLabelChannels;
+    @Option(names = "--no-key-smoothing", description = "a policy that estimates with the 4-bit keys quantizes them as they are; "
+            + "by default they are smoothed per channel, calibrated on the first prompt's first tokens")
+    boolean noKeySmoothing;
     @Mixin
     BackendOptions run = new BackendOptions();
 }

@@ -29,6 +29,8 @@ final class ModelSession implements AutoCloseable {
 
     /** Prompts of at least this many tokens get a progress bar on stderr. */
     static final int PROMPT_BAR_TOKENS = 64;
+    /** Prompt tokens the key smoothing is calibrated on, at most (one dense pass over them). */
+    static final int SMOOTHING_TOKENS = 256;
 
     /** The model file, or null for a synthetic model. */
     final GgufFile file;
@@ -40,10 +42,15 @@ final class ModelSession implements AutoCloseable {
     private final int denseLayers;
     private final boolean densePrompt;
     private final AttentionBackend backend;
+    /**
+     * Made once the first prompt is known where it calibrates something: Double Sparsity's label channels (without a
+     * label file) or the key smoothing of a policy that estimates with the 4-bit keys.
+     */
     private LlamaDecoder decoder;
-    /** Double Sparsity without a label file: the decoder is made once the prompt has calibrated them. */
     private final int context;
+    private final java.nio.file.Path labelFile;
     private final java.nio.file.Path saveLabels;
+    private final boolean smoothKeys;
     private final Sampler sampler;
     private final long loadNanos;
     private long promptTokens;
@@ -115,9 +122,11 @@ final class ModelSession implements AutoCloseable {
             b = Backends.open(o.run.backend, o.run.device, o.run.threads);
             this.context = Math.min(o.ctx, model.config().contextLength());
             this.saveLabels = o.saveLabelChannels;
-            if (policy.selector() != io.twilight4j.policy.SelectorKind.DS) {
+            this.labelFile = o.labelChannels;
+            this.smoothKeys = policy.prunes() && !policy.exactScores() && !o.noKeySmoothing;
+            if (!smoothKeys && policy.selector() != io.twilight4j.policy.SelectorKind.DS) {
                 this.decoder = model.newDecoder(b, policy, o.denseLayers, context);
-            } else if (o.labelChannels != null) {
+            } else if (!smoothKeys && o.labelChannels != null) {
                 this.decoder = model.newDecoder(b, policy, o.denseLayers, context, loadLabels(o.labelChannels));
             }
         } catch (Exception | Error e) {
@@ -151,8 +160,27 @@ final class ModelSession implements AutoCloseable {
         return decoder == null ? context : decoder.maxContext() - decoder.position();
     }
 
-    /** Calibrates Double Sparsity's label channels on the prompt and makes the decoder with them. */
+    /**
+     * Calibrates on the prompt what the policy needs and makes the decoder: Double Sparsity's label channels (on the
+     * whole prompt, unless a label file was given) and the key smoothing (on its first {@link #SMOOTHING_TOKENS}
+     * tokens: a sample is enough, and the extra dense pass stays short).
+     */
     private void calibrateOn(int[] tokens) {
+        io.twilight4j.kv.LabelChannels labels = null;
+        if (policy.selector() == io.twilight4j.policy.SelectorKind.DS) {
+            labels = labelFile != null ? loadLabels(labelFile) : calibrateLabels(tokens);
+        }
+        io.twilight4j.kv.KeySmoothing smoothing = null;
+        if (smoothKeys) {
+            int n = Math.min(tokens.length, SMOOTHING_TOKENS);
+            smoothing = model.calibrateKeySmoothing(backend, java.util.Arrays.copyOf(tokens, n));
+            System.err.println("calibrated the key smoothing on the prompt's first " + n + " tokens");
+        }
+        decoder = model.newDecoder(backend, policy, denseLayers, context, labels, smoothing);
+    }
+
+    /** Double Sparsity's label channels calibrated on the prompt (and saved where asked). */
+    private io.twilight4j.kv.LabelChannels calibrateLabels(int[] tokens) {
         int r = policy.labelChannelsFor(model.config().headDim());
         io.twilight4j.kv.LabelChannels labels = model.calibrateLabelChannels(backend, tokens, r);
         System.err.println("calibrated " + r + " Double Sparsity label channels per KV head on the prompt's "
@@ -164,7 +192,7 @@ final class ModelSession implements AutoCloseable {
                 throw new IllegalArgumentException("--save-label-channels " + saveLabels + ": " + e.getMessage(), e);
             }
         }
-        decoder = model.newDecoder(backend, policy, denseLayers, context, labels);
+        return labels;
     }
 
     /** Runs the prompt tokens through the model; returns the logits after the last one. */

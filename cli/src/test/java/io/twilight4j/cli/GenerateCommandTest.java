@@ -91,8 +91,14 @@ class GenerateCommandTest {
 
     /** The prompt's greedy continuation on a dense decoder: argmax by hand, at most {@code max} tokens, stop at EOS. */
     private static String greedyText(LlamaModel model, Tokenizer tok, AttentionBackend backend, int max) {
+        return greedyText(model, tok, backend, "dense", 2, null, max);
+    }
+
+    /** As above with {@code policy} over a cache with {@code smoothing} (may be null). */
+    private static String greedyText(LlamaModel model, Tokenizer tok, AttentionBackend backend, String policy, int denseLayers,
+                                     io.twilight4j.kv.KeySmoothing smoothing, int max) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.dense(), 2, 4096)) {
+        try (LlamaDecoder d = model.newDecoder(backend, AttentionPolicy.parse(policy), denseLayers, 4096, null, smoothing)) {
             float[] logits = null;
             for (int t : tok.encode(PROMPT, true, false)) {
                 logits = d.forward(t);
@@ -110,6 +116,37 @@ class GenerateCommandTest {
             }
         }
         return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A policy that estimates with the 4-bit keys calibrates the key smoothing on the prompt and decodes with it:
+     * the greedy output equals a decoder's built here with {@code calibrateKeySmoothing} on the prompt's tokens, and
+     * with --no-key-smoothing one's built without (the two differ, or this test would show nothing).
+     */
+    @Test
+    void twilightCalibratesTheKeySmoothingOnThePrompt() throws Exception {
+        Path file = CliRun.sharedModel("stories260K.gguf");
+        String policy = "full+twilight:0.8";
+        String[] args = {"generate", "-m", file.toString(), "-p", PROMPT, "-n", String.valueOf(MAX_TOKENS), "--temperature", "0",
+                "-t", "1", "--attention", policy, "--dense-layers", "0"};
+        CliRun smoothed = CliRun.run("", args);
+        assertEquals(0, smoothed.exit(), smoothed.err());
+        assertTrue(smoothed.err().contains("calibrated the key smoothing on the prompt's first"), smoothed.err());
+        String[] plainArgs = java.util.Arrays.copyOf(args, args.length + 1);
+        plainArgs[args.length] = "--no-key-smoothing";
+        CliRun plain = CliRun.run("", plainArgs);
+        assertEquals(0, plain.exit(), plain.err());
+        assertTrue(!plain.err().contains("key smoothing"), plain.err());
+        try (GgufFile f = GgufFile.open(file); AttentionBackend backend = Backends.open("cpu", null, 1)) {
+            Tokenizer tok = Tokenizer.fromGguf(f);
+            LlamaModel model = LlamaModel.load(f, null);
+            io.twilight4j.kv.KeySmoothing smoothing = model.calibrateKeySmoothing(backend, tok.encode(PROMPT, true, false));
+            String withSmoothing = PROMPT + greedyText(model, tok, backend, policy, 0, smoothing, MAX_TOKENS) + System.lineSeparator();
+            String without = PROMPT + greedyText(model, tok, backend, policy, 0, null, MAX_TOKENS) + System.lineSeparator();
+            assertEquals(withSmoothing, smoothed.out());
+            assertEquals(without, plain.out());
+            assertNotEquals(withSmoothing, without, "the smoothing should change this continuation");
+        }
     }
 
     @Test
