@@ -20,8 +20,8 @@ import java.util.List;
  * @param layers      cache layers, each holding the same workload; step i runs layer i % layers, so with
  *                    several a step finds none of its data in the CPU caches the step before warmed (as in
  *                    a model, whose other layers come in between)
- * @param keySmoothing whether the cache smooths its 4-bit key copies per channel ({@code KeySmoothing}
- *                    calibrated on the workload's keys); false quantizes the keys as they are
+ * @param keySmoothing whether the cache smooths its 4-bit keys per channel ({@code KeySmoothing} calibrated
+ *                    on the workload's keys and queries); false quantizes the keys as they are
  */
 public record BenchConfig(String backend, String device, int threads, int batch, int ctx, int queryHeads, int kvHeads,
                           int headDim, List<AttentionPolicy> policies, long seed, int iterations, int layers,

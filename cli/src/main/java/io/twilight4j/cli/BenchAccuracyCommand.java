@@ -57,7 +57,7 @@ final class BenchAccuracyCommand implements Callable<Integer> {
     int denseLayers;
     @Option(names = "--json", paramLabel = "FILE", description = "also write the rows to FILE, one JSON object per line")
     Path json;
-    @Option(names = "--no-key-smoothing", description = "quantize the keys' 4-bit copies as they are; by default policies "
+    @Option(names = "--no-key-smoothing", description = "quantize the 4-bit keys as they are; by default policies "
             + "that estimate with them smooth them per channel, calibrated on the tokens before --start")
     boolean noKeySmoothing;
 

@@ -51,7 +51,7 @@ final class BenchAttentionCommand implements Callable<Integer> {
     @Option(names = "--no-bandwidth", description = "skip the CPU streaming-read baseline")
     boolean noBandwidth;
     @Option(names = "--no-key-smoothing",
-            description = "quantize the keys' 4-bit copies as they are, without the per-channel smoothing calibrated on the workload")
+            description = "quantize the 4-bit keys as they are, without the per-channel smoothing calibrated on the workload")
     boolean noKeySmoothing;
 
     @Override

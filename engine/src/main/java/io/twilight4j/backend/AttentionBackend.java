@@ -19,7 +19,7 @@ public interface AttentionBackend extends AutoCloseable {
     String description();
 
     /**
-     * Creates a KV cache resident on this backend, its 4-bit key copies unsmoothed.
+     * Creates a KV cache resident on this backend, its 4-bit keys unsmoothed.
      *
      * @param labels Double Sparsity label channels (required when {@code shape.labelChannels() > 0})
      */
@@ -31,7 +31,7 @@ public interface AttentionBackend extends AutoCloseable {
      * Creates a KV cache resident on this backend.
      *
      * @param labels    Double Sparsity label channels (required when {@code shape.labelChannels() > 0})
-     * @param smoothing per-channel smoothing of the 4-bit key copies ({@link KeySmoothing#calibrate}), or null
+     * @param smoothing per-channel smoothing of the 4-bit keys ({@link KeySmoothing#calibrate}), or null
      */
     KvCache createCache(KvShape shape, LabelChannels labels, KeySmoothing smoothing);
 

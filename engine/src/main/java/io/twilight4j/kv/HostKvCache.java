@@ -41,7 +41,7 @@ public final class HostKvCache implements KvCache {
     private final float[] pageMax;
     private final byte[] boundRow;
 
-    /** Allocates (zeroed) storage for every layer of {@code shape}, its 4-bit copies unsmoothed. */
+    /** Allocates (zeroed) storage for every layer of {@code shape}, its 4-bit keys unsmoothed. */
     public HostKvCache(KvShape shape, LabelChannels labels) {
         this(shape, labels, null);
     }

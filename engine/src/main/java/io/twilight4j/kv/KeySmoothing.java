@@ -26,6 +26,11 @@ public record KeySmoothing(int headDim, int[][][] exponents) {
     public static final int MAX_EXPONENT = 8;
     /** Smallest exponent: channels are only ever divided (see the class comment). */
     public static final int MIN_EXPONENT = 0;
+    /**
+     * The 8-bit query's step is the power of two at or above its largest magnitude / 127 ({@link Int8Query}): for a
+     * magnitude spread evenly over the octave, its square is on average 3 / (2 ln 2) times (largest / 127)^2.
+     */
+    private static final double POWER_OF_TWO_STEP = 3 / (2 * Math.log(2));
 
     public KeySmoothing {
         if (exponents.length == 0 || exponents[0].length == 0) {
@@ -87,11 +92,10 @@ public record KeySmoothing(int headDim, int[][][] exponents) {
      * {@code (R_k / 15)^2 sum_c b_c^2 s_c^2 + 2.16 (R_q / 127)^2 sum_c a_c^2 / s_c^2} with {@code s_c = 2^e_c},
      * {@code R_k = max_c a_c / s_c} and {@code R_q = max_c b_c s_c}: the 4-bit keys' rounding (one range per token,
      * 15 steps) met by the query, and the 8-bit query's (127 steps, its power-of-two scale 2.16 times coarser on
-     * average squared) met by the keys. Without that factor the model chose smoothings that measured worse than
-     * none where the query leans on the outlier channels (SmoothedEstimateTest). Dividing outlier key channels
-     * shrinks the first term, but where the query is large on the same channels it grows the second, and the
-     * logits lean on those channels: keys-only smoothing made such an estimate twice as noisy (SmoothedEstimateTest).
-     * The search tries thresholds m from the largest a_c down to the median in steps of 2^(1/4), each channel above
+     * average squared) met by the keys. Dividing outlier key channels shrinks the first term, but where the query
+     * is large on the same channels it grows the second, and the logits lean on those channels: smoothing by the keys
+     * alone made such an estimate twice as noisy, and without the 2.16 the model still chose smoothings that measured
+     * worse than none there (SmoothedEstimateTest). The search tries thresholds m from the largest a_c down to the median in steps of 2^(1/4), each channel above
      * m divided until it is at most m ({@code e_c = ceil(log2(a_c / m))}, at most {@link #MAX_EXPONENT}), and keeps
      * the best; no smoothing (m = the largest) is one of them. Channels at or below the median keep 0.
      *
@@ -170,12 +174,6 @@ public record KeySmoothing(int headDim, int[][][] exponents) {
         }
         return best;
     }
-
-    /**
-     * The 8-bit query's step is the power of two at or above its largest magnitude / 127 ({@link Int8Query}): for a
-     * magnitude spread evenly over the octave, its square is on average 3 / (2 ln 2) times (largest / 127)^2.
-     */
-    private static final double POWER_OF_TWO_STEP = 3 / (2 * Math.log(2));
 
     /** The predicted logit error variance of {@link #calibrate}'s model (up to a constant factor). */
     static double predictedError(double[] a, double[] b, int[] e) {

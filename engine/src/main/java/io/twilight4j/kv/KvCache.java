@@ -3,7 +3,7 @@ package io.twilight4j.kv;
 /**
  * A paged KV cache owned by one backend: the pager (shared host logic) plus the backend's storage of
  * K, V and the metadata kept on append (Quest page bounds, 4-bit keys, Double Sparsity labels), the
- * 4-bit copies smoothed per channel where a {@link KeySmoothing} is given.
+ * 4-bit keys smoothed per channel where a {@link KeySmoothing} is given.
  * Close it to release its memory.
  */
 public interface KvCache extends AutoCloseable {
@@ -17,7 +17,7 @@ public interface KvCache extends AutoCloseable {
     /** Label channels of the Double Sparsity cache, or null when the shape has none. */
     LabelChannels labelChannels();
 
-    /** The smoothing of the 4-bit key copies, or null when they quantize the keys as they are. */
+    /** The smoothing of the 4-bit keys, or null when they quantize the keys as they are. */
     KeySmoothing keySmoothing();
 
     /**
