@@ -204,10 +204,11 @@ final class ModelSession implements AutoCloseable {
             throw new IllegalArgumentException("prompt of " + tokens.length + " tokens does not fit the " + room()
                     + " tokens left in the context (--ctx, model context length " + model.config().contextLength() + ")");
         }
+        // The prompt's time includes the calibration's dense pass, when the first prompt makes one.
+        long start = System.nanoTime();
         if (decoder == null) {
             calibrateOn(tokens);
         }
-        long start = System.nanoTime();
         float[] logits = null;
         decoder.denseOnly(densePrompt);
         // Prompt tokens go one decode step each: a long context's prompt takes minutes, so a long one says how
