@@ -104,12 +104,15 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     for (int g = 0; g < GQA_GROUP; g++) {
         const size_t row = query_index(b, h, g);
         const float16 x = vload16(chunk, q + row * HEAD_DIM);
-        // The estimate reads the smoothed rows after this kernel (Quest plans need no quantize_queries launch).
-        float es;
-        const char16 estimateCodes = quantize_chunk(ldexp(x, ex), &es);
-        if (part == 0 && slot == 0 && !maxLane) {
-            vstore16(estimateCodes, chunk, qcodes + row * HEAD_DIM);
-            if (chunk == 0) qscales[row] = es;
+        // The entry's first group stores the smoothed rows the estimate reads after this kernel (Quest plans need
+        // no quantize_queries launch); part is the same for the whole group, so every lane takes the shuffles.
+        if (part == 0) {
+            float es;
+            const char16 estimateCodes = quantize_chunk(ldexp(x, ex), &es);
+            if (slot == 0 && !maxLane) {
+                vstore16(estimateCodes, chunk, qcodes + row * HEAD_DIM);
+                if (chunk == 0) qscales[row] = es;
+            }
         }
         const char16 c = quantize_chunk(x, &qscale[g]);
         const char16 signed_part = maxLane ? max(c, (char16) (0)) : min(c, (char16) (0));
