@@ -106,7 +106,7 @@ public final class AttentionBench {
                     median, dense == null ? 1 : denseMs / median, stats.meanKept(), stats.minKept(), stats.maxKept(), relError,
                     Arrays.stream(kept).average().orElse(0), Arrays.stream(kept).min().orElse(0),
                     median(stages[0]), median(stages[1]), median(stages[2]), median(stages[3]), median(stages[4]),
-                    policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0, c.layers());
+                    policy.isDense() ? kvBytes / (median / 1e3) / 1e9 : 0, c.layers(), c.keySmoothing());
         }
     }
 

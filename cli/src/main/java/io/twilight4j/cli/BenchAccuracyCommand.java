@@ -106,8 +106,10 @@ final class BenchAccuracyCommand implements Callable<Integer> {
                             bar::stepBy);
                 }
             }
-            System.out.printf(Locale.ROOT, "%s: %d tokens, steps %d..%d scored, dense layers %d%s%n", model.getFileName(),
-                    tokens.length, start, tokens.length - 2, denseLayers, densePrefix ? ", steps before them dense" : "");
+            boolean smoothed = rows.stream().anyMatch(PolicyAccuracy.Row::keySmoothing);
+            System.out.printf(Locale.ROOT, "%s: %d tokens, steps %d..%d scored, dense layers %d%s%s%n", model.getFileName(),
+                    tokens.length, start, tokens.length - 2, denseLayers, densePrefix ? ", steps before them dense" : "",
+                    smoothed ? ", 4-bit keys smoothed (calibrated on the " + start + " tokens before)" : "");
             System.out.print(PolicyAccuracy.table(rows));
             if (rows.size() > 1) {
                 System.out.println();

@@ -65,6 +65,8 @@ final class BenchAttentionCommand implements Callable<Integer> {
         if (json != null) {
             JsonLines.checkWritable(json);
         }
+        System.err.println(noKeySmoothing ? "4-bit keys: not smoothed (--no-key-smoothing)"
+                : "4-bit keys: smoothed per channel, calibrated on the workload's keys and queries (--no-key-smoothing: off)");
         long tokens = (long) batch * ctx;
         List<BenchRow> rows;
         try (BenchProgress progress = new BenchProgress(System.err, tokens)) {

@@ -51,6 +51,25 @@ class BenchAttentionCommandTest {
         assertNotEquals("0.000e+00", field(three.get(1), "rel_error"), "the sparse row's error is real, not skipped");
     }
 
+    /** The rows say whether the cache smoothed its 4-bit keys, and stderr says it before the run. */
+    @Test
+    void rowsRecordTheKeySmoothing(@TempDir Path dir) throws Exception {
+        for (boolean off : new boolean[] {false, true}) {
+            Path json = dir.resolve(off + ".jsonl");
+            List<String> args = new java.util.ArrayList<>(List.of("bench", "attention", "--ctx", "512", "--hq", "4", "--hkv", "2",
+                    "--dim", "64", "--policy", "quest:128+twilight:0.9", "--iterations", "2", "--no-bandwidth", "--json", json.toString()));
+            if (off) {
+                args.add("--no-key-smoothing");
+            }
+            CliRun r = CliRun.run("", args.toArray(String[]::new));
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.err().contains(off ? "4-bit keys: not smoothed" : "4-bit keys: smoothed per channel"), r.err());
+            for (String row : Files.readAllLines(json)) {
+                assertEquals(String.valueOf(!off), field(row, "key_smoothing"), row);
+            }
+        }
+    }
+
     @Test
     void zeroLayersIsAnErrorNamingTheOption() {
         CliRun r = CliRun.run("", "bench", "attention", "--ctx", "512", "--hq", "4", "--hkv", "2", "--dim", "64",

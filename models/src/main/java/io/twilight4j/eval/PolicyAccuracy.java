@@ -25,20 +25,23 @@ import java.util.function.IntConsumer;
  */
 public final class PolicyAccuracy {
 
-    /** One policy's scores over the scored steps; dense's row comes first, with KL 0 and agreement 1. */
+    /**
+     * One policy's scores over the scored steps; dense's row comes first, with KL 0 and agreement 1.
+     * {@code keySmoothing}: whether the policy's cache smoothed its 4-bit keys.
+     */
     public record Row(String policy, int scored, double perplexity, double perplexityRatio, double meanKl, double maxKl,
                       double top1Agreement, double meanBudget, double meanAttentionError, double maxAttentionError,
-                      double[] attentionErrorByLayer) {
+                      double[] attentionErrorByLayer, boolean keySmoothing) {
 
         /** The row as one JSON object. */
         public String toJson() {
             return String.format(Locale.ROOT,
                     "{\"policy\":\"%s\",\"scored\":%d,\"perplexity\":%.6f,\"perplexity_vs_dense\":%.6f,\"kl_mean\":%.6e,"
                             + "\"kl_max\":%.6e,\"top1_agreement\":%.6f,\"budget_mean\":%.2f,\"attention_rel_err_mean\":%.6e,"
-                            + "\"attention_rel_err_max\":%.6e,\"attention_rel_err_by_layer\":[%s]}",
+                            + "\"attention_rel_err_max\":%.6e,\"attention_rel_err_by_layer\":[%s],\"key_smoothing\":%b}",
                     policy, scored, perplexity, perplexityRatio, meanKl, maxKl, top1Agreement, meanBudget, meanAttentionError,
                     maxAttentionError, Arrays.stream(attentionErrorByLayer).mapToObj(e -> String.format(Locale.ROOT, "%.4e", e))
-                            .collect(java.util.stream.Collectors.joining(",")));
+                            .collect(java.util.stream.Collectors.joining(",")), keySmoothing);
         }
     }
 
@@ -138,7 +141,7 @@ public final class PolicyAccuracy {
                 rows.add(new Row(d == 0 ? "dense" : sparse.get(d - 1).toString(), s.steps(), s.perplexity(),
                         s.perplexity() / densePerplexity, s.meanKl(), s.maxKl(), s.top1Agreement(),
                         decoder.meanAttentionBudget(), decoder.meanAttentionError(), decoder.maxAttentionError(),
-                        decoder.attentionErrorByLayer()));
+                        decoder.attentionErrorByLayer(), decoder.smoothsKeys()));
             }
             return rows;
         } finally {

@@ -130,6 +130,11 @@ public final class LlamaDecoder implements AutoCloseable {
         this.recorder = r;
     }
 
+    /** Whether this decoder's cache smooths its 4-bit keys ({@link KeySmoothing}). */
+    public boolean smoothsKeys() {
+        return cache.keySmoothing() != null;
+    }
+
     /** Tokens processed so far (the position of the next token). */
     public int position() {
         return cache.pager().length(seqs[0]);

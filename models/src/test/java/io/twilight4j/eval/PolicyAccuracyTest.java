@@ -181,6 +181,12 @@ class PolicyAccuracyTest {
         assertTrue(smoothed.meanAttentionError() < 0.8 * plain.meanAttentionError(),
                 "attention rel_err smoothed " + smoothed.meanAttentionError() + " vs plain " + plain.meanAttentionError());
         assertTrue(smoothed.meanKl() < plain.meanKl(), "KL smoothed " + smoothed.meanKl() + " vs plain " + plain.meanKl());
+        assertTrue(smoothed.keySmoothing() && !plain.keySmoothing());
+        // Only policies that estimate with the 4-bit keys get a smoothed cache; and none without tokens to calibrate on.
+        List<PolicyAccuracy.Row> rows = PolicyAccuracy.run(model, backend, List.of(AttentionPolicy.parse("quest:16"),
+                AttentionPolicy.parse("quest:16+topp:0.9"), policy), 0, tokens, 16, false, true, n -> { });
+        assertEquals(List.of(false, false, false, true), rows.stream().map(PolicyAccuracy.Row::keySmoothing).toList());
+        assertTrue(!PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, 0, false, true, n -> { }).get(1).keySmoothing());
     }
 
     /**
