@@ -36,6 +36,9 @@ public record KeySmoothing(int headDim, int[][][] exponents) {
         if (exponents.length == 0 || exponents[0].length == 0) {
             throw new IllegalArgumentException("key smoothing: need at least one layer and head");
         }
+        // A copy: a cache applies the exponents on every append and step (and a device holds its own copy), so a
+        // caller changing its array afterwards must not change them under it.
+        exponents = copy(exponents);
         for (int l = 0; l < exponents.length; l++) {
             if (exponents[l].length != exponents[0].length) {
                 throw new IllegalArgumentException("key smoothing: layer " + l + " has " + exponents[l].length
@@ -57,6 +60,11 @@ public record KeySmoothing(int headDim, int[][][] exponents) {
         }
     }
 
+    private static int[][][] copy(int[][][] exponents) {
+        return Arrays.stream(exponents).map(layer -> Arrays.stream(layer).map(int[]::clone).toArray(int[][]::new))
+                .toArray(int[][][]::new);
+    }
+
     /** Layers covered. */
     public int layers() {
         return exponents.length;
@@ -67,9 +75,18 @@ public record KeySmoothing(int headDim, int[][][] exponents) {
         return exponents[0].length;
     }
 
-    /** The exponents of (layer, head): channel c is stored divided by {@code 2^e[c]}. */
+    /**
+     * The exponents of (layer, head): channel c is stored divided by {@code 2^e[c]}. The array is this object's own
+     * (read on every decode step): do not change it.
+     */
     public int[] exponentsOf(int layer, int head) {
         return exponents[layer][head];
+    }
+
+    /** All exponents, {@code [layer][kvHead][channel]}: a copy. */
+    @Override
+    public int[][][] exponents() {
+        return copy(exponents);
     }
 
     /** All exponents in {@code [layer][head][channel]} order, as the OpenCL kernels read them. */

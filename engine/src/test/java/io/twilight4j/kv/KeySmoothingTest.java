@@ -158,6 +158,17 @@ class KeySmoothingTest {
         }
     }
 
+    /** The exponents a cache applies cannot change under it: the record keeps its own copy and hands out copies. */
+    @Test
+    void theExponentsAreTheRecordsOwn() {
+        int[][][] e = new int[1][1][4];
+        e[0][0][2] = 3;
+        KeySmoothing s = new KeySmoothing(4, e);
+        e[0][0][2] = 5;
+        s.exponents()[0][0][2] = 6;
+        assertArrayEquals(new int[] {0, 0, 3, 0}, s.exponentsOf(0, 0));
+    }
+
     @Test
     void aCacheRejectsSmoothingOfAnotherShape() {
         KvShape shape = new KvShape(2, 2, 8, 16, 4, 0);
