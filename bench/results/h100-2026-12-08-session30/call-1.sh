@@ -6,7 +6,7 @@ set -u
 OUT=${OUT:-/tmp/twilight4j-out}; mkdir -p "$OUT/plain"
 DEVICE_JAVA_ONLY=1 bash .device/run.sh
 [ -d /tmp/icd ] && export OCL_ICD_VENDORS=/tmp/icd
-P=quest:8192,quest:8192+twilight:0.95,full+twilight:0.95
+P=quest:8192,quest:8192+twilight:0.95,quest:8192+twilight:0.95:head,full+twilight:0.95
 PEER_HKV=8 POLICIES=$P OUT="$OUT" bash bench/gpu/run-h100.sh "16:32768:8 16:131072:8" > "$OUT/run.txt" 2>&1
 SKIP_PEER=1 BENCH_ARGS=--no-key-smoothing POLICIES=$P OUT="$OUT/plain" bash bench/gpu/run-h100.sh "16:32768:8 16:131072:8" \
   > "$OUT/plain/run.txt" 2>&1
