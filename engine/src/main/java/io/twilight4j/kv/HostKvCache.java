@@ -143,9 +143,9 @@ public final class HostKvCache implements KvCache {
                     float mx = slot == 0 ? x : Math.max(x, Fp16.get(ly.bounds(), boundsByte + 2L * (d + c)));
                     Fp16.put(ly.bounds(), boundsByte + 2L * c, mn);
                     Fp16.put(ly.bounds(), boundsByte + 2L * (d + c), mx);
-                    pageMin[c] = mn;
-                    pageMax[c] = mx;
-                    // The 4-bit keys hold k / 2^e (exact: a power of two).
+                    // The 4-bit copies hold k / 2^e (exact: a power of two), the bounds of those being the bounds / 2^e.
+                    pageMin[c] = e == null ? mn : Math.scalb(mn, -e[c]);
+                    pageMax[c] = e == null ? mx : Math.scalb(mx, -e[c]);
                     smoothRow[c] = e == null ? x : Math.scalb(x, -e[c]);
                 }
                 // The 4-bit copy Quest reads follows the exact bounds on every append.

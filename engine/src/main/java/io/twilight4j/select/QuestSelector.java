@@ -17,7 +17,11 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Quest: ranks pages by sum_c max(q_c * min_c, q_c * max_c), an upper bound of q.k over the page
  * (TWILIGHT.md section 3), and takes the best pages up to B0 tokens. The last, partly filled page is
- * always taken and counts toward the budget. Scores come from the 4-bit copy of the bounds
+ * always taken and counts toward the budget. Under GQA the query heads of a KV head share its pages: a page
+ * ranks by the largest of its heads' bounds, each taken relative to that head's best page
+ * ({@code max_g (bound_g(p) - max_p' bound_g(p'))}), not by the largest bound itself. The heads of a group
+ * attend to different tokens with logits of different spread, and by raw bounds the sharpest head took most
+ * pages (bench/results/cpu-2026-12-08-session30). Scores come from the 4-bit copy of the bounds
  * ({@link PageBounds}: a box around the exact one, so still an upper bound), for all KV heads in one
  * pass ({@link #scorePages}): whole groups of a sequence's pages from the host cache's bound columns
  * (lanes = pages, {@link PageColumns}: no lane sums; JMH questScore 92-97 -> 74-77 us per KV head at 32k, 68 with
@@ -47,8 +51,8 @@ public final class QuestSelector implements Selector {
     }
 
     @Override
-    public int sharedFloats(int maxContext, int kvHeads, int pageTokens) {
-        return kvHeads * Math.max(1, (maxContext + pageTokens - 1) / pageTokens);
+    public int sharedFloats(int maxContext, int kvHeads, int group, int pageTokens) {
+        return kvHeads * group * Math.max(1, (maxContext + pageTokens - 1) / pageTokens);
     }
 
     @Override
@@ -59,7 +63,7 @@ public final class QuestSelector implements Selector {
         if (scored == 0) {
             return Selector.allTokens(length, out);
         }
-        System.arraycopy(shared, kvHead * scored, ws.scores, 0, scored);
+        relativeBest(shared, kvHead * heads * scored, heads, scored, ws.scores);
         int chosen = TopK.largest(ws.scores, scored, takePages(pageTokens) - 1, ws.indices);
         ws.indices[chosen++] = scored;
         int c = 0;
@@ -71,6 +75,24 @@ public final class QuestSelector implements Selector {
             }
         }
         return c;
+    }
+
+    /**
+     * out[p] = max over the group's heads g of (bound_g[p] - max_p' bound_g[p']), the heads' bounds at
+     * {@code bounds[off + g * scored + p]}: the OpenCL select_top's float operations (head_best, combined_item).
+     */
+    static void relativeBest(float[] bounds, int off, int heads, int scored, float[] out) {
+        java.util.Arrays.fill(out, 0, scored, Float.NEGATIVE_INFINITY);
+        for (int g = 0; g < heads; g++) {
+            int row = off + g * scored;
+            float best = Float.NEGATIVE_INFINITY;
+            for (int p = 0; p < scored; p++) {
+                best = Math.max(best, bounds[row + p]);
+            }
+            for (int p = 0; p < scored; p++) {
+                out[p] = Math.max(out[p], bounds[row + p] - best);
+            }
+        }
     }
 
     @Override
@@ -97,8 +119,8 @@ public final class QuestSelector implements Selector {
     }
 
     /**
-     * shared[h * scoredPages + p] = the largest bound of KV head h's group over page p, for the 8-bit
-     * queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
+     * shared[(h * group + g) * scoredPages + p] = the bound of query head g of KV head h's group over page p,
+     * for the 8-bit queries ({@link Int8Query}: q = c * qs). Since max(q min, q max) = q+ max + q- min and a stored
      * bound is min + u * scale, a head's bound is qs * (min * sum(c) + scale * ([c- | c+] . [u_min | u_max])):
      * one dot product of integers (exact in float arithmetic, the same sum the OpenCL kernels' integer
      * dot products get) with the page's codes: per block of pages, from the bound columns when the block is
@@ -182,7 +204,7 @@ public final class QuestSelector implements Selector {
             }
             for (int h = 0; h < kvHeads; h++) {
                 bounds(dots, h * group * Workspace.BLOCK, params, 2 * h * Workspace.BLOCK, m, prepared, sums,
-                        queryScales, firstHead, h, group, shared, h * scored + p0);
+                        queryScales, firstHead, h, group, shared, h * group * scored + p0, scored);
             }
         }
     }
@@ -254,34 +276,28 @@ public final class QuestSelector implements Selector {
     }
 
     /**
-     * out[i] = max over the group's heads g of qs_g * (min_i * sum(c_g) + scale_i * dot_gi) for the block's
-     * {@code m} pages of KV head h (dot_gi at {@code dots[dotsOff + g * BLOCK + i]}, scale_i at
+     * out[outOff + g * stride + i] = qs_g * (min_i * sum(c_g) + scale_i * dot_gi) for the group's heads g and the
+     * block's {@code m} pages of KV head h (dot_gi at {@code dots[dotsOff + g * BLOCK + i]}, scale_i at
      * {@code params[pOff + i]}, min_i at {@code params[pOff + BLOCK + i]}, sum(c_g) at
      * {@code qSum[sumsOff + h * group + g]}): lanes are pages, the same float operations as the OpenCL kernel.
      */
     private static void bounds(float[] dots, int dotsOff, float[] params, int pOff, int m, float[] qSum, int sumsOff,
-                               float[] queryScales, int firstHead, int h, int group, float[] out, int outOff) {
-        int i = 0;
-        int bound = F.loopBound(m);
-        for (; i < bound; i += F.length()) {
-            FloatVector scale = FloatVector.fromArray(F, params, pOff + i);
-            FloatVector min = FloatVector.fromArray(F, params, pOff + Workspace.BLOCK + i);
-            FloatVector best = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (int g = 0; g < group; g++) {
+                               float[] queryScales, int firstHead, int h, int group, float[] out, int outOff, int stride) {
+        for (int g = 0; g < group; g++) {
+            float sum = qSum[sumsOff + h * group + g];
+            float qs = queryScales[firstHead + h * group + g];
+            int i = 0;
+            int bound = F.loopBound(m);
+            for (; i < bound; i += F.length()) {
+                FloatVector scale = FloatVector.fromArray(F, params, pOff + i);
+                FloatVector min = FloatVector.fromArray(F, params, pOff + Workspace.BLOCK + i);
                 FloatVector dot = FloatVector.fromArray(F, dots, dotsOff + g * Workspace.BLOCK + i);
-                FloatVector headBound = min.mul(qSum[sumsOff + h * group + g]).add(scale.mul(dot));
-                best = best.max(headBound.mul(queryScales[firstHead + h * group + g]));
+                min.mul(sum).add(scale.mul(dot)).mul(qs).intoArray(out, outOff + g * stride + i);
             }
-            best.intoArray(out, outOff + i);
-        }
-        for (; i < m; i++) {
-            float best = Float.NEGATIVE_INFINITY;
-            for (int g = 0; g < group; g++) {
-                float b = params[pOff + Workspace.BLOCK + i] * qSum[sumsOff + h * group + g]
-                        + params[pOff + i] * dots[dotsOff + g * Workspace.BLOCK + i];
-                best = Math.max(best, queryScales[firstHead + h * group + g] * b);
+            for (; i < m; i++) {
+                float b = params[pOff + Workspace.BLOCK + i] * sum + params[pOff + i] * dots[dotsOff + g * Workspace.BLOCK + i];
+                out[outOff + g * stride + i] = qs * b;
             }
-            out[outOff + i] = best;
         }
     }
 

@@ -35,8 +35,8 @@ public interface Selector {
         return 0;
     }
 
-    /** Floats of one sequence's shared scores for up to {@code maxContext} tokens. */
-    default int sharedFloats(int maxContext, int kvHeads, int pageTokens) {
+    /** Floats of one sequence's shared scores for up to {@code maxContext} tokens, {@code group} query heads per KV head. */
+    default int sharedFloats(int maxContext, int kvHeads, int group, int pageTokens) {
         return 0;
     }
 

@@ -327,12 +327,36 @@ public abstract class BackendContractTest {
         }
     }
 
+    /**
+     * Quest takes the last page and the best others, a page ranking by the largest of its heads' bounds relative to
+     * each head's best page; on a smoothed cache (random exponents, as for the estimate) the bounds are of the smoothed
+     * keys, scored with the smoothed query.
+     */
     @ParameterizedTest
     @MethodSource("shapes")
     void questTakesTheBestPagesAndTheLastOne(int kvHeads, int group, int dim, int[] lengths, long seed) {
+        questTakesTheBestPages(kvHeads, group, dim, lengths, seed, null);
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void questOnASmoothedCacheTakesTheBestPages(int kvHeads, int group, int dim, int[] lengths, long seed) {
+        SplittableRandom r = new SplittableRandom(seed + 13);
+        int[][][] e = new int[2][kvHeads][dim];
+        for (int[][] layer : e) {
+            for (int[] head : layer) {
+                for (int c = 0; c < dim; c++) {
+                    head[c] = r.nextInt(KeySmoothing.MIN_EXPONENT, KeySmoothing.MAX_EXPONENT + 1);
+                }
+            }
+        }
+        questTakesTheBestPages(kvHeads, group, dim, lengths, seed, new KeySmoothing(dim, e));
+    }
+
+    private void questTakesTheBestPages(int kvHeads, int group, int dim, int[] lengths, long seed, KeySmoothing smoothing) {
         Workload w = new Workload(kvHeads, group, dim, lengths, 0, seed);
         int budget = 48;
-        try (KvCache cache = backend.createCache(w.shape, null);
+        try (KvCache cache = backend.createCache(w.shape, null, smoothing);
              DecodeAttention plan = backend.plan(cache, AttentionPolicy.parse("quest:" + budget), new DecodeShape(w.queryHeads, lengths.length, 512))) {
             w.writeTo(cache);
             float[] q = w.queries(0, seed + 3);
@@ -341,7 +365,8 @@ public abstract class BackendContractTest {
             for (int b = 0; b < lengths.length; b++) {
                 for (int h = 0; h < kvHeads; h++) {
                     int n = plan.keptTokens(b, h * group, set);
-                    QuestReference.assertBestPages(w, 0, b, h, q, budget, set, n, describe(w, "quest:" + budget));
+                    QuestReference.assertBestPages(w, 0, b, h, q, budget, set, n, smoothing,
+                            describe(w, "quest:" + budget) + (smoothing == null ? "" : ", smoothed"));
                 }
             }
         }

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** The metadata the cache keeps on append, checked against the stored keys themselves. */
 class HostKvCacheTest {
 
-    /** With {@code smoothed}, random exponents: the 4-bit keys describe k / 2^e, the bounds k itself. */
+    /** With {@code smoothed}, random exponents: the 4-bit keys and bound codes describe k / 2^e, the fp16 bounds k itself. */
     @ParameterizedTest
     @CsvSource({"1, 2, 64, 16, 97, false", "2, 3, 128, 16, 54, false", "3, 1, 12, 5, 33, false", "4, 2, 64, 16, 70, true",
             "5, 1, 12, 5, 33, true"})
@@ -74,9 +74,16 @@ class HostKvCacheTest {
                         exactMin[c] = mn;
                         exactMax[c] = mx;
                     }
-                    // The 4-bit copy Quest reads is the encoding of the exact bounds, and its box bounds q.k.
+                    // The 4-bit copy Quest reads is the encoding of the exact bounds (divided by 2^e when smoothed), and
+                    // its box bounds q.k (for the query times 2^e).
+                    float[] smoothMin = new float[dim];
+                    float[] smoothMax = new float[dim];
+                    for (int c = 0; c < dim; c++) {
+                        smoothMin[c] = Math.scalb(exactMin[c], -exponents[0][h][c]);
+                        smoothMax[c] = Math.scalb(exactMax[c], -exponents[0][h][c]);
+                    }
                     byte[] want = new byte[PageBounds.codeBytes(dim)];
-                    int range = PageBounds.encode(exactMin, 0, exactMax, 0, dim, want, 0);
+                    int range = PageBounds.encode(smoothMin, 0, smoothMax, 0, dim, want, 0);
                     long ro = 2 * layout.boundParamOffset(page, h);
                     assertEquals(PageBounds.scale(range), Fp16.get(ly.boundParams(), ro), "page " + p + " head " + h + " bound scale");
                     assertEquals(PageBounds.min(range), Fp16.get(ly.boundParams(), ro + 2), "page " + p + " head " + h + " bound min");
@@ -87,7 +94,8 @@ class HostKvCacheTest {
                     for (int c = 0; c < dim; c++) {
                         double lo = PageBounds.decode(Nibbles.get(want, 0, c), PageBounds.scale(range), PageBounds.min(range));
                         double hi = PageBounds.decode(Nibbles.get(want, 0, dim + c), PageBounds.scale(range), PageBounds.min(range));
-                        bound += Math.max(q[c] * lo, q[c] * hi);
+                        double qc = Math.scalb((double) q[c], exponents[0][h][c]);
+                        bound += Math.max(qc * lo, qc * hi);
                     }
                     for (int t = p * pageTokens; t < Math.min(tokens, (p + 1) * pageTokens); t++) {
                         double dot = 0;

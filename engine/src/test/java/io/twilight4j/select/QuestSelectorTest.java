@@ -56,14 +56,17 @@ class QuestSelectorTest {
             float[] prepared = new float[quest.preparedFloats(heads, dim)];
             Workspace ws = new Workspace(dim, group, kvHeads, length);
             quest.prepareQueries(queryCodes, 0, heads, dim, ws.codeRow, prepared);
-            float[] shared = new float[quest.sharedFloats(length, kvHeads, pageTokens)];
+            float[] shared = new float[quest.sharedFloats(length, kvHeads, group, pageTokens)];
             // Two ranges, the first a multiple of the block, the second not.
             quest.scorePages(cache, 0, pageTable, length, 0, 64, prepared, queryScales, 0, group, ws, shared);
             quest.scorePages(cache, 0, pageTable, length, 64, scored, prepared, queryScales, 0, group, ws, shared);
             for (int h = 0; h < kvHeads; h++) {
-                for (int p = 0; p < scored; p++) {
-                    assertEquals(reference(cache, pageTable[p], h, queryCodes, queryScales, group), shared[h * scored + p], 0,
-                            (interleaved ? "interleaved" : "in order") + ", KV head " + h + ", page " + p);
+                for (int g = 0; g < group; g++) {
+                    for (int p = 0; p < scored; p++) {
+                        assertEquals(reference(cache, pageTable[p], h, g, queryCodes, queryScales, group),
+                                shared[(h * group + g) * scored + p], 0,
+                                (interleaved ? "interleaved" : "in order") + ", KV head " + h + ", head " + g + ", page " + p);
+                    }
                 }
             }
         }
@@ -79,8 +82,8 @@ class QuestSelectorTest {
         cache.write(0, seq, pos, k, k, n);
     }
 
-    /** max over the group's heads of qs * (min * sum(c) + scale * ([c- | c+] . [u_min | u_max])), from the bound rows. */
-    private static float reference(HostKvCache cache, int page, int h, float[] q, float[] qs, int group) {
+    /** qs * (min * sum(c) + scale * ([c- | c+] . [u_min | u_max])) of head g of KV head h's group, from the bound rows. */
+    private static float reference(HostKvCache cache, int page, int h, int g, float[] q, float[] qs, int group) {
         KvLayout layout = cache.layout();
         int dim = layout.shape().headDim();
         HostKvCache.Layer ly = cache.layer(0);
@@ -89,18 +92,14 @@ class QuestSelectorTest {
         long param = 2 * layout.boundParamOffset(page, h);
         float scale = Fp16.get(ly.boundParams(), param);
         float min = Fp16.get(ly.boundParams(), param + 2);
-        float best = Float.NEGATIVE_INFINITY;
-        for (int g = 0; g < group; g++) {
-            int off = (h * group + g) * dim;
-            long dot = 0;
-            float sum = 0;
-            for (int c = 0; c < dim; c++) {
-                float x = q[off + c];
-                dot += (long) Math.min(x, 0f) * Nibbles.get(row, 0, c) + (long) Math.max(x, 0f) * Nibbles.get(row, 0, dim + c);
-                sum += x;
-            }
-            best = Math.max(best, (min * sum + scale * (float) dot) * qs[h * group + g]);
+        int off = (h * group + g) * dim;
+        long dot = 0;
+        float sum = 0;
+        for (int c = 0; c < dim; c++) {
+            float x = q[off + c];
+            dot += (long) Math.min(x, 0f) * Nibbles.get(row, 0, c) + (long) Math.max(x, 0f) * Nibbles.get(row, 0, dim + c);
+            sum += x;
         }
-        return best;
+        return qs[h * group + g] * (min * sum + scale * (float) dot);
     }
 }

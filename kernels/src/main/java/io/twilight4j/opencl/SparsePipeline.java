@@ -229,7 +229,9 @@ final class SparsePipeline implements AutoCloseable {
             queryScales = guard.add(cl.buffer("query scales", int8Query ? 4L * b * queryHeads : 4));
             cand = guard.add(cl.buffer("candidates", 4L * b * kv.kvHeads() * capacity));
             candCount = transfers.candidateCounts();
-            rowScores = guard.add(cl.buffer("selector scores", 4L * b * kv.kvHeads() * rowLen));
+            // Quest writes a row per query head (select_top combines them), other selectors one per KV head.
+            rowScores = guard.add(cl.buffer("selector scores",
+                    4L * b * kv.kvHeads() * rowLen * (policy.selector() == SelectorKind.QUEST ? gqa : 1)));
             scores = guard.add(cl.buffer("estimated scores", 4L * (policy.prunes() ? (long) b * queryHeads * capacity : 1)));
             thr = guard.add(cl.buffer("top-p thresholds", 4L * b * queryHeads));
             keepBits = guard.add(cl.buffer("top-p kept bits", 4L * (policy.prunes() ? (long) b * queryHeads * capacityWords : 1)));
@@ -350,7 +352,7 @@ final class SparsePipeline implements AutoCloseable {
             int k = quest ? Math.max(1, policy.budgetTokens() / kv.pageTokens()) : policy.budgetTokens();
             selectKernel.arg(0, rowScores).arg(1, rowLen).arg(2, lengths).arg(3, quest ? kv.pageTokens() : 1).arg(4, k)
                     .arg(5, quest ? 1 : 0).arg(6, capacity).arg(7, cand).arg(8, candCount).local(9, 4 * selectGroup)
-                    .local(10, selectLocal ? 4L * rowLen : 4).local(11, keptLocal ? 4L * k : 4);
+                    .local(10, selectLocal ? 4L * rowLen : 4).local(11, keptLocal ? 4L * k : 4).arg(12, quest ? gqa : 0);
             StepSlice.launchAll(selectKernel, slices, 1, selectGroup, timer, StageTimer.SELECT);
         }
         if (!policy.prunes()) {

@@ -5,8 +5,8 @@
 // Tokens are walked in order inside the group, so a page's bounds are updated without races and a
 // page's first token resets them; the page's 4-bit bound copy is re-encoded after each token, with
 // the float operations of io.twilight4j.kv.PageBounds.encode (same bytes as the host cache). The 4-bit
-// keys are of k / 2^e, e the channel's exponent in `smoothing` (from `smoothingBase`:
-// io.twilight4j.kv.KeySmoothing, zeros for none); ldexp is exact, as the host's scalb.
+// copies (key codes and bound codes) are of k / 2^e, e the channel's exponent in `smoothing` (from
+// `smoothingBase`: io.twilight4j.kv.KeySmoothing, zeros for none); ldexp is exact, as the host's scalb.
 // Local memory: 4 * HEAD_DIM + 6 floats, 2 * HEAD_DIM bytes (the bound codes before packing).
 // fp16 rounding goes through global memory (vstore_half then vload_half by the same work-item): OpenCL
 // C 1.2 without cl_khr_fp16 has no half variables.
@@ -41,8 +41,9 @@ kernel void kv_append(global const float* k, global const float* v, global const
         const float hi = off == 0 ? kh : fmax(vload_half(b + HEAD_DIM + c, bounds), kh);
         vstore_half(lo, b + c, bounds);
         vstore_half(hi, b + HEAD_DIM + c, bounds);
-        pageMin[c] = lo;
-        pageMax[c] = hi;
+        const float slo = ldexp(lo, -ex), shi = ldexp(hi, -ex);
+        pageMin[c] = slo;
+        pageMax[c] = shi;
         barrier(CLK_LOCAL_MEM_FENCE);
         if (c == 0) {
             // The 4-bit bound range: BOUND_LEVELS - 1 steps from the smallest min, the step rounded up to a half.
@@ -84,10 +85,10 @@ kernel void kv_append(global const float* k, global const float* v, global const
             const float plo = stat[4], scale = stat[5];
             int down = 0, up = 0;
             if (scale > 0.0f) {
-                down = clamp((int) floor((lo - plo) / scale), 0, BOUND_LEVELS);
-                while (down > 0 && plo + (float) down * scale > lo) down--;
-                up = clamp((int) ceil((hi - plo) / scale), 0, BOUND_LEVELS);
-                while (up < BOUND_LEVELS && plo + (float) up * scale < hi) up++;
+                down = clamp((int) floor((slo - plo) / scale), 0, BOUND_LEVELS);
+                while (down > 0 && plo + (float) down * scale > slo) down--;
+                up = clamp((int) ceil((shi - plo) / scale), 0, BOUND_LEVELS);
+                while (up < BOUND_LEVELS && plo + (float) up * scale < shi) up++;
             }
             boundCode[c] = (uchar) down;
             boundCode[HEAD_DIM + c] = (uchar) up;

@@ -35,10 +35,11 @@ inline global const float* query_row(global const float* q, int b, int kvHead, i
 //   2 * HEAD_DIM codes (io.twilight4j.kv.PageBounds: the min row's channels, then the max row's, value =
 //   min + u * scale, two codes per byte, code j in the low nibble when even), HEAD_DIM bytes: work-item
 //   (slot, lane) reads bytes [QVEC lane, QVEC (lane + 1)), so QLANES work-items read one page together.
-//   The kernel quantizes the float queries q to 8-bit rows (q = c * qs) with quantize_queries' arithmetic
-//   (query_scale), and the entry's first group stores the rows the estimate reads (qcodes, qscales): q
-//   times 2^e per channel as the cache smooths its 4-bit keys (`smoothing` from `smoothingBase`,
-//   io.twilight4j.kv.KeySmoothing), quantized the same way; Quest's page bounds are not smoothed. With
+//   The kernel quantizes the float queries q, times 2^e per channel as the cache smooths its 4-bit copies
+//   (`smoothing` from `smoothingBase`, io.twilight4j.kv.KeySmoothing), to 8-bit rows (q = c * qs) with
+//   quantize_queries' arithmetic (query_scale) and the entry's first group stores them (qcodes, qscales)
+//   for the estimate. Each query head's bound goes to its own row, rowScores[(e * GQA_GROUP + g) * rowLen
+//   + page]: select_top ranks a page by the largest of them relative to each head's best page. With
 //   c+ = max(c, 0) and c- = min(c, 0) a head's bound is qs (min sum(c) + scale ([c- | c+] . [u_min | u_max])),
 //   as the CPU's QuestSelector computes it: the dot products are exact integers, the same sums on both.
 //   Local memory (portable variant): red, QLANES x (GQA_GROUP * QTILE + 1) floats (padded against bank
@@ -103,18 +104,12 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     const int16 ex = vload16(chunk, smoothing + smoothingBase + h * HEAD_DIM);
     for (int g = 0; g < GQA_GROUP; g++) {
         const size_t row = query_index(b, h, g);
-        const float16 x = vload16(chunk, q + row * HEAD_DIM);
-        // The entry's first group stores the smoothed rows the estimate reads after this kernel (Quest plans need
-        // no quantize_queries launch); part is the same for the whole group, so every lane takes the shuffles.
-        if (part == 0) {
-            float es;
-            const char16 estimateCodes = quantize_chunk(ldexp(x, ex), &es);
-            if (slot == 0 && !maxLane) {
-                vstore16(estimateCodes, chunk, qcodes + row * HEAD_DIM);
-                if (chunk == 0) qscales[row] = es;
-            }
+        const char16 c = quantize_chunk(ldexp(vload16(chunk, q + row * HEAD_DIM), ex), &qscale[g]);
+        // The estimate reads the codes after this kernel: Quest plans need no quantize_queries launch.
+        if (part == 0 && slot == 0 && !maxLane) {
+            vstore16(c, chunk, qcodes + row * HEAD_DIM);
+            if (chunk == 0) qscales[row] = qscale[g];
         }
-        const char16 c = quantize_chunk(x, &qscale[g]);
         const char16 signed_part = maxLane ? max(c, (char16) (0)) : min(c, (char16) (0));
         qe[g] = as_int2(signed_part.even);
         qo[g] = as_int2(signed_part.odd);
@@ -171,23 +166,24 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
             for (int g = 0; g < GQA_GROUP; g++) {
                 x[g] = quest_dot(v[u], qe[g], qo[g]);
             }
+            const int p = base + u * QSLOTS + slot;
 #if QSCATTER
-            float best = myScale * (range[u].y * mySum + range[u].x * (float) reduce_scatter_int(x, GQA_GROUP, QLANES, lane));
-            for (int o = QLANES / GQA_GROUP; o < QLANES; o <<= 1) {
-                best = fmax(best, shfl_xor(best, o));
+            // Every lane of head myHead's share holds its full sum: the share's first lane writes the bound.
+            const float bound = myScale * (range[u].y * mySum + range[u].x * (float) reduce_scatter_int(x, GQA_GROUP, QLANES, lane));
+            if (lane % (QLANES / GQA_GROUP) == 0 && p < end) {
+                rowScores[((size_t) e * GQA_GROUP + myHead) * rowLen + p] = bound;
             }
 #else
-            float best = -INFINITY;
             for (int g = 0; g < GQA_GROUP; g++) {
                 int s = x[g];
                 for (int o = QLANES / 2; o > 0; o >>= 1) {
                     s += shfl_xor_int(s, o);
                 }
-                best = fmax(best, qscale[g] * (range[u].y * qsum[g] + range[u].x * (float) s));
+                if (lane == 0 && p < end) {
+                    rowScores[((size_t) e * GQA_GROUP + g) * rowLen + p] = qscale[g] * (range[u].y * qsum[g] + range[u].x * (float) s);
+                }
             }
 #endif
-            const int p = base + u * QSLOTS + slot;
-            if (lane == 0 && p < end) rowScores[(size_t) e * rowLen + p] = best;
         }
     }
     PHASE_MARK(2);
@@ -210,39 +206,36 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
     const int2 share = block_range(pages, part, groupsPerEntry);
     const int first = share.x, end = share.y;
     // The group's queries quantized here (quantize_queries' arithmetic: Quest plans launch no separate
-    // kernel for them); the entry's first group stores the smoothed rows' codes and scales for the estimate.
+    // kernel for them); the entry's first group stores the codes and scales for the estimate.
     local float* qsum = red + QLANES * (QHT + 1);
     local float* qscale = qsum + GQA_GROUP;
     local char* qloc = (local char*) (qscale + GQA_GROUP);
     if (lid < GQA_GROUP) {
         global const float* qr = q + query_index(b, h, lid) * HEAD_DIM;
-        if (part == 0) {
-            global const int* ex = smoothing + smoothingBase + h * HEAD_DIM;
-            float amax = 0.0f;
-            for (int c = 0; c < HEAD_DIM; c++) {
-                amax = fmax(amax, fabs(ldexp(qr[c], ex[c])));
-            }
-            const float2 si = query_scale(amax);
-            for (int c = 0; c < HEAD_DIM; c++) {
-                qcodes[query_index(b, h, lid) * HEAD_DIM + c] = convert_char(rint(ldexp(qr[c], ex[c]) * si.y));
-            }
-            qscales[query_index(b, h, lid)] = si.x;
-        }
+        global const int* ex = smoothing + smoothingBase + h * HEAD_DIM;
         float amax = 0.0f;
         for (int c = 0; c < HEAD_DIM; c++) {
-            amax = fmax(amax, fabs(qr[c]));
+            amax = fmax(amax, fabs(ldexp(qr[c], ex[c])));
         }
         const float2 si = query_scale(amax);
         int s = 0;
         for (int c = 0; c < HEAD_DIM; c++) {
-            const char code = convert_char(rint(qr[c] * si.y));
+            const char code = convert_char(rint(ldexp(qr[c], ex[c]) * si.y));
             qloc[lid * HEAD_DIM + c] = code;
             s += code;
         }
         qsum[lid] = (float) s;
         qscale[lid] = si.x;
+        if (part == 0) {
+            qscales[query_index(b, h, lid)] = si.x;
+        }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+    if (part == 0) {
+        for (int i = lid; i < GQA_GROUP * HEAD_DIM; i += get_local_size(0)) {
+            qcodes[query_index(b, h, 0) * HEAD_DIM + i] = qloc[i];
+        }
+    }
     // Codes as floats: every product and partial sum below is an integer below 2^24, so exact. This
     // lane's bytes hold codes [2 QVEC lane, 2 QVEC (lane + 1)): the even ones meet qlo, the odd ones qhi.
     float4 qlo[GQA_GROUP], qhi[GQA_GROUP];
@@ -267,16 +260,14 @@ kernel void quest_page_scores(global const float* q, global char* qcodes, global
         for (int j = lid; j < QTILE; j += get_local_size(0)) {
             const int p = min(base + j, end - 1);
             const float2 range = vload_half2((size_t) table[p] * KV_HEADS + h, boundParams);
-            float best = -INFINITY;
             for (int g = 0; g < GQA_GROUP; g++) {
                 float s = 0.0f;
                 for (int l = 0; l < QLANES; l++) {
                     s += red[l * (QHT + 1) + g * QTILE + j];
                 }
-                best = fmax(best, qscale[g] * (range.y * qsum[g] + range.x * s));
-            }
-            if (base + j < end) {
-                rowScores[(size_t) e * rowLen + base + j] = best;
+                if (base + j < end) {
+                    rowScores[((size_t) e * GQA_GROUP + g) * rowLen + base + j] = qscale[g] * (range.y * qsum[g] + range.x * s);
+                }
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -335,11 +326,39 @@ inline uint order_key(float f) {
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
+// The float whose order_key is k.
+inline float key_float(uint k) {
+    return as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+}
+
+// Quest's ranking under GQA (io.twilight4j.select.QuestSelector.relativeBest, the same float operations):
+// item i of the entry's `heads` rows (rowLen apart) scores max_g (row_g[i] - max_i' row_g[i']) over the first
+// n items. head_best leaves each row's largest score's order key in best[g] (the whole group calls it);
+// combined_item is then item i's score.
+inline void head_best(global const float* row, int rowLen, int heads, int n, local uint* best) {
+    const int lid = get_local_id(0), wg = get_local_size(0);
+    if (lid < heads) best[lid] = 0u; // below every order key
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int g = 0; g < heads; g++) {
+        float m = -INFINITY;
+        for (int i = lid; i < n; i += wg) m = fmax(m, row[(size_t) g * rowLen + i]);
+        atomic_max(&best[g], order_key(m));
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+inline float combined_item(global const float* row, int rowLen, int heads, int i, local const uint* best) {
+    float v = -INFINITY;
+    for (int g = 0; g < heads; g++) v = fmax(v, row[(size_t) g * rowLen + i] - key_float(best[g]));
+    return v;
+}
+
 // Keeps the best k items (pages of `unit` tokens, or tokens when unit = 1) of each entry, all of them
-// when there are at most k; with forceLast the last item is always kept and counts toward k.
-kernel void select_top(global const float* rowScores, int rowLen, global const int* lengths, int unit, int k,
+// when there are at most k; with forceLast the last item is always kept and counts toward k. With heads > 0
+// (Quest) the entry has that many rows of per-head scores, combined first (head_best, combined_item); with 0, one row.
+kernel void select_top(global float* rowScores, int rowLen, global const int* lengths, int unit, int k,
                        int forceLast, int cap, global int* cand, global int* candCount, local int* scratch,
-                       local uint* keysLocal, local int* kept PHASE_PARAM) {
+                       local uint* keysLocal, local int* kept, int heads PHASE_PARAM) {
     const int e = GROUP_ID, lid = get_local_id(0), wg = get_local_size(0);
     PHASE_MARK(0);
     const int len = lengths[e / KV_HEADS];
@@ -347,7 +366,8 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
     const int pool = forceLast ? n - 1 : n;
     const int want = forceLast ? k - 1 : k;
     const bool all = n <= k;
-    global const float* row = rowScores + (size_t) e * rowLen;
+    global float* row = rowScores + (size_t) e * max(1, heads) * rowLen;
+    local uint headBest[GQA_GROUP];
     local int hist[256];
     local uint digitFound;
     local int wantLeft;
@@ -358,11 +378,22 @@ kernel void select_top(global const float* rowScores, int rowLen, global const i
     }
 #if SELECT_LOCAL
     // The row's order keys read from global memory once, not once per radix pass and again to emit.
-    row_to_local((local float*) keysLocal, row, pool);
+    if (heads > 0) {
+        head_best(row, rowLen, heads, pool, headBest);
+        for (int i = lid; i < pool; i += wg) ((local float*) keysLocal)[i] = combined_item(row, rowLen, heads, i, headBest);
+    } else {
+        row_to_local((local float*) keysLocal, row, pool);
+    }
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int i = lid; i < pool; i += wg) keysLocal[i] = order_key(as_float(keysLocal[i]));
 #define ROW_KEY(i) keysLocal[i]
 #else
+    if (heads > 0) {
+        // Combined in place into the first row: each item is read and written by its own work-item.
+        head_best(row, rowLen, heads, pool, headBest);
+        for (int i = lid; i < pool; i += wg) row[i] = combined_item(row, rowLen, heads, i, headBest);
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
 #define ROW_KEY(i) order_key(row[i])
 #endif
     barrier(CLK_LOCAL_MEM_FENCE);

@@ -185,25 +185,26 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
                 float[][] k = s.keys()[b];
                 int pages = (k.length + 15) / 16;
                 for (int h = 0; h < kvHeads; h++) {
-                    // Float64 scores of the 4-bit box the cache stores (PageBounds, tested on its own) for
-                    // the 8-bit query the kernels read (Int8Query): the ranking the kernels must reproduce.
-                    double[] score = new double[pages];
-                    for (int p = 0; p < pages; p++) {
+                    // Float64 scores of the 4-bit box the cache stores (PageBounds, tested on its own; of k / 2^e on a
+                    // smoothed cache) for the 8-bit query the kernels read (Int8Query, of q * 2^e): the ranking the
+                    // kernels must reproduce, a page by the largest of its heads' bounds relative to each head's best.
+                    int[] e = smoothed ? cache.keySmoothing().exponentsOf(0, h) : new int[d];
+                    double[][] headScore = new double[g][pages - 1];
+                    for (int p = 0; p < pages - 1; p++) {
                         float[] mn = new float[d], mx = new float[d];
                         Arrays.fill(mn, Float.POSITIVE_INFINITY);
                         Arrays.fill(mx, Float.NEGATIVE_INFINITY);
                         for (int c = 0; c < d; c++) {
                             for (int t = p * 16; t < Math.min(k.length, p * 16 + 16); t++) {
-                                mn[c] = Math.min(mn[c], Fp16Reference.half(k[t][h * d + c]));
-                                mx[c] = Math.max(mx[c], Fp16Reference.half(k[t][h * d + c]));
+                                mn[c] = Math.min(mn[c], Math.scalb(Fp16Reference.half(k[t][h * d + c]), -e[c]));
+                                mx[c] = Math.max(mx[c], Math.scalb(Fp16Reference.half(k[t][h * d + c]), -e[c]));
                             }
                         }
                         byte[] box = new byte[PageBounds.codeBytes(d)];
                         int range = PageBounds.encode(mn, 0, mx, 0, d, box, 0);
-                        score[p] = Double.NEGATIVE_INFINITY;
                         for (int qh = h * g; qh < (h + 1) * g; qh++) {
                             float[] codes = new float[d];
-                            double qs = Int8Query.quantize(q, (b * queryHeads + qh) * d, d, codes, 0);
+                            double qs = Int8Query.quantize(q, (b * queryHeads + qh) * d, d, smoothed ? e : null, codes, 0);
                             double sum = 0;
                             for (int c = 0; c < d; c++) {
                                 double lo = PageBounds.min(range) + (double) Nibbles.get(box, 0, c) * PageBounds.scale(range);
@@ -211,7 +212,15 @@ class OpenClDecodeAttentionTest extends OpenClTestSupport {
                                 double qc = codes[c] * qs;
                                 sum += Math.max(qc * lo, qc * hi);
                             }
-                            score[p] = Math.max(score[p], sum);
+                            headScore[qh - h * g][p] = sum;
+                        }
+                    }
+                    double[] score = new double[pages];
+                    Arrays.fill(score, Double.NEGATIVE_INFINITY);
+                    for (double[] head : headScore) {
+                        double best = Arrays.stream(head).max().orElse(0);
+                        for (int p = 0; p < pages - 1; p++) {
+                            score[p] = Math.max(score[p], head[p] - best);
                         }
                     }
                     int keep = Math.max(1, budget / 16);

@@ -178,9 +178,14 @@ class OpenClKvCacheTest extends OpenClTestSupport {
                         assertEquals(mn[c], Float.float16ToFloat(bounds[bo + c]), "page min");
                         assertEquals(mx[c], Float.float16ToFloat(bounds[bo + d + c]), "page max");
                     }
-                    // The 4-bit copy: the same bytes as the host encoder writes.
+                    // The 4-bit copy: the same bytes as the host encoder writes (of the bounds / 2^e when smoothed).
+                    float[] smn = mn.clone(), smx = mx.clone();
+                    for (int c = 0; c < d && smoothing != null; c++) {
+                        smn[c] = Math.scalb(mn[c], -smoothing.exponentsOf(l, h)[c]);
+                        smx[c] = Math.scalb(mx[c], -smoothing.exponentsOf(l, h)[c]);
+                    }
                     byte[] want = new byte[PageBounds.codeBytes(d)];
-                    int range = PageBounds.encode(mn, 0, mx, 0, d, want, 0);
+                    int range = PageBounds.encode(smn, 0, smx, 0, d, want, 0);
                     int ro = (int) lay.boundParamOffset(page, h);
                     assertEquals(PageBounds.scale(range), Float.float16ToFloat(boundParams[ro]), "bound scale");
                     assertEquals(PageBounds.min(range), Float.float16ToFloat(boundParams[ro + 1]), "bound min");

@@ -22,15 +22,18 @@ import org.lwjgl.system.MemoryUtil;
  * device's local memory: PoCL always has room, so plans in CI never take the global paths), against a
  * brute-force reference: the best k items by score, ties at the cut by position, the sequence's last
  * page always kept for Quest, every kept page expanded to its tokens in ascending order. Scores come
- * from a few levels, so ties at the cut are common.
+ * from a few levels, so ties at the cut are common. With heads > 0 (Quest under GQA) an entry has a row per
+ * query head, and an item scores the largest of its heads' scores relative to each head's best (float, as
+ * the CPU's QuestSelector).
  */
 class OpenClSelectTopTest extends OpenClTestSupport {
 
     private static final int KV_HEADS = 2, BATCH = 3, WG = 64, PAGE = 16;
 
-    @ParameterizedTest(name = "unit {0}, k {1}, forceLast {2}")
-    @CsvSource({"16, 24, 1", "16, 5, 1", "16, 400, 1", "1, 100, 0", "1, 1, 0"})
-    void everyPlaceOfScoresAndKeptPagesMatchesTheReference(int unit, int k, int forceLast) {
+    @ParameterizedTest(name = "unit {0}, k {1}, forceLast {2}, heads {3}")
+    @CsvSource({"16, 24, 1, 0", "16, 5, 1, 0", "16, 400, 1, 0", "1, 100, 0, 0", "1, 1, 0, 0", "16, 24, 1, 2", "16, 5, 1, 1",
+            "16, 60, 1, 2"})
+    void everyPlaceOfScoresAndKeptPagesMatchesTheReference(int unit, int k, int forceLast, int heads) {
         SplittableRandom r = new SplittableRandom(31L * unit + k);
         int[] lengths = new int[BATCH];
         for (int b = 0; b < BATCH; b++) {
@@ -38,20 +41,25 @@ class OpenClSelectTopTest extends OpenClTestSupport {
         }
         int rowLen = (Arrays.stream(lengths).max().orElseThrow() + unit - 1) / unit;
         int cap = Math.min(k, rowLen) * unit;
-        float[] scores = new float[BATCH * KV_HEADS * rowLen];
+        int rows = Math.max(1, heads);
+        float[] scores = new float[BATCH * KV_HEADS * rows * rowLen];
         for (int i = 0; i < scores.length; i++) {
-            scores[i] = r.nextInt(12) - 5.5f; // twelve levels: ties
+            // Twelve levels (ties), each head's rows shifted by its own offset.
+            scores[i] = r.nextInt(12) - 5.5f + (heads > 0 ? 3 * (i / rowLen % rows) : 0);
         }
         int entries = BATCH * KV_HEADS;
         int[][] expected = new int[entries][];
         for (int e = 0; e < entries; e++) {
-            expected[e] = reference(scores, e * rowLen, lengths[e / KV_HEADS], unit, k, forceLast == 1);
+            int n = (lengths[e / KV_HEADS] + unit - 1) / unit;
+            float[] row = heads > 0 ? combined(scores, e * rows * rowLen, rowLen, heads, forceLast == 1 ? n - 1 : n)
+                    : Arrays.copyOfRange(scores, e * rowLen, (e + 1) * rowLen);
+            expected[e] = reference(row, 0, lengths[e / KV_HEADS], unit, k, forceLast == 1);
         }
         for (int selectLocal = 0; selectLocal <= 1; selectLocal++) {
             for (int keptLocal = 0; keptLocal <= (unit > 1 ? 1 : 0); keptLocal++) {
                 int[] cand = new int[entries * cap];
                 int[] counts = new int[entries];
-                run(selectLocal, keptLocal, scores, rowLen, lengths, unit, k, forceLast, cap, cand, counts);
+                run(selectLocal, keptLocal, scores, rowLen, lengths, unit, k, forceLast, heads, cap, cand, counts);
                 for (int e = 0; e < entries; e++) {
                     String where = "entry " + e + ", SELECT_LOCAL " + selectLocal + ", KEPT_LOCAL " + keptLocal;
                     assertEquals(expected[e].length, counts[e], where + ": count");
@@ -59,6 +67,22 @@ class OpenClSelectTopTest extends OpenClTestSupport {
                 }
             }
         }
+    }
+
+    /** Items [0, n) of an entry's head rows combined: max over heads of score - that head's best over [0, n). */
+    private static float[] combined(float[] scores, int off, int rowLen, int heads, int n) {
+        float[] out = new float[rowLen];
+        Arrays.fill(out, Float.NEGATIVE_INFINITY);
+        for (int g = 0; g < heads; g++) {
+            float best = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                best = Math.max(best, scores[off + g * rowLen + i]);
+            }
+            for (int i = 0; i < n; i++) {
+                out[i] = Math.max(out[i], scores[off + g * rowLen + i] - best);
+            }
+        }
+        return out;
     }
 
     /** The kept tokens of one entry, ascending. */
@@ -81,7 +105,7 @@ class OpenClSelectTopTest extends OpenClTestSupport {
     }
 
     private static void run(int selectLocal, int keptLocal, float[] scores, int rowLen, int[] lengths, int unit, int k,
-                            int forceLast, int cap, int[] cand, int[] counts) {
+                            int forceLast, int heads, int cap, int[] cand, int[] counts) {
         Map<String, Integer> d = new LinkedHashMap<>(new KvLayout(new KvShape(1, KV_HEADS, 64, PAGE, 1, 0)).kernelDefines());
         d.put("QUERY_HEADS", 2 * KV_HEADS);
         d.put("GQA_GROUP", 2);
@@ -107,7 +131,7 @@ class OpenClSelectTopTest extends OpenClTestSupport {
             cl.write(len, 0, lengthHost);
             select.arg(0, s).arg(1, rowLen).arg(2, len).arg(3, unit).arg(4, k).arg(5, forceLast).arg(6, cap).arg(7, c)
                     .arg(8, n).local(9, 4L * WG).local(10, selectLocal == 1 ? 4L * rowLen : 4)
-                    .local(11, keptLocal == 1 ? 4L * k : 4)
+                    .local(11, keptLocal == 1 ? 4L * k : 4).arg(12, heads)
                     .launch(counts.length, WG);
             cl.read(c, 0, candHost);
             cl.read(n, 0, countHost);

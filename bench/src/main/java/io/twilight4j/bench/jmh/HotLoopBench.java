@@ -136,7 +136,7 @@ public class HotLoopBench {
     static int quest(KvHeadState s, int[] out) {
         QuestSelector quest = new QuestSelector(BUDGET_TOKENS);
         int pageTokens = s.cache.shape().pageTokens();
-        float[] shared = new float[quest.sharedFloats(s.ctx, 1, pageTokens)];
+        float[] shared = new float[quest.sharedFloats(s.ctx, 1, KvHeadState.GROUP, pageTokens)];
         float[] prepared = new float[quest.preparedFloats(KvHeadState.GROUP, s.cache.shape().headDim())];
         quest.prepareQueries(s.queryCodes, 0, KvHeadState.GROUP, s.cache.shape().headDim(), s.ws.codeRow, prepared);
         quest.scorePages(s.cache, 0, s.pageTable, s.ctx, 0, quest.scoredPages(s.ctx, pageTokens), prepared,

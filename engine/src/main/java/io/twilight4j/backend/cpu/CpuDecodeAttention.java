@@ -75,12 +75,10 @@ final class CpuDecodeAttention implements DecodeAttention {
     private final int[] candidateCount;
     private final int[] selectedCount;
     private final float[] thresholds;
-    // Per query head of the batch: the 8-bit query the page scoring reads, and the one the estimate reads
-    // (the same arrays unless the cache smooths its 4-bit keys: then q * 2^e, quantized).
+    // Per query head of the batch: the 8-bit query the page scoring and the estimate read (q * 2^e where the
+    // cache smooths its 4-bit copies).
     private final float[] queryCodes;
     private final float[] queryScales;
-    private final float[] estimateCodes;
-    private final float[] estimateScales;
     // Per attention entry (group mode: sequence x KV head; head mode: sequence x query head).
     private final int[][] headTokens;
     private final int[] attendCount;
@@ -124,7 +122,7 @@ final class CpuDecodeAttention implements DecodeAttention {
         for (int w = 0; w < workspaces.length; w++) {
             workspaces[w] = new Workspace(dim, group, kvHeads, selector == null ? 1 : maxContext);
         }
-        int sharedFloats = selector == null ? 0 : selector.sharedFloats(maxContext, kvHeads, kv.pageTokens());
+        int sharedFloats = selector == null ? 0 : selector.sharedFloats(maxContext, kvHeads, group, kv.pageTokens());
         this.shared = new float[shape.maxBatch()][sharedFloats];
         int preparedFloats = selector == null ? 0 : selector.preparedFloats(shape.queryHeads(), dim);
         this.prepared = new float[shape.maxBatch()][preparedFloats];
@@ -141,9 +139,6 @@ final class CpuDecodeAttention implements DecodeAttention {
         int queryRows = selector == null ? 0 : shape.maxBatch() * shape.queryHeads();
         this.queryCodes = new float[queryRows * dim];
         this.queryScales = new float[queryRows];
-        boolean smoothedEstimate = pruner != null && cache.keySmoothing() != null;
-        this.estimateCodes = smoothedEstimate ? new float[queryRows * dim] : queryCodes;
-        this.estimateScales = smoothedEstimate ? new float[queryRows] : queryScales;
         boolean perHead = pruner != null && policy.gqaMode() == GqaMode.HEAD;
         // Dense attends a sequence's KV heads together (one entry per sequence, storage order).
         int attentionEntries = perHead ? shape.maxBatch() * shape.queryHeads() : selectionEntries;
@@ -194,11 +189,8 @@ final class CpuDecodeAttention implements DecodeAttention {
         java.util.Arrays.fill(stageNanos, 0);
         KeySmoothing smoothing = cache.keySmoothing();
         for (int r = 0; r < batch * shape.queryHeads(); r++) {
-            queryScales[r] = Int8Query.quantize(q, r * dim, dim, queryCodes, r * dim);
-            if (estimateCodes != queryCodes) {
-                int[] e = smoothing.exponentsOf(layer, r % shape.queryHeads() / group);
-                estimateScales[r] = Int8Query.quantize(q, r * dim, dim, e, estimateCodes, r * dim);
-            }
+            int[] e = smoothing == null ? null : smoothing.exponentsOf(layer, r % shape.queryHeads() / group);
+            queryScales[r] = Int8Query.quantize(q, r * dim, dim, e, queryCodes, r * dim);
         }
         int scoreItems = planPageScoring(batch);
         for (int b = 0; b < batch && scoreItems > 0; b++) {
@@ -313,8 +305,8 @@ final class CpuDecodeAttention implements DecodeAttention {
             ExactScores.compute(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], q, qOff, group, scale, ws,
                     ws.scores, 0);
         } else {
-            Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], estimateCodes,
-                    estimateScales, qOff / dim, group, scale, ws, ws.scores, 0);
+            Int4Estimator.estimate(cache, layer, in.pageTable(b), h, candidates[e], candidateCount[e], queryCodes,
+                    queryScales, qOff / dim, group, scale, ws, ws.scores, 0);
         }
         long t2 = System.nanoTime();
         stageNanos[nanosAt + 1] += t2 - t1;
