@@ -83,13 +83,24 @@ public final class QuestSelector implements Selector {
      */
     static void relativeBest(float[] bounds, int off, int heads, int scored, float[] out) {
         java.util.Arrays.fill(out, 0, scored, Float.NEGATIVE_INFINITY);
+        int bound = F.loopBound(scored);
         for (int g = 0; g < heads; g++) {
             int row = off + g * scored;
-            float best = Float.NEGATIVE_INFINITY;
-            for (int p = 0; p < scored; p++) {
+            // Max and a subtraction per item are exact in any order: vector lanes change nothing.
+            FloatVector lanes = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            int p = 0;
+            for (; p < bound; p += F.length()) {
+                lanes = lanes.max(FloatVector.fromArray(F, bounds, row + p));
+            }
+            float best = lanes.reduceLanes(VectorOperators.MAX);
+            for (; p < scored; p++) {
                 best = Math.max(best, bounds[row + p]);
             }
-            for (int p = 0; p < scored; p++) {
+            FloatVector top = FloatVector.broadcast(F, best);
+            for (p = 0; p < bound; p += F.length()) {
+                FloatVector.fromArray(F, out, p).max(FloatVector.fromArray(F, bounds, row + p).sub(top)).intoArray(out, p);
+            }
+            for (; p < scored; p++) {
                 out[p] = Math.max(out[p], bounds[row + p] - best);
             }
         }
@@ -283,20 +294,22 @@ public final class QuestSelector implements Selector {
      */
     private static void bounds(float[] dots, int dotsOff, float[] params, int pOff, int m, float[] qSum, int sumsOff,
                                float[] queryScales, int firstHead, int h, int group, float[] out, int outOff, int stride) {
-        for (int g = 0; g < group; g++) {
-            float sum = qSum[sumsOff + h * group + g];
-            float qs = queryScales[firstHead + h * group + g];
-            int i = 0;
-            int bound = F.loopBound(m);
-            for (; i < bound; i += F.length()) {
-                FloatVector scale = FloatVector.fromArray(F, params, pOff + i);
-                FloatVector min = FloatVector.fromArray(F, params, pOff + Workspace.BLOCK + i);
+        int i = 0;
+        int bound = F.loopBound(m);
+        for (; i < bound; i += F.length()) {
+            FloatVector scale = FloatVector.fromArray(F, params, pOff + i);
+            FloatVector min = FloatVector.fromArray(F, params, pOff + Workspace.BLOCK + i);
+            for (int g = 0; g < group; g++) {
                 FloatVector dot = FloatVector.fromArray(F, dots, dotsOff + g * Workspace.BLOCK + i);
-                min.mul(sum).add(scale.mul(dot)).mul(qs).intoArray(out, outOff + g * stride + i);
+                min.mul(qSum[sumsOff + h * group + g]).add(scale.mul(dot)).mul(queryScales[firstHead + h * group + g])
+                        .intoArray(out, outOff + g * stride + i);
             }
-            for (; i < m; i++) {
-                float b = params[pOff + Workspace.BLOCK + i] * sum + params[pOff + i] * dots[dotsOff + g * Workspace.BLOCK + i];
-                out[outOff + g * stride + i] = qs * b;
+        }
+        for (; i < m; i++) {
+            for (int g = 0; g < group; g++) {
+                float b = params[pOff + Workspace.BLOCK + i] * qSum[sumsOff + h * group + g]
+                        + params[pOff + i] * dots[dotsOff + g * Workspace.BLOCK + i];
+                out[outOff + g * stride + i] = queryScales[firstHead + h * group + g] * b;
             }
         }
     }
