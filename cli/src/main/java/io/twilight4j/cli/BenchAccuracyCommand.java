@@ -58,7 +58,7 @@ final class BenchAccuracyCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "also write the rows to FILE, one JSON object per line")
     Path json;
     @Option(names = "--no-key-smoothing", description = "quantize the 4-bit keys as they are; by default policies "
-            + "that estimate with them smooth them per channel, calibrated on the tokens before --start")
+            + "that read them (Quest, Twilight's estimate) smooth them per channel, calibrated on the tokens before --start")
     boolean noKeySmoothing;
 
     @Override

@@ -34,7 +34,7 @@ final class ModelOptions {
     Path labelChannels;
     @Option(names = "--save-label-channels", paramLabel = "FILE", description = "write the label channels calibrated on the prompt")
     Path saveLabelChannels;
-    @Option(names = "--no-key-smoothing", description = "a policy that estimates with the 4-bit keys quantizes them as they are; "
+    @Option(names = "--no-key-smoothing", description = "a policy that reads the 4-bit keys (Quest, Twilight's estimate) quantizes them as they are; "
             + "by default they are smoothed per channel, calibrated on the first prompt's first tokens")
     boolean noKeySmoothing;
     @Mixin

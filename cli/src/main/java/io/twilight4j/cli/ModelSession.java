@@ -44,7 +44,7 @@ final class ModelSession implements AutoCloseable {
     private final AttentionBackend backend;
     /**
      * Made once the first prompt is known where it calibrates something: Double Sparsity's label channels (without a
-     * label file) or the key smoothing of a policy that estimates with the 4-bit keys.
+     * label file) or the key smoothing of a policy that reads the 4-bit keys (Quest, Twilight's estimate).
      */
     private LlamaDecoder decoder;
     private final int context;
@@ -123,7 +123,7 @@ final class ModelSession implements AutoCloseable {
             this.context = Math.min(o.ctx, model.config().contextLength());
             this.saveLabels = o.saveLabelChannels;
             this.labelFile = o.labelChannels;
-            this.smoothKeys = policy.prunes() && !policy.exactScores() && !o.noKeySmoothing;
+            this.smoothKeys = policy.readsFourBitKeys() && !o.noKeySmoothing;
             if (!smoothKeys && policy.selector() != io.twilight4j.policy.SelectorKind.DS) {
                 this.decoder = model.newDecoder(b, policy, o.denseLayers, context);
             } else if (!smoothKeys && o.labelChannels != null) {

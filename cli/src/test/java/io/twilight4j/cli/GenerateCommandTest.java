@@ -119,7 +119,7 @@ class GenerateCommandTest {
     }
 
     /**
-     * A policy that estimates with the 4-bit keys calibrates the key smoothing on the prompt and decodes with it:
+     * A policy that reads the 4-bit keys calibrates the key smoothing on the prompt and decodes with it:
      * the greedy output equals a decoder's built here with {@code calibrateKeySmoothing} on the prompt's tokens, and
      * with --no-key-smoothing one's built without (the two differ, or this test would show nothing).
      */

@@ -75,6 +75,14 @@ public record AttentionPolicy(SelectorKind selector, int budgetTokens, int label
         return topP > 0;
     }
 
+    /**
+     * Whether the policy reads the cache's 4-bit copies of the keys (Quest's page bounds, Twilight's estimate):
+     * the ones a {@code KeySmoothing} smooths, so a cache for it is worth calibrating one for.
+     */
+    public boolean readsFourBitKeys() {
+        return selector == SelectorKind.QUEST || (prunes() && !exactScores);
+    }
+
     /** Whether this is plain dense attention. */
     public boolean isDense() {
         return selector == SelectorKind.DENSE;

@@ -52,7 +52,7 @@ public final class PolicyAccuracy {
      * Reads {@code tokens} with dense attention and with each of {@code policies} (layers below
      * {@code denseLayers} attend densely under a policy, as in {@code generate}) and scores the predictions of
      * tokens {@code start + 1 ..} from the steps {@code start ..}. A Double Sparsity policy calibrates its label
-     * channels, and policies that estimate the key smoothing, on the unscored tokens {@code 0..start}. {@code progress} hears each step's token count (1).
+     * channels, and policies that read the 4-bit keys the key smoothing, on the unscored tokens {@code 0..start}. {@code progress} hears each step's token count (1).
      */
     public static List<Row> run(LlamaModel model, AttentionBackend backend, List<AttentionPolicy> policies, int denseLayers,
                                 int[] tokens, int start, IntConsumer progress) {
@@ -69,7 +69,7 @@ public final class PolicyAccuracy {
     }
 
     /**
-     * As above; with {@code keySmoothing}, policies that estimate with the 4-bit keys read a cache whose key
+     * As above; with {@code keySmoothing}, policies that read the 4-bit keys (Quest, Twilight's estimate) read a cache whose key
      * smoothing is calibrated on the unscored tokens {@code 0..start} (none when {@code start} is 0).
      */
     public static List<Row> run(LlamaModel model, AttentionBackend backend, List<AttentionPolicy> policies, int denseLayers,
@@ -94,12 +94,12 @@ public final class PolicyAccuracy {
         try {
             // Dense with no dense-only layers: every layer counts its context as the budget.
             decoders.add(model.newDecoder(backend, AttentionPolicy.dense(), 0, n));
-            boolean estimates = sparse.stream().anyMatch(p -> p.prunes() && !p.exactScores());
-            KeySmoothing smoothing = keySmoothing && estimates && start > 0
+            boolean fourBit = sparse.stream().anyMatch(AttentionPolicy::readsFourBitKeys);
+            KeySmoothing smoothing = keySmoothing && fourBit && start > 0
                     ? model.calibrateKeySmoothing(backend, Arrays.copyOf(tokens, start)) : null;
             for (AttentionPolicy p : sparse) {
                 LlamaDecoder d = model.newDecoder(backend, p, denseLayers, n, labelsFor(model, backend, p, tokens, start),
-                        p.prunes() && !p.exactScores() ? smoothing : null);
+                        p.readsFourBitKeys() ? smoothing : null);
                 decoders.add(d);
                 d.measureAttentionError(true);
             }

@@ -120,7 +120,7 @@ class PolicyAccuracyTest {
             AttentionPolicy policy = AttentionPolicy.parse(name);
             PolicyAccuracy.Row row = PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, start, false, keySmoothing,
                     n -> { }).get(1);
-            KeySmoothing smoothing = keySmoothing && policy.prunes()
+            KeySmoothing smoothing = keySmoothing && policy.readsFourBitKeys()
                     ? model.calibrateKeySmoothing(backend, java.util.Arrays.copyOf(tokens, start)) : null;
             // Two decoders by hand, distributions normalized directly (not through log-softmax).
             double nll = 0;
@@ -182,10 +182,12 @@ class PolicyAccuracyTest {
                 "attention rel_err smoothed " + smoothed.meanAttentionError() + " vs plain " + plain.meanAttentionError());
         assertTrue(smoothed.meanKl() < plain.meanKl(), "KL smoothed " + smoothed.meanKl() + " vs plain " + plain.meanKl());
         assertTrue(smoothed.keySmoothing() && !plain.keySmoothing());
-        // Only policies that estimate with the 4-bit keys get a smoothed cache; and none without tokens to calibrate on.
+        // Only policies that read the 4-bit keys (Quest's bounds, Twilight's estimate) get a smoothed cache; and none
+        // without tokens to calibrate on.
         List<PolicyAccuracy.Row> rows = PolicyAccuracy.run(model, backend, List.of(AttentionPolicy.parse("quest:16"),
-                AttentionPolicy.parse("quest:16+topp:0.9"), policy), 0, tokens, 16, false, true, n -> { });
-        assertEquals(List.of(false, false, false, true), rows.stream().map(PolicyAccuracy.Row::keySmoothing).toList());
+                AttentionPolicy.parse("full+topp:0.9"), AttentionPolicy.parse("oracle:16"), policy), 0, tokens, 16, false, true,
+                n -> { });
+        assertEquals(List.of(false, true, false, false, true), rows.stream().map(PolicyAccuracy.Row::keySmoothing).toList());
         assertTrue(!PolicyAccuracy.run(model, backend, List.of(policy), 0, tokens, 0, false, true, n -> { }).get(1).keySmoothing());
     }
 
