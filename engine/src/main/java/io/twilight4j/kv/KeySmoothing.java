@@ -3,17 +3,17 @@ package io.twilight4j.kv;
 import java.util.Arrays;
 
 /**
- * Per-channel smoothing of Twilight's 4-bit keys. Real keys have a few outlier channels many times larger than
- * the rest, and they stay outliers from token to token; one 4-bit range per token (TWILIGHT.md section 4) then
- * spends its 16 levels on them and rounds every other channel coarsely, which blurs the estimated weights and
- * makes top-p keep less mass than p. So the cache quantizes {@code k_c / 2^e_c} and the estimate reads the
- * 8-bit query of {@code q_c * 2^e_c}: the dot product is unchanged, the ranges are even. Factors are powers of
+ * Per-channel smoothing of the keys' 4-bit copies: Twilight's 4-bit keys and Quest's 4-bit page bounds. Real keys
+ * have a few outlier channels many times larger than the rest, and they stay outliers from token to token; one
+ * 4-bit range per token (TWILIGHT.md section 4), or per page box, then spends its 16 levels on them and rounds every
+ * other channel coarsely, which blurs the estimated weights (top-p keeps less mass than p) and Quest's bounds. So the
+ * cache quantizes {@code k_c / 2^e_c} and both scorers read the 8-bit query of {@code q_c * 2^e_c}: the dot product
+ * is unchanged, the ranges are even. Factors are powers of
  * two so that both products are exact on every backend. Channels are only divided, never multiplied
  * ({@link #MIN_EXPONENT} 0), and none at or below the median: one that calibration saw smaller than it later is
  * would otherwise blow up the range (on stories260K, calibrated on 16 tokens, letting small channels be doubled
  * made its first layers' estimates worse than none at all; bench/results/cpu-2026-12-08-session30). Only the
- * 4-bit keys are smoothed: K, V, Quest's page bounds (exact and 4-bit) and the label cache are stored as they
- * are, and Quest scores the query as it is.
+ * 4-bit copies are smoothed: K, V, the exact fp16 page bounds and the label cache are stored as they are.
  *
  * <p>Exponents come from {@link #calibrate} on sample keys and queries; {@link #exponentsOf} gives one head's.
  *

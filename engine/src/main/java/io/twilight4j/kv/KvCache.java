@@ -3,7 +3,7 @@ package io.twilight4j.kv;
 /**
  * A paged KV cache owned by one backend: the pager (shared host logic) plus the backend's storage of
  * K, V and the metadata kept on append (Quest page bounds, 4-bit keys, Double Sparsity labels), the
- * 4-bit keys smoothed per channel where a {@link KeySmoothing} is given.
+ * 4-bit copies (keys, page bounds) smoothed per channel where a {@link KeySmoothing} is given.
  * Close it to release its memory.
  */
 public interface KvCache extends AutoCloseable {

@@ -16,7 +16,7 @@ import org.lwjgl.system.MemoryUtil;
 /**
  * KV cache resident on an OpenCL device: the shared host {@link KvPager} plus, per layer, device
  * buffers laid out exactly as {@link KvLayout} says. Appends run one kernel that writes fp16 K/V,
- * Quest page bounds, 4-bit keys and Double Sparsity labels, the 4-bit keys smoothed as a
+ * Quest page bounds, 4-bit keys and Double Sparsity labels, the 4-bit copies smoothed as a
  * {@link KeySmoothing} says.
  */
 public final class OpenClKvCache implements KvCache {
