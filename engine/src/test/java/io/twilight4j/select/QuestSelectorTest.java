@@ -72,6 +72,40 @@ class QuestSelectorTest {
         }
     }
 
+    /**
+     * The GQA ranking: page p scores the largest over the heads of (bound - that head's best bound), computed here
+     * in double from the float bounds and rounded to float (a double holds 53 >= 2 x 24 + 2 bits, so that is the float
+     * subtraction), for lengths around the vector width and heads whose bounds differ in scale by 100x.
+     */
+    @ParameterizedTest
+    @CsvSource({"1, 1, 1", "4, 7, 2", "4, 16, 3", "4, 33, 4", "8, 300, 5", "3, 129, 6"})
+    void relativeBestIsEachHeadsBoundAgainstItsBest(int heads, int scored, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int off = 5;
+        float[] bounds = new float[off + heads * scored + 3];
+        for (int g = 0; g < heads; g++) {
+            double spread = Math.pow(10, r.nextInt(3));
+            for (int p = 0; p < scored; p++) {
+                bounds[off + g * scored + p] = (float) (spread * r.nextGaussian());
+            }
+        }
+        float[] out = new float[scored + 2];
+        out[scored] = 42f;
+        QuestSelector.relativeBest(bounds, off, heads, scored, out);
+        for (int p = 0; p < scored; p++) {
+            double want = Double.NEGATIVE_INFINITY;
+            for (int g = 0; g < heads; g++) {
+                double best = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < scored; i++) {
+                    best = Math.max(best, bounds[off + g * scored + i]);
+                }
+                want = Math.max(want, (float) (bounds[off + g * scored + p] - best));
+            }
+            assertEquals(want, out[p], 0, "page " + p);
+        }
+        assertEquals(42f, out[scored], "wrote past the scored pages");
+    }
+
     private static void write(HostKvCache cache, int seq, int pos, int n, SplittableRandom r) {
         KvShape s = cache.shape();
         cache.pager().append(seq, n);
